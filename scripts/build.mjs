@@ -1,0 +1,85 @@
+// Bundles Regbench with esbuild: the extension, the training worker, the CLI, the webview and the
+// tests, each separately. TensorFlow.js is bundled into the worker only (never the extension).
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  logLevel: 'warning',
+  // Native TensorFlow bindings are optional and loaded at run time when installed.
+  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode', 'esbuild', 'playwright-core'],
+};
+
+function exists(p) {
+  return existsSync(join(root, p));
+}
+
+function findTests(dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (/\.test\.ts$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+rmSync(join(dist), { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+
+const jobs = [];
+const entries = [
+  ['src/engine/tfjs/worker.ts', 'worker.js'],
+  ['src/cli/main.ts', 'cli.js'],
+  ['src/extension.ts', 'extension.js'],
+];
+for (const [src, out] of entries) {
+  if (exists(src)) jobs.push(build({ ...common, entryPoints: [join(root, src)], outfile: join(dist, out) }));
+}
+if (exists('webview/main.ts')) {
+  jobs.push(
+    build({
+      ...common,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+      external: [],
+      entryPoints: [join(root, 'webview/main.ts')],
+      outfile: join(root, 'media/dashboard.js'),
+      sourcemap: false,
+    }),
+  );
+}
+const tests = findTests(join(root, 'test'));
+if (tests.length) {
+  jobs.push(
+    build({
+      ...common,
+      entryPoints: tests,
+      outdir: join(dist, 'test'),
+      outbase: join(root, 'test'),
+    }),
+  );
+}
+await Promise.all(jobs);
+
+// The wasm backend's binaries sit beside the worker bundle.
+const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+for (const f of readdirSync(wasmDir)) {
+  if (f.endsWith('.wasm')) cpSync(join(wasmDir, f), join(dist, f));
+}
+// The Python worker ships as source beside the bundles.
+if (exists('src/engine/pytorch')) cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') });
+console.log(`built ${relative(process.cwd(), dist) || 'dist'}${tests.length ? ` (+${tests.length} test bundles)` : ''}`);
