@@ -1,0 +1,127 @@
+/**
+ * Compiles a TypeScript/JavaScript variant with esbuild and loads it against the worker's own
+ * TensorFlow.js instance. Errors are VariantErrors that name the variant file and, where the
+ * source map allows, the line in it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+import { SourceMap } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import type { NormLayer, Variant } from './types';
+
+export class VariantError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+    readonly column?: number,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Modules a variant may import; everything else must be bundled from its own folder. */
+const PROVIDED: Record<string, unknown> = {
+  '@tensorflow/tfjs-core': tf,
+  '@tensorflow/tfjs': tf,
+  regbench: {},
+};
+
+export interface LoadedVariant extends Variant {
+  /** Maps a stack trace of the compiled code to `file:line` in the variant source. */
+  locate(err: unknown): { line?: number; column?: number };
+}
+
+export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
+  // esbuild is loaded lazily: it is only needed here, and its native binary is resolved at run time.
+  const esbuild = await import('esbuild');
+  const compiledName = `${variantPath}.regbench-compiled.js`;
+  let code: string;
+  let map: SourceMap | undefined;
+  try {
+    const result = await esbuild.build({
+      entryPoints: [variantPath],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      sourcemap: 'external',
+      outfile: compiledName,
+      external: Object.keys(PROVIDED),
+      logLevel: 'silent',
+    });
+    const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
+    const sm = result.outputFiles.find((f) => f.path.endsWith('.map'));
+    if (!js) throw new Error('esbuild produced no output');
+    code = js.text;
+    if (sm) map = new SourceMap(JSON.parse(sm.text) as ConstructorParameters<typeof SourceMap>[0]);
+  } catch (err) {
+    const failure = err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number; lineText: string } | null }> };
+    const first = failure.errors?.[0];
+    if (first) {
+      const loc = first.location;
+      const file = loc ? path.resolve(loc.file) : variantPath;
+      const where = loc ? `${file}:${loc.line}:${loc.column + 1}` : file;
+      throw new VariantError(`${where}: ${first.text}`, file, loc?.line, loc ? loc.column + 1 : undefined);
+    }
+    throw new VariantError(`${variantPath}: ${(err as Error).message}`, variantPath);
+  }
+
+  const locate = (e: unknown): { line?: number; column?: number } => {
+    const stack = e instanceof Error ? (e.stack ?? '') : '';
+    const escaped = compiledName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+    if (!m || !map) return {};
+    const entry = map.findEntry(Number(m[1]) - 1, Number(m[2]) - 1) as { originalLine?: number; originalColumn?: number; originalSource?: string };
+    if (entry.originalLine === undefined) return {};
+    return { line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
+  };
+
+  const moduleObj: { exports: Record<string, unknown> } = { exports: {} };
+  const requireShim = (name: string): unknown => {
+    if (name in PROVIDED) return PROVIDED[name];
+    if (name.startsWith('node:') || isBuiltin(name)) return require(name);
+    throw new Error(`${variantPath}: cannot import '${name}' (a variant may import @tensorflow/tfjs-core, node built-ins and its own files)`);
+  };
+  try {
+    const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, { filename: compiledName });
+    (wrapper as (...a: unknown[]) => void)(moduleObj.exports, requireShim, moduleObj, variantPath, path.dirname(variantPath));
+  } catch (err) {
+    const loc = locate(err);
+    throw new VariantError(
+      `${variantPath}${loc.line ? `:${loc.line}` : ''}: error while loading the variant: ${(err as Error).message}`,
+      variantPath,
+      loc.line,
+      loc.column,
+      (err as Error).stack,
+    );
+  }
+  const exp = moduleObj.exports;
+  const reg = exp.computeRegularization;
+  const norm = exp.CustomNorm;
+  if (reg !== undefined && typeof reg !== 'function') throw new VariantError(`${variantPath}: 'computeRegularization' must be a function`, variantPath);
+  if (norm !== undefined && typeof norm !== 'function') throw new VariantError(`${variantPath}: 'CustomNorm' must be a class`, variantPath);
+  if (reg === undefined && norm === undefined) {
+    throw new VariantError(`${variantPath}: exports neither 'computeRegularization' nor 'CustomNorm'; export at least one`, variantPath);
+  }
+  return {
+    path: variantPath,
+    computeRegularization: reg as Variant['computeRegularization'],
+    CustomNorm: norm as (new (numFeatures: number) => NormLayer) | undefined,
+    locate,
+  };
+}
+
+function isBuiltin(name: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { builtinModules } = require('node:module') as typeof import('node:module');
+  return builtinModules.includes(name);
+}
+
+/** True when a file exists (used for a clearer message than esbuild's). */
+export function variantExists(p: string): boolean {
+  return fs.existsSync(p);
+}
