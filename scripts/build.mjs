@@ -73,7 +73,9 @@ if (tests.length) {
     }),
   );
 }
-await Promise.all(jobs);
+// Every bundle is attempted so that one broken entry does not hide the state of the others.
+const results = await Promise.allSettled(jobs);
+const failed = results.filter((r) => r.status === 'rejected');
 
 // The wasm backend's binaries sit beside the worker bundle.
 const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
@@ -82,4 +84,8 @@ for (const f of readdirSync(wasmDir)) {
 }
 // The Python worker ships as source beside the bundles.
 if (exists('src/engine/pytorch')) cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') });
+if (failed.length) {
+  console.error(`build: ${failed.length} bundle(s) failed`);
+  process.exitCode = 1;
+}
 console.log(`built ${relative(process.cwd(), dist) || 'dist'}${tests.length ? ` (+${tests.length} test bundles)` : ''}`);

@@ -181,8 +181,8 @@ export class RunHandle {
       if (event.protocol !== PROTOCOL_VERSION) {
         this.fail('internal', `worker speaks event protocol ${event.protocol}, this Regbench expects ${PROTOCOL_VERSION}: rebuild or reinstall Regbench`);
         if (this.child?.pid !== undefined) killTree(this.child.pid, 'SIGKILL');
+        return;
       }
-      return;
     }
     if (event.type === 'run-start' && !event.env.gitCommit) {
       const commit = gitCommitOf(path.dirname(this.spec.variantPath));

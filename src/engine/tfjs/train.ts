@@ -5,6 +5,8 @@
  * events. Every step runs inside tf.tidy scopes, so the tensor count is flat across epochs.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core ships its gradient functions separately; training needs all of them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { cosineLr, type RunSpec } from '../../protocol/benchmarks';
 import type { EpochEvent, ProgressEvent } from '../../protocol/events';
 import type { Model, NormLayer, RegConfig, RegModel, Variant } from './types';

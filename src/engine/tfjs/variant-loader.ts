@@ -3,11 +3,12 @@
  * TensorFlow.js instance. Errors are VariantErrors that name the variant file and, where the
  * source map allows, the line in it.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { SourceMap } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
+// Variants (and the engine) use chained ops such as `logits.softmax().mean()`.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import type { NormLayer, Variant } from './types';
 
 export class VariantError extends Error {
@@ -119,9 +120,4 @@ function isBuiltin(name: string): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { builtinModules } = require('node:module') as typeof import('node:module');
   return builtinModules.includes(name);
-}
-
-/** True when a file exists (used for a clearer message than esbuild's). */
-export function variantExists(p: string): boolean {
-  return fs.existsSync(p);
 }

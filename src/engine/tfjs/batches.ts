@@ -1,0 +1,34 @@
+/**
+ * The training loop's view of a dataset: loads it (see src/engine/data for the lookup order),
+ * takes the budget's fixed subsets and serves augmented training batches and plain test batches.
+ * REGBENCH_OFFLINE=1 turns downloads off (missing data then fails at once with where to put it).
+ */
+import type { RunSpec } from '../../protocol/benchmarks';
+import { BatchIterator, loadDataset, selectSubset } from '../data';
+import type { BatchSource } from './train';
+
+/** Evaluation needs no gradients, so larger batches cost little memory and fewer dispatches. */
+const EVAL_BATCH = 256;
+
+export async function createBatchSource(spec: RunSpec, log: (message: string) => void): Promise<BatchSource> {
+  const data = await loadDataset(spec.dataset, {
+    dataDir: spec.dataDir,
+    allowDownload: process.env.REGBENCH_OFFLINE !== '1',
+    log,
+  });
+  log(`data: ${data.source}`);
+  const trainIdx = selectSubset(data.train.n, spec.trainSubset);
+  const testIdx = selectSubset(data.test.n, spec.testSubset);
+  const train = new BatchIterator(data.train, { dataset: spec.dataset, batchSize: spec.recipe.batchSize, indices: trainIdx, train: true, seed: spec.seed });
+  const test = new BatchIterator(data.test, { dataset: spec.dataset, batchSize: EVAL_BATCH, indices: testIdx, train: false });
+  return {
+    trainImages: train.numImages,
+    testImages: test.numImages,
+    *trainBatches(epoch: number) {
+      for (const b of train.epoch(epoch)) yield { images: b.x, labels: b.y, size: b.size };
+    },
+    *testBatches() {
+      for (const b of test.epoch()) yield { images: b.x, labels: b.y, size: b.size };
+    },
+  };
+}
