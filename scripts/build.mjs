@@ -17,6 +17,9 @@ const common = {
   format: 'cjs',
   sourcemap: production ? false : 'linked',
   logLevel: 'warning',
+  // tfjs-core's gradients and chained ops are only published as ES modules; resolving every
+  // package through its ES entry keeps a single copy of tfjs-core in each bundle.
+  mainFields: ['module', 'main'],
   // Native TensorFlow bindings are optional and loaded at run time when installed.
   external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'vscode', 'esbuild', 'playwright-core'],
 };

@@ -1,0 +1,194 @@
+/** The dashboard message protocol: validators and the pure payload builders the host uses. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
+import type { EpochEvent } from '../src/protocol/events';
+import type { RunRecord } from '../src/store/run-record';
+import {
+  accuracyDeltas,
+  buildComparison,
+  isHostToWebviewMessage,
+  isWebviewToHostMessage,
+  settingsDiff,
+  toRunSummary,
+  variantNameOf,
+  type RunSummary,
+} from '../src/protocol/webview';
+
+function spec(over: Partial<RunSpec> = {}): RunSpec {
+  return {
+    runId: 'r1',
+    bench: 'resnet20-cifar10',
+    arch: 'resnet20',
+    dataset: 'cifar10',
+    numClasses: 10,
+    budget: 'quick',
+    epochs: 5,
+    trainSubset: 10000,
+    testSubset: 2000,
+    seed: 0,
+    recipe: { ...RECIPE },
+    engine: 'tfjs',
+    backend: 'wasm',
+    variantPath: '/ws/variants/confidence-penalty.ts',
+    variantHash: 'aaaa000011112222',
+    variantKind: { regularizer: true, norm: false },
+    runDir: '/ws/.regbench/runs/r1',
+    ...over,
+  };
+}
+
+function record(id: string, over: Partial<RunRecord> = {}, specOver: Partial<RunSpec> = {}): RunRecord {
+  return {
+    id,
+    name: `run ${id}`,
+    spec: spec({ runId: id, runDir: `/ws/.regbench/runs/${id}`, ...specOver }),
+    status: 'completed',
+    createdAt: '2026-11-23T19:58:12.000Z',
+    epochsCompleted: 5,
+    totalEpochs: 5,
+    bestTestAcc: 80,
+    finalTestAcc: 79.5,
+    epochSeconds: 12.5,
+    variantSnapshot: 'variant.ts',
+    ...over,
+  };
+}
+
+function summary(id: string, bench: RunSummary['bench'], best: number | null): RunSummary {
+  return { ...toRunSummary(record(id, { bestTestAcc: best }, { bench })) };
+}
+
+test('webview->host validator accepts each message type and rejects malformed ones', () => {
+  const good: unknown[] = [
+    { type: 'ready', payload: {} },
+    { type: 'openRun', payload: { runId: 'r1' } },
+    { type: 'selectRuns', payload: { runIds: ['r1', 'r2'] } },
+    { type: 'selectRuns', payload: { runIds: [] } },
+    { type: 'compare', payload: { a: 'r1', b: 'r2' } },
+    { type: 'cancelRun', payload: { runId: 'r1' } },
+    { type: 'showLog', payload: { runId: 'r1' } },
+  ];
+  for (const m of good) assert.equal(isWebviewToHostMessage(m), true, JSON.stringify(m));
+  const bad: unknown[] = [
+    null,
+    'ready',
+    { type: 'ready' },
+    { type: 'ready', payload: [] },
+    { type: 'openRun', payload: { runId: '' } },
+    { type: 'openRun', payload: { runId: 3 } },
+    { type: 'selectRuns', payload: { runIds: ['r1', 2] } },
+    { type: 'compare', payload: { a: 'r1' } },
+    { type: 'cancelRun', payload: {} },
+    { type: 'deleteEverything', payload: { runId: 'r1' } },
+    { type: 'toString', payload: {} },
+  ];
+  for (const m of bad) assert.equal(isWebviewToHostMessage(m), false, JSON.stringify(m));
+});
+
+test('host->webview validator checks snapshot, append and compare payloads', () => {
+  const run = toRunSummary(record('r1'));
+  const epoch: EpochEvent = {
+    type: 'epoch', runId: 'r1', time: 't', epoch: 0, totalEpochs: 5, trainLoss: 2, trainCe: 2, regTerm: 0, trainAcc: 30,
+    testLoss: 1.9, testAcc: 35, lr: 0.1, seconds: 10, trainImagesPerSec: 100, bestTestAcc: 35,
+  };
+  const comparison = buildComparison(record('r1'), record('r2'), []);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: { r1: [epoch] }, selected: [] } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: {}, selected: [], comparison } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run, event: epoch } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'remove', payload: { runId: 'r1' } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'select', payload: { runIds: ['r1'] } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison } }), true);
+
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [{ id: 'x' }], epochs: {}, selected: [] } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [], epochs: { r1: [{ type: 'log' }] }, selected: [] } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run, event: { ...epoch, type: 'progress' } } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: { a: run } } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'ready', payload: {} }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'constructor', payload: {} }), false);
+});
+
+test('toRunSummary projects a record, preferring the backend that actually ran', () => {
+  const r = record('r1', {
+    status: 'failed',
+    error: { kind: 'variant', message: 'term is NaN' },
+    env: { engine: 'tfjs', backend: 'cpu', versions: {}, platform: 'linux', cpus: 2, hostname: 'h' },
+  });
+  const s = toRunSummary(r);
+  assert.deepEqual(s, {
+    id: 'r1', name: 'run r1', status: 'failed', bench: 'resnet20-cifar10', budget: 'quick', seed: 0,
+    variantName: 'confidence-penalty', variantHash: 'aaaa000011112222', engine: 'tfjs', backend: 'cpu',
+    bestTestAcc: 80, finalTestAcc: 79.5, epochsCompleted: 5, totalEpochs: 5, epochSeconds: 12.5,
+    errorMessage: 'term is NaN', createdAt: '2026-11-23T19:58:12.000Z',
+  });
+  // Not started: the requested backend; a cancelled run's reason stands in for an error.
+  const queued = toRunSummary(record('r2', { status: 'cancelled', reason: 'cancelled by user' }, { backend: undefined, engine: 'pytorch', device: 'cpu' }));
+  assert.equal(queued.backend, 'cpu');
+  assert.equal(queued.engine, 'pytorch');
+  assert.equal(queued.errorMessage, 'cancelled by user');
+  assert.equal(toRunSummary(record('r3', {}, { backend: undefined })).backend, null);
+});
+
+test('variantNameOf strips folders (either slash) and source extensions', () => {
+  assert.equal(variantNameOf('/a/b/layer-norm.ts'), 'layer-norm');
+  assert.equal(variantNameOf('C:\\work\\v\\dropblock.py'), 'dropblock');
+  assert.equal(variantNameOf('plain'), 'plain');
+});
+
+test('settingsDiff lists only differing dotted keys, ignoring identity and time keys', () => {
+  const a = { ...spec(), createdAt: '2026-01-01', env: { backend: 'wasm', startTime: 'x', versions: { tfjs: '4.22.0' } } };
+  const b = {
+    ...spec({ runId: 'other', runDir: '/elsewhere', seed: 1, recipe: { ...RECIPE, lr: 0.05 }, variantKind: { regularizer: true, norm: true }, trainSubset: null }),
+    createdAt: '2027-01-01',
+    env: { backend: 'wasm', startTime: 'y', versions: { tfjs: '4.22.0', node: '20' } },
+  };
+  assert.deepEqual(settingsDiff(a, b), [
+    { key: 'env.versions.node', a: undefined, b: '20' },
+    { key: 'recipe.lr', a: 0.1, b: 0.05 },
+    { key: 'seed', a: 0, b: 1 },
+    { key: 'trainSubset', a: 10000, b: null },
+    { key: 'variantKind.norm', a: false, b: true },
+  ]);
+  assert.deepEqual(settingsDiff(spec(), spec({ runId: 'x', runDir: 'y' })), []);
+  // Arrays flatten by index; a key set to undefined equals a missing key.
+  assert.deepEqual(settingsDiff({ m: [1, 2], o: undefined }, { m: [1, 3] }), [{ key: 'm.1', a: 2, b: 3 }]);
+});
+
+test('accuracyDeltas averages seeds per benchmark and leaves gaps as null', () => {
+  const a = [summary('a0', 'resnet20-cifar10', 90), summary('a1', 'resnet20-cifar10', 92), summary('a2', 'mobilenetv2-fmnist', 93), summary('a3', 'vgg16bn-cifar100', null)];
+  const b = [summary('b0', 'resnet20-cifar10', 92.5), summary('b1', 'resnet56-cifar100', 70)];
+  assert.deepEqual(accuracyDeltas(a, b), [
+    { bench: 'mobilenetv2-fmnist', a: 93, b: null, delta: null },
+    { bench: 'resnet20-cifar10', a: 91, b: 92.5, delta: 1.5 },
+    { bench: 'resnet56-cifar100', a: null, b: 70, delta: null },
+    { bench: 'vgg16bn-cifar100', a: null, b: null, delta: null },
+  ]);
+  assert.deepEqual(accuracyDeltas([], []), []);
+});
+
+test('buildComparison diffs settings (with the actual backend) and compares the two variants over seeds', () => {
+  const env = (backend: string) => ({ engine: 'tfjs' as const, backend, versions: { tfjs: '4.22.0' }, platform: 'linux', cpus: 2, hostname: 'h', threads: 2 });
+  const base = (id: string, seed: number, best: number, bench: RunSpec['bench'] = 'resnet20-cifar10') =>
+    record(id, { bestTestAcc: best, env: env('wasm') }, { seed, bench, variantPath: '/ws/baseline.ts', variantHash: 'bbbb', variantKind: { regularizer: false, norm: false } });
+  const mine = (id: string, seed: number, best: number, bench: RunSpec['bench'] = 'resnet20-cifar10') => record(id, { bestTestAcc: best, env: env('cpu') }, { seed, bench });
+  const all = [base('b0', 0, 90), base('b1', 1, 91), base('b2', 0, 60, 'resnet56-cifar100'), mine('m0', 0, 92), mine('m1', 1, 94)];
+  // A smoke run of the same variant must not enter the quick-budget mean.
+  all.push(record('m-smoke', { bestTestAcc: 20 }, { budget: 'smoke' }));
+  const c = buildComparison(all[0], all[3], all);
+  assert.equal(c.a.id, 'b0');
+  assert.equal(c.b.id, 'm0');
+  assert.deepEqual(
+    c.settingsDiff.map((d) => d.key),
+    ['env.backend', 'variantHash', 'variantKind.regularizer', 'variantPath'],
+  );
+  assert.deepEqual(c.accuracyDeltas, [
+    { bench: 'resnet20-cifar10', a: 90.5, b: 93, delta: 2.5 },
+    { bench: 'resnet56-cifar100', a: 60, b: null, delta: null },
+  ]);
+  // Two seeds of the same code: only those two runs are compared, not the whole variant.
+  const same = buildComparison(all[3], all[4], all);
+  assert.deepEqual(same.settingsDiff.map((d) => d.key), ['seed']);
+  assert.deepEqual(same.accuracyDeltas, [{ bench: 'resnet20-cifar10', a: 92, b: 94, delta: 2 }]);
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: c } }), true);
+});
