@@ -2,8 +2,10 @@
  * The one event stream of Regbench. Contract:
  * - A training worker (TensorFlow.js or PyTorch) writes one JSON object per line on stdout and
  *   nothing else there; its diagnostics go to stderr.
- * - The first line is `hello` (protocol version); the second is `run-start`; then any number of
- *   `progress`, `epoch` and `log` lines; at most one `error`; the last is `run-end`.
+ * - The first line is `hello` (protocol version); then `run-start` (only `log` lines may come
+ *   before it); then any number of `progress`, `epoch` and `log` lines; at most one `error`; the
+ *   last is `run-end`. A worker that fails before training writes `error` and `run-end` without
+ *   `run-start`.
  * - The run store appends the same lines to `runs/<id>/events.jsonl`; the CLI prints them with
  *   --json; the dashboard receives them as they come.
  * - A reader must skip unknown event types (forward compatibility) but reject a hello whose

@@ -120,12 +120,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const r = trainStep(model, params, momenta, batch, lr, recipe.momentum, recipe.weightDecay, spec.numClasses, regularize, config, variant);
         step++;
         globalStep++;
-        if (!Number.isFinite(r.term)) {
-          const where = variant ? variant.path : 'variant';
-          throw new VariantError(`${where}: computeRegularization returned ${r.term} at epoch ${epoch + 1}, step ${step}; it must be finite`, where);
-        }
         if (!Number.isFinite(r.ce)) {
           throw new DivergedError(`loss became ${r.ce} at epoch ${epoch + 1}, step ${step}: the run diverged`, epoch, step);
+        }
+        if (!Number.isFinite(r.term)) {
+          const where = variant ? variant.path : 'variant';
+          // Non-finite from the very first step is a bug in the term; later it is the training diverging.
+          if (globalStep === 1) throw new VariantError(`${where}: computeRegularization returned ${r.term} at epoch ${epoch + 1}, step ${step}; it must be finite`, where);
+          throw new DivergedError(`the regularization term became ${r.term} at epoch ${epoch + 1}, step ${step}: the run diverged`, epoch, step);
         }
         sumCe += r.ce * batch.size;
         sumTerm += r.term * batch.size;
