@@ -180,13 +180,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   return { bestTestAcc: best, finalTestAcc: final, epochsCompleted: spec.epochs };
 }
 
-interface StepResult {
+export interface StepResult {
   ce: number;
   term: number;
   correct: number;
 }
 
-function trainStep(
+/**
+ * One SGD step on one batch: forward in training mode, cross-entropy + the variant's term,
+ * gradients of every trainable variable, the torch.optim.SGD update. Exported for the
+ * cross-engine parity check, which must test this very code.
+ */
+export function trainStep(
   model: Model,
   params: tf.Variable[],
   momenta: tf.Variable[],
