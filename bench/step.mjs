@@ -1,0 +1,166 @@
+// Training-step benchmark: TensorFlow.js (wasm by default) against PyTorch (2 threads) on the same
+// architectures. Bundles a small runner with esbuild into /tmp, then runs one child process per
+// architecture and engine so that each peak RSS is that run's own.
+//
+//   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--backend wasm]
+//                       [--no-torch] [--no-cpu] [--profile]
+//
+// Prints a table, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated
+// linearly to the requested batch), and last one JSON object per architecture:
+// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb"}.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALL = ['resnet20', 'resnet56', 'resnet110', 'vgg16bn', 'mobilenetv2'];
+
+function flag(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const has = (name) => process.argv.includes(`--${name}`);
+const archs = flag('arch', ALL.join(',')).split(',').filter(Boolean);
+const batch = Number(flag('batch', '128'));
+const steps = Number(flag('steps', '5'));
+const backend = flag('backend', 'wasm');
+const profile = has('profile');
+
+const outDir = '/tmp/regbench-bench';
+mkdirSync(outDir, { recursive: true });
+const runner = join(outDir, 'step-runner.js');
+await build({
+  stdin: { contents: RUNNER_SOURCE(), resolveDir: root, loader: 'ts', sourcefile: 'step-runner.ts' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: runner,
+  logLevel: 'warning',
+  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+});
+const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) cpSync(join(wasmDir, f), join(outDir, f));
+
+function runTfjs(arch, b, n, be, warmup) {
+  const args = [runner, arch, String(b), String(n), be, String(warmup), profile ? 'profile' : ''];
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  const lines = out.trim().split('\n');
+  for (const l of lines.slice(0, -1)) console.log(l);
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function runTorch(arch, b) {
+  const out = execFileSync('/usr/bin/python3', [join(root, 'bench/torch_step.py'), '--arch', arch, '--batch', String(b), '--steps', String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+const results = [];
+for (const arch of archs) {
+  let t;
+  try {
+    t = runTfjs(arch, batch, steps, backend, 2);
+  } catch (e) {
+    // A crash of one architecture (e.g. the 4 GB wasm32 heap exhausted) must not hide the others.
+    console.log(`${arch.padEnd(12)} tfjs-${backend} FAILED: ${String(e.message).split('\n')[0]}`);
+    results.push({ arch, backend, batch, tfjsMs: null, torchMs: null, ratio: null, peakRssMb: null, error: 'tfjs run failed' });
+    continue;
+  }
+  const torch = has('no-torch') ? null : runTorch(arch, batch);
+  const ratio = torch ? t.ms / torch.torchMs : null;
+  console.log(`${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`);
+  results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb });
+}
+
+if (!has('no-cpu')) {
+  // The pure-JS backend is ~1000x slower: one step at batch 8, scaled linearly to `batch`.
+  const small = 8;
+  const c = runTfjs('resnet20', small, 1, 'cpu', 0);
+  const torch = has('no-torch') ? null : runTorch('resnet20', batch);
+  const extrapolated = (c.ms * batch) / small;
+  console.log(`cpu backend, resnet20: ${c.ms.toFixed(0)} ms for one step at batch ${small} -> ~${extrapolated.toFixed(0)} ms at batch ${batch} (linear extrapolation)${torch ? `, ratio to torch ~${(extrapolated / torch.torchMs).toFixed(0)}x` : ''}`);
+}
+
+for (const r of results) console.log(JSON.stringify(r));
+
+function round1(x) {
+  return Math.round(x * 10) / 10;
+}
+function round2(x) {
+  return Math.round(x * 100) / 100;
+}
+
+// The child program: builds the model, times `steps` training steps after `warmup` ones.
+function RUNNER_SOURCE() {
+  return `
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from './src/engine/tfjs/backend';
+import { buildModel } from './src/engine/tfjs/models/index';
+import type { ArchId, BackendId } from './src/protocol/benchmarks';
+
+const NUM_CLASSES: Record<string, number> = { resnet20: 10, resnet56: 100, resnet110: 100, vgg16bn: 100, mobilenetv2: 10 };
+
+async function main(): Promise<void> {
+  const [arch, batchS, stepsS, backendS, warmupS, prof] = process.argv.slice(2);
+  const batch = Number(batchS), steps = Number(stepsS), warmup = Number(warmupS);
+  const info = await initBackend(backendS as BackendId);
+  const numClasses = NUM_CLASSES[arch];
+  const model = buildModel(arch as ArchId, numClasses, { seed: 0 });
+  const params = model.trainableVariables();
+  const momenta = params.map((v) => tf.zerosLike(v));
+  const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % numClasses), 'int32'), numClasses);
+  const lr = 0.01, momentum = 0.9, wd = 5e-4;
+  const step = (): number => {
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = model.forward(x, true);
+      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+    }, params);
+    tf.tidy(() => {
+      params.forEach((p, i) => {
+        const g = tf.add(grads[p.name], tf.mul(p, wd));
+        const buf = tf.add(tf.mul(momenta[i], momentum), g);
+        momenta[i].dispose();
+        momenta[i] = tf.keep(buf);
+        p.assign(tf.sub(p, tf.mul(buf, lr)));
+      });
+    });
+    const loss = value.dataSync()[0];
+    tf.dispose(Object.values(grads));
+    value.dispose();
+    return loss;
+  };
+  for (let i = 0; i < warmup; i++) step();
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  const leaked = (tf.memory().numTensors - before) / Math.max(1, steps);
+  if (prof === 'profile') {
+    const p = await tf.profile(() => { step(); });
+    const byName = new Map<string, { ms: number; n: number }>();
+    for (const k of p.kernels) {
+      const e = byName.get(k.name) ?? { ms: 0, n: 0 };
+      e.ms += Number(k.kernelTimeMs) || 0;
+      e.n += 1;
+      byName.set(k.name, e);
+    }
+    const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
+    console.log('profile ' + arch + ' (one step, kernel ms; total ' + total.toFixed(0) + ')');
+    for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+      console.log('  ' + name.padEnd(40) + e.ms.toFixed(1).padStart(9) + ' ms  x' + e.n);
+    }
+  }
+  times.sort((a, b) => a - b);
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  console.log(JSON.stringify({ arch, backend: info.backend, threads: info.threads, ms: times[Math.floor(times.length / 2)], minMs: times[0], peakRssMb, leakedTensorsPerStep: leaked }));
+  process.exit(0);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`;
+}

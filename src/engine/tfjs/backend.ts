@@ -1,0 +1,236 @@
+/**
+ * Chooses and starts the TensorFlow.js backend of the training worker.
+ *
+ * Preference when nothing is requested: native TensorFlow with a working GPU, native TensorFlow
+ * on the CPU, then WebAssembly (XNNPACK, SIMD, one thread per core), then plain JavaScript.
+ * The native packages are optional and normally absent; they are loaded with a run-time require
+ * that esbuild leaves alone (they are external in scripts/build.mjs).
+ *
+ * Multi-threaded wasm in Node: tfjs-backend-wasm 4.22 reports no thread support under Node
+ * (flag WASM_HAS_MULTITHREAD_SUPPORT is hard-wired to false there) and its own loader hands the
+ * pthread workers a Blob URL, which Node's worker_threads cannot start. The Emscripten module
+ * itself does support Node's worker_threads, so this file instantiates the threaded-SIMD module
+ * directly: the worker script and the main script are written to files (Node workers need a
+ * path), and the wasm import `emscripten_num_logical_cores` is answered with twice the wanted
+ * thread count because the C++ side caps its pool at "logical cores / 2". The resulting module
+ * goes into the exported `BackendWasm` class, so every stock wasm kernel runs on it unchanged.
+ * Measured on the 2-core machine: 3x3 16->16 conv on 128x32x32 40 ms -> 23 ms with 2 threads.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendWasm, setThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+// Training needs the gradient functions, which tfjs-core's entry point does not register.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { BackendId } from '../../protocol/benchmarks';
+import { registerWasmTrainingKernels } from './kernels/register';
+
+export interface BackendInfo {
+  /** The tfjs backend name actually in use: 'tensorflow' (native, GPU or not), 'wasm' or 'cpu'. */
+  backend: string;
+  /** wasm: the XNNPACK thread pool size. */
+  threads?: number;
+  versions: Record<string, string>;
+}
+
+// The package's Emscripten glue for the threaded build (not part of its index exports).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS module without typings for the worker part
+const threadedSimdFactory = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js') as unknown;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as { wasmWorkerContents: string };
+
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/** Starts the best available backend, or exactly `requested` (throws when it cannot load). */
+export async function initBackend(requested?: BackendId): Promise<BackendInfo> {
+  if (requested) return startBackend(requested);
+  for (const candidate of ['tensorflow-gpu', 'tensorflow', 'wasm'] as const) {
+    try {
+      return await startBackend(candidate);
+    } catch {
+      // The next candidate is the fallback; an absent native package is the normal case.
+    }
+  }
+  return startBackend('cpu');
+}
+
+async function startBackend(id: BackendId): Promise<BackendInfo> {
+  switch (id) {
+    case 'tensorflow-gpu':
+      return startNative('@tensorflow/tfjs-node-gpu', true);
+    case 'tensorflow':
+      return startNative('@tensorflow/tfjs-node', false);
+    case 'wasm':
+      return startWasm();
+    case 'cpu':
+      if (!(await tf.setBackend('cpu'))) throw new Error("backend 'cpu' failed to start");
+      return { backend: 'cpu', versions: { 'tfjs-core': tf.version_core, 'tfjs-backend-cpu': version_cpu } };
+  }
+}
+
+/** The native bindings as tfjs-node exposes them; only what this file reads. */
+interface NativeTfjsPackage {
+  version?: Record<string, string>;
+}
+
+async function startNative(pkg: string, needGpu: boolean): Promise<BackendInfo> {
+  let native: NativeTfjsPackage;
+  try {
+    native = runtimeRequire(pkg) as NativeTfjsPackage;
+  } catch (e) {
+    throw new Error(`backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: cannot load ${pkg} (${firstLine(e)}); install it with \`npm install ${pkg}\` (it downloads libtensorflow)`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`backend 'tensorflow' from ${pkg} failed to start`);
+  if (needGpu) {
+    // tfjs-node-gpu silently runs on the CPU when CUDA is missing; the backend says which.
+    const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+    if (!usingGpu) throw new Error(`backend 'tensorflow-gpu' unavailable: ${pkg} loaded but found no usable GPU (check the CUDA/cuDNN versions it needs)`);
+  }
+  const versions: Record<string, string> = { 'tfjs-core': tf.version_core };
+  for (const [k, v] of Object.entries(native.version ?? {})) versions[k] = String(v);
+  return { backend: 'tensorflow', versions };
+}
+
+/**
+ * `require` resolved from this bundle's location at run time; esbuild does not follow it, so an
+ * absent optional package costs nothing at build time and fails only here.
+ */
+function runtimeRequire(name: string): unknown {
+  return createRequire(__filename)(name);
+}
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split('\n')[0];
+}
+
+let wasmStarted: BackendInfo | null = null;
+
+async function startWasm(): Promise<BackendInfo> {
+  if (wasmStarted) {
+    // Already registered (threaded or stock) and the training kernels with it: just switch back.
+    if (!(await tf.setBackend('wasm'))) throw new Error("backend 'wasm' failed to start");
+    return wasmStarted;
+  }
+  const dir = findWasmDir();
+  if (!dir) throw new Error(`backend 'wasm' unavailable: no ${WASM_FILES[2]} beside the bundle or in node_modules/@tensorflow/tfjs-backend-wasm/dist (run \`node scripts/build.mjs\`)`);
+  // For the stock loader, which stays registered unless the threaded module comes up.
+  setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+  const wanted = Math.max(1, availableParallelism());
+  let module: ThreadedWasmModule | null = null;
+  if (wanted > 1) {
+    try {
+      module = await instantiateThreadedWasm(dir, wanted);
+    } catch {
+      module = null;
+    }
+  }
+  if (module) {
+    const threaded = module;
+    setThreadsCount(wanted);
+    tf.removeBackend('wasm');
+    // BackendWasm's constructor types the module with Emscripten's ambient types, which this
+    // project does not install; the object is exactly what tfjs' own loader would pass.
+    tf.registerBackend('wasm', () => new BackendWasm(threaded as unknown as ConstructorParameters<typeof BackendWasm>[0]), 2);
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error(`backend 'wasm' failed to start from ${dir}`);
+  let threads = 1;
+  if (module) {
+    threads = module.tfjs.getThreadsCount();
+    unrefWorkers(module);
+  }
+  registerWasmTrainingKernels();
+  wasmStarted = { backend: 'wasm', threads, versions: { 'tfjs-core': tf.version_core, 'tfjs-backend-wasm': version_wasm } };
+  return wasmStarted;
+}
+
+function findWasmDir(): string | null {
+  const candidates = [__dirname, join(__dirname, '..')];
+  try {
+    candidates.push(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist'));
+  } catch {
+    // Not resolvable from a packaged extension; the copies beside the bundle are the rule there.
+  }
+  return candidates.find((d) => WASM_FILES.every((f) => existsSync(join(d, f)))) ?? null;
+}
+
+/** The part of the threaded Emscripten module this file touches. */
+interface ThreadedWasmModule {
+  cwrap(name: string, ret: string | null, args: string[]): (...a: number[]) => number;
+  tfjs: {
+    init(): void;
+    initWithThreadsCount(n: number): void;
+    getThreadsCount(): number;
+    registerTensor(id: number, size: number, memoryOffset: number): void;
+    disposeData(id: number): void;
+    dispose(): void;
+  };
+  PThread: { runningWorkers: WorkerLike[]; unusedWorkers: WorkerLike[]; terminateAllThreads(): void };
+}
+
+interface WorkerLike {
+  unref?: () => void;
+}
+
+interface EmscriptenImports {
+  env: Record<string, unknown>;
+}
+
+type ThreadedFactory = (config: {
+  locateFile(path: string, prefix: string): string;
+  mainScriptUrlOrBlob: string;
+  instantiateWasm(imports: EmscriptenImports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void): object;
+}) => Promise<ThreadedWasmModule>;
+
+async function instantiateThreadedWasm(wasmDir: string, threads: number): Promise<ThreadedWasmModule> {
+  if (typeof SharedArrayBuffer === 'undefined') throw new Error('no SharedArrayBuffer');
+  const scripts = writeThreadScripts();
+  const wasmFile = join(wasmDir, WASM_FILES[2]);
+  const binary = readFileSync(wasmFile);
+  const factory = threadedSimdFactory as unknown as ThreadedFactory;
+  const module = await factory({
+    locateFile: (path, prefix) => (path.endsWith('.worker.js') ? scripts.worker : path.endsWith('.wasm') ? wasmFile : prefix + path),
+    mainScriptUrlOrBlob: scripts.main,
+    instantiateWasm: (imports, receive) => {
+      // The C++ pool size is min(requested, logical cores / 2); report enough cores for `threads`.
+      imports.env['emscripten_num_logical_cores'] = () => 2 * threads;
+      void WebAssembly.instantiate(binary, imports as unknown as WebAssembly.Imports).then((r) => receive(r.instance, r.module));
+      return {};
+    },
+  });
+  module.tfjs = {
+    init: module.cwrap('init', null, []),
+    initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+    getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+    registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+    disposeData: module.cwrap('dispose_data', null, ['number']),
+    dispose: module.cwrap('dispose', null, []),
+  };
+  return module;
+}
+
+/**
+ * Node workers start from files: the pthread worker script and the module's main script (which
+ * each worker evaluates) go to a per-version directory in the temp dir, written once.
+ */
+function writeThreadScripts(): { worker: string; main: string } {
+  // The worker source is kept in a template literal whose `\n` escapes became real newlines.
+  const worker = wasmWorkerContents.replace(/\n/g, '\\n');
+  const main = `var WasmBackendModuleThreadedSimd = ${String(threadedSimdFactory)}`;
+  const hash = createHash('sha256').update(worker).update(main).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), `regbench-tfjs-wasm-${version_wasm}-${hash}`);
+  const files = { worker: join(dir, 'worker.js'), main: join(dir, 'main.js') };
+  mkdirSync(dir, { recursive: true });
+  // Written on every start: cheap, and a half-written file from a crashed run cannot linger.
+  writeFileSync(files.worker, worker);
+  writeFileSync(files.main, main);
+  return files;
+}
+
+/** The pthreads idle in Atomics.wait between kernels; they must not keep Node alive at exit. */
+function unrefWorkers(module: ThreadedWasmModule): void {
+  for (const w of [...module.PThread.runningWorkers, ...module.PThread.unusedWorkers]) w.unref?.();
+}

@@ -1,0 +1,50 @@
+/**
+ * Conv2DBackpropFilter for wasm (the package has none), as one forward convolution: with batch
+ * and channels swapped, the input `[Cin, H, W, N]` convolved with the output gradient
+ * `[outH, outW, N, Cout]` used as the filter (dilated by the stride) gives `[Cin, kH, kW, Cout]`.
+ */
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import { convGeometry } from './conv-geometry';
+import { withScratch } from './kernel-scratch';
+
+interface BackpropFilterAttrs {
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/**
+ * Padding after the input so that the dilated output gradient slides exactly k positions;
+ * negative means the trailing rows of the input are never read (they are cut off first).
+ */
+function trailingPad(inLen: number, outLen: number, k: number, stride: number, padBefore: number): number {
+  return k + (outLen - 1) * stride - inLen - padBefore;
+}
+
+export const conv2dBackpropFilterConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: ((args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const attrs = args.attrs as unknown as BackpropFilterAttrs;
+    if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
+    const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+    const bottom = trailingPad(g.inH, g.outH, g.kH, g.strideH, g.padTop);
+    const right = trailingPad(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
+    return withScratch(args.backend, (s) => {
+      let input = x;
+      if (bottom < 0 || right < 0) {
+        const [n, h, w, c] = x.shape;
+        input = s.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c] });
+      }
+      const xT = s.run('Transpose', { x: input }, { perm: [3, 1, 2, 0] });
+      const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+      const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
+      const grad = s.run('Conv2D', { x: xT, filter: dyT }, { strides: 1, pad, dataFormat: 'NHWC', dilations: [g.strideH, g.strideW] });
+      return s.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
+    });
+  }) as KernelFunc,
+};
