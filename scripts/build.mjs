@@ -85,6 +85,12 @@ const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 for (const f of readdirSync(wasmDir)) {
   if (f.endsWith('.wasm')) cpSync(join(wasmDir, f), join(dist, f));
 }
+// The worker compiles TypeScript variants with esbuild at run time. esbuild is a native binary
+// per platform, so it ships beside the bundles (dist/node_modules) rather than inside them; a
+// .vsix built here therefore carries this platform's binary (package per target with vsce --target).
+for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')).map((p) => `@esbuild/${p}`)]) {
+  cpSync(join(root, 'node_modules', pkg), join(dist, 'node_modules', pkg), { recursive: true, dereference: true });
+}
 // The Python worker ships as source beside the bundles.
 if (exists('src/engine/pytorch')) cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') });
 if (failed.length) {

@@ -45,6 +45,8 @@ export interface TrainOptions {
   emit: (e: EpochEvent | ProgressEvent) => void;
   /** Called after each epoch with the tensor count (tests use it to prove there is no leak). */
   onEpochEnd?: (epoch: number, numTensors: number) => void;
+  /** Called after every step; the worker uses it to stop when its parent process is gone. */
+  afterStep?: () => void;
   /** Progress events at most this often (ms). */
   progressIntervalMs?: number;
   evalBatchSize?: number;
@@ -120,6 +122,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const r = trainStep(model, params, momenta, batch, lr, recipe.momentum, recipe.weightDecay, spec.numClasses, regularize, config, variant);
         step++;
         globalStep++;
+        opts.afterStep?.();
         if (!Number.isFinite(r.ce)) {
           throw new DivergedError(`loss became ${r.ce} at epoch ${epoch + 1}, step ${step}: the run diverged`, epoch, step);
         }

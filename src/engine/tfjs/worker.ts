@@ -24,6 +24,20 @@ async function readSpec(): Promise<RunSpec> {
   return JSON.parse(text) as RunSpec;
 }
 
+/**
+ * The worker runs in its own process group so that cancelling can end its whole tree; the other
+ * side of that is that it would outlive an editor that is killed hard. It stops as soon as it
+ * notices that its parent is gone: between steps, and on a timer while the event loop is free.
+ */
+const parentPid = process.ppid;
+function exitIfOrphaned(): void {
+  if (process.ppid !== parentPid) {
+    process.stderr.write('regbench worker: the process that started this run is gone; stopping\n');
+    process.exit(1);
+  }
+}
+setInterval(exitIfOrphaned, 2000).unref();
+
 async function main(): Promise<number> {
   const spec = await readSpec();
   const now = () => new Date().toISOString();
@@ -94,6 +108,7 @@ async function main(): Promise<number> {
       model,
       data,
       variant,
+      afterStep: exitIfOrphaned,
       emit: (e) => {
         if (e.type === 'epoch') {
           epochsCompleted = e.epoch + 1;

@@ -1,0 +1,69 @@
+/**
+ * Regbench's VS Code extension: wires the run store, the run service and the views together.
+ * No logic here; each concept lives in its own module under src/vscode/. Activation only creates
+ * objects and registers them: nothing reads the store until a view or command asks.
+ */
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { RunStore } from './store/run-store';
+import { AccuracyLensProvider } from './vscode/accuracy-lens';
+import { CompareCommands } from './vscode/compare';
+import { DashboardCommands, DashboardPanel } from './vscode/dashboard-panel';
+import { ExperimentsTree } from './vscode/experiments-tree';
+import { RunOutputLog } from './vscode/output-log';
+import { RunCommands } from './vscode/run-commands';
+import { RunDocuments } from './vscode/run-documents';
+import { RunIndex } from './vscode/run-index';
+import { RunProgressNotifications } from './vscode/run-progress';
+import { RunService } from './vscode/run-service';
+import { onSettingsChange, readSettings } from './vscode/settings';
+import { RunStatusBar } from './vscode/status-bar';
+import { StoreWatcher } from './vscode/store-watcher';
+import { VariantCommands } from './vscode/variant-commands';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+  // Without a folder, runs go to the extension's storage so single files can still be benchmarked.
+  const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
+  const store = folder ? RunStore.forWorkspace(folder.uri.fsPath) : new RunStore(path.join(storageDir, '.regbench'));
+
+  const output = new RunOutputLog();
+  const service = new RunService({
+    store,
+    concurrency: readSettings().concurrency,
+    python: () => readSettings().pythonPath,
+    onStderr: (run, line) => output.stderr(run, line),
+  });
+  const serviceLog = service.onEvent((e) => output.onServiceEvent(e));
+  const index = new RunIndex(store);
+  const tree = new ExperimentsTree(index, service);
+  const documents = new RunDocuments(index, output.channel);
+  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id) });
+  const treeToDashboard = tree.view.onDidChangeSelection(() => {
+    const ids = tree.selectedRunIds();
+    if (ids.length) DashboardPanel.instance?.select(ids);
+  });
+
+  context.subscriptions.push(
+    output,
+    service,
+    { dispose: () => serviceLog.dispose() },
+    index,
+    folder ? new StoreWatcher(index, folder, '.regbench/') : new StoreWatcher(index, vscode.Uri.file(store.root), ''),
+    tree,
+    treeToDashboard,
+    documents,
+    dashboard,
+    new CompareCommands(index, documents, dashboard, () => tree.selectedRunIds()),
+    new RunCommands(service, index),
+    new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath),
+    new AccuracyLensProvider(index),
+    new RunStatusBar(service),
+    new RunProgressNotifications(service),
+    onSettingsChange(() => (service.concurrency = readSettings().concurrency)),
+  );
+}
+
+export function deactivate(): void {
+  // Everything, the workers included, ends through context.subscriptions.
+}

@@ -1,0 +1,28 @@
+/** Every command id Regbench registers; package.json's contributes.commands lists the same ids. */
+import type { BenchId } from '../protocol/benchmarks';
+
+export const COMMANDS = {
+  newRegularizerVariant: 'regbench.newRegularizerVariant',
+  newNormVariant: 'regbench.newNormVariant',
+  /** Asks for the benchmark (the "Run…" lens). */
+  runBenchmark: 'regbench.runBenchmark',
+  runAllBenchmarks: 'regbench.runAllBenchmarks',
+  cancelRun: 'regbench.cancelRun',
+  openDashboard: 'regbench.openDashboard',
+  compareExperiments: 'regbench.compareExperiments',
+  showRunLog: 'regbench.showRunLog',
+  /** The output channel with every worker's stderr (the progress notification's link). */
+  showOutput: 'regbench.showOutput',
+  rerunRun: 'regbench.rerunRun',
+  deleteRun: 'regbench.deleteRun',
+  revealSnapshot: 'regbench.revealSnapshot',
+  openRunInDashboard: 'regbench.openRunInDashboard',
+  compareSelected: 'regbench.compareSelected',
+  refreshExperiments: 'regbench.refreshExperiments',
+  openVariant: 'regbench.openVariant',
+} as const;
+
+/** "Run Benchmark on <title>": one command per benchmark. */
+export function runOnBenchCommand(bench: BenchId): string {
+  return `regbench.run.${bench}`;
+}

@@ -1,0 +1,245 @@
+/**
+ * The dashboard's host side: one WebviewPanel (created or revived after a reload through the
+ * panel serializer) that speaks src/protocol/webview.ts. The page posts `ready` when mounted;
+ * only then does the host send one snapshot, and after it deltas: an `append` per store event
+ * that changes a run, `remove`, `select`, `compare`. The page keeps its own view state
+ * (getState/setState), so the panel does not retain its context when hidden.
+ */
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import type { EpochEvent } from '../protocol/events';
+import {
+  buildComparison,
+  isWebviewToHostMessage,
+  toRunSummary,
+  type Comparison,
+  type HostToWebviewMessage,
+  type WebviewToHostMessage,
+} from '../protocol/webview';
+import type { RunRecord } from '../store/run-record';
+import { runIdsOf } from './command-args';
+import { COMMANDS } from './command-ids';
+import type { IndexChange, RunIndex } from './run-index';
+
+export const DASHBOARD_VIEW_TYPE = 'regbench.dashboard';
+
+export interface DashboardDeps {
+  extensionUri: vscode.Uri;
+  index: RunIndex;
+  /** Reveals a run in the Experiments view (the page's "open run"). */
+  revealRun(runId: string): void;
+}
+
+export class DashboardPanel implements vscode.Disposable {
+  private static current: DashboardPanel | undefined;
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private selected: string[] = [];
+  private comparison: Comparison | undefined;
+  /** Epoch events the page has of each run, so a record that moved on sends only the new ones. */
+  private readonly sentEpochs = new Map<string, number>();
+
+  /**
+   * Shows the dashboard, creating it when needed: beside the editor when `beside` (comparisons,
+   * next to the diff), keeping the focus where it is when `preserveFocus` (clicks in the tree).
+   */
+  static createOrShow(deps: DashboardDeps, options: { beside?: boolean; preserveFocus?: boolean } = {}): DashboardPanel {
+    const preserveFocus = options.preserveFocus ?? options.beside ?? false;
+    if (DashboardPanel.current) {
+      DashboardPanel.current.panel.reveal(undefined, preserveFocus);
+      return DashboardPanel.current;
+    }
+    const column = options.beside ? vscode.ViewColumn.Beside : vscode.window.activeTextEditor?.viewColumn ?? vscode.ViewColumn.One;
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Regbench Dashboard', { viewColumn: column, preserveFocus }, webviewOptions(deps.extensionUri));
+    DashboardPanel.current = new DashboardPanel(panel, deps);
+    return DashboardPanel.current;
+  }
+
+  /** Takes over a panel VS Code restored after a reload. */
+  static revive(panel: vscode.WebviewPanel, deps: DashboardDeps): DashboardPanel {
+    DashboardPanel.current?.dispose();
+    DashboardPanel.current = new DashboardPanel(panel, deps);
+    return DashboardPanel.current;
+  }
+
+  static get instance(): DashboardPanel | undefined {
+    return DashboardPanel.current;
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly deps: DashboardDeps,
+  ) {
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'regbench.svg');
+    panel.webview.html = dashboardHtml(panel.webview, deps.extensionUri, randomBytes(16).toString('base64'));
+    const sub = deps.index.onChange((c) => this.onIndexChange(c));
+    this.disposables.push(
+      { dispose: () => sub.dispose() },
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  dispose(): void {
+    if (DashboardPanel.current === this) DashboardPanel.current = undefined;
+    this.disposables.forEach((d) => d.dispose());
+    this.disposables.length = 0;
+    this.panel.dispose();
+  }
+
+  select(runIds: string[]): void {
+    this.selected = runIds;
+    if (this.ready) this.post({ type: 'select', payload: { runIds } });
+  }
+
+  compare(a: RunRecord, b: RunRecord): void {
+    this.comparison = buildComparison(a, b, this.deps.index.all());
+    this.selected = [a.id, b.id];
+    if (this.ready) {
+      this.post({ type: 'select', payload: { runIds: this.selected } });
+      this.post({ type: 'compare', payload: { comparison: this.comparison } });
+    }
+  }
+
+  private onMessage(raw: unknown): void {
+    // Anything from the page is untrusted input: malformed or unknown messages are dropped.
+    if (!isWebviewToHostMessage(raw)) return;
+    const m: WebviewToHostMessage = raw;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.sendSnapshot();
+        break;
+      case 'openRun':
+        this.deps.revealRun(m.payload.runId);
+        break;
+      case 'selectRuns':
+        this.selected = m.payload.runIds;
+        break;
+      case 'compare': {
+        const a = this.deps.index.get(m.payload.a);
+        const b = this.deps.index.get(m.payload.b);
+        if (a && b) this.compare(a, b);
+        break;
+      }
+      case 'cancelRun':
+        void vscode.commands.executeCommand(COMMANDS.cancelRun, m.payload.runId);
+        break;
+      case 'showLog':
+        void vscode.commands.executeCommand(COMMANDS.showRunLog, m.payload.runId);
+        break;
+    }
+  }
+
+  private sendSnapshot(): void {
+    const records = this.deps.index.all();
+    const epochs: Record<string, EpochEvent[]> = {};
+    this.sentEpochs.clear();
+    for (const r of records) {
+      const list = this.epochEvents(r.id);
+      epochs[r.id] = list;
+      this.sentEpochs.set(r.id, list.length);
+    }
+    const known = new Set(records.map((r) => r.id));
+    this.selected = this.selected.filter((id) => known.has(id));
+    this.post({ type: 'snapshot', payload: { runs: records.map(toRunSummary), epochs, selected: this.selected, comparison: this.comparison } });
+  }
+
+  private onIndexChange(c: IndexChange): void {
+    if (!this.ready || !c.runId) return;
+    if (c.kind === 'deleted') {
+      this.sentEpochs.delete(c.runId);
+      this.selected = this.selected.filter((id) => id !== c.runId);
+      this.post({ type: 'remove', payload: { runId: c.runId } });
+      return;
+    }
+    if (c.event?.type === 'progress' || c.event?.type === 'log' || c.event?.type === 'hello') return;
+    const record = c.record ?? this.deps.index.get(c.runId);
+    if (!record) return;
+    const run = toRunSummary(record);
+    const sent = this.sentEpochs.get(c.runId) ?? 0;
+    if (c.event?.type === 'epoch' && c.event.epoch === sent) {
+      this.sentEpochs.set(c.runId, sent + 1);
+      this.post({ type: 'append', payload: { runId: c.runId, run, event: c.event } });
+      return;
+    }
+    if (record.epochsCompleted > sent) {
+      // A run of another process (seen through the file watcher) moved on by whole epochs.
+      const missing = this.epochEvents(c.runId).slice(sent);
+      this.sentEpochs.set(c.runId, sent + missing.length);
+      for (const event of missing) this.post({ type: 'append', payload: { runId: c.runId, run, event } });
+      if (missing.length) return;
+    }
+    this.post({ type: 'append', payload: { runId: c.runId, run } });
+  }
+
+  private epochEvents(runId: string): EpochEvent[] {
+    return this.deps.index.store.events(runId).filter((e): e is EpochEvent => e.type === 'epoch');
+  }
+
+  private post(message: HostToWebviewMessage): void {
+    void this.panel.webview.postMessage(message);
+  }
+}
+
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')] };
+}
+
+/** The page: the bundled script and stylesheet from media/, under a CSP that allows nothing else. */
+export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, nonce: string): string {
+  const media = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', file)).toString();
+  const src = webview.cspSource;
+  const csp = `default-src 'none'; img-src ${src} data:; style-src ${src}; script-src 'nonce-${nonce}'; font-src ${src}`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${media('dashboard.css')}">
+  <title>Regbench Dashboard</title>
+</head>
+<body>
+  <script nonce="${nonce}" src="${media('dashboard.js')}"></script>
+</body>
+</html>`;
+}
+
+/** The panel serializer and the commands that open the dashboard. */
+export class DashboardCommands implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly deps: DashboardDeps) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel) => {
+          DashboardPanel.revive(panel, deps);
+        },
+      }),
+      vscode.commands.registerCommand(COMMANDS.openDashboard, (arg?: unknown) => {
+        const runIds = typeof arg === 'object' && arg !== null && Array.isArray((arg as { runIds?: unknown }).runIds) ? runIdsOf((arg as { runIds: unknown[] }).runIds) : [];
+        const panel = DashboardPanel.createOrShow(deps);
+        if (runIds.length) panel.select(runIds);
+      }),
+      vscode.commands.registerCommand(COMMANDS.openRunInDashboard, (arg, selection) => {
+        const runIds = runIdsOf(arg, selection);
+        const panel = DashboardPanel.createOrShow(deps, { preserveFocus: true });
+        if (runIds.length) panel.select(runIds);
+      }),
+    );
+    // The open panel is left alone on deactivation: closing it there would keep a window reload
+    // from restoring it through the serializer.
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  /** Shows the dashboard in comparison mode, beside the diff editor. */
+  compare(a: RunRecord, b: RunRecord): void {
+    DashboardPanel.createOrShow(this.deps, { beside: true }).compare(a, b);
+  }
+}

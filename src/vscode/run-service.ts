@@ -1,0 +1,158 @@
+/**
+ * This window's runs: a request becomes a queued run in the store at once (prepareRun), waits in
+ * the RunQueue for a slot, then runs in a worker process through the runner. The status bar,
+ * progress notifications and the dashboard follow the events it re-emits. Disposing it ends every
+ * worker it started: they run in their own process groups and would otherwise outlive the editor.
+ * No `vscode` import.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunEvent } from '../protocol/events';
+import type { RunRecord } from '../store/run-record';
+import type { RunStore } from '../store/run-store';
+import type { RunRequest } from '../engine/run-request';
+import { prepareRun, RunHandle } from '../engine/runner';
+import { RunQueue, type CancelOutcome } from '../engine/run-queue';
+
+/** The worker's stderr of one run, beside its events, so a run's log can be shown later. */
+export const STDERR_FILE = 'stderr.log';
+
+export interface RunServiceOptions {
+  store: RunStore;
+  concurrency: number;
+  /** Folder of the worker bundles; default: the runner's lookup beside the extension bundle. */
+  distDir?: string;
+  /** The Python interpreter setting, read when each run starts. */
+  python: () => string | undefined;
+  onStderr?: (run: RunRecord, line: string) => void;
+}
+
+export type RunServiceEvent =
+  | { type: 'queued'; record: RunRecord }
+  | { type: 'started'; record: RunRecord }
+  | { type: 'event'; event: RunEvent; record: RunRecord }
+  | { type: 'ended'; record: RunRecord };
+
+export class RunService {
+  private readonly queue: RunQueue;
+  private readonly handles = new Map<string, RunHandle>();
+  private readonly listeners = new Set<(e: RunServiceEvent) => void>();
+
+  constructor(private readonly opts: RunServiceOptions) {
+    this.queue = new RunQueue(opts.concurrency);
+  }
+
+  get store(): RunStore {
+    return this.opts.store;
+  }
+
+  onEvent(listener: (e: RunServiceEvent) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  set concurrency(n: number) {
+    this.queue.concurrency = n;
+  }
+
+  /** Creates the run (queued) and schedules it. Throws UsageError when the request is invalid. */
+  submit(req: RunRequest): RunRecord {
+    const record = prepareRun(req, this.opts.store);
+    this.emit({ type: 'queued', record });
+    let handle: RunHandle | undefined;
+    this.queue.enqueue({
+      id: record.id,
+      run: () => {
+        // Built at start, not at submit: a changed interpreter setting applies to waiting runs.
+        handle = this.createHandle(record);
+        return this.runToEnd(record, handle);
+      },
+      cancel: () => void handle?.cancel(),
+      discard: () => this.discard(record),
+    });
+    return record;
+  }
+
+  /** Cancels a run of this window, queued or running. */
+  cancel(runId: string): CancelOutcome {
+    return this.queue.cancel(runId);
+  }
+
+  cancelAll(): void {
+    this.queue.cancelAll();
+  }
+
+  /** True while the run is queued or running in this window. */
+  owns(runId: string): boolean {
+    return this.queue.has(runId);
+  }
+
+  /** This window's unfinished runs: running ones first (in start order), then the queue. */
+  activeRuns(): RunRecord[] {
+    const ids = [...this.queue.runningIds(), ...this.queue.queuedIds()];
+    return ids.map((id) => this.opts.store.get(id)).filter((r): r is RunRecord => r !== undefined);
+  }
+
+  /** Resolves when the run has ended (at once when it is not running in this window). */
+  async whenEnded(runId: string): Promise<void> {
+    await this.handles.get(runId)?.done;
+  }
+
+  dispose(): void {
+    this.cancelAll();
+    this.listeners.clear();
+  }
+
+  private createHandle(record: RunRecord): RunHandle {
+    const runDir = this.opts.store.runDir(record.id);
+    const handle = new RunHandle(record.spec, {
+      store: this.opts.store,
+      distDir: this.opts.distDir,
+      python: this.opts.python(),
+      onStderr: (line) => this.stderr(record, runDir, line),
+    });
+    this.handles.set(record.id, handle);
+    return handle;
+  }
+
+  private async runToEnd(record: RunRecord, handle: RunHandle): Promise<void> {
+    const subscription = handle.onEvent((event, r) => this.emit({ type: 'event', event, record: r }));
+    try {
+      this.emit({ type: 'started', record: this.opts.store.get(record.id) ?? record });
+      await handle.start();
+      const ended = await handle.done;
+      this.emit({ type: 'ended', record: ended });
+    } finally {
+      subscription.dispose();
+      this.handles.delete(record.id);
+    }
+  }
+
+  private discard(record: RunRecord): void {
+    const ended = this.opts.store.append(record.id, {
+      type: 'run-end',
+      runId: record.id,
+      time: new Date().toISOString(),
+      status: 'cancelled',
+      bestTestAcc: null,
+      finalTestAcc: null,
+      epochsCompleted: 0,
+      seconds: 0,
+      reason: 'cancelled while queued',
+    });
+    this.emit({ type: 'ended', record: ended });
+  }
+
+  private stderr(record: RunRecord, runDir: string, line: string): void {
+    try {
+      fs.appendFileSync(path.join(runDir, STDERR_FILE), line + '\n');
+    } catch {
+      // The run was deleted while its worker still wrote; the output channel still gets the line.
+    }
+    this.opts.onStderr?.(record, line);
+  }
+
+  private emit(e: RunServiceEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+}

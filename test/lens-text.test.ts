@@ -1,0 +1,147 @@
+/** The accuracy code lens text and where lenses sit (src/vscode/lens-text.ts, variant-file.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RECIPE, type BenchId, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
+import type { RunStatus } from '../src/protocol/events';
+import type { RunRecord } from '../src/store/run-record';
+import { accuracyLensText, benchCellText, formatMeanStd, latestVariantRuns, MISSING } from '../src/vscode/lens-text';
+import { findLensAnchors } from '../src/vscode/variant-file';
+import { trackBenchmarks } from '../src/vscode/benchmark-tracks';
+
+const VARIANT = '/ws/variants/confidence-penalty.ts';
+let clock = 0;
+
+interface Over {
+  bench?: BenchId;
+  seed?: number;
+  status?: RunStatus;
+  best?: number | null;
+  last?: number | null;
+  budget?: BudgetId;
+  hash?: string;
+  path?: string;
+  epochs?: [number, number];
+}
+
+/** A run record; each call is created one minute after the previous one. */
+function run(o: Over = {}): RunRecord {
+  clock++;
+  const id = `20261123-19${String(clock).padStart(4, '0')}-${o.bench ?? 'resnet56-cifar100'}-0000`;
+  const spec: RunSpec = {
+    runId: id,
+    bench: o.bench ?? 'resnet56-cifar100',
+    arch: 'resnet56',
+    dataset: 'cifar100',
+    numClasses: 100,
+    budget: o.budget ?? 'full',
+    epochs: 200,
+    trainSubset: null,
+    testSubset: null,
+    seed: o.seed ?? 0,
+    recipe: { ...RECIPE },
+    engine: 'tfjs',
+    variantPath: o.path ?? VARIANT,
+    variantHash: o.hash ?? 'h1',
+    variantKind: { regularizer: true, norm: false },
+    runDir: `/ws/.regbench/runs/${id}`,
+  };
+  const [done, total] = o.epochs ?? [200, 200];
+  return {
+    id,
+    name: id,
+    spec,
+    status: o.status ?? 'completed',
+    createdAt: new Date(Date.UTC(2026, 10, 23, 19, clock)).toISOString(),
+    epochsCompleted: done,
+    totalEpochs: total,
+    bestTestAcc: o.best === undefined ? 72.4 : o.best,
+    finalTestAcc: o.last === undefined ? (o.best === undefined ? 72.1 : o.best) : o.last,
+    epochSeconds: 10,
+    variantSnapshot: 'variant.ts',
+  };
+}
+
+test('one completed run: its best accuracy with one decimal; the full budget goes unnamed', () => {
+  assert.equal(benchCellText([run({ best: 72.44 })]), '72.4%');
+  assert.equal(benchCellText([run({ best: 41.25, budget: 'quick' })]), '41.3% (quick)');
+});
+
+test('several seeds: mean ± sample std over the latest run of each seed', () => {
+  const runs = [run({ seed: 0, best: 72 }), run({ seed: 1, best: 72.5 }), run({ seed: 2, best: 73 })];
+  assert.equal(benchCellText(runs), '72.5 ± 0.5% (3 seeds)');
+  // A rerun of seed 0 replaces the earlier seed-0 result instead of counting twice.
+  assert.equal(benchCellText([...runs, run({ seed: 0, best: 75 })]), '73.5 ± 1.3% (3 seeds)');
+  assert.equal(benchCellText([run({ seed: 0, best: 40, budget: 'quick' }), run({ seed: 1, best: 42, budget: 'quick' })]), '41.0 ± 1.4% (2 seeds, quick)');
+  assert.equal(formatMeanStd([94.5, 94.5]), '94.5 ± 0.0%');
+  assert.throws(() => formatMeanStd([1]));
+});
+
+test('only runs at the budget of the latest completed run are averaged', () => {
+  const runs = [run({ seed: 0, best: 72, budget: 'full' }), run({ seed: 1, best: 30, budget: 'smoke' })];
+  assert.equal(benchCellText(runs), '30.0% (smoke)');
+});
+
+test('a running run wins: completed epochs and the last test accuracy', () => {
+  const running = run({ status: 'running', epochs: [12, 200], best: 62, last: 61.3 });
+  assert.equal(benchCellText([run({ best: 72 }), running]), 'epoch 12/200 · 61.3%');
+  assert.equal(benchCellText([run({ status: 'running', epochs: [0, 200], best: null, last: null })]), 'epoch 0/200');
+});
+
+test('without a completed run: queued, else the last final status, else a dash', () => {
+  assert.equal(benchCellText([]), MISSING);
+  assert.equal(benchCellText([run({ status: 'failed', best: null })]), 'failed');
+  assert.equal(benchCellText([run({ status: 'failed', best: null }), run({ status: 'diverged', best: null })]), 'diverged');
+  assert.equal(benchCellText([run({ status: 'cancelled', best: null }), run({ status: 'queued', best: null })]), 'queued');
+  // A failed rerun does not hide an earlier completed result.
+  assert.equal(benchCellText([run({ best: 70 }), run({ status: 'failed', best: null })]), '70.0%');
+});
+
+test('the lens speaks of the latest source of this file only', () => {
+  const old = run({ hash: 'old', best: 60 });
+  const other = run({ path: '/ws/variants/other.ts', best: 99 });
+  const fresh = run({ hash: 'new', best: 71 });
+  assert.deepEqual(latestVariantRuns([old, other, fresh], VARIANT), [fresh]);
+  assert.deepEqual(latestVariantRuns([other], VARIANT), []);
+  assert.equal(
+    accuracyLensText([old, other, fresh], VARIANT, trackBenchmarks({ regularizer: true, norm: false })),
+    `ResNet-56/C100 71.0% · VGG-16-BN/C100 ${MISSING} · MobileNetV2/FMNIST ${MISSING}`,
+  );
+});
+
+test('the whole lens: track benchmarks in order, then any other benchmark the variant ran on', () => {
+  const runs = [
+    run({ bench: 'mobilenetv2-fmnist', best: 94.5 }),
+    run({ bench: 'resnet56-cifar100', seed: 0, best: 72.2 }),
+    run({ bench: 'resnet56-cifar100', seed: 1, best: 72.6 }),
+    run({ bench: 'resnet20-cifar10', best: 91.2, budget: 'quick' }),
+    run({ bench: 'vgg16bn-cifar100', status: 'running', epochs: [12, 200], last: 61.3 }),
+  ];
+  assert.equal(
+    accuracyLensText(runs, VARIANT, trackBenchmarks({ regularizer: true, norm: false })),
+    'ResNet-56/C100 72.4 ± 0.3% (2 seeds) · VGG-16-BN/C100 epoch 12/200 · 61.3% · MobileNetV2/FMNIST 94.5% · ResNet-20/C10 91.2% (quick)',
+  );
+  assert.equal(accuracyLensText([], VARIANT, trackBenchmarks({ regularizer: false, norm: true })), `ResNet-56/C100 ${MISSING} · MobileNetV2/FMNIST ${MISSING} · ResNet-110/C100 ${MISSING}`);
+});
+
+test('lens anchors: entry-point definitions only, with the name range', () => {
+  const ts = [
+    "import * as tf from '@tensorflow/tfjs-core';",
+    '// computeRegularization is called every step',
+    'export function computeRegularization(model, inputs) {',
+    '  return computeRegularizationHelper();',
+    '}',
+    'export class CustomNorm implements NormLayer {}',
+    'class CustomNormalizer {}',
+  ].join('\n');
+  assert.deepEqual(findLensAnchors('/ws/v.ts', ts), [
+    { line: 2, column: 16, length: 21, entry: 'regularizer' },
+    { line: 5, column: 13, length: 10, entry: 'norm' },
+  ]);
+  assert.deepEqual(findLensAnchors('/ws/v.ts', 'export const computeRegularization = (m) => m;').map((a) => a.line), [0]);
+  const py = ['import torch', 'def compute_regularization(model, inputs, outputs, targets, config):', '    pass', '    def compute_regularization(x): pass', 'class CustomNorm(nn.Module):'].join('\n');
+  assert.deepEqual(findLensAnchors('/ws/v.py', py), [
+    { line: 1, column: 4, length: 22, entry: 'regularizer' },
+    { line: 4, column: 6, length: 10, entry: 'norm' },
+  ]);
+  assert.deepEqual(findLensAnchors('/ws/notes.md', ts), []);
+});
