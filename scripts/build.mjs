@@ -92,7 +92,7 @@ for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')
   cpSync(join(root, 'node_modules', pkg), join(dist, 'node_modules', pkg), { recursive: true, dereference: true });
 }
 // The Python worker ships as source beside the bundles.
-if (exists('src/engine/pytorch')) cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') });
+if (exists('src/engine/pytorch')) cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p) });
 if (failed.length) {
   console.error(`build: ${failed.length} bundle(s) failed`);
   process.exitCode = 1;

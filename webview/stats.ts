@@ -13,11 +13,11 @@ export function sampleStd(xs: readonly number[]): number {
 }
 
 /**
- * Budget is part of the key: a smoke run and a full run of the same variant measure different things.
- * The variant is identified by name, so editing the file keeps its seeds together.
+ * Seeds of one variant: same source (hash), benchmark and budget. A smoke run and a full run
+ * measure different things, and an edited file is a different variant (as in the code lenses).
  */
 export function groupKey(r: RunSummary): string {
-  return `${r.variantName}\u0000${r.bench}\u0000${r.budget}`;
+  return `${r.variantName}\u0000${r.variantHash}\u0000${r.bench}\u0000${r.budget}`;
 }
 
 export interface RunGroup {

@@ -47,7 +47,10 @@ export class DashboardPanel implements vscode.Disposable {
   static createOrShow(deps: DashboardDeps, options: { beside?: boolean; preserveFocus?: boolean } = {}): DashboardPanel {
     const preserveFocus = options.preserveFocus ?? options.beside ?? false;
     if (DashboardPanel.current) {
-      DashboardPanel.current.panel.reveal(undefined, preserveFocus);
+      const panel = DashboardPanel.current.panel;
+      // A comparison opens its diff in the active group: a dashboard sitting there would cover it.
+      const coversActive = panel.viewColumn !== undefined && panel.viewColumn === vscode.window.tabGroups.activeTabGroup.viewColumn;
+      panel.reveal(options.beside && coversActive ? vscode.ViewColumn.Beside : undefined, preserveFocus);
       return DashboardPanel.current;
     }
     const column = options.beside ? vscode.ViewColumn.Beside : vscode.window.activeTextEditor?.viewColumn ?? vscode.ViewColumn.One;

@@ -1,0 +1,51 @@
+"""RunError: a failure that ends the run with one `error` event (src/protocol/events.ts), and
+Cancelled, raised when the parent asks the worker to stop."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+# ErrorKind in events.ts.
+VARIANT = "variant"
+DATA = "data"
+DIVERGED = "diverged"
+USAGE = "usage"
+INTERNAL = "internal"
+
+
+class RunError(Exception):
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        file: Optional[str] = None,
+        line: Optional[int] = None,
+        column: Optional[int] = None,
+        detail: Optional[str] = None,
+        epoch: Optional[int] = None,
+        step: Optional[int] = None,
+    ) -> None:
+        # The message goes to a status bar as is: one line.
+        one_line = " ".join(str(message).split())
+        super().__init__(one_line)
+        self.kind = kind
+        self.message = one_line
+        self.file = file
+        self.line = line
+        self.column = column
+        self.detail = detail
+        self.epoch = epoch
+        self.step = step
+
+    def event_fields(self) -> Dict[str, Any]:
+        fields: Dict[str, Any] = {"kind": self.kind, "message": self.message}
+        for name in ("file", "line", "column", "epoch", "step", "detail"):
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
+        return fields
+
+
+class Cancelled(BaseException):
+    """Raised from the SIGTERM handler. A BaseException so that a variant's `except Exception`
+    cannot swallow it."""

@@ -1,0 +1,176 @@
+"""The Python templates compute the formulas templates/README.md states."""
+import math
+import unittest
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+import models
+from tests.support import load_template
+
+CONFIG = {"num_classes": 10, "epoch": 0, "total_epochs": 1, "step": 0, "steps_per_epoch": 1}
+
+
+def call(module, model, outputs):
+    return module.compute_regularization(model, torch.zeros(outputs.shape[0], 3, 32, 32), outputs,
+                                         torch.zeros(outputs.shape[0], dtype=torch.long), CONFIG)
+
+
+class RegularizerTemplateTest(unittest.TestCase):
+    def test_blank_is_zero(self):
+        term = call(load_template("regularizers", "blank.py"), nn.Linear(2, 2), torch.randn(4, 10))
+        self.assertEqual(term.shape, torch.Size([]))
+        self.assertEqual(term.item(), 0.0)
+
+    def test_confidence_penalty_is_minus_beta_entropy(self):
+        mod = load_template("regularizers", "confidence_penalty.py")
+        logits = torch.randn(8, 10)
+        p = torch.softmax(logits, 1)
+        entropy = -(p * p.log()).sum(1).mean()
+        self.assertAlmostEqual(call(mod, None, logits).item(), -0.1 * entropy.item(), places=5)
+        self.assertAlmostEqual(call(mod, None, torch.zeros(3, 10)).item(), -0.1 * math.log(10), places=5)
+        # Finite for saturated logits, where log(softmax) would give -inf * 0.
+        self.assertTrue(math.isfinite(call(mod, None, torch.tensor([[1000.0, -1000.0]])).item()))
+
+    def test_orthogonal_penalty_is_zero_for_orthogonal_weights(self):
+        mod = load_template("regularizers", "orthogonal_reg.py")
+        wide, tall = nn.Linear(16, 4, bias=False), nn.Linear(4, 16, bias=False)
+        nn.init.orthogonal_(wide.weight)
+        nn.init.orthogonal_(tall.weight)
+        model = nn.Sequential(wide, nn.ReLU(), tall)
+        self.assertLess(abs(call(mod, model, torch.randn(2, 10)).item()), 1e-9)
+        with torch.no_grad():
+            tall.weight.mul_(2.0)  # W^T W = 4 I (4 x 4): ||3 I||^2 = 36
+        self.assertAlmostEqual(call(mod, model, torch.randn(2, 10)).item(), 1e-4 * 36, places=6)
+
+    def test_orthogonal_penalty_skips_depthwise_and_reads_convs(self):
+        mod = load_template("regularizers", "orthogonal_reg.py")
+        depthwise = nn.Conv2d(8, 8, 3, groups=8, bias=False)
+        self.assertEqual(call(mod, nn.Sequential(depthwise), torch.randn(2, 10)).item(), 0.0)
+        conv = nn.Conv2d(3, 2, 1, bias=False)
+        with torch.no_grad():
+            conv.weight.copy_(torch.tensor([[1.0, 0, 0], [1.0, 0, 0]]).view(2, 3, 1, 1))
+        # W W^T = [[1,1],[1,1]]; minus I: two off-diagonal ones.
+        self.assertAlmostEqual(call(mod, nn.Sequential(conv), torch.randn(2, 10)).item(), 2e-4, places=8)
+
+    def test_dropblock_penalty_values(self):
+        mod = load_template("regularizers", "dropblock_penalty.py")
+        self.assertAlmostEqual(mod.co_activation(torch.full((2, 3, 8, 8), 5.0), 3).item(), 1.0, places=4)
+        checker = (torch.arange(8).view(8, 1) + torch.arange(8).view(1, 8)) % 2 * 2.0 - 1.0
+        self.assertEqual(mod.co_activation(checker.expand(2, 3, 8, 8), 3).item(), 0.0)
+
+    def test_dropblock_penalty_hooks_stage_ends(self):
+        mod = load_template("regularizers", "dropblock_penalty.py")
+        model = models.build_model("resnet20", 10, seed=0)
+        x = torch.randn(4, 3, 32, 32)
+        first = mod.compute_regularization(model, x, model(x), None, CONFIG)
+        self.assertEqual(first.item(), 0.0)  # the hooks did not exist during this forward
+        out = model(x)
+        maps = mod._recorded[id(model)]
+        self.assertEqual(len(maps), 10)  # stem + 9 blocks
+        self.assertEqual([tuple(a.shape[-2:]) for a in mod.stage_ends(maps, 3)], [(32, 32), (16, 16), (8, 8)])
+        term = mod.compute_regularization(model, x, out, None, CONFIG)
+        self.assertGreater(term.item(), 0.0)
+        term.backward()
+        self.assertIsNotNone(model.layer1[0].conv1.weight.grad)
+        with torch.no_grad():
+            model(x)
+        self.assertEqual(len(maps), 0)  # evaluation forwards record nothing
+
+    def test_dropblock_penalty_selects_vgg_and_mobilenet_maps(self):
+        mod = load_template("regularizers", "dropblock_penalty.py")
+        for arch, sizes in (("vgg16bn", [32, 16, 8, 4]), ("mobilenetv2", [32, 16, 8, 4])):
+            model = models.build_model(arch, 10, seed=0)
+            x = torch.randn(2, 3, 32, 32)
+            mod.compute_regularization(model, x, model(x), None, CONFIG)
+            model(x)
+            selected = mod.stage_ends(mod._recorded[id(model)], 3)
+            self.assertEqual([a.shape[-1] for a in selected], sizes, arch)
+
+
+def reference_bn(x, eps=1e-5):
+    return (x - x.mean((0, 2, 3), keepdim=True)) / torch.sqrt(x.var((0, 2, 3), correction=0, keepdim=True) + eps)
+
+
+def reference_in(x, eps=1e-5):
+    return (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), correction=0, keepdim=True) + eps)
+
+
+class NormTemplateTest(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(0)
+        self.x = torch.randn(8, 16, 6, 6) * 3 + 1
+
+    def test_every_norm_template_keeps_the_shape_and_trains(self):
+        for name in ("blank.py", "batchnorm.py", "groupnorm.py", "batch_instance_norm.py", "switchable_norm.py"):
+            with self.subTest(name=name):
+                mod = load_template("norms", name)
+                self.assertTrue(mod.__doc__ and len(mod.__doc__) > 100)
+                model = models.build_model("resnet20", 10, norm_factory=mod.CustomNorm)
+                out = model(torch.randn(4, 3, 32, 32))
+                out.sum().backward()
+                self.assertEqual(tuple(out.shape), (4, 10))
+                self.assertTrue(all(p.grad is not None for p in model.parameters()))
+
+    def test_batchnorm_matches_torch(self):
+        mod = load_template("norms", "batchnorm.py")
+        mine, ref = mod.CustomNorm(16), nn.BatchNorm2d(16)
+        for _ in range(3):
+            x = torch.randn(8, 16, 6, 6) * 2 + 0.5
+            self.assertTrue(torch.allclose(mine(x), ref(x), atol=1e-5))
+        self.assertTrue(torch.allclose(mine.running_mean, ref.running_mean, atol=1e-6))
+        self.assertTrue(torch.allclose(mine.running_var, ref.running_var, atol=1e-5))
+        mine.eval(), ref.eval()
+        self.assertTrue(torch.allclose(mine(self.x), ref(self.x), atol=1e-5))
+
+    def test_norms_with_running_stats_differ_between_train_and_eval(self):
+        for name in ("batchnorm.py", "batch_instance_norm.py", "switchable_norm.py"):
+            with self.subTest(name=name):
+                norm = load_template("norms", name).CustomNorm(16)
+                train_out = norm(self.x)
+                before = norm.running_mean.clone()
+                eval_out = norm.eval()(self.x)
+                self.assertFalse(torch.allclose(train_out, eval_out, atol=1e-3))
+                self.assertTrue(torch.equal(before, norm.running_mean))  # eval leaves running stats alone
+
+    def test_groupnorm_normalizes_each_group(self):
+        mod = load_template("norms", "groupnorm.py")
+        self.assertEqual([mod.CustomNorm(c).groups for c in (16, 24, 64, 144, 1280)], [16, 8, 32, 16, 32])
+        norm = mod.CustomNorm(64)
+        x = torch.randn(4, 64, 5, 5) * 4 + 2
+        y = norm(x).reshape(4, 32, -1)
+        self.assertTrue(torch.allclose(y.mean(2), torch.zeros(4, 32), atol=1e-5))
+        self.assertTrue(torch.allclose(y.var(2, correction=0), torch.ones(4, 32), atol=1e-3))
+        self.assertTrue(torch.allclose(norm(x), F.group_norm(x, 32, eps=1e-5), atol=1e-5))
+        self.assertTrue(torch.equal(norm(x), norm.eval()(x)))  # no batch statistics
+
+    def test_batch_instance_norm_gate(self):
+        norm = load_template("norms", "batch_instance_norm.py").CustomNorm(16)
+        self.assertTrue(torch.allclose(norm(self.x), reference_bn(self.x), atol=1e-5))  # rho = 1: BN
+        with torch.no_grad():
+            norm.rho.fill_(-0.5)  # clamped to 0: IN
+        self.assertTrue(torch.allclose(norm(self.x), reference_in(self.x), atol=1e-5))
+        with torch.no_grad():
+            norm.rho.fill_(0.25)
+        mixed = 0.25 * reference_bn(self.x) + 0.75 * reference_in(self.x)
+        self.assertTrue(torch.allclose(norm(self.x), mixed, atol=1e-5))
+
+    def test_switchable_norm_mixes_in_ln_bn(self):
+        norm = load_template("norms", "switchable_norm.py").CustomNorm(16)
+        x = self.x
+        m_in, v_in = x.mean((2, 3), keepdim=True), x.var((2, 3), correction=0, keepdim=True)
+        m_ln, v_ln = x.mean((1, 2, 3), keepdim=True), x.var((1, 2, 3), correction=0, keepdim=True)
+        m_bn, v_bn = x.mean((0, 2, 3), keepdim=True), x.var((0, 2, 3), correction=0, keepdim=True)
+        m = (m_in + m_ln + m_bn) / 3
+        v = (v_in + v_ln + v_bn) / 3
+        self.assertTrue(torch.allclose(norm(x), (x - m) / torch.sqrt(v + 1e-5), atol=1e-4))
+        with torch.no_grad():
+            norm.mean_weight.copy_(torch.tensor([0.0, 50.0, 0.0]))
+            norm.var_weight.copy_(torch.tensor([0.0, 50.0, 0.0]))
+        ln = (x - m_ln) / torch.sqrt(v_ln + 1e-5)
+        self.assertTrue(torch.allclose(norm(x), ln, atol=1e-4))
+
+
+if __name__ == "__main__":
+    unittest.main()

