@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { crashCause } from '../src/engine/runner';
 import { formatEventLine, LineSplitter, parseEventLine, EventParseError, validateEvent, type RunEvent } from '../src/protocol/events';
 
 const epoch: RunEvent = {
@@ -37,4 +38,13 @@ test('the line splitter joins chunks and keeps the partial tail', () => {
   assert.deepEqual(s.push(':2}\n'), ['{"b":2}']);
   assert.deepEqual(s.push('tail'), []);
   assert.deepEqual(s.flush(), ['tail']);
+});
+
+test('a dead worker is reported by its first error line, not by stack frames', () => {
+  const node = ['node:internal/modules/cjs/loader:1210', '  throw err;', "Error: Cannot find module 'esbuild'", 'Require stack:', '    at Module._resolveFilename (node:internal/modules/cjs/loader:1207:15)', '    at Module._load (node:internal)'];
+  assert.equal(crashCause(node), "Error: Cannot find module 'esbuild'");
+  const py = ['Traceback (most recent call last):', '  File "/x/worker.py", line 3, in <module>', '    import torch', "ModuleNotFoundError: No module named 'torch'"];
+  assert.equal(crashCause(py), "ModuleNotFoundError: No module named 'torch'");
+  assert.equal(crashCause(['Killed']), 'Killed');
+  assert.equal(crashCause([]), '');
 });

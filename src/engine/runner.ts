@@ -134,8 +134,8 @@ export class RunHandle {
         return;
       }
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const tail = this.stderrTail.slice(-5).join(' | ');
-      this.fail('internal', `the worker ${how} before the run ended${tail ? `: ${tail}` : ''}`, this.stderrTail.join('\n'));
+      const cause = crashCause(this.stderrTail);
+      this.fail('internal', `the worker ${how} before the run ended${cause ? `: ${cause}` : ''}`, this.stderrTail.join('\n'));
     });
   }
 
@@ -245,6 +245,16 @@ export async function startRun(req: RunRequest, opts: RunnerOptions): Promise<Ru
   const handle = new RunHandle(record.spec, opts);
   await handle.start();
   return handle;
+}
+
+/**
+ * The line of a dead worker's stderr that says what went wrong: the first error message (Node's
+ * "Error: Cannot find module ..." or Python's "ValueError: ..."), not the stack frames under it.
+ */
+export function crashCause(stderrTail: readonly string[]): string {
+  const lines = stderrTail.map((l) => l.trim()).filter((l) => l && !/^at\s/.test(l) && !/^File "/.test(l) && !/^Traceback/.test(l));
+  const error = lines.find((l) => /^(\w+\.)*\w*(Error|Exception)\b|^regbench worker:|^error\b/i.test(l));
+  return (error ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
 function killTree(pid: number, signal: NodeJS.Signals): void {
