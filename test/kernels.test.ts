@@ -3,12 +3,16 @@
  * Error measure: relative error = max|wasm - cpu| / max(1, max|cpu|), over all elements; every
  * case must stay <= 1e-4. The gradients are taken through the public ops (tf.grads of conv2d /
  * depthwiseConv2d, tf.conv2dTranspose), so the engine dispatches to the registered kernels.
+ * The SIMD loops (BatchNorm statistics and input gradient, ReLU/ReLU6 gradients) are checked the
+ * same way: wasm uses them, the cpu backend computes tfjs-core's / the tf-op formulas.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
 import { WASM_TRAINING_KERNELS } from '../src/engine/tfjs/kernels/register';
+import { channelKernelsFor } from '../src/engine/tfjs/kernels/channel-stats';
+import { BatchNorm2d } from '../src/engine/tfjs/models/batchnorm';
 
 const TOLERANCE = 1e-4;
 
@@ -73,6 +77,7 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 7, 4], filter: [1, 1, 4, 6], stride: 2, pad: 'same' },
   { x: [2, 8, 8, 4], filter: [1, 1, 4, 6], stride: 2, pad: 0 },
   { x: [3, 6, 6, 4], filter: [1, 1, 4, 6], stride: 1, pad: 'valid' },
+  { x: [2, 5, 5, 8], filter: [1, 1, 8, 3], stride: 1, pad: 0 }, // 1x1 matrix product, Cin > Cout
   { x: [1, 10, 11, 2], filter: [5, 5, 2, 3], stride: 2, pad: 'same' },
   { x: [1, 5, 5, 3], filter: [3, 3, 3, 2], stride: 1, pad: 'valid' },
 ];
@@ -148,5 +153,96 @@ describe('wasm training kernels', () => {
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(tf.backend().numDataIds(), buffers);
     tf.dispose([x, w, dw]);
+  });
+});
+
+/** Training-mode BatchNorm2d: output, gradients of a non-uniform loss, updated running stats. */
+function batchNormRun(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor[] {
+  const c = x.shape[3] as number;
+  const bn = new BatchNorm2d(c);
+  bn.weight.assign(gamma);
+  bn.bias.assign(beta);
+  const xv = tf.variable(x);
+  const lossWeights = tf.sin(tf.reshape(tf.range(0, x.size), x.shape));
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(bn.apply(xv as tf.Variable<tf.Rank.R4>, true), lossWeights)), [xv, bn.weight, bn.bias]);
+  const out = [value, grads[xv.name], grads[bn.weight.name], grads[bn.bias.name], tf.clone(bn.running_mean), tf.clone(bn.running_var)];
+  tf.dispose([xv, bn.weight, bn.bias, bn.running_mean, bn.running_var]);
+  return out;
+}
+
+const BN_SHAPES: Array<[number, number, number, number]> = [
+  [4, 6, 6, 8], // one block of rows
+  [8, 16, 16, 12], // 2048 rows: several float32 partial-sum blocks
+  [2, 5, 5, 6], // C % 4 != 0: the tf-op fallback on wasm too
+];
+
+/** Activations with exact 0 and 6 (the mask edges) among negative, inner and above-6 values. */
+function activationInput(shape: number[]): tf.Tensor {
+  const v = randomValues(shape, 11).map((u) => u * 8 - 1);
+  for (let i = 0; i < v.length; i += 5) v[i] = i % 2 === 0 ? 0 : 6;
+  return tf.tensor(v, shape);
+}
+
+describe('wasm SIMD training loops', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const shape of BN_SHAPES) {
+    test(`BatchNorm2d training output, gradients and running stats: x ${shape.join('x')}`, () => {
+      assert.ok(tf.setBackend('wasm'));
+      assert.equal(channelKernelsFor({ shape, dtype: 'float32' }), shape[3] % 4 === 0);
+      // A mean far from zero against the spread: the one-pass moments must not cancel.
+      assertClose(`batchnorm ${shape.join('x')}`, onBothBackends([shape, [shape[3]], [shape[3]]], (x, g, b) => batchNormRun(tf.add(tf.mul(x, 3), 50), tf.add(g, 1.5), b)));
+    });
+  }
+
+  for (const [name, cap] of [['relu', undefined], ['relu6', 6]] as const) {
+    for (const shape of [[2, 4, 4, 8], [7]]) {
+      test(`${name} gradient (one masked pass on wasm) equals tfjs-core's: x ${shape.join('x')}`, () => {
+        const r = onBothBackends([shape], (dy) => {
+          const x = activationInput(shape);
+          return [tf.grad((t: tf.Tensor) => (cap === 6 ? tf.relu6(t) : tf.relu(t)))(x, dy)];
+        });
+        assertClose(name, r);
+        // The mask edges: zero gradient at x = 0, passed through at x = 6 (both engines agree above).
+        assert.equal(r.wasm[0][0], 0);
+        assert.notEqual(r.wasm[0][5], 0);
+      });
+    }
+  }
+
+  test('Identity and same-dtype Cast share the buffer; Cast to int32 converts', () => {
+    assert.ok(tf.setBackend('wasm'));
+    const x = tf.tensor([1.5, -2.25, 3, 4.75]);
+    const buffers = tf.backend().numDataIds();
+    const copy = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    const same = tf.cast(x, 'float32');
+    assert.equal(tf.backend().numDataIds(), buffers);
+    const asInt = tf.cast(x, 'int32');
+    assert.equal(tf.backend().numDataIds(), buffers + 1);
+    x.dispose();
+    assert.deepEqual([...copy.dataSync()], [1.5, -2.25, 3, 4.75]);
+    assert.deepEqual([...same.dataSync()], [1.5, -2.25, 3, 4.75]);
+    assert.deepEqual([...asInt.dataSync()], [1, -2, 3, 4]);
+    tf.dispose([copy, same, asInt]);
+    assert.equal(tf.backend().numDataIds(), buffers - 1);
+  });
+
+  test('BatchNorm and activation gradients leak no tensors and no backend buffers', () => {
+    assert.ok(tf.setBackend('wasm'));
+    const x = tf.tensor(randomValues([2, 4, 4, 8], 3), [2, 4, 4, 8]);
+    const once = (): void => {
+      const r = tf.tidy(() => [...batchNormRun(x, tf.ones([8]), tf.zeros([8])), tf.grad((t: tf.Tensor) => tf.relu6(tf.relu(t)))(x)]);
+      r.forEach((t) => t.dataSync());
+      tf.dispose(r);
+    };
+    once();
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.backend().numDataIds();
+    for (let i = 0; i < 3; i++) once();
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(tf.backend().numDataIds(), buffers);
+    x.dispose();
   });
 });

@@ -6,7 +6,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry } from './conv-geometry';
-import { withScratch } from './kernel-scratch';
+import { withScratch, type KernelScratch } from './kernel-scratch';
 
 interface BackpropFilterAttrs {
   strides: number | [number, number];
@@ -14,6 +14,29 @@ interface BackpropFilterAttrs {
   dataFormat?: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
+}
+
+/**
+ * A 1x1 stride-1 filter gradient is the product x^T dy over the rows of `[N*H*W, C]` views.
+ * XNNPACK's matrix product wants its left operand transposed explicitly (a transposeA product is
+ * 3-10x slower on wasm), so the operand with fewer channels is transposed: x^T dy, or (dy^T x)^T
+ * with the small `[Cout, Cin]` result transposed afterwards. 2-6x faster than the convolution
+ * formulation below for the 1x1 convolutions of MobileNetV2 (docs/kernels.md).
+ */
+function pointwiseFilterGradient(s: KernelScratch, x: TensorInfo, dy: TensorInfo): TensorInfo {
+  const cin = x.shape[3];
+  const cout = dy.shape[3];
+  const rows = x.shape[0] * x.shape[1] * x.shape[2];
+  const x2 = s.view(x, [1, rows, cin]);
+  const dy2 = s.view(dy, [1, rows, cout]);
+  const mm = { transposeA: false, transposeB: false };
+  if (cin <= cout) {
+    const xT = s.run('Transpose', { x: x2 }, { perm: [0, 2, 1] });
+    return s.view(s.run('BatchMatMul', { a: xT, b: dy2 }, mm), [1, 1, cin, cout]);
+  }
+  const dyT = s.run('Transpose', { x: dy2 }, { perm: [0, 2, 1] });
+  const product = s.run('BatchMatMul', { a: dyT, b: x2 }, mm);
+  return s.view(s.run('Transpose', { x: s.view(product, [cout, cin]) }, { perm: [1, 0] }), [1, 1, cin, cout]);
 }
 
 /**
@@ -34,6 +57,9 @@ export const conv2dBackpropFilterConfig: KernelConfig = {
     const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     const bottom = trailingPad(g.inH, g.outH, g.kH, g.strideH, g.padTop);
     const right = trailingPad(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
+    if (g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) {
+      return withScratch(args.backend, (s) => pointwiseFilterGradient(s, x, dy));
+    }
     return withScratch(args.backend, (s) => {
       let input = x;
       if (bottom < 0 || right < 0) {

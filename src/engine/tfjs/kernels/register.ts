@@ -3,11 +3,16 @@
  * Idempotent; call after the wasm backend is registered (the stock kernels must exist, because
  * the new ones are built from them).
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { findBackend, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { maskedGradConfig, relu6GradConfig, reluGradConfig } from './activation-grad';
+import { channelKernelConfigs } from './channel-stats';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+import { sharedCastConfig, sharedIdentityConfig } from './shared-identity';
+import { simdLoops } from './simd-loops';
 
 let registered = false;
 
@@ -21,6 +26,19 @@ export function registerWasmTrainingKernels(): void {
   replace(conv2dBackpropFilterConfig);
   replace(depthwiseBackpropInputConfig);
   replace(depthwiseBackpropFilterConfig);
+  const stockIdentity = getKernel('Identity', 'wasm');
+  const stockCast = getKernel('Cast', 'wasm');
+  if (stockIdentity && stockCast) {
+    replace(sharedIdentityConfig(stockIdentity));
+    replace(sharedCastConfig(stockCast));
+  }
+  const wasm = findBackend('wasm') as BackendWasm | null;
+  if (wasm && simdLoops(wasm)) {
+    for (const config of [...channelKernelConfigs, maskedGradConfig]) replace(config);
+  }
+  // These gradients fall back to tfjs-core's formulas on backends without the kernel.
+  registerGradient(reluGradConfig);
+  registerGradient(relu6GradConfig);
   registered = true;
 }
 

@@ -5,12 +5,14 @@
  * statistics. The default NormLayer of every architecture.
  *
  * Training uses a closed-form gradient (tf.customGrad): autodiff through the statistics records a
- * dozen full-size ops per layer, the closed form needs five passes over the tensor. Measured
- * figures are in docs/architectures.md.
+ * dozen full-size ops per layer. On wasm (C % 4 == 0) the statistics, the output and each
+ * gradient sum are one SIMD pass apiece (kernels/channel-stats.ts): 2 passes forward, 2 backward;
+ * elsewhere the tf-op formulation below takes about 5 each way. Figures in docs/kernels.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RECIPE } from '../../../protocol/benchmarks';
 import type { NormLayer } from '../types';
+import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS, channelKernelsFor } from '../kernels/channel-stats';
 import { constantVariable } from './init';
 
 export interface BatchNormOptions {
@@ -55,27 +57,23 @@ export class BatchNorm2d implements NormLayer {
     const [b, h, w] = x.shape as [number, number, number, number];
     const n = b * h * w;
     if (n < 2) throw new Error(`BatchNorm2d needs more than one value per channel in training, got input [${x.shape.join(', ')}]`);
-    const mean = channelMeans(x as tf.Tensor4D);
-    // Two passes (mean, then squared deviations) cost as much as mean and mean of squares here
-    // and stay accurate when the mean is large against the spread.
-    const variance = channelMeans(tf.squaredDifference(x, mean) as tf.Tensor4D);
+    const { mean, variance } = channelMoments(x as tf.Tensor4D);
     const invStd = tf.rsqrt(tf.add(variance, this.eps));
     const scale = tf.mul(gamma, invStd);
-    const y = channelAffine(x as tf.Tensor4D, scale, tf.sub(beta, tf.mul(mean, scale)));
+    const y = gradientFreeAffine(x as tf.Tensor4D, scale, tf.sub(beta, tf.mul(mean, scale)));
     this.updateRunningStats(mean, variance, n);
     save([x, mean, invStd, scale]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [sx, sMean, sInvStd, sScale] = saved;
-        const meanDy = channelMeans(dy);
-        // mean(dy * xhat) = invStd * (mean(dy * x) - mean * mean(dy))
-        const meanDyXhat = tf.mul(sInvStd, tf.sub(channelMeans(tf.mul(dy, sx) as tf.Tensor4D), tf.mul(sMean, meanDy)));
+        const { meanDy, meanDyXc } = gradientMeans(dy, sx as tf.Tensor4D, sMean);
+        const meanDyXhat = tf.mul(sInvStd, meanDyXc);
         // dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat)) = scale * dy + k * x + offset,
         // with scale = gamma * invStd, k = -scale * invStd * mean(dy * xhat).
         const k = tf.neg(tf.mul(tf.mul(sScale, sInvStd), meanDyXhat));
         const offset = tf.sub(tf.neg(tf.mul(sScale, meanDy)), tf.mul(k, sMean));
-        const dx = tf.add(channelAffine(dy, sScale), channelAffine(sx as tf.Tensor4D, k, offset));
+        const dx = channelAffine2(dy, sScale, sx as tf.Tensor4D, k, offset);
         return [dx, tf.mul(meanDyXhat, n), tf.mul(meanDy, n)];
       },
     };
@@ -86,6 +84,38 @@ export class BatchNorm2d implements NormLayer {
     this.running_mean.assign(tf.add(tf.mul(this.running_mean, 1 - m), tf.mul(mean, m)));
     this.running_var.assign(tf.add(tf.mul(this.running_var, 1 - m), tf.mul(biasedVar, (m * n) / (n - 1))));
   }
+}
+
+/**
+ * Per-channel mean and biased variance of `[B, H, W, C]`. On wasm one SIMD pass
+ * (kernels/channel-stats.ts); elsewhere two passes (mean, then squared deviations), which stay
+ * accurate when the mean is large against the spread.
+ */
+function channelMoments(x: tf.Tensor4D): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (channelKernelsFor(x)) {
+    const [mean, variance] = tf.engine().runKernel(CHANNEL_MOMENTS, { x }) as tf.Tensor1D[];
+    return { mean, variance };
+  }
+  const mean = channelMeans(x);
+  return { mean, variance: channelMeans(tf.squaredDifference(x, mean) as tf.Tensor4D) };
+}
+
+/** Per-channel mean(dy) and mean(dy * (x - mean)), the sums BatchNorm's input gradient needs. */
+function gradientMeans(dy: tf.Tensor4D, x: tf.Tensor4D, mean: tf.Tensor): { meanDy: tf.Tensor1D; meanDyXc: tf.Tensor1D } {
+  const [b, h, w] = x.shape;
+  if (channelKernelsFor(x)) {
+    const [sumDy, sumDyXc] = tf.engine().runKernel(CHANNEL_GRAD_SUMS, { dy, x, mean }) as tf.Tensor1D[];
+    return { meanDy: tf.div(sumDy, b * h * w), meanDyXc: tf.div(sumDyXc, b * h * w) };
+  }
+  const meanDy = channelMeans(dy);
+  // mean(dy * (x - mean)) = mean(dy * x) - mean * mean(dy)
+  return { meanDy, meanDyXc: tf.sub(channelMeans(tf.mul(dy, x) as tf.Tensor4D), tf.mul(mean, meanDy)) };
+}
+
+/** dy * a + x * k + b per channel: one SIMD pass on wasm, two 1x1 depthwise passes elsewhere. */
+function channelAffine2(dy: tf.Tensor4D, a: tf.Tensor, x: tf.Tensor4D, k: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
+  if (channelKernelsFor(x)) return tf.engine().runKernel(CHANNEL_AFFINE2, { dy, x, a, k, b }) as tf.Tensor4D;
+  return tf.add(channelAffine(dy, a), channelAffine(x, k, b));
 }
 
 /**
@@ -108,6 +138,16 @@ function channelAffine(x: tf.Tensor4D, scale: tf.Tensor, shift?: tf.Tensor): tf.
   const filter = tf.reshape(scale, [1, 1, x.shape[3], 1]) as tf.Tensor4D;
   if (!shift) return tf.depthwiseConv2d(x, filter, 1, 'valid');
   return tf.fused.depthwiseConv2d({ x, filter, strides: 1, pad: 'valid', bias: shift });
+}
+
+/**
+ * channelAffine for places that are never differentiated through (inside the customGrad
+ * forward): one SIMD pass on wasm, ~5x faster there than the 1x1 depthwise convolution; the
+ * kernel has no gradient of its own.
+ */
+function gradientFreeAffine(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor4D {
+  if (channelKernelsFor(x)) return tf.engine().runKernel(CHANNEL_AFFINE, { x, a: scale, b: shift }) as tf.Tensor4D;
+  return channelAffine(x, scale, shift);
 }
 
 /** The default NormFactory. */
