@@ -39,8 +39,12 @@ function findTests(dir) {
   return out;
 }
 
-rmSync(join(dist), { recursive: true, force: true });
+// Clean outputs, except the test bundles: `npm run package` runs inside the E2E test, while the
+// other test bundles wait their turn (they are rewritten below anyway).
 mkdirSync(dist, { recursive: true });
+for (const entry of readdirSync(dist)) {
+  if (entry !== 'test') rmSync(join(dist, entry), { recursive: true, force: true });
+}
 
 const jobs = [];
 const entries = [
