@@ -4,7 +4,7 @@
  *                [--test-subset N] [--seed N] [--backend B] [--device D] [--data-dir D] [--json]
  *   regbench list [--json]            regbench show <id> [--json]
  *   regbench benchmarks               regbench data synth --dataset D --out DIR [--train N --test N]
- *   regbench data fetch <dataset>
+ *   regbench data fetch <dataset>     regbench parity --bench <id>
  * Global: --workspace DIR (the run store is DIR/.regbench; default: the current directory).
  * Exit codes: 0 success; 1 the run failed, diverged or was cancelled; 2 bad usage.
  */
@@ -28,6 +28,7 @@ const USAGE = `usage:
   regbench benchmarks
   regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
+  regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
 options for every command: --workspace DIR (runs are stored in DIR/.regbench; default: current directory)
 benchmarks: ${BENCHMARKS.map((b) => b.id).join(', ')}`;
 
@@ -197,6 +198,11 @@ export async function main(argv: string[]): Promise<number> {
         return commandBenchmarks();
       case 'data':
         return await runDataCommand(rest);
+      case 'parity': {
+        // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
+        const { runParityCommand } = await import('./parity-command');
+        return await runParityCommand(rest);
+      }
       case undefined:
       case '-h':
       case '--help':

@@ -43,6 +43,11 @@ export interface RunEnvironment {
   hostname: string;
   /** Threads used by the backend, when it says. */
   threads?: number;
+  /**
+   * Gradient slice size when the engine computes a batch's gradient in slices to fit in memory
+   * (norm layers then see batch statistics of the slice). Absent: whole batches.
+   */
+  microBatch?: number;
   /** HEAD of the git repository holding the variant, with '+dirty' when the tree has changes. */
   gitCommit?: string;
 }

@@ -45,12 +45,30 @@ export interface TrainOptions {
   emit: (e: EpochEvent | ProgressEvent) => void;
   /** Called after each epoch with the tensor count (tests use it to prove there is no leak). */
   onEpochEnd?: (epoch: number, numTensors: number) => void;
+  /** Gradient slice size when a full batch does not fit in memory (see trainStep). */
+  microBatch?: number;
   /** Called after every step; the worker uses it to stop when its parent process is gone. */
   afterStep?: () => void;
   /** Progress events at most this often (ms). */
   progressIntervalMs?: number;
   evalBatchSize?: number;
 }
+
+/**
+ * The gradient slice of an architecture on a backend: the wasm heap is limited to 4 GB, and the
+ * training-mode activations of a whole batch of 128 do not fit there for MobileNetV2 (its 6x
+ * expanded 32x32 maps: out of memory at 128, measured) and fit with almost no headroom for
+ * ResNet-110 (3.9 GB). REGBENCH_MICRO_BATCH
+ * overrides (0 = whole batch).
+ */
+export function microBatchFor(arch: string, backend: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const forced = env.REGBENCH_MICRO_BATCH;
+  if (forced !== undefined && forced !== '') return Number(forced) > 0 ? Number(forced) : undefined;
+  if (backend !== 'wasm') return undefined;
+  return WASM_MICRO_BATCH[arch];
+}
+
+const WASM_MICRO_BATCH: Record<string, number> = { mobilenetv2: 64, resnet110: 64 };
 
 export interface TrainResult {
   bestTestAcc: number | null;
@@ -119,7 +137,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       for (const batch of data.trainBatches(epoch)) {
         const lr = cosineLr(recipe.lr, globalStep, totalSteps);
         const config: RegConfig = { numClasses: spec.numClasses, epoch, totalEpochs: spec.epochs, step, stepsPerEpoch };
-        const r = trainStep(model, params, momenta, batch, lr, recipe.momentum, recipe.weightDecay, spec.numClasses, regularize, config, variant);
+        const r = trainStep(model, params, momenta, batch, lr, recipe.momentum, recipe.weightDecay, spec.numClasses, regularize, config, variant, opts.microBatch);
         step++;
         globalStep++;
         opts.afterStep?.();
@@ -193,6 +211,11 @@ export interface StepResult {
  * One SGD step on one batch: forward in training mode, cross-entropy + the variant's term,
  * gradients of every trainable variable, the torch.optim.SGD update. Exported for the
  * cross-engine parity check, which must test this very code.
+ *
+ * `microBatch` (when smaller than the batch) computes the gradient in slices and averages them,
+ * weighted by slice size: the same gradient for the loss, but batch statistics of norm layers are
+ * then per slice (ghost batch norm). The engine uses it only where a full batch does not fit in
+ * the wasm backend's 4 GB heap (see microBatchFor), and records it in the run's environment.
  */
 export function trainStep(
   model: Model,
@@ -206,8 +229,58 @@ export function trainStep(
   regularize: Variant['computeRegularization'],
   config: RegConfig,
   variant: LoadedVariant | undefined,
+  microBatch?: number,
 ): StepResult {
-  return tf.tidy(() => {
+  const slice = microBatch && microBatch < batch.size ? microBatch : batch.size;
+  let sum: tf.Tensor[] | undefined;
+  const result: StepResult = { ce: 0, term: 0, correct: 0 };
+  try {
+    for (let start = 0; start < batch.size; start += slice) {
+      const size = Math.min(slice, batch.size - start);
+      const part: Batch = { images: batch.images.subarray(start * 3072, (start + size) * 3072), labels: batch.labels.subarray(start, start + size), size };
+      const weight = size / batch.size;
+      const r = sliceGradients(model, params, part, numClasses, regularize, config, variant);
+      result.ce += r.ce * weight;
+      result.term += r.term * weight;
+      result.correct += r.correct;
+      const previous = sum;
+      sum = tf.tidy(() => r.grads.map((g, i) => (weight === 1 ? g.clone() : g.mul(weight)).add(previous ? previous[i] : 0)));
+      tf.dispose(r.grads);
+      if (previous) tf.dispose(previous);
+    }
+    const grads = sum ?? [];
+    tf.tidy(() => {
+      // SGD as torch.optim.SGD: g += wd * w; buf = momentum * buf + g; w -= lr * buf.
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i];
+        const d = grads[i].add(p.mul(weightDecay));
+        const buf = momenta[i].mul(momentum).add(d);
+        momenta[i].assign(buf);
+        p.assign(p.sub(buf.mul(lr)));
+      }
+    });
+  } finally {
+    if (sum) tf.dispose(sum);
+  }
+  return result;
+}
+
+interface SliceResult extends StepResult {
+  /** Gradient of each parameter, in order (zeros where the loss does not depend on it); the caller disposes. */
+  grads: tf.Tensor[];
+}
+
+function sliceGradients(
+  model: Model,
+  params: tf.Variable[],
+  batch: Batch,
+  numClasses: number,
+  regularize: Variant['computeRegularization'],
+  config: RegConfig,
+  variant: LoadedVariant | undefined,
+): SliceResult {
+  const values: StepResult = { ce: 0, term: 0, correct: 0 };
+  const ordered = tf.tidy(() => {
     const x = tf.tensor4d(batch.images, [batch.size, 32, 32, 3]);
     const y = tf.tensor1d(batch.labels, 'int32');
     const yOneHot = tf.oneHot(y, numClasses).toFloat();
@@ -245,20 +318,12 @@ export function trainStep(
       term = tf.keep(value.reshape([]).toFloat() as tf.Scalar);
       return ce.add(term) as tf.Scalar;
     }, params);
-    // SGD as torch.optim.SGD: g += wd * w; buf = momentum * buf + g; w -= lr * buf.
-    for (let i = 0; i < params.length; i++) {
-      const p = params[i];
-      const g = grads[p.name];
-      if (!g) continue;
-      const d = g.add(p.mul(weightDecay));
-      const buf = momenta[i].mul(momentum).add(d);
-      momenta[i].assign(buf);
-      p.assign(p.sub(buf.mul(lr)));
-    }
-    const [ceV, termV, correctV] = [ce.dataSync()[0], term.dataSync()[0], correct.dataSync()[0]];
+    [values.ce, values.term, values.correct] = [ce.dataSync()[0], term.dataSync()[0], correct.dataSync()[0]];
     tf.dispose([ce, term, correct]);
-    return { ce: ceV, term: termV, correct: correctV };
+    // The gradients leave this scope (tidy keeps returned tensors); the caller disposes them.
+    return params.map((p) => grads[p.name] ?? tf.zerosLike(p));
   });
+  return { ...values, grads: ordered };
 }
 
 export function evaluate(model: Model, data: BatchSource, numClasses: number): { loss: number; acc: number } {

@@ -10,7 +10,7 @@ import { DataError } from '../data/errors';
 import { initBackend } from './backend';
 import { createBatchSource } from './batches';
 import { buildModel } from './models';
-import { checkedNormFactory, DivergedError, train } from './train';
+import { checkedNormFactory, DivergedError, microBatchFor, train } from './train';
 import { loadVariant, VariantError, type LoadedVariant } from './variant-loader';
 
 function emit(e: RunEvent): void {
@@ -84,6 +84,7 @@ async function main(): Promise<number> {
     if (err instanceof VariantError) return fail('variant', err.message, { file: err.file, line: err.line, detail: err.detail });
     throw err;
   }
+  const microBatch = microBatchFor(spec.arch, backend.backend);
   emit({
     type: 'run-start',
     runId,
@@ -97,6 +98,7 @@ async function main(): Promise<number> {
       cpus: os.cpus().length,
       hostname: os.hostname(),
       threads: backend.threads,
+      microBatch,
     },
     stepsPerEpoch: Math.ceil(data.trainImages / spec.recipe.batchSize),
     trainImages: data.trainImages,
@@ -108,6 +110,7 @@ async function main(): Promise<number> {
       model,
       data,
       variant,
+      microBatch,
       afterStep: exitIfOrphaned,
       emit: (e) => {
         if (e.type === 'epoch') {
