@@ -88,5 +88,9 @@ export function createVariant(workspace: string, name: string, template: Templat
   const target = variantTarget(workspace, name, template);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, fs.readFileSync(template.file, 'utf8'), { flag: 'wx' });
+  // TypeScript variants import types from 'regbench': give the editor its declarations.
+  const types = path.join(path.dirname(path.dirname(template.file)), 'regbench.d.ts');
+  const typesTarget = path.join(path.dirname(target), 'regbench.d.ts');
+  if (/\.tsx?$/.test(target) && fs.existsSync(types) && !fs.existsSync(typesTarget)) fs.copyFileSync(types, typesTarget);
   return target;
 }

@@ -126,7 +126,13 @@ async function main(): Promise<number> {
       return fail('variant', err.message, { file: err.file, line: err.line, column: err.column, epoch: epochsCompleted, detail: err.detail });
     }
     if (err instanceof DivergedError) return fail('diverged', err.message, { epoch: err.epoch, step: err.step });
-    return fail('internal', `engine error: ${(err as Error).message}`, { detail: (err as Error).stack });
+    const message = (err as Error).message ?? String(err);
+    // tfjs-wasm reports an exhausted 4 GB heap as a broken function table, not as out-of-memory.
+    if (backend.backend === 'wasm' && /null function or function signature mismatch|out of memory|memory access out of bounds/i.test(message)) {
+      const slice = microBatch ?? spec.recipe.batchSize;
+      return fail('internal', `the wasm backend ran out of memory (its heap is limited to 4 GB) training ${spec.arch} with gradient slices of ${slice}; set REGBENCH_MICRO_BATCH=${Math.max(8, slice / 2)} or use a native backend`, { detail: (err as Error).stack });
+    }
+    return fail('internal', `engine error: ${message}`, { detail: (err as Error).stack });
   }
   end('completed');
   return 0;
