@@ -195,13 +195,16 @@ function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & 
 export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, nonce: string): string {
   const media = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', file)).toString();
   const src = webview.cspSource;
-  const csp = `default-src 'none'; img-src ${src} data:; style-src ${src}; script-src 'nonce-${nonce}'; font-src ${src}`;
+  // The style nonce (announced by the csp-nonce meta) lets the toolkit's one start-up <style>
+  // probe in without opening style-src to inline styles.
+  const csp = `default-src 'none'; img-src ${src} data:; style-src ${src} 'nonce-${nonce}'; script-src 'nonce-${nonce}'; font-src ${src}`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <meta property="csp-nonce" content="${nonce}">
   <link rel="stylesheet" href="${media('dashboard.css')}">
   <title>Regbench Dashboard</title>
 </head>
