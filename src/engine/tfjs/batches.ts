@@ -7,10 +7,11 @@ import type { RunSpec } from '../../protocol/benchmarks';
 import { BatchIterator, loadDataset, selectSubset } from '../data';
 import type { BatchSource } from './train';
 
-/** Evaluation needs no gradients, so larger batches cost little memory and fewer dispatches. */
-const EVAL_BATCH = 256;
-
-export async function createBatchSource(spec: RunSpec, log: (message: string) => void): Promise<BatchSource> {
+/**
+ * `evalBatch`: test images per forward pass. Every activation of a forward pass lives until the
+ * pass ends, so it is no larger than what training fits in memory (see microBatchFor).
+ */
+export async function createBatchSource(spec: RunSpec, log: (message: string) => void, evalBatch: number): Promise<BatchSource> {
   const data = await loadDataset(spec.dataset, {
     dataDir: spec.dataDir,
     allowDownload: process.env.REGBENCH_OFFLINE !== '1',
@@ -20,7 +21,7 @@ export async function createBatchSource(spec: RunSpec, log: (message: string) =>
   const trainIdx = selectSubset(data.train.n, spec.trainSubset);
   const testIdx = selectSubset(data.test.n, spec.testSubset);
   const train = new BatchIterator(data.train, { dataset: spec.dataset, batchSize: spec.recipe.batchSize, indices: trainIdx, train: true, seed: spec.seed });
-  const test = new BatchIterator(data.test, { dataset: spec.dataset, batchSize: EVAL_BATCH, indices: testIdx, train: false });
+  const test = new BatchIterator(data.test, { dataset: spec.dataset, batchSize: evalBatch, indices: testIdx, train: false });
   return {
     trainImages: train.numImages,
     testImages: test.numImages,

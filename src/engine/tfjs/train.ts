@@ -51,7 +51,6 @@ export interface TrainOptions {
   afterStep?: () => void;
   /** Progress events at most this often (ms). */
   progressIntervalMs?: number;
-  evalBatchSize?: number;
 }
 
 /**

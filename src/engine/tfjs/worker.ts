@@ -69,9 +69,10 @@ async function main(): Promise<number> {
     if (err instanceof VariantError) return fail('variant', err.message, { file: err.file, line: err.line, column: err.column, detail: err.detail });
     throw err;
   }
+  const microBatch = microBatchFor(spec.arch, backend.backend);
   let data;
   try {
-    data = await createBatchSource(spec, (m) => log(m));
+    data = await createBatchSource(spec, (m) => log(m), microBatch ?? spec.recipe.batchSize);
   } catch (err) {
     if (err instanceof DataError) return fail('data', err.message, { file: err.file });
     throw err;
@@ -84,7 +85,6 @@ async function main(): Promise<number> {
     if (err instanceof VariantError) return fail('variant', err.message, { file: err.file, line: err.line, detail: err.detail });
     throw err;
   }
-  const microBatch = microBatchFor(spec.arch, backend.backend);
   emit({
     type: 'run-start',
     runId,
