@@ -56,8 +56,8 @@ export interface TrainOptions {
 /**
  * The gradient slice of an architecture on a backend: the wasm heap is limited to 4 GB, and the
  * training-mode activations of a whole batch of 128 do not fit there for MobileNetV2 (its 6x
- * expanded 32x32 maps: out of memory at 128, measured) and fit with almost no headroom for
- * ResNet-110 (3.9 GB). REGBENCH_MICRO_BATCH
+ * expanded 32x32 maps: out of memory at 128, and at 64 after ~80 steps as the heap fragments,
+ * measured) and fit with almost no headroom for ResNet-110 (3.9 GB). REGBENCH_MICRO_BATCH
  * overrides (0 = whole batch).
  */
 export function microBatchFor(arch: string, backend: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -67,7 +67,7 @@ export function microBatchFor(arch: string, backend: string, env: NodeJS.Process
   return WASM_MICRO_BATCH[arch];
 }
 
-const WASM_MICRO_BATCH: Record<string, number> = { mobilenetv2: 64, resnet110: 64 };
+const WASM_MICRO_BATCH: Record<string, number> = { mobilenetv2: 32, resnet110: 64 };
 
 export interface TrainResult {
   bestTestAcc: number | null;
