@@ -63,3 +63,11 @@ export function transposedPadding(inLen: number, outLen: number, k: number, stri
   const after = inLen + k - 1 - outLen * stride - before;
   return { before, after };
 }
+
+/**
+ * Padding after the input so that the dilated output gradient slides exactly k positions;
+ * negative means the trailing rows of the input are never read (they are cut off first).
+ */
+export function trailingPad(inLen: number, outLen: number, k: number, stride: number, padBefore: number): number {
+  return k + (outLen - 1) * stride - inLen - padBefore;
+}

@@ -5,7 +5,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry } from './conv-geometry';
+import { convGeometry, trailingPad } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 
 interface BackpropFilterAttrs {
@@ -37,14 +37,6 @@ function pointwiseFilterGradient(s: KernelScratch, x: TensorInfo, dy: TensorInfo
   const dyT = s.run('Transpose', { x: dy2 }, { perm: [0, 2, 1] });
   const product = s.run('BatchMatMul', { a: dyT, b: x2 }, mm);
   return s.view(s.run('Transpose', { x: s.view(product, [cout, cin]) }, { perm: [1, 0] }), [1, 1, cin, cout]);
-}
-
-/**
- * Padding after the input so that the dilated output gradient slides exactly k positions;
- * negative means the trailing rows of the input are never read (they are cut off first).
- */
-function trailingPad(inLen: number, outLen: number, k: number, stride: number, padBefore: number): number {
-  return k + (outLen - 1) * stride - inLen - padBefore;
 }
 
 export const conv2dBackpropFilterConfig: KernelConfig = {

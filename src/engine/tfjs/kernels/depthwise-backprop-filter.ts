@@ -6,7 +6,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry } from './conv-geometry';
+import { convGeometry, trailingPad } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 
 interface DepthwiseBackpropFilterAttrs {
@@ -15,10 +15,6 @@ interface DepthwiseBackpropFilterAttrs {
   pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
-}
-
-function trailingPad(inLen: number, outLen: number, k: number, stride: number, padBefore: number): number {
-  return k + (outLen - 1) * stride - inLen - padBefore;
 }
 
 export const depthwiseBackpropFilterConfig: KernelConfig = {
