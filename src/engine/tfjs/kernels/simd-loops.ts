@@ -24,7 +24,26 @@ export interface SimdLoops {
   affine2(dy: number, x: number, a: number, k: number, b: number, out: number, rows: number, cb: number): void;
   /** out = (0 < x <= cap) ? dy : 0 over `bytes` bytes (a multiple of 16). */
   maskedCopy(dy: number, x: number, out: number, bytes: number, cap: number): void;
+  /**
+   * Depthwise filter-gradient taps along one output row: for t = 0..k-1 and each channel,
+   * acc[t*C + c] += sum over i < count of x[i*xStep + t*cb + c] * dy[i*cb + c] (byte strides;
+   * `dwTaps1` is one tap, `dwTaps3` / `dwTaps5` three / five neighbouring taps sharing the dy loads).
+   */
+  dwTaps1: DepthwiseTaps;
+  dwTaps3: DepthwiseTaps;
+  dwTaps5: DepthwiseTaps;
+  /**
+   * acc[i][o] += sum over r < rows of x[r][i] * dy[r][o]: the 1x1 filter gradient over a block of
+   * rows, as rank-1 updates of 4x8 tiles held in registers (no transposes, nothing packed).
+   * Row strides `xb` = Cin*4 and `dyb` = Cout*4 bytes; Cin % 4 == 0, Cout % 8 == 0, rows >= 1.
+   */
+  outerProduct(x: number, dy: number, acc: number, rows: number, xb: number, dyb: number): void;
 }
+
+export type DepthwiseTaps = (x: number, dy: number, acc: number, count: number, cb: number, xStep: number) => void;
+
+/** The widths with their own fused loop; other widths run tap by tap. */
+export const FUSED_TAP_WIDTHS = [1, 3, 5] as const;
 
 // Loop skeleton over rows: `rows` (local index) counts down to zero; `advance` moves the row
 // pointers, `inner` runs over j = 0, 16, ..., cb - 16 (local `j`).
@@ -112,6 +131,88 @@ function maskedCopyDef(): FunctionDef {
   return { exportName: 'maskedCopy', params: [I32, I32, I32, I32, F32], locals: [I32], body };
 }
 
+function depthwiseTapsDef(k: number): FunctionDef {
+  // params: x 0, dy 1, acc 2, count 3, cb 4, xStep 5; locals: j 6, px 7, pd 8, i 9, d 10 (v128),
+  // a_0..a_{k-1} (v128) 11.., off_1..off_{k-1} (t * cb) after them.
+  const [x, dy, acc, count, cb, xStep, j, px, pd, i, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const a = (t: number): number => 11 + t;
+  const off = (t: number): number => 11 + k + t - 1;
+  const taps = Array.from({ length: k }, (_, t) => t);
+  // acc + j (+ t * cb) on the stack.
+  const accAddr = (t: number): number[][] => [op.localGet(acc), op.localGet(j), op.i32Add, ...(t > 0 ? [op.localGet(off(t)), op.i32Add] : [])];
+  const body: number[][] = [
+    ...taps.slice(1).flatMap((t) => [op.localGet(cb), op.i32Const(t), op.i32Mul, op.localSet(off(t))]),
+    op.loop,
+    ...taps.flatMap((t) => [...accAddr(t), op.v128Load, op.localSet(a(t))]),
+    op.localGet(x), op.localGet(j), op.i32Add, op.localSet(px),
+    op.localGet(dy), op.localGet(j), op.i32Add, op.localSet(pd),
+    op.localGet(count), op.localSet(i),
+    op.block,
+    op.loop,
+    op.localGet(i), [0x45 /* i32.eqz */], op.brIf(1),
+    op.localGet(pd), op.v128Load, op.localSet(d),
+    ...taps.flatMap((t) => [
+      op.localGet(a(t)),
+      op.localGet(px), ...(t > 0 ? [op.localGet(off(t)), op.i32Add] : []), op.v128Load,
+      op.localGet(d), op.f32x4Mul, op.f32x4Add, op.localSet(a(t)),
+    ]),
+    op.localGet(px), op.localGet(xStep), op.i32Add, op.localSet(px),
+    op.localGet(pd), op.localGet(cb), op.i32Add, op.localSet(pd),
+    op.localGet(i), op.i32Const(-1), op.i32Add, op.localSet(i),
+    op.br(0),
+    op.end,
+    op.end,
+    ...taps.flatMap((t) => [...accAddr(t), op.localGet(a(t)), op.v128Store]),
+    op.localGet(j), op.i32Const(16), op.i32Add, op.localTee(j), op.localGet(cb), op.i32LtU, op.brIf(0),
+    op.end,
+  ];
+  const locals = [I32, I32, I32, I32, V128, ...taps.map(() => V128), ...taps.slice(1).map(() => I32)];
+  return { exportName: `dwTaps${k}`, params: [I32, I32, I32, I32, I32, I32], locals, body };
+}
+
+function outerProductDef(): FunctionDef {
+  // params: x 0, dy 1, acc 2, rows 3, xb 4, dyb 5; locals: ci 6, co 7, r 8, px 9, pd 10,
+  // accRow 11, pa 12, dyb2 13, dyb3 14, dyb4 15 (i32); s 16, d0 17, d1 18, a0..a7 19..26 (v128).
+  const [x, dy, acc, rows, xb, dyb, ci, co, r, px, pd, accRow, pa, dyb2, dyb3, dyb4, sv, d0, d1] = Array.from({ length: 19 }, (_, i) => i);
+  const a = (i: number): number => 19 + i;
+  // Accumulator 2*lane + half: tile row `lane` (input channel ci + lane), columns co + 4*half.
+  const rowOffset = (lane: number): number[][] => (lane === 0 ? [] : [op.localGet([0, dyb, dyb2, dyb3][lane]), op.i32Add]);
+  const lanes = [0, 1, 2, 3];
+  const body: number[][] = [
+    op.localGet(dyb), op.i32Const(2), op.i32Mul, op.localSet(dyb2),
+    op.localGet(dyb), op.i32Const(3), op.i32Mul, op.localSet(dyb3),
+    op.localGet(dyb), op.i32Const(4), op.i32Mul, op.localSet(dyb4),
+    op.localGet(acc), op.localSet(accRow),
+    op.loop, // over input-channel tiles
+    op.i32Const(0), op.localSet(co),
+    op.loop, // over output-channel tiles
+    op.localGet(accRow), op.localGet(co), op.i32Add, op.localSet(pa),
+    ...lanes.flatMap((lane) => [0, 1].flatMap((half) => [op.localGet(pa), ...rowOffset(lane), op.v128LoadAt(16 * half), op.localSet(a(2 * lane + half))])),
+    op.localGet(x), op.localGet(ci), op.i32Add, op.localSet(px),
+    op.localGet(dy), op.localGet(co), op.i32Add, op.localSet(pd),
+    op.localGet(rows), op.localSet(r),
+    op.loop, // over rows
+    op.localGet(pd), op.v128LoadAt(0), op.localSet(d0),
+    op.localGet(pd), op.v128LoadAt(16), op.localSet(d1),
+    ...lanes.flatMap((lane) => [
+      op.localGet(px), op.load32SplatAt(4 * lane), op.localSet(sv),
+      ...[0, 1].flatMap((half) => [op.localGet(a(2 * lane + half)), op.localGet(sv), op.localGet(half === 0 ? d0 : d1), op.f32x4Mul, op.f32x4Add, op.localSet(a(2 * lane + half))]),
+    ]),
+    op.localGet(px), op.localGet(xb), op.i32Add, op.localSet(px),
+    op.localGet(pd), op.localGet(dyb), op.i32Add, op.localSet(pd),
+    op.localGet(r), op.i32Const(-1), op.i32Add, op.localTee(r), op.brIf(0),
+    op.end,
+    ...lanes.flatMap((lane) => [0, 1].flatMap((half) => [op.localGet(pa), ...rowOffset(lane), op.localGet(a(2 * lane + half)), op.v128StoreAt(16 * half)])),
+    op.localGet(co), op.i32Const(32), op.i32Add, op.localTee(co), op.localGet(dyb), op.i32LtU, op.brIf(0),
+    op.end,
+    op.localGet(accRow), op.localGet(dyb4), op.i32Add, op.localSet(accRow),
+    op.localGet(ci), op.i32Const(16), op.i32Add, op.localTee(ci), op.localGet(xb), op.i32LtU, op.brIf(0),
+    op.end,
+  ];
+  const locals = [...Array.from({ length: 10 }, () => I32), ...Array.from({ length: 11 }, () => V128)];
+  return { exportName: 'outerProduct', params: [I32, I32, I32, I32, I32, I32], locals, body };
+}
+
 /** The Emscripten module as this file uses it (BackendWasm types it with ambient types). */
 interface HeapModule {
   wasmMemory?: WebAssembly.Memory;
@@ -133,7 +234,7 @@ export function simdLoops(backend: BackendWasm): SimdLoops | null {
   if (memory) {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const bytes = encodeModule([momentsDef(), gradSumsDef(), affineDef(), affine2Def(), maskedCopyDef()], { initial: 1, maximum: 65536, shared });
+      const bytes = encodeModule([momentsDef(), gradSumsDef(), affineDef(), affine2Def(), maskedCopyDef(), ...FUSED_TAP_WIDTHS.map(depthwiseTapsDef), outerProductDef()], { initial: 1, maximum: 65536, shared });
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
       loops = instance.exports as unknown as SimdLoops;
     } catch {

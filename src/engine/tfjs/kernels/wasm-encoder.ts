@@ -66,6 +66,10 @@ export const op = {
   // SIMD: prefix 0xfd, opcode as LEB128, then immediates (memarg: alignment log2, offset).
   v128Load: [0xfd, ...uleb(0x00), 2, 0],
   v128Store: [0xfd, ...uleb(0x0b), 2, 0],
+  /** v128.load / v128.store / v128.load32_splat with a constant byte offset added to the address. */
+  v128LoadAt: (offset: number) => [0xfd, ...uleb(0x00), 2, ...uleb(offset)],
+  v128StoreAt: (offset: number) => [0xfd, ...uleb(0x0b), 2, ...uleb(offset)],
+  load32SplatAt: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
   f32x4Splat: [0xfd, ...uleb(0x13)],
   f32x4Gt: [0xfd, ...uleb(0x44)],
   f32x4Le: [0xfd, ...uleb(0x45)],
