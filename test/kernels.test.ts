@@ -84,6 +84,15 @@ const CONV_CASES: ConvCase[] = [
   { x: [3, 6, 6, 12], filter: [1, 1, 12, 8], stride: 1, pad: 0 },
   { x: [4, 20, 20, 4], filter: [1, 1, 4, 24], stride: 1, pad: 'same' },
   { x: [2, 16, 16, 64], filter: [1, 1, 64, 40], stride: 1, pad: 'valid' },
+  // Cin % 4 == 0, Cout % 8 == 0, any filter: the outer-product loop along image rows (the last
+  // one folds its float32 sums twice).
+  { x: [2, 9, 9, 4], filter: [3, 3, 4, 8], stride: 1, pad: 'same' },
+  { x: [2, 8, 8, 8], filter: [3, 3, 8, 16], stride: 2, pad: 'same' },
+  { x: [1, 9, 10, 4], filter: [3, 3, 4, 8], stride: 2, pad: 1 },
+  { x: [1, 7, 7, 8], filter: [3, 3, 8, 8], stride: 1, pad: 'valid' },
+  { x: [1, 10, 11, 4], filter: [5, 5, 4, 8], stride: 2, pad: 'same' },
+  { x: [2, 7, 7, 4], filter: [1, 1, 4, 8], stride: 2, pad: 'same' },
+  { x: [3, 40, 40, 4], filter: [3, 3, 4, 8], stride: 1, pad: 'same' },
   { x: [1, 10, 11, 2], filter: [5, 5, 2, 3], stride: 2, pad: 'same' },
   { x: [1, 5, 5, 3], filter: [3, 3, 3, 2], stride: 1, pad: 'valid' },
 ];

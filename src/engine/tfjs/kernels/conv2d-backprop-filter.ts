@@ -1,52 +1,25 @@
 /**
- * Conv2DBackpropFilter for wasm (the package has none), as one forward convolution: with batch
- * and channels swapped, the input `[Cin, H, W, N]` convolved with the output gradient
- * `[outH, outW, N, Cout]` used as the filter (dilated by the stride) gives `[Cin, kH, kW, Cout]`.
+ * Conv2DBackpropFilter for wasm (the package has none).
+ *
+ * Cin % 4 == 0 and Cout % 8 == 0 (every convolution of the five architectures but the 3-channel
+ * stems): direct SIMD loops. Each filter tap's gradient is a sum of outer products x[pixel]^T
+ * dy[pixel] over the output pixels, computed along image rows by `outerProduct` (4x8 tiles in
+ * registers); a 1x1 stride-1 layer is one run over all N*H*W pixels. Float32 sums over chunks
+ * of ~4096 pixels, float64 across chunks. No transposes and no packed copies: for MobileNetV2's
+ * 1x1 layers, where the product's K dimension (N*H*W) is large and the channels few, those copies
+ * cost more than the product itself (docs/kernels.md).
+ *
+ * Otherwise, one forward convolution: with batch and channels swapped, the input
+ * `[Cin, H, W, N]` convolved with the output gradient `[outH, outW, N, Cout]` used as the filter
+ * (dilated by the stride) gives `[Cin, kH, kW, Cout]`; 1x1 stride-1 layers as a matrix product.
  */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry, trailingPad } from './conv-geometry';
+import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapAddress, heapFloats, heapModule, simdLoops, type SimdLoops } from './simd-loops';
-
-// Rows per call of the outer-product loop: both row blocks stay in the L2 cache (~128 KB).
-const BLOCK_BYTES = 128 * 1024;
-// Rows per float32 partial sum (folded into float64 afterwards), as in channel-stats.ts.
-const CHUNK_ROWS = 1024;
-
-/**
- * x^T dy over `[rows, C]` views by the SIMD rank-1 loop, blocked over rows: no transposes and no
- * packed copy of either operand, which for MobileNetV2's high-resolution 1x1 layers (rows = N*H*W
- * large, few channels) cost more than the product itself.
- */
-function outerProductFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, dy: TensorInfo): TensorInfo {
-  const cin = x.shape[3];
-  const cout = dy.shape[3];
-  const rows = x.shape[0] * x.shape[1] * x.shape[2];
-  const [xb, dyb] = [cin * 4, cout * 4];
-  const block = Math.max(8, Math.floor(BLOCK_BYTES / (xb + dyb)));
-  const size = cin * cout;
-  const m = heapModule(be);
-  const acc = m._malloc(size * 4) >>> 0;
-  const total = new Float64Array(size);
-  const [xPtr, dyPtr] = [heapAddress(be, x), heapAddress(be, dy)];
-  try {
-    for (let chunk = 0; chunk < rows; chunk += CHUNK_ROWS) {
-      heapFloats(be, acc, size).fill(0);
-      const end = Math.min(rows, chunk + CHUNK_ROWS);
-      for (let r = chunk; r < end; r += block) loops.outerProduct(xPtr + r * xb, dyPtr + r * dyb, acc, Math.min(block, end - r), xb, dyb);
-      const sums = heapFloats(be, acc, size);
-      for (let i = 0; i < size; i++) total[i] += sums[i];
-    }
-  } finally {
-    m._free(acc);
-  }
-  const out = be.makeOutput([1, 1, cin, cout], 'float32');
-  heapFloats(be, heapAddress(be, out), size).set(total);
-  return out;
-}
-
+import { ChunkedSums } from './chunked-sums';
+import { heapAddress, simdLoops, type SimdLoops } from './simd-loops';
 
 interface BackpropFilterAttrs {
   strides: number | [number, number];
@@ -56,12 +29,63 @@ interface BackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
+// Pixels per float32 partial sum, folded into float64 afterwards (as in channel-stats.ts).
+const CHUNK_PIXELS = 4096;
+// Pixels per call of the 1x1 loop: both blocks of rows stay in the L2 cache (~128 KB).
+const BLOCK_BYTES = 128 * 1024;
+
+function directFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+  const { batch, inH, inW, inC: cin, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
+  const cout = dy.shape[3];
+  const [xb, dyb] = [cin * 4, cout * 4];
+  const tapBytes = cin * dyb;
+  const sums = new ChunkedSums(be, kH * kW * cin * cout);
+  const [xPtr, dyPtr] = [heapAddress(be, x), heapAddress(be, dy)];
+  try {
+    if (kH === 1 && kW === 1 && strideH === 1 && strideW === 1 && padTop === 0 && padLeft === 0 && outH === inH && outW === inW) {
+      // One run over every pixel, in blocks that fit the cache.
+      const pixels = batch * inH * inW;
+      const block = Math.max(8, Math.floor(BLOCK_BYTES / (xb + dyb)));
+      for (let chunk = 0; chunk < pixels; chunk += CHUNK_PIXELS) {
+        const end = Math.min(pixels, chunk + CHUNK_PIXELS);
+        for (let r = chunk; r < end; r += block) loops.outerProduct(xPtr + r * xb, dyPtr + r * dyb, sums.acc, Math.min(block, end - r), xb, dyb, xb);
+        sums.fold();
+      }
+    } else {
+      // Per tap, the output columns whose input column lies inside the image.
+      const columns = Array.from({ length: kW }, (_, kx) => {
+        const from = Math.max(0, Math.ceil((padLeft - kx) / strideW));
+        const to = Math.min(outW, Math.floor((inW - 1 - kx + padLeft) / strideW) + 1);
+        return { from, count: to - from, ix: from * strideW + kx - padLeft };
+      });
+      const samplesPerChunk = Math.max(1, Math.floor(CHUNK_PIXELS / (outH * outW)));
+      for (let n = 0; n < batch; n++) {
+        for (let oy = 0; oy < outH; oy++) {
+          const dyRow = dyPtr + (n * outH + oy) * outW * dyb;
+          for (let ky = 0; ky < kH; ky++) {
+            const iy = oy * strideH + ky - padTop;
+            if (iy < 0 || iy >= inH) continue;
+            const xRow = xPtr + (n * inH + iy) * inW * xb;
+            for (let kx = 0; kx < kW; kx++) {
+              const c = columns[kx];
+              if (c.count > 0) loops.outerProduct(xRow + c.ix * xb, dyRow + c.from * dyb, sums.acc + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
+            }
+          }
+        }
+        if ((n + 1) % samplesPerChunk === 0 || n === batch - 1) sums.fold();
+      }
+    }
+    return sums.finish([kH, kW, cin, cout]);
+  } finally {
+    sums.free();
+  }
+}
+
 /**
  * A 1x1 stride-1 filter gradient is the product x^T dy over the rows of `[N*H*W, C]` views.
  * XNNPACK's matrix product wants its left operand transposed explicitly (a transposeA product is
  * 3-10x slower on wasm), so the operand with fewer channels is transposed: x^T dy, or (dy^T x)^T
- * with the small `[Cout, Cin]` result transposed afterwards. 2-6x faster than the convolution
- * formulation below for the 1x1 convolutions of MobileNetV2 (docs/kernels.md).
+ * with the small `[Cout, Cin]` result transposed afterwards.
  */
 function pointwiseFilterGradient(s: KernelScratch, x: TensorInfo, dy: TensorInfo): TensorInfo {
   const cin = x.shape[3];
@@ -87,13 +111,12 @@ export const conv2dBackpropFilterConfig: KernelConfig = {
     const attrs = args.attrs as unknown as BackpropFilterAttrs;
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
     const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+    const cout = attrs.filterShape[3];
+    const loops = g.inC % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdLoops(args.backend as BackendWasm) : null;
+    if (loops) return directFilterGradient(args.backend as BackendWasm, loops, x, dy, g);
     const bottom = trailingPad(g.inH, g.outH, g.kH, g.strideH, g.padTop);
     const right = trailingPad(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
     if (g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) {
-      const [cin, cout] = [x.shape[3], dy.shape[3]];
-      const loops = cin % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdLoops(args.backend as BackendWasm) : null;
-      // The loop beat XNNPACK's product on every 1x1 layer of MobileNetV2 (docs/kernels.md).
-      if (loops) return outerProductFilterGradient(args.backend as BackendWasm, loops, x, dy);
       return withScratch(args.backend, (s) => pointwiseFilterGradient(s, x, dy));
     }
     return withScratch(args.backend, (s) => {

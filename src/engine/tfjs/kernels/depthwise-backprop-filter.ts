@@ -16,7 +16,8 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
-import { FUSED_TAP_WIDTHS, heapAddress, heapFloats, heapModule, simdLoops, type DepthwiseTaps, type SimdLoops } from './simd-loops';
+import { ChunkedSums } from './chunked-sums';
+import { FUSED_TAP_WIDTHS, heapAddress, simdLoops, type DepthwiseTaps, type SimdLoops } from './simd-loops';
 
 interface DepthwiseBackpropFilterAttrs {
   strides: number | [number, number];
@@ -80,12 +81,10 @@ function directFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, 
   const edgeColumns = Array.from({ length: outW }, (_, ox) => ox).filter((ox) => ox < oxFirst || ox >= oxFirst + interior);
   const xPtr = heapAddress(be, x);
   const dyPtr = heapAddress(be, dy);
-  const m = heapModule(be);
-  const acc = m._malloc(tapFloats * 4) >>> 0;
-  const total = new Float64Array(tapFloats);
+  const sums = new ChunkedSums(be, tapFloats);
+  const acc = sums.acc;
   try {
     for (let n = 0; n < batch; n++) {
-      heapFloats(be, acc, tapFloats).fill(0);
       for (let oy = 0; oy < outH; oy++) {
         const dyRow = dyPtr + (n * outH + oy) * outW * cb;
         for (let ky = 0; ky < kH; ky++) {
@@ -112,13 +111,10 @@ function directFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, 
           }
         }
       }
-      const sums = heapFloats(be, acc, tapFloats);
-      for (let i = 0; i < tapFloats; i++) total[i] += sums[i];
+      sums.fold();
     }
+    return sums.finish([kH, kW, c, 1]);
   } finally {
-    m._free(acc);
+    sums.free();
   }
-  const out = be.makeOutput([kH, kW, c, 1], 'float32');
-  heapFloats(be, heapAddress(be, out), tapFloats).set(total);
-  return out;
 }

@@ -33,11 +33,12 @@ export interface SimdLoops {
   dwTaps3: DepthwiseTaps;
   dwTaps5: DepthwiseTaps;
   /**
-   * acc[i][o] += sum over r < rows of x[r][i] * dy[r][o]: the 1x1 filter gradient over a block of
-   * rows, as rank-1 updates of 4x8 tiles held in registers (no transposes, nothing packed).
-   * Row strides `xb` = Cin*4 and `dyb` = Cout*4 bytes; Cin % 4 == 0, Cout % 8 == 0, rows >= 1.
+   * acc[i][o] += sum over r < rows of x[r][i] * dy[r][o]: one tap of a filter gradient over a run
+   * of pixels, as rank-1 updates of 4x8 tiles held in registers (no transposes, nothing packed).
+   * `xb` = Cin*4 and `dyb` = Cout*4 bytes (also dy's row stride); x's rows are `xStep` bytes apart
+   * (stride * Cin*4 along an image row). Cin % 4 == 0, Cout % 8 == 0, rows >= 1.
    */
-  outerProduct(x: number, dy: number, acc: number, rows: number, xb: number, dyb: number): void;
+  outerProduct(x: number, dy: number, acc: number, rows: number, xb: number, dyb: number, xStep: number): void;
 }
 
 export type DepthwiseTaps = (x: number, dy: number, acc: number, count: number, cb: number, xStep: number) => void;
@@ -171,10 +172,10 @@ function depthwiseTapsDef(k: number): FunctionDef {
 }
 
 function outerProductDef(): FunctionDef {
-  // params: x 0, dy 1, acc 2, rows 3, xb 4, dyb 5; locals: ci 6, co 7, r 8, px 9, pd 10,
-  // accRow 11, pa 12, dyb2 13, dyb3 14, dyb4 15 (i32); s 16, d0 17, d1 18, a0..a7 19..26 (v128).
-  const [x, dy, acc, rows, xb, dyb, ci, co, r, px, pd, accRow, pa, dyb2, dyb3, dyb4, sv, d0, d1] = Array.from({ length: 19 }, (_, i) => i);
-  const a = (i: number): number => 19 + i;
+  // params: x 0, dy 1, acc 2, rows 3, xb 4, dyb 5, xStep 6; locals: ci 7, co 8, r 9, px 10,
+  // pd 11, accRow 12, pa 13, dyb2 14, dyb3 15, dyb4 16 (i32); s 17, d0 18, d1 19, a0..a7 20..27.
+  const [x, dy, acc, rows, xb, dyb, xStep, ci, co, r, px, pd, accRow, pa, dyb2, dyb3, dyb4, sv, d0, d1] = Array.from({ length: 20 }, (_, i) => i);
+  const a = (i: number): number => 20 + i;
   // Accumulator 2*lane + half: tile row `lane` (input channel ci + lane), columns co + 4*half.
   const rowOffset = (lane: number): number[][] => (lane === 0 ? [] : [op.localGet([0, dyb, dyb2, dyb3][lane]), op.i32Add]);
   const lanes = [0, 1, 2, 3];
@@ -198,7 +199,7 @@ function outerProductDef(): FunctionDef {
       op.localGet(px), op.load32SplatAt(4 * lane), op.localSet(sv),
       ...[0, 1].flatMap((half) => [op.localGet(a(2 * lane + half)), op.localGet(sv), op.localGet(half === 0 ? d0 : d1), op.f32x4Mul, op.f32x4Add, op.localSet(a(2 * lane + half))]),
     ]),
-    op.localGet(px), op.localGet(xb), op.i32Add, op.localSet(px),
+    op.localGet(px), op.localGet(xStep), op.i32Add, op.localSet(px),
     op.localGet(pd), op.localGet(dyb), op.i32Add, op.localSet(pd),
     op.localGet(r), op.i32Const(-1), op.i32Add, op.localTee(r), op.brIf(0),
     op.end,
@@ -210,7 +211,7 @@ function outerProductDef(): FunctionDef {
     op.end,
   ];
   const locals = [...Array.from({ length: 10 }, () => I32), ...Array.from({ length: 11 }, () => V128)];
-  return { exportName: 'outerProduct', params: [I32, I32, I32, I32, I32, I32], locals, body };
+  return { exportName: 'outerProduct', params: [I32, I32, I32, I32, I32, I32, I32], locals, body };
 }
 
 /** The Emscripten module as this file uses it (BackendWasm types it with ambient types). */
