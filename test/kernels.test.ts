@@ -13,6 +13,9 @@ import { initBackend } from '../src/engine/tfjs/backend';
 import { WASM_TRAINING_KERNELS } from '../src/engine/tfjs/kernels/register';
 import { channelKernelsFor } from '../src/engine/tfjs/kernels/channel-stats';
 import { BatchNorm2d } from '../src/engine/tfjs/models/batchnorm';
+import { heapAddress } from '../src/engine/tfjs/kernels/simd-loops';
+import { simdPool } from '../src/engine/tfjs/kernels/simd-pool';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const TOLERANCE = 1e-4;
 
@@ -146,6 +149,12 @@ describe('wasm training kernels', () => {
     });
   }
 
+  for (const c of CONV_CASES) {
+    test(`conv2d forward (Conv2D): ${label(c)}`, () => {
+      assertClose(label(c), onBothBackends([c.x, c.filter], (x, w) => [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad)]));
+    });
+  }
+
   test('conv2dTranspose (Conv2DBackpropInput directly), stride 2', () => {
     const dyShape = [2, 4, 4, 6];
     assertClose('conv2dTranspose', onBothBackends([dyShape, [3, 3, 5, 6]], (dy, w) => [tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 8, 5], 2, 'same')]));
@@ -236,6 +245,31 @@ describe('wasm SIMD training loops', () => {
       });
     }
   }
+
+  test('the loops run on two threads: both parts of a split run, and a helper-thread trap is an error', () => {
+    assert.ok(tf.setBackend('wasm'));
+    const be = tf.backend() as BackendWasm;
+    const pool = simdPool(be);
+    assert.ok(pool, 'SIMD pool unavailable');
+    assert.equal(pool.threaded, true, 'expected a helper thread (threaded wasm build, SharedArrayBuffer)');
+    const n = 64;
+    const [dy, x] = [tf.range(1, n + 1), tf.fill([n], 1)];
+    const out = tf.zeros([n]);
+    const [dyPtr, xPtr, outPtr] = [dy, x, out].map((t) => heapAddress(be, t));
+    const parts: number[] = [];
+    pool.split((part, call) => {
+      parts.push(part);
+      const from = part === 0 ? 0 : n / 2;
+      call('maskedCopy', dyPtr + from * 4, xPtr + from * 4, outPtr + from * 4, (n / 2) * 4, Infinity);
+    });
+    assert.deepEqual(parts, [1, 0], 'part 1 is planned first (for the helper), then part 0 runs here');
+    assert.deepEqual(Array.from(out.dataSync()), Array.from(dy.dataSync()));
+    // An address past the 4 GiB heap traps inside the helper; the caller gets the error, and the
+    // pool keeps working afterwards.
+    assert.throws(() => pool.split((part, call) => call('maskedCopy', part === 1 ? 0xfffffff0 : dyPtr, xPtr, outPtr, 32, Infinity)), /SIMD helper thread failed/);
+    pool.split((part, call) => call('maskedCopy', dyPtr + part * 128, xPtr + part * 128, outPtr + part * 128, 128, Infinity));
+    tf.dispose([dy, x, out]);
+  });
 
   test('Identity and same-dtype Cast share the buffer; Cast to int32 converts', () => {
     assert.ok(tf.setBackend('wasm'));

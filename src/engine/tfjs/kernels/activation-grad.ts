@@ -11,7 +11,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapAddress, heapFloats, simdLoops } from './simd-loops';
+import { heapAddress, heapFloats } from './simd-loops';
+import { simdPool } from './simd-pool';
 
 export const MASKED_GRAD = 'RegbenchMaskedGrad';
 
@@ -19,13 +20,20 @@ const maskedGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
   const cap = (attrs as { cap: number }).cap;
   const be = backend as BackendWasm;
-  const loops = simdLoops(be);
-  if (!loops) throw new Error('wasm SIMD loops unavailable');
+  const pool = simdPool(be);
+  if (!pool) throw new Error('wasm SIMD loops unavailable');
   const size = x.shape.reduce((p, d) => p * d, 1);
   const out = be.makeOutput(x.shape, 'float32');
   const [dyPtr, xPtr, outPtr] = [heapAddress(be, dy), heapAddress(be, x), heapAddress(be, out)];
   const vectorized = size - (size % 4);
-  if (vectorized > 0) loops.maskedCopy(dyPtr, xPtr, outPtr, vectorized * 4, cap);
+  if (vectorized > 0) {
+    // Two halves of whole vectors, one per thread.
+    const half = Math.ceil(vectorized / 8) * 4;
+    pool.split((part, call) => {
+      const [from, to] = part === 0 ? [0, half] : [half, vectorized];
+      if (to > from) call('maskedCopy', dyPtr + from * 4, xPtr + from * 4, outPtr + from * 4, (to - from) * 4, cap);
+    });
+  }
   if (vectorized < size) {
     // The last 1-3 elements, which do not fill a SIMD vector.
     const tail = size - vectorized;

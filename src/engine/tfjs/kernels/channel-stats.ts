@@ -14,7 +14,9 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { getBackend, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { heapAddress, heapFloats, heapModule, simdLoops, type SimdLoops } from './simd-loops';
+import { ChunkedSums, chunkRange } from './chunked-sums';
+import { heapAddress, heapFloats, heapModule } from './simd-loops';
+import { simdPool, type LoopCall, type SimdPool } from './simd-pool';
 
 export const CHANNEL_MOMENTS = 'RegbenchChannelMoments';
 export const CHANNEL_GRAD_SUMS = 'RegbenchChannelGradSums';
@@ -32,46 +34,52 @@ export function channelKernelsFor(x: { shape: readonly number[]; dtype: string }
 
 interface Layout {
   be: BackendWasm;
-  loops: SimdLoops;
+  pool: SimdPool;
   c: number;
   rows: number;
 }
 
 function layout(backend: object, x: TensorInfo): Layout {
   const be = backend as BackendWasm;
-  const loops = simdLoops(be);
-  if (!loops) throw new Error('wasm SIMD loops unavailable');
+  const pool = simdPool(be);
+  if (!pool) throw new Error('wasm SIMD loops unavailable');
   const c = x.shape[x.shape.length - 1];
   const rows = x.shape.reduce((p, d) => p * d, 1) / c;
   if (c % 4 !== 0 || rows < 1) throw new Error(`channel kernels need C % 4 == 0 and a non-empty tensor, got [${x.shape.join(', ')}]`);
-  return { be, loops, c, rows };
+  return { be, pool, c, rows };
 }
 
 /**
- * Runs `pass(rowOffset, rowCount, shiftPtr, accPtr)` over blocks of rows and returns the two
- * accumulated float64 sums; `shift` is copied into the scratch before the first block.
+ * Runs `pass(call, rowOffset, rowCount, shiftPtr, accPtr)` over blocks of rows, each block into
+ * its own accumulators (the blocks are split between the two threads), and returns the two
+ * float64 sums over blocks; `shift` is copied to the heap first.
  */
-function blockSums(l: Layout, shift: Float32Array, pass: (row: number, count: number, shiftPtr: number, accPtr: number) => void): [Float64Array, Float64Array] {
+function blockSums(l: Layout, shift: Float32Array, pass: (call: LoopCall, row: number, count: number, shiftPtr: number, accPtr: number) => void): [Float64Array, Float64Array] {
   const { be, c, rows } = l;
   const m = heapModule(be);
-  const scratch = m._malloc(3 * c * 4) >>> 0;
+  const shiftPtr = m._malloc(c * 4) >>> 0;
+  const sums = new ChunkedSums(be, 2 * c, Math.ceil(rows / BLOCK_ROWS));
   try {
-    heapFloats(be, scratch, c).set(shift);
-    const s1 = new Float64Array(c);
-    const s2 = new Float64Array(c);
-    for (let r = 0; r < rows; r += BLOCK_ROWS) {
-      const acc = heapFloats(be, scratch + c * 4, 2 * c);
-      acc.fill(0);
-      pass(r, Math.min(BLOCK_ROWS, rows - r), scratch, scratch + c * 4);
-      for (let i = 0; i < c; i++) {
-        s1[i] += acc[i];
-        s2[i] += acc[c + i];
-      }
-    }
-    return [s1, s2];
+    heapFloats(be, shiftPtr, c).set(shift);
+    l.pool.split((part, call) => {
+      const [first, end] = chunkRange(sums.chunks, part);
+      for (let k = first; k < end; k++) pass(call, k * BLOCK_ROWS, Math.min(BLOCK_ROWS, rows - k * BLOCK_ROWS), shiftPtr, sums.acc(k));
+    });
+    const total = sums.totals();
+    return [total.slice(0, c), total.slice(c)];
   } finally {
-    m._free(scratch);
+    sums.free();
+    m._free(shiftPtr);
   }
+}
+
+/** Runs `pass(call, rowOffset, rowCount)` over the two halves of the rows, one per thread. */
+function halves(l: Layout, pass: (call: LoopCall, row: number, count: number) => void): void {
+  const half = Math.ceil(l.rows / 2);
+  l.pool.split((part, call) => {
+    const [from, to] = part === 0 ? [0, half] : [half, l.rows];
+    if (to > from) pass(call, from, to - from);
+  });
 }
 
 function output(be: BackendWasm, values: Float64Array): TensorInfo {
@@ -86,7 +94,7 @@ const channelMoments: KernelFunc = ({ inputs, backend }) => {
   const { be, c, rows } = l;
   const xPtr = heapAddress(be, x);
   const shift = heapFloats(be, xPtr, c).slice();
-  const [sum, sumSq] = blockSums(l, shift, (r, n, shiftPtr, accPtr) => l.loops.moments(xPtr + r * c * 4, shiftPtr, accPtr, n, c * 4));
+  const [sum, sumSq] = blockSums(l, shift, (call, r, n, shiftPtr, accPtr) => call('moments', xPtr + r * c * 4, shiftPtr, accPtr, n, c * 4));
   const mean = new Float64Array(c);
   const variance = new Float64Array(c);
   for (let i = 0; i < c; i++) {
@@ -104,27 +112,29 @@ const channelGradSums: KernelFunc = ({ inputs, backend }) => {
   const dyPtr = heapAddress(be, dy);
   const xPtr = heapAddress(be, x);
   const shift = heapFloats(be, heapAddress(be, mean), c).slice();
-  const [sumDy, sumDyXc] = blockSums(l, shift, (r, n, shiftPtr, accPtr) => l.loops.gradSums(dyPtr + r * c * 4, xPtr + r * c * 4, shiftPtr, accPtr, n, c * 4));
+  const [sumDy, sumDyXc] = blockSums(l, shift, (call, r, n, shiftPtr, accPtr) => call('gradSums', dyPtr + r * c * 4, xPtr + r * c * 4, shiftPtr, accPtr, n, c * 4));
   return [output(be, sumDy), output(be, sumDyXc)];
 };
 
 const channelAffine: KernelFunc = ({ inputs, backend }) => {
   const { x, a, b } = inputs as Record<'x' | 'a' | 'b', TensorInfo>;
   const l = layout(backend, x);
-  const { be, c, rows } = l;
+  const { be, c } = l;
   const out = be.makeOutput(x.shape, 'float32');
-  const at = (t: TensorInfo): number => heapAddress(be, t);
-  l.loops.affine(at(x), at(a), at(b), at(out), rows, c * 4);
+  const [xp, ap, bp, op] = [x, a, b, out].map((t) => heapAddress(be, t));
+  const rb = c * 4;
+  halves(l, (call, r, n) => call('affine', xp + r * rb, ap, bp, op + r * rb, n, rb));
   return out;
 };
 
 const channelAffine2: KernelFunc = ({ inputs, backend }) => {
   const { dy, x, a, k, b } = inputs as Record<'dy' | 'x' | 'a' | 'k' | 'b', TensorInfo>;
   const l = layout(backend, x);
-  const { be, c, rows } = l;
+  const { be, c } = l;
   const out = be.makeOutput(x.shape, 'float32');
-  const at = (t: TensorInfo): number => heapAddress(be, t);
-  l.loops.affine2(at(dy), at(x), at(a), at(k), at(b), at(out), rows, c * 4);
+  const [dyp, xp, ap, kp, bp, op] = [dy, x, a, k, b, out].map((t) => heapAddress(be, t));
+  const rb = c * 4;
+  halves(l, (call, r, n) => call('affine2', dyp + r * rb, xp + r * rb, ap, kp, bp, op + r * rb, n, rb));
   return out;
 };
 

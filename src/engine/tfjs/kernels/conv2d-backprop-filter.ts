@@ -5,7 +5,7 @@
  * stems): direct SIMD loops. Each filter tap's gradient is a sum of outer products x[pixel]^T
  * dy[pixel] over the output pixels, computed along image rows by `outerProduct` (4x8 tiles in
  * registers); a 1x1 stride-1 layer is one run over all N*H*W pixels. Float32 sums over chunks
- * of ~4096 pixels, float64 across chunks. No transposes and no packed copies: for MobileNetV2's
+ * of ~4096 pixels, float64 across chunks; the chunks are split between two threads (simd-pool.ts). No transposes and no packed copies: for MobileNetV2's
  * 1x1 layers, where the product's K dimension (N*H*W) is large and the channels few, those copies
  * cost more than the product itself (docs/kernels.md).
  *
@@ -18,8 +18,9 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
-import { ChunkedSums } from './chunked-sums';
-import { heapAddress, simdLoops, type SimdLoops } from './simd-loops';
+import { ChunkedSums, chunkRange } from './chunked-sums';
+import { heapAddress } from './simd-loops';
+import { simdPool, type SimdPool } from './simd-pool';
 
 interface BackpropFilterAttrs {
   strides: number | [number, number];
@@ -29,37 +30,51 @@ interface BackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
-// Pixels per float32 partial sum, folded into float64 afterwards (as in channel-stats.ts).
+// Pixels per float32 partial sum (folded into float64 at the end; chunks split between threads).
 const CHUNK_PIXELS = 4096;
 // Pixels per call of the 1x1 loop: both blocks of rows stay in the L2 cache (~128 KB).
 const BLOCK_BYTES = 128 * 1024;
 
-function directFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
   const { batch, inH, inW, inC: cin, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
   const cout = dy.shape[3];
   const [xb, dyb] = [cin * 4, cout * 4];
+  const size = kH * kW * cin * cout;
   const tapBytes = cin * dyb;
-  const sums = new ChunkedSums(be, kH * kW * cin * cout);
   const [xPtr, dyPtr] = [heapAddress(be, x), heapAddress(be, dy)];
-  try {
-    if (kH === 1 && kW === 1 && strideH === 1 && strideW === 1 && padTop === 0 && padLeft === 0 && outH === inH && outW === inW) {
-      // One run over every pixel, in blocks that fit the cache.
-      const pixels = batch * inH * inW;
+  if (kH === 1 && kW === 1 && strideH === 1 && strideW === 1 && padTop === 0 && padLeft === 0 && outH === inH && outW === inW) {
+    // One run over every pixel: chunks of pixels, each in blocks that fit the cache.
+    const pixels = batch * inH * inW;
+    const chunk = Math.min(CHUNK_PIXELS, Math.ceil(pixels / 2));
+    const sums = new ChunkedSums(be, size, Math.ceil(pixels / chunk));
+    try {
       const block = Math.max(8, Math.floor(BLOCK_BYTES / (xb + dyb)));
-      for (let chunk = 0; chunk < pixels; chunk += CHUNK_PIXELS) {
-        const end = Math.min(pixels, chunk + CHUNK_PIXELS);
-        for (let r = chunk; r < end; r += block) loops.outerProduct(xPtr + r * xb, dyPtr + r * dyb, sums.acc, Math.min(block, end - r), xb, dyb, xb);
-        sums.fold();
-      }
-    } else {
-      // Per tap, the output columns whose input column lies inside the image.
-      const columns = Array.from({ length: kW }, (_, kx) => {
-        const from = Math.max(0, Math.ceil((padLeft - kx) / strideW));
-        const to = Math.min(outW, Math.floor((inW - 1 - kx + padLeft) / strideW) + 1);
-        return { from, count: to - from, ix: from * strideW + kx - padLeft };
+      pool.split((part, call) => {
+        const [first, end] = chunkRange(sums.chunks, part);
+        for (let k = first; k < end; k++) {
+          const stop = Math.min(pixels, (k + 1) * chunk);
+          for (let r = k * chunk; r < stop; r += block) call('outerProduct', xPtr + r * xb, dyPtr + r * dyb, sums.acc(k), Math.min(block, stop - r), xb, dyb, xb);
+        }
       });
-      const samplesPerChunk = Math.max(1, Math.floor(CHUNK_PIXELS / (outH * outW)));
-      for (let n = 0; n < batch; n++) {
+      return sums.finish([kH, kW, cin, cout]);
+    } finally {
+      sums.free();
+    }
+  }
+  // Per tap, the output columns whose input column lies inside the image.
+  const columns = Array.from({ length: kW }, (_, kx) => {
+    const from = Math.max(0, Math.ceil((padLeft - kx) / strideW));
+    const to = Math.min(outW, Math.floor((inW - 1 - kx + padLeft) / strideW) + 1);
+    return { from, count: to - from, ix: from * strideW + kx - padLeft };
+  });
+  // Chunks of whole samples.
+  const perChunk = Math.min(Math.max(1, Math.floor(CHUNK_PIXELS / (outH * outW))), Math.ceil(batch / 2));
+  const sums = new ChunkedSums(be, size, Math.ceil(batch / perChunk));
+  try {
+    pool.split((part, call) => {
+      const [first, end] = chunkRange(sums.chunks, part);
+      for (let n = first * perChunk; n < Math.min(batch, end * perChunk); n++) {
+        const acc = sums.acc(Math.floor(n / perChunk));
         for (let oy = 0; oy < outH; oy++) {
           const dyRow = dyPtr + (n * outH + oy) * outW * dyb;
           for (let ky = 0; ky < kH; ky++) {
@@ -68,13 +83,12 @@ function directFilterGradient(be: BackendWasm, loops: SimdLoops, x: TensorInfo, 
             const xRow = xPtr + (n * inH + iy) * inW * xb;
             for (let kx = 0; kx < kW; kx++) {
               const c = columns[kx];
-              if (c.count > 0) loops.outerProduct(xRow + c.ix * xb, dyRow + c.from * dyb, sums.acc + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
+              if (c.count > 0) call('outerProduct', xRow + c.ix * xb, dyRow + c.from * dyb, acc + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
             }
           }
         }
-        if ((n + 1) % samplesPerChunk === 0 || n === batch - 1) sums.fold();
       }
-    }
+    });
     return sums.finish([kH, kW, cin, cout]);
   } finally {
     sums.free();
@@ -112,8 +126,8 @@ export const conv2dBackpropFilterConfig: KernelConfig = {
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
     const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     const cout = attrs.filterShape[3];
-    const loops = g.inC % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdLoops(args.backend as BackendWasm) : null;
-    if (loops) return directFilterGradient(args.backend as BackendWasm, loops, x, dy, g);
+    const pool = g.inC % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
+    if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);
     const bottom = trailingPad(g.inH, g.outH, g.kH, g.strideH, g.padTop);
     const right = trailingPad(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
     if (g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) {

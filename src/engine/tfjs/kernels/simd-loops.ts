@@ -41,7 +41,7 @@ export interface SimdLoops {
   outerProduct(x: number, dy: number, acc: number, rows: number, xb: number, dyb: number, xStep: number): void;
 }
 
-export type DepthwiseTaps = (x: number, dy: number, acc: number, count: number, cb: number, xStep: number) => void;
+type DepthwiseTaps = (x: number, dy: number, acc: number, count: number, cb: number, xStep: number) => void;
 
 /** The widths with their own fused loop; other widths run tap by tap. */
 export const FUSED_TAP_WIDTHS = [1, 3, 5] as const;
@@ -222,28 +222,45 @@ interface HeapModule {
   _free(ptr: number): void;
 }
 
-const cache = new WeakMap<object, SimdLoops | null>();
+interface BuiltLoops {
+  loops: SimdLoops;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+}
+
+const cache = new WeakMap<object, BuiltLoops | null>();
+
+function build(backend: BackendWasm): BuiltLoops | null {
+  if (cache.has(backend)) return cache.get(backend) ?? null;
+  let built: BuiltLoops | null = null;
+  const memory = heapModule(backend).wasmMemory;
+  if (memory) {
+    try {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      const bytes = encodeModule([momentsDef(), gradSumsDef(), affineDef(), affine2Def(), maskedCopyDef(), ...FUSED_TAP_WIDTHS.map(depthwiseTapsDef), outerProductDef()], { initial: 1, maximum: 65536, shared });
+      const module = new WebAssembly.Module(bytes);
+      const instance = new WebAssembly.Instance(module, { env: { memory } });
+      built = { loops: instance.exports as unknown as SimdLoops, module, memory };
+    } catch {
+      built = null;
+    }
+  }
+  cache.set(backend, built);
+  return built;
+}
 
 /**
  * The loops bound to `backend`'s heap, or null when its memory is not reachable (the stock
  * single-threaded loader does not expose it) or the engine lacks wasm SIMD.
  */
 export function simdLoops(backend: BackendWasm): SimdLoops | null {
-  if (cache.has(backend)) return cache.get(backend) ?? null;
-  let loops: SimdLoops | null = null;
-  const memory = heapModule(backend).wasmMemory;
-  if (memory) {
-    try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const bytes = encodeModule([momentsDef(), gradSumsDef(), affineDef(), affine2Def(), maskedCopyDef(), ...FUSED_TAP_WIDTHS.map(depthwiseTapsDef), outerProductDef()], { initial: 1, maximum: 65536, shared });
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      loops = instance.exports as unknown as SimdLoops;
-    } catch {
-      loops = null;
-    }
-  }
-  cache.set(backend, loops);
-  return loops;
+  return build(backend)?.loops ?? null;
+}
+
+/** The compiled loops module and the heap it imports, for instances on other threads. */
+export function simdLoopsModule(backend: BackendWasm): { module: WebAssembly.Module; memory: WebAssembly.Memory } | null {
+  const built = build(backend);
+  return built ? { module: built.module, memory: built.memory } : null;
 }
 
 export function heapModule(backend: BackendWasm): HeapModule {
