@@ -134,7 +134,7 @@ export function budgetSize(budget: BudgetId, bench: BenchId): BudgetSize {
 }
 
 const QUICK: Record<BenchId, BudgetSize> = {
-  'mobilenetv2-fmnist': { epochs: 3, trainSubset: 5000, testSubset: 2000 },
+  'mobilenetv2-fmnist': { epochs: 4, trainSubset: 10000, testSubset: 2000 },
   'resnet20-cifar10': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
   'resnet56-cifar100': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
   'resnet110-cifar100': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
