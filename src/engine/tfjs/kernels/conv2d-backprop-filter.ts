@@ -19,6 +19,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 import { ChunkedSums, chunkRange } from './chunked-sums';
+import { CHUNK_PIXELS, forEachFilterRow, samplesPerChunk, tapColumns } from './filter-gradient-rows';
 import { heapAddress } from './simd-loops';
 import { simdPool, type SimdPool } from './simd-pool';
 
@@ -30,8 +31,6 @@ interface BackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
-// Pixels per float32 partial sum (folded into float64 at the end; chunks split between threads).
-const CHUNK_PIXELS = 4096;
 // Pixels per call of the 1x1 loop: both blocks of rows stay in the L2 cache (~128 KB).
 const BLOCK_BYTES = 128 * 1024;
 
@@ -61,33 +60,19 @@ function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy
       sums.free();
     }
   }
-  // Per tap, the output columns whose input column lies inside the image.
-  const columns = Array.from({ length: kW }, (_, kx) => {
-    const from = Math.max(0, Math.ceil((padLeft - kx) / strideW));
-    const to = Math.min(outW, Math.floor((inW - 1 - kx + padLeft) / strideW) + 1);
-    return { from, count: to - from, ix: from * strideW + kx - padLeft };
-  });
-  // Chunks of whole samples.
-  const perChunk = Math.min(Math.max(1, Math.floor(CHUNK_PIXELS / (outH * outW))), Math.ceil(batch / 2));
+  const columns = tapColumns(g);
+  const perChunk = samplesPerChunk(g);
   const sums = new ChunkedSums(be, size, Math.ceil(batch / perChunk));
   try {
     pool.split((part, call) => {
       const [first, end] = chunkRange(sums.chunks, part);
-      for (let n = first * perChunk; n < Math.min(batch, end * perChunk); n++) {
-        const acc = sums.acc(Math.floor(n / perChunk));
-        for (let oy = 0; oy < outH; oy++) {
-          const dyRow = dyPtr + (n * outH + oy) * outW * dyb;
-          for (let ky = 0; ky < kH; ky++) {
-            const iy = oy * strideH + ky - padTop;
-            if (iy < 0 || iy >= inH) continue;
-            const xRow = xPtr + (n * inH + iy) * inW * xb;
-            for (let kx = 0; kx < kW; kx++) {
-              const c = columns[kx];
-              if (c.count > 0) call('outerProduct', xRow + c.ix * xb, dyRow + c.from * dyb, acc + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
-            }
-          }
-        }
-      }
+      forEachFilterRow(g, perChunk, first, end, (chunk, n, oy, ky, iy) => {
+        const dyRow = dyPtr + (n * outH + oy) * outW * dyb;
+        const xRow = xPtr + (n * inH + iy) * inW * xb;
+        columns.forEach((c, kx) => {
+          if (c.count > 0) call('outerProduct', xRow + c.ix * xb, dyRow + c.from * dyb, sums.acc(chunk) + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
+        });
+      });
     });
     return sums.finish([kH, kW, cin, cout]);
   } finally {

@@ -17,11 +17,10 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 import { ChunkedSums, chunkRange } from './chunked-sums';
+import { forEachFilterRow, samplesPerChunk, tapColumns } from './filter-gradient-rows';
 import { FUSED_TAP_WIDTHS, heapAddress } from './simd-loops';
 import { simdPool, type LoopName, type SimdPool } from './simd-pool';
 
-// Output pixels per float32 partial sum (whole samples; chunks are split between the threads).
-const CHUNK_PIXELS = 4096;
 
 interface DepthwiseBackpropFilterAttrs {
   strides: number | [number, number];
@@ -83,41 +82,32 @@ function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy
   const interior = fused ? Math.min(outW, oxEnd) - oxFirst : 0;
   const edgeColumns = Array.from({ length: outW }, (_, ox) => ox).filter((ox) => ox < oxFirst || ox >= oxFirst + interior);
   const [xPtr, dyPtr] = [heapAddress(be, x), heapAddress(be, dy)];
-  // Chunks of whole samples, split between the two threads.
-  const perChunk = Math.min(Math.max(1, Math.floor(CHUNK_PIXELS / (outH * outW))), Math.ceil(batch / 2));
+  const columns = tapColumns(g);
+  const perChunk = samplesPerChunk(g);
   const sums = new ChunkedSums(be, kH * kW * c, Math.ceil(batch / perChunk));
   try {
     pool.split((part, call) => {
       const [first, end] = chunkRange(sums.chunks, part);
-      for (let n = first * perChunk; n < Math.min(batch, end * perChunk); n++) {
-        const acc = sums.acc(Math.floor(n / perChunk));
-        for (let oy = 0; oy < outH; oy++) {
-          const dyRow = dyPtr + (n * outH + oy) * outW * cb;
-          for (let ky = 0; ky < kH; ky++) {
-            const iy = oy * strideH + ky - padTop;
-            if (iy < 0 || iy >= inH) continue;
-            const xRow = xPtr + (n * inH + iy) * inW * cb;
-            const accRow = acc + ky * kW * cb;
-            if (fused && interior > 0) {
-              call(fused, xRow + (oxFirst * strideW - padLeft) * cb, dyRow + oxFirst * cb, accRow, interior, cb, strideW * cb);
-              // The few edge columns, tap by tap.
-              for (const ox of edgeColumns) {
-                for (let kx = 0; kx < kW; kx++) {
-                  const ix = ox * strideW + kx - padLeft;
-                  if (ix >= 0 && ix < inW) call('dwTaps1', xRow + ix * cb, dyRow + ox * cb, accRow + kx * cb, 1, cb, 0);
-                }
-              }
-            } else {
-              // Each tap over the output columns that read inside the row.
-              for (let kx = 0; kx < kW; kx++) {
-                const from = Math.max(0, Math.ceil((padLeft - kx) / strideW));
-                const to = Math.min(outW, Math.floor((inW - 1 - kx + padLeft) / strideW) + 1);
-                if (to > from) call('dwTaps1', xRow + (from * strideW + kx - padLeft) * cb, dyRow + from * cb, accRow + kx * cb, to - from, cb, strideW * cb);
-              }
+      forEachFilterRow(g, perChunk, first, end, (chunk, n, oy, ky, iy) => {
+        const dyRow = dyPtr + (n * outH + oy) * outW * cb;
+        const xRow = xPtr + (n * inH + iy) * inW * cb;
+        const accRow = sums.acc(chunk) + ky * kW * cb;
+        if (fused && interior > 0) {
+          call(fused, xRow + (oxFirst * strideW - padLeft) * cb, dyRow + oxFirst * cb, accRow, interior, cb, strideW * cb);
+          // The few edge columns, tap by tap.
+          for (const ox of edgeColumns) {
+            for (let kx = 0; kx < kW; kx++) {
+              const ix = ox * strideW + kx - padLeft;
+              if (ix >= 0 && ix < inW) call('dwTaps1', xRow + ix * cb, dyRow + ox * cb, accRow + kx * cb, 1, cb, 0);
             }
           }
+        } else {
+          // Each tap over the output columns that read inside the row.
+          columns.forEach((col, kx) => {
+            if (col.count > 0) call('dwTaps1', xRow + col.ix * cb, dyRow + col.from * cb, accRow + kx * cb, col.count, cb, strideW * cb);
+          });
         }
-      }
+      });
     });
     return sums.finish([kH, kW, c, 1]);
   } finally {
