@@ -275,7 +275,16 @@ export function heapAddress(backend: BackendWasm, t: TensorInfo): number {
   return data.memoryOffset >>> 0;
 }
 
-/** A fresh float32 view of `length` floats at `ptr` (the heap buffer changes when it grows). */
+/**
+ * The heap's current buffer. It changes when the heap grows; the memory object always has the
+ * current one, while the module's HEAP* views may lag behind in a threaded build.
+ */
+export function heapBuffer(backend: BackendWasm): ArrayBufferLike {
+  const m = heapModule(backend);
+  return (m.wasmMemory ?? m.HEAPF32).buffer;
+}
+
+/** A fresh float32 view of `length` floats at `ptr`. */
 export function heapFloats(backend: BackendWasm, ptr: number, length: number): Float32Array {
-  return new Float32Array(heapModule(backend).HEAPF32.buffer, ptr >>> 0, length);
+  return new Float32Array(heapBuffer(backend), ptr >>> 0, length);
 }

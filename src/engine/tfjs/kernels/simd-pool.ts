@@ -15,7 +15,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Worker } from 'node:worker_threads';
-import { heapModule, simdLoops, simdLoopsModule, type SimdLoops } from './simd-loops';
+import { heapBuffer, heapModule, simdLoops, simdLoopsModule, type SimdLoops } from './simd-loops';
 
 /** Loops a plan may call: every export of the loops module. */
 export type LoopName = 'moments' | 'gradSums' | 'affine' | 'affine2' | 'maskedCopy' | 'dwTaps1' | 'dwTaps3' | 'dwTaps5' | 'outerProduct';
@@ -103,7 +103,7 @@ export class SimdPool {
     const m = heapModule(this.be);
     const list = m._malloc(this.recorded.length * 8) >>> 0;
     try {
-      new Float64Array(m.HEAPF32.buffer, list, this.recorded.length).set(this.recorded);
+      new Float64Array(heapBuffer(this.be), list, this.recorded.length).set(this.recorded);
       const ctrl = this.ctrl;
       ctrl[LIST] = list | 0;
       ctrl[COUNT] = count;
