@@ -266,9 +266,20 @@ describe('wasm SIMD training loops', () => {
     assert.deepEqual(Array.from(out.dataSync()), Array.from(dy.dataSync()));
     // An address past the 4 GiB heap traps inside the helper; the caller gets the error, and the
     // pool keeps working afterwards.
-    assert.throws(() => pool.split((part, call) => call('maskedCopy', part === 1 ? 0xfffffff0 : dyPtr, xPtr, outPtr, 32, Infinity)), /SIMD helper thread failed/);
+    assert.throws(() => pool.split((part, call) => call('maskedCopy', part === 1 ? 0xfffffff0 : dyPtr, xPtr, outPtr, 32, Infinity)), /SIMD helper thread failed: .*out of bounds/);
     pool.split((part, call) => call('maskedCopy', dyPtr + part * 128, xPtr + part * 128, outPtr + part * 128, 128, Infinity));
-    tf.dispose([dy, x, out]);
+    // More calls than the first call list holds (it is replaced by larger ones, twice here).
+    const big = 100_000;
+    const [bigDy, bigOut] = [tf.range(0, big * 4), tf.zeros([big * 4])];
+    const ones = tf.fill([big * 4], 1);
+    const [bigDyPtr, onesPtr, bigOutPtr] = [bigDy, ones, bigOut].map((t) => heapAddress(be, t));
+    pool.split((part, call) => {
+      if (part === 0) return;
+      for (let i = 0; i < big; i++) call('maskedCopy', bigDyPtr + i * 16, onesPtr + i * 16, bigOutPtr + i * 16, 16, Infinity);
+    });
+    assert.deepEqual(Array.from(bigOut.dataSync().slice(-4)), [big * 4 - 4, big * 4 - 3, big * 4 - 2, big * 4 - 1]);
+    assert.equal(tf.sum(tf.sub(bigOut, bigDy)).dataSync()[0], 0);
+    tf.dispose([dy, x, out, bigDy, bigOut, ones]);
   });
 
   test('Identity and same-dtype Cast share the buffer; Cast to int32 converts', () => {
