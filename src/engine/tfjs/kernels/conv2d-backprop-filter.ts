@@ -19,7 +19,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 import { ChunkedSums, chunkRange } from './chunked-sums';
-import { CHUNK_PIXELS, forEachFilterRow, samplesPerChunk, tapColumns } from './filter-gradient-rows';
+import { CHUNK_PIXELS, sampleChunkedGradient, tapColumns } from './filter-gradient-rows';
 import { heapAddress } from './simd-loops';
 import { simdPool, type SimdPool } from './simd-pool';
 
@@ -61,23 +61,13 @@ function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy
     }
   }
   const columns = tapColumns(g);
-  const perChunk = samplesPerChunk(g);
-  const sums = new ChunkedSums(be, size, Math.ceil(batch / perChunk));
-  try {
-    pool.split((part, call) => {
-      const [first, end] = chunkRange(sums.chunks, part);
-      forEachFilterRow(g, perChunk, first, end, (chunk, n, oy, ky, iy) => {
-        const dyRow = dyPtr + (n * outH + oy) * outW * dyb;
-        const xRow = xPtr + (n * inH + iy) * inW * xb;
-        columns.forEach((c, kx) => {
-          if (c.count > 0) call('outerProduct', xRow + c.ix * xb, dyRow + c.from * dyb, sums.acc(chunk) + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
-        });
-      });
+  return sampleChunkedGradient(be, pool, g, size, [kH, kW, cin, cout], (call, acc, n, oy, ky, iy) => {
+    const dyRow = dyPtr + (n * outH + oy) * outW * dyb;
+    const xRow = xPtr + (n * inH + iy) * inW * xb;
+    columns.forEach((c, kx) => {
+      if (c.count > 0) call('outerProduct', xRow + c.ix * xb, dyRow + c.from * dyb, acc + (ky * kW + kx) * tapBytes, c.count, xb, dyb, strideW * xb);
     });
-    return sums.finish([kH, kW, cin, cout]);
-  } finally {
-    sums.free();
-  }
+  });
 }
 
 /**

@@ -16,8 +16,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { backend_util } from '@tensorflow/tfjs-core';
 import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
-import { ChunkedSums, chunkRange } from './chunked-sums';
-import { forEachFilterRow, samplesPerChunk, tapColumns } from './filter-gradient-rows';
+import { sampleChunkedGradient, tapColumns } from './filter-gradient-rows';
 import { FUSED_TAP_WIDTHS, heapAddress } from './simd-loops';
 import { simdPool, type LoopName, type SimdPool } from './simd-pool';
 
@@ -73,7 +72,7 @@ function channelSlice(s: KernelScratch, dy: TensorInfo, c: number, m: number, q:
 
 /** The sum over samples and output positions of x * dy per tap and channel, by SIMD loops. */
 function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
-  const { batch, inH, inW, inC: c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
+  const { inH, inW, inC: c, outH, outW, kH, kW, strideW, padLeft } = g;
   const cb = c * 4;
   const fused: LoopName | null = (FUSED_TAP_WIDTHS as readonly number[]).includes(kW) ? (`dwTaps${kW}` as LoopName) : null;
   // Output columns whose kW taps all read inside the input row.
@@ -83,34 +82,24 @@ function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy
   const edgeColumns = Array.from({ length: outW }, (_, ox) => ox).filter((ox) => ox < oxFirst || ox >= oxFirst + interior);
   const [xPtr, dyPtr] = [heapAddress(be, x), heapAddress(be, dy)];
   const columns = tapColumns(g);
-  const perChunk = samplesPerChunk(g);
-  const sums = new ChunkedSums(be, kH * kW * c, Math.ceil(batch / perChunk));
-  try {
-    pool.split((part, call) => {
-      const [first, end] = chunkRange(sums.chunks, part);
-      forEachFilterRow(g, perChunk, first, end, (chunk, n, oy, ky, iy) => {
-        const dyRow = dyPtr + (n * outH + oy) * outW * cb;
-        const xRow = xPtr + (n * inH + iy) * inW * cb;
-        const accRow = sums.acc(chunk) + ky * kW * cb;
-        if (fused && interior > 0) {
-          call(fused, xRow + (oxFirst * strideW - padLeft) * cb, dyRow + oxFirst * cb, accRow, interior, cb, strideW * cb);
-          // The few edge columns, tap by tap.
-          for (const ox of edgeColumns) {
-            for (let kx = 0; kx < kW; kx++) {
-              const ix = ox * strideW + kx - padLeft;
-              if (ix >= 0 && ix < inW) call('dwTaps1', xRow + ix * cb, dyRow + ox * cb, accRow + kx * cb, 1, cb, 0);
-            }
-          }
-        } else {
-          // Each tap over the output columns that read inside the row.
-          columns.forEach((col, kx) => {
-            if (col.count > 0) call('dwTaps1', xRow + col.ix * cb, dyRow + col.from * cb, accRow + kx * cb, col.count, cb, strideW * cb);
-          });
+  return sampleChunkedGradient(be, pool, g, kH * kW * c, [kH, kW, c, 1], (call, acc, n, oy, ky, iy) => {
+    const dyRow = dyPtr + (n * outH + oy) * outW * cb;
+    const xRow = xPtr + (n * inH + iy) * inW * cb;
+    const accRow = acc + ky * kW * cb;
+    if (fused && interior > 0) {
+      call(fused, xRow + (oxFirst * strideW - padLeft) * cb, dyRow + oxFirst * cb, accRow, interior, cb, strideW * cb);
+      // The few edge columns, tap by tap.
+      for (const ox of edgeColumns) {
+        for (let kx = 0; kx < kW; kx++) {
+          const ix = ox * strideW + kx - padLeft;
+          if (ix >= 0 && ix < inW) call('dwTaps1', xRow + ix * cb, dyRow + ox * cb, accRow + kx * cb, 1, cb, 0);
         }
+      }
+    } else {
+      // Each tap over the output columns that read inside the row.
+      columns.forEach((col, kx) => {
+        if (col.count > 0) call('dwTaps1', xRow + col.ix * cb, dyRow + col.from * cb, accRow + kx * cb, col.count, cb, strideW * cb);
       });
-    });
-    return sums.finish([kH, kW, c, 1]);
-  } finally {
-    sums.free();
-  }
+    }
+  });
 }
