@@ -30,4 +30,5 @@ export const STATUS_ICON: Record<RunStatus, string> = {
   failed: '✕',
   diverged: '⚠',
   cancelled: '⊘',
+  interrupted: '⏸',
 };

@@ -172,4 +172,10 @@ export interface RunSpec {
   variantKind: { regularizer: boolean; norm: boolean };
   /** Absolute path of the run directory (the worker may write artifacts there). */
   runDir: string;
+  /**
+   * Set by the runner (never stored in the record) when this segment must continue from the
+   * checkpoint in `<runDir>/checkpoint/` if there is one (resume, Slurm tasks); without a
+   * checkpoint the run starts at epoch 0.
+   */
+  resume?: boolean;
 }

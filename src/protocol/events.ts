@@ -16,8 +16,15 @@ import type { BackendId, EngineId, RunSpec } from './benchmarks';
 
 export const PROTOCOL_VERSION = 1;
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'cancelled';
+/**
+ * `interrupted`: the run's process stopped before the run ended (SIGTERM/SIGUSR1 after writing a
+ * checkpoint, an editor or machine restart, a preempted Slurm task). Not final: `regbench resume`
+ * continues it from its last checkpoint and appends to the same run.
+ */
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'cancelled' | 'interrupted';
 export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'diverged', 'cancelled'];
+/** Statuses in which no process works on the run (final ones, and interrupted: resumable). */
+export const STOPPED_STATUSES: readonly RunStatus[] = [...FINAL_STATUSES, 'interrupted'];
 
 export type ErrorKind =
   /** The variant failed: compile error, throw, NaN/Inf or non-scalar term, shape change. */
@@ -67,6 +74,11 @@ export interface HelloEvent extends Base {
 export interface RunStartEvent extends Base {
   type: 'run-start';
   spec: RunSpec;
+  /**
+   * Present when this segment continues from a checkpoint: the 0-based epoch it continues in and
+   * the steps of that epoch already done (0: the epoch starts afresh).
+   */
+  resumedFrom?: { epoch: number; step: number };
   env: RunEnvironment;
   /** Steps per epoch and test images actually used, after subsets. */
   stepsPerEpoch: number;
@@ -111,6 +123,24 @@ export interface EpochEvent extends Base {
   rssMb?: number;
 }
 
+/**
+ * A checkpoint was written (atomically) into `<runDir>/checkpoint/`: at the end of every epoch and
+ * at the next step boundary after SIGTERM/SIGUSR1. `epoch`/`step` say where a resume continues:
+ * the 0-based epoch and the steps of it already done (`step` = 0 after an epoch's end, with
+ * `epoch` then the next epoch).
+ */
+export interface CheckpointEvent extends Base {
+  type: 'checkpoint';
+  epoch: number;
+  step: number;
+  /** Size of the checkpoint data file. */
+  bytes: number;
+  /** Wall-clock seconds spent writing it. */
+  seconds: number;
+  /** sha256 (hex) of the model's weights and buffers at this point, for bitwise comparisons. */
+  weightsSha256: string;
+}
+
 export interface LogEvent extends Base {
   type: 'log';
   level: 'debug' | 'info' | 'warn';
@@ -136,6 +166,7 @@ export interface ErrorEvent extends Base {
 
 export interface RunEndEvent extends Base {
   type: 'run-end';
+  /** `interrupted`: stopped by SIGTERM/SIGUSR1 after writing a checkpoint (resumable). */
   status: Exclude<RunStatus, 'queued' | 'running'>;
   /** Best test accuracy over completed epochs (null when no epoch completed). */
   bestTestAcc: number | null;
@@ -146,10 +177,10 @@ export interface RunEndEvent extends Base {
   reason?: string;
 }
 
-export type RunEvent = HelloEvent | RunStartEvent | ProgressEvent | EpochEvent | LogEvent | ErrorEvent | RunEndEvent;
+export type RunEvent = HelloEvent | RunStartEvent | ProgressEvent | EpochEvent | CheckpointEvent | LogEvent | ErrorEvent | RunEndEvent;
 export type RunEventType = RunEvent['type'];
 
-const KNOWN: ReadonlySet<string> = new Set<RunEventType>(['hello', 'run-start', 'progress', 'epoch', 'log', 'error', 'run-end']);
+const KNOWN: ReadonlySet<string> = new Set<RunEventType>(['hello', 'run-start', 'progress', 'epoch', 'checkpoint', 'log', 'error', 'run-end']);
 
 export class EventParseError extends Error {}
 
@@ -185,6 +216,7 @@ const REQUIRED: Record<RunEventType, Record<string, FieldType>> = {
     runId: 'string', time: 'string', epoch: 'number', totalEpochs: 'number', trainLoss: 'number', trainCe: 'number', regTerm: 'number',
     trainAcc: 'number', testLoss: 'number', testAcc: 'number', lr: 'number', seconds: 'number', trainImagesPerSec: 'number', bestTestAcc: 'number',
   },
+  checkpoint: { runId: 'string', time: 'string', epoch: 'number', step: 'number', bytes: 'number', seconds: 'number', weightsSha256: 'string' },
   log: { runId: 'string', time: 'string', level: 'string', message: 'string' },
   error: { runId: 'string', time: 'string', kind: 'string', message: 'string' },
   'run-end': { runId: 'string', time: 'string', status: 'string', bestTestAcc: 'number|null', finalTestAcc: 'number|null', epochsCompleted: 'number', seconds: 'number' },
@@ -200,7 +232,7 @@ export function validateEvent(e: Record<string, unknown>): string | undefined {
       t === 'number|null' ? v === null || typeof v === 'number' : t === 'object' ? typeof v === 'object' && v !== null : typeof v === t;
     if (!ok) return `field '${name}' must be ${t}, got ${v === null ? 'null' : typeof v}`;
   }
-  if (e.type === 'run-end' && !['completed', 'failed', 'diverged', 'cancelled'].includes(e.status as string)) {
+  if (e.type === 'run-end' && !(STOPPED_STATUSES as readonly string[]).includes(e.status as string)) {
     return `status '${String(e.status)}' is not a final status`;
   }
   return undefined;

@@ -28,6 +28,7 @@ const STATUS_ICONS: Record<RunStatus, [string, string | undefined]> = {
   failed: ['error', 'testing.iconFailed'],
   diverged: ['warning', 'list.warningForeground'],
   cancelled: ['circle-slash', undefined],
+  interrupted: ['debug-pause', 'list.warningForeground'],
   queued: ['clock', undefined],
 };
 
