@@ -33,6 +33,8 @@ export interface RunnerOptions {
   onStderr?: (line: string) => void;
   /** Seconds between SIGTERM and SIGKILL when cancelling. */
   killGraceSeconds?: number;
+  /** Continue from the run's checkpoint when it has one (resume, Slurm tasks). */
+  resume?: boolean;
 }
 
 /** Creates the run's record (queued) and snapshot; nothing runs yet. */
@@ -116,7 +118,8 @@ export class RunHandle {
     });
     this.child = child;
     child.stdin?.on('error', () => undefined);
-    child.stdin?.end(JSON.stringify(this.spec) + '\n');
+    const spec: RunSpec = this.opts.resume ? { ...this.spec, resume: true } : this.spec;
+    child.stdin?.end(JSON.stringify(spec) + '\n');
     const out = new LineSplitter();
     const err = new LineSplitter();
     child.stdout?.setEncoding('utf8');
