@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { RunStore } from './store/run-store';
+import { RunStore } from './runs/run-store';
 import { AccuracyLensProvider } from './vscode/accuracy-lens';
 import { CompareCommands } from './vscode/compare';
 import { DashboardCommands, DashboardPanel } from './vscode/dashboard-panel';
@@ -13,9 +13,9 @@ import { ExperimentsTree } from './vscode/experiments-tree';
 import { RunOutputLog } from './vscode/output-log';
 import { RunCommands } from './vscode/run-commands';
 import { RunDocuments } from './vscode/run-documents';
-import { RunIndex } from './vscode/run-index';
+import { RunIndex } from './runs/run-index';
 import { RunProgressNotifications } from './vscode/run-progress';
-import { RunService } from './vscode/run-service';
+import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';

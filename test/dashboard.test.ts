@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { RECIPE, type BenchId, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent, RunEndEvent } from '../src/protocol/events';
-import { applyEvent, type RunRecord } from '../src/store/run-record';
+import { applyEvent, type RunRecord } from '../src/runs/run-record';
 import { buildComparison, toRunSummary, type HostToWebviewMessage, type WebviewToHostMessage } from '../src/protocol/webview';
 
 const CHROMIUM = '/usr/bin/chromium';

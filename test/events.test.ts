@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crashCause } from '../src/engine/runner';
+import { crashCause } from '../src/runs/runner';
 import { formatEventLine, LineSplitter, parseEventLine, EventParseError, validateEvent, type RunEvent } from '../src/protocol/events';
 
 const epoch: RunEvent = {

@@ -1,12 +1,12 @@
-/** The accuracy code lens text and where lenses sit (src/vscode/lens-text.ts, variant-file.ts). */
+/** The accuracy code lens text and where lenses sit (src/runs/lens-text.ts, variant-file.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECIPE, type BenchId, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunStatus } from '../src/protocol/events';
-import type { RunRecord } from '../src/store/run-record';
-import { accuracyLensText, benchCellText, formatMeanStd, latestVariantRuns, MISSING } from '../src/vscode/lens-text';
-import { findLensAnchors } from '../src/vscode/variant-file';
-import { trackBenchmarks } from '../src/vscode/benchmark-tracks';
+import type { RunRecord } from '../src/runs/run-record';
+import { accuracyLensText, benchCellText, formatMeanStd, latestVariantRuns, MISSING } from '../src/runs/lens-text';
+import { findLensAnchors } from '../src/runs/variant-file';
+import { trackBenchmarks } from '../src/protocol/benchmark-tracks';
 
 const VARIANT = '/ws/variants/confidence-penalty.ts';
 let clock = 0;

@@ -12,7 +12,7 @@ import { BENCHMARKS, type BenchId } from '../src/protocol/benchmarks';
 import { findPython } from '../src/engine/pytorch/launcher';
 import { PARITY_TOLERANCES, runParity, type ParityReport } from '../src/engine/parity/run-parity';
 import { runParityCommand } from '../src/cli/parity-command';
-import { UsageError } from '../src/engine/run-request';
+import { UsageError } from '../src/runs/run-request';
 
 let python: string | undefined;
 let noPython = '';

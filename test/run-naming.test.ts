@@ -1,7 +1,7 @@
-/** Run names and ids (src/store/run-record.ts): readable, and ids that sort by creation time. */
+/** Run names and ids (src/runs/run-record.ts): readable, and ids that sort by creation time. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newRunId, runName } from '../src/store/run-record';
+import { newRunId, runName } from '../src/runs/run-record';
 
 test('runName: variant file without folder and extension, benchmark, seed, local date', () => {
   const when = new Date(2026, 10, 23, 19, 58, 12);

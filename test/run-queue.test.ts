@@ -1,7 +1,7 @@
 /** The run queue: FIFO order, the concurrency limit, cancelling waiting and running jobs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunQueue, type QueueEvent, type QueueJob } from '../src/engine/run-queue';
+import { RunQueue, type QueueEvent, type QueueJob } from '../src/runs/run-queue';
 
 /** A job the test finishes by hand; records what the queue did to it. */
 class FakeJob implements QueueJob {

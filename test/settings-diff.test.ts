@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunEnvironment } from '../src/protocol/events';
-import type { RunRecord } from '../src/store/run-record';
+import type { RunRecord } from '../src/runs/run-record';
 import { buildComparison, settingsDiff } from '../src/protocol/webview';
 
 function spec(id: string, over: Partial<RunSpec> = {}): RunSpec {

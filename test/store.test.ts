@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { RunStore } from '../src/store/run-store';
+import { RunStore } from '../src/runs/run-store';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunEvent } from '../src/protocol/events';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createVariant, listTemplates } from '../src/vscode/templates';
+import { createVariant, listTemplates } from '../src/runs/variant-templates';
 
 const root = path.resolve(__dirname, '..', '..');
 const templatesDir = path.join(root, 'templates');

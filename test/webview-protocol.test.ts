@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent } from '../src/protocol/events';
-import type { RunRecord } from '../src/store/run-record';
+import type { RunRecord } from '../src/runs/run-record';
 import {
   accuracyDeltas,
   buildComparison,

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import type { DatasetId } from '../protocol/benchmarks';
 import { loadDataset, writeSyntheticDataset } from '../engine/data';
-import { UsageError } from '../engine/run-request';
+import { UsageError } from '../runs/run-request';
 
 const DATASETS: readonly DatasetId[] = ['cifar10', 'cifar100', 'fashion-mnist'];
 

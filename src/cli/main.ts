@@ -12,10 +12,10 @@ import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { BENCHMARKS, BUDGET_IDS, budgetSize, isBenchId, type BackendId, type BudgetId } from '../protocol/benchmarks';
 import { formatEventLine, type RunEvent } from '../protocol/events';
-import { RunStore } from '../store/run-store';
-import type { RunRecord } from '../store/run-record';
-import { UsageError } from '../engine/run-request';
-import { startRun } from '../engine/runner';
+import { RunStore } from '../runs/run-store';
+import type { RunRecord } from '../runs/run-record';
+import { UsageError } from '../runs/run-request';
+import { startRun } from '../runs/runner';
 import { ProgressLine, formatRecordLine, formatRecordDetail } from './output';
 import { runDataCommand } from './data-command';
 

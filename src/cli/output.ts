@@ -1,6 +1,6 @@
 /** Terminal output of the CLI: the progress line and the run listings. */
 import type { ProgressEvent, RunEvent } from '../protocol/events';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from '../runs/run-record';
 
 export class ProgressLine {
   private shown = false;

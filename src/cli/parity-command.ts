@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BENCHMARKS, isBenchId, type BackendId } from '../protocol/benchmarks';
-import { UsageError } from '../engine/run-request';
+import { UsageError } from '../runs/run-request';
 import type { ParityCheck, ParityReport } from '../engine/parity/run-parity';
 
 const BACKENDS: readonly BackendId[] = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];

@@ -14,7 +14,7 @@
  */
 import type { BackendId, BenchId, BudgetId, EngineId, RunSpec } from './benchmarks';
 import type { EpochEvent, RunStatus } from './events';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from '../runs/run-record';
 
 // ---------------------------------------------------------------------------------------------
 // Data

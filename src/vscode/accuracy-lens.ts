@@ -5,11 +5,11 @@
  * resolveCodeLens fills in the text from the run index. The lenses refresh when runs change.
  */
 import * as vscode from 'vscode';
-import { trackBenchmarks, type VariantKind } from './benchmark-tracks';
-import { COMMANDS } from './command-ids';
-import { accuracyLensText, latestVariantRuns } from './lens-text';
-import type { RunIndex } from './run-index';
-import { findLensAnchors } from './variant-file';
+import { trackBenchmarks, type VariantKind } from '../protocol/benchmark-tracks';
+import { COMMANDS } from '../protocol/command-ids';
+import { accuracyLensText, latestVariantRuns } from '../runs/lens-text';
+import type { RunIndex } from '../runs/run-index';
+import { findLensAnchors } from '../runs/variant-file';
 
 type LensRole = 'accuracy' | 'run' | 'compare';
 

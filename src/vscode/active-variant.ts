@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { EngineId } from '../protocol/benchmarks';
-import type { VariantKind } from './benchmark-tracks';
+import type { VariantKind } from '../protocol/benchmark-tracks';
 import { filePathOf } from './command-args';
-import { checkVariant } from './variant-file';
+import { checkVariant } from '../runs/variant-file';
 
 export interface Variant {
   path: string;

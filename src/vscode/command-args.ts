@@ -2,17 +2,8 @@
  * What the commands receive: nothing (command palette), a Uri (editor and explorer menus), a
  * run id (code lenses, notifications, the dashboard), or tree nodes (context menus pass the
  * clicked node and the whole selection). One place turns them into run ids and file paths.
- * No `vscode` import: a Uri is recognised by its shape.
  */
-
-interface UriLike {
-  scheme: string;
-  fsPath: string;
-}
-
-function isUriLike(x: unknown): x is UriLike {
-  return typeof x === 'object' && x !== null && typeof (x as UriLike).scheme === 'string' && typeof (x as UriLike).fsPath === 'string';
-}
+import * as vscode from 'vscode';
 
 function runIdOf(x: unknown): string | undefined {
   if (typeof x === 'string' && x) return x;
@@ -31,7 +22,7 @@ export function runIdsOf(clicked: unknown, selection?: unknown): string[] {
 
 /** A file path from a Uri argument (file scheme only) or an object with a `variantPath`. */
 export function filePathOf(arg: unknown): string | undefined {
-  if (isUriLike(arg)) return arg.scheme === 'file' ? arg.fsPath : undefined;
+  if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? arg.fsPath : undefined;
   if (typeof arg === 'object' && arg !== null && typeof (arg as { variantPath?: unknown }).variantPath === 'string') {
     return (arg as { variantPath: string }).variantPath;
   }

@@ -4,13 +4,13 @@
  * From the tree (two selected runs) or by picking the runs.
  */
 import * as vscode from 'vscode';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from '../runs/run-record';
 import { filePathOf, runIdsOf } from './command-args';
-import { COMMANDS } from './command-ids';
+import { COMMANDS } from '../protocol/command-ids';
 import type { DashboardCommands } from './dashboard-panel';
-import { sameFile } from './variant-file';
+import { sameFile } from '../runs/variant-file';
 import { pickRun, type RunDocuments } from './run-documents';
-import type { RunIndex } from './run-index';
+import type { RunIndex } from '../runs/run-index';
 
 export class CompareCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

@@ -16,10 +16,10 @@ import {
   type HostToWebviewMessage,
   type WebviewToHostMessage,
 } from '../protocol/webview';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from '../runs/run-record';
 import { runIdsOf } from './command-args';
-import { COMMANDS } from './command-ids';
-import type { IndexChange, RunIndex } from './run-index';
+import { COMMANDS } from '../protocol/command-ids';
+import type { IndexChange, RunIndex } from '../runs/run-index';
 
 export const DASHBOARD_VIEW_TYPE = 'regbench.dashboard';
 

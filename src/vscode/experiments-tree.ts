@@ -8,12 +8,12 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { BENCHMARKS, getBenchmark, type BenchId } from '../protocol/benchmarks';
 import type { RunStatus } from '../protocol/events';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from '../runs/run-record';
 import { runIdsOf, filePathOf } from './command-args';
-import { COMMANDS } from './command-ids';
-import { benchCellText, latestVariantRuns } from './lens-text';
-import type { RunIndex } from './run-index';
-import type { RunService } from './run-service';
+import { COMMANDS } from '../protocol/command-ids';
+import { benchCellText, latestVariantRuns } from '../runs/lens-text';
+import type { RunIndex } from '../runs/run-index';
+import type { RunService } from '../runs/run-service';
 
 export const VIEW_ID = 'regbench.experiments';
 

@@ -4,8 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { getBenchmark } from '../protocol/benchmarks';
-import type { RunRecord } from '../store/run-record';
-import type { RunServiceEvent } from './run-service';
+import type { RunRecord } from '../runs/run-record';
+import type { RunServiceEvent } from '../runs/run-service';
 
 export class RunOutputLog implements vscode.Disposable {
   readonly channel: vscode.LogOutputChannel;

@@ -7,13 +7,13 @@ import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getBenchmark } from '../protocol/benchmarks';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from '../runs/run-record';
 import { variantNameOf } from '../protocol/webview';
 import { runIdsOf } from './command-args';
-import { COMMANDS } from './command-ids';
-import type { RunIndex } from './run-index';
-import { runLogText } from './run-log-text';
-import { STDERR_FILE } from './run-service';
+import { COMMANDS } from '../protocol/command-ids';
+import type { RunIndex } from '../runs/run-index';
+import { runLogText } from '../runs/run-log-text';
+import { STDERR_FILE } from '../runs/run-service';
 
 export const LOG_SCHEME = 'regbench-log';
 export const SNAPSHOT_SCHEME = 'regbench-snapshot';

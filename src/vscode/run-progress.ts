@@ -5,10 +5,10 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { getBenchmark } from '../protocol/benchmarks';
-import type { RunRecord } from '../store/run-record';
-import { COMMANDS } from './command-ids';
-import type { RunService, RunServiceEvent } from './run-service';
-import { advance, epochText, fractionDone, stepText, type RunProgress } from './run-status';
+import type { RunRecord } from '../runs/run-record';
+import { COMMANDS } from '../protocol/command-ids';
+import type { RunService, RunServiceEvent } from '../runs/run-service';
+import { advance, epochText, fractionDone, stepText, type RunProgress } from '../runs/run-status';
 
 const SHOW_LOG = 'Show Log';
 const OPEN_DASHBOARD = 'Open Dashboard';

@@ -3,9 +3,9 @@
  * accuracy, and how many runs wait. Hidden when nothing runs. Clicking opens the dashboard.
  */
 import * as vscode from 'vscode';
-import { COMMANDS } from './command-ids';
-import type { RunService, RunServiceEvent } from './run-service';
-import { advance, progressText, stepText, type RunProgress } from './run-status';
+import { COMMANDS } from '../protocol/command-ids';
+import type { RunService, RunServiceEvent } from '../runs/run-service';
+import { advance, progressText, stepText, type RunProgress } from '../runs/run-status';
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { RunIndex } from './run-index';
+import type { RunIndex } from '../runs/run-index';
 
 export class StoreWatcher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

@@ -5,8 +5,8 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMMANDS } from './command-ids';
-import { checkVariantName, createVariant, freeVariantName, listTemplates, variantTarget, type TemplateKind } from './templates';
+import { COMMANDS } from '../protocol/command-ids';
+import { checkVariantName, createVariant, freeVariantName, listTemplates, variantTarget, type TemplateKind } from '../runs/variant-templates';
 
 export class VariantCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

@@ -1,5 +1,5 @@
 /** Every command id Regbench registers; package.json's contributes.commands lists the same ids. */
-import type { BenchId } from '../protocol/benchmarks';
+import type { BenchId } from './benchmarks';
 
 export const COMMANDS = {
   newRegularizerVariant: 'regbench.newRegularizerVariant',

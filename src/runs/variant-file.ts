@@ -5,9 +5,9 @@
  * No `vscode` import.
  */
 import * as path from 'node:path';
-import { detectVariantKind, engineForFile } from '../engine/run-request';
+import { detectVariantKind, engineForFile } from './run-request';
 import type { EngineId } from '../protocol/benchmarks';
-import type { VariantKind } from './benchmark-tracks';
+import type { VariantKind } from '../protocol/benchmark-tracks';
 
 const VARIANT_EXTENSIONS: ReadonlySet<string> = new Set(['.ts', '.js', '.mjs', '.cjs', '.py']);
 

@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import type { RunEvent } from '../protocol/events';
-import type { RunRecord } from '../store/run-record';
-import type { RunStore, StoreChange } from '../store/run-store';
+import type { RunRecord } from './run-record';
+import type { RunStore, StoreChange } from './run-store';
 
 export interface IndexChange {
   runId: string;

@@ -5,7 +5,7 @@
  */
 import { getBenchmark } from '../protocol/benchmarks';
 import type { RunEvent } from '../protocol/events';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from './run-record';
 
 export interface RunProgress {
   record: RunRecord;

@@ -13,7 +13,7 @@
  * No `vscode` import.
  */
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
-import type { RunRecord } from '../store/run-record';
+import type { RunRecord } from './run-record';
 import { sameFile } from './variant-file';
 
 export const MISSING = '—';

@@ -8,11 +8,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunEvent } from '../protocol/events';
-import type { RunRecord } from '../store/run-record';
-import type { RunStore } from '../store/run-store';
-import type { RunRequest } from '../engine/run-request';
-import { prepareRun, RunHandle } from '../engine/runner';
-import { RunQueue, type CancelOutcome } from '../engine/run-queue';
+import type { RunRecord } from './run-record';
+import type { RunStore } from './run-store';
+import type { RunRequest } from './run-request';
+import { prepareRun, RunHandle } from './runner';
+import { RunQueue, type CancelOutcome } from './run-queue';
 
 /** The worker's stderr of one run, beside its events, so a run's log can be shown later. */
 export const STDERR_FILE = 'stderr.log';

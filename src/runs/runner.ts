@@ -17,10 +17,10 @@ import {
   type RunEvent,
 } from '../protocol/events';
 import type { RunSpec } from '../protocol/benchmarks';
-import type { RunRecord } from '../store/run-record';
-import type { RunStore } from '../store/run-store';
+import type { RunRecord } from './run-record';
+import type { RunStore } from './run-store';
 import { resolveRunSpec, type RunRequest } from './run-request';
-import { findPython, workerScriptPath } from './pytorch/launcher';
+import { findPython, workerScriptPath } from '../engine/pytorch/launcher';
 
 export interface RunnerOptions {
   store: RunStore;

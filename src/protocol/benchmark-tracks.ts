@@ -4,7 +4,7 @@
  * on ResNet-56/CIFAR-100, ResNet-110/CIFAR-100 and MobileNetV2/FashionMNIST. ResNet-20/CIFAR-10
  * belongs to neither track: it is the quick check. No `vscode` import.
  */
-import { BENCHMARKS, type BenchId } from '../protocol/benchmarks';
+import { BENCHMARKS, type BenchId } from './benchmarks';
 
 const REGULARIZER_TRACK: readonly BenchId[] = ['resnet56-cifar100', 'vgg16bn-cifar100', 'mobilenetv2-fmnist'];
 const NORM_TRACK: readonly BenchId[] = ['resnet56-cifar100', 'resnet110-cifar100', 'mobilenetv2-fmnist'];
