@@ -182,7 +182,10 @@ export type RunEventType = RunEvent['type'];
 
 const KNOWN: ReadonlySet<string> = new Set<RunEventType>(['hello', 'run-start', 'progress', 'epoch', 'checkpoint', 'log', 'error', 'run-end']);
 
+/** A line that is not an event at all (not JSON, no `type`): a stray print, kept as a log line. */
 export class EventParseError extends Error {}
+/** A line that is an event of a known type but breaks the schema: a protocol error. */
+export class EventSchemaError extends EventParseError {}
 
 /**
  * Parses one line of a worker's stdout. Returns undefined for an empty line or an unknown event
@@ -203,7 +206,7 @@ export function parseEventLine(line: string): RunEvent | undefined {
   const type = (value as { type: string }).type;
   if (!KNOWN.has(type)) return undefined;
   const problem = validateEvent(value as Record<string, unknown>);
-  if (problem) throw new EventParseError(`invalid '${type}' event: ${problem}`);
+  if (problem) throw new EventSchemaError(`invalid '${type}' event: ${problem}`);
   return value as RunEvent;
 }
 

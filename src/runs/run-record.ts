@@ -4,7 +4,7 @@
  * record can always be rebuilt from `events.jsonl`.
  */
 import type { RunSpec } from '../protocol/benchmarks';
-import type { ErrorKind, RunEnvironment, RunEvent, RunStatus } from '../protocol/events';
+import type { ErrorKind, RunEndEvent, RunEnvironment, RunEvent, RunStatus } from '../protocol/events';
 
 export interface RunRecord {
   id: string;
@@ -25,9 +25,49 @@ export interface RunRecord {
   error?: { kind: ErrorKind; message: string; file?: string; line?: number; epoch?: number; step?: number };
   /** Snapshot of the variant source inside the run directory (file name). */
   variantSnapshot: string;
-  /** Process that owns the run while it is running; a dead owner means the run failed. */
+  /** Process that owns the run while it is running; a dead owner means the run was interrupted. */
   ownerPid?: number;
   reason?: string;
+  /**
+   * Each time a process worked on the run: when it started and stopped, why it stopped, where
+   * it continued from (a resume), and on which host. The last one is open while it runs.
+   */
+  segments?: RunSegment[];
+}
+
+export interface RunSegment {
+  start: string;
+  end?: string;
+  /** How the segment ended: the run-end status ('interrupted' when it can be resumed). */
+  status?: RunStatus;
+  reason?: string;
+  resumedFrom?: { epoch: number; step: number };
+  host?: string;
+  pid?: number;
+}
+
+/**
+ * The run-end that Regbench itself writes when the worker cannot (cancelled while queued, a
+ * worker that died, an owner process that is gone): the record's figures so far, and the reason.
+ */
+export function syntheticRunEnd(
+  record: Pick<RunRecord, 'id' | 'bestTestAcc' | 'finalTestAcc' | 'epochsCompleted'>,
+  status: RunEndEvent['status'],
+  reason: string,
+  seconds = 0,
+  now = new Date(),
+): RunEndEvent {
+  return {
+    type: 'run-end',
+    runId: record.id,
+    time: now.toISOString(),
+    status,
+    bestTestAcc: record.bestTestAcc,
+    finalTestAcc: record.finalTestAcc,
+    epochsCompleted: record.epochsCompleted,
+    seconds,
+    reason,
+  };
 }
 
 /** Returns the record updated by one event (a new object; the input is not changed). */
@@ -36,9 +76,15 @@ export function applyEvent(record: RunRecord, e: RunEvent): RunRecord {
   switch (e.type) {
     case 'run-start':
       r.status = 'running';
-      r.startedAt = e.time;
+      r.startedAt = r.startedAt ?? e.time;
       r.env = e.env;
       r.totalEpochs = e.spec.epochs;
+      r.endedAt = undefined;
+      r.reason = undefined;
+      r.error = undefined;
+      // A later segment continues where its checkpoint was (epoch 0 when there was none).
+      if (r.segments?.length) r.epochsCompleted = Math.min(r.epochsCompleted, e.resumedFrom?.epoch ?? 0);
+      r.segments = [...(r.segments ?? []), { start: e.time, resumedFrom: e.resumedFrom, host: e.env.hostname }];
       break;
     case 'epoch': {
       const previous = r.epochSeconds === null ? 0 : r.epochSeconds * r.epochsCompleted;
@@ -60,11 +106,45 @@ export function applyEvent(record: RunRecord, e: RunEvent): RunRecord {
       if (e.finalTestAcc !== null) r.finalTestAcc = e.finalTestAcc;
       r.epochsCompleted = Math.max(r.epochsCompleted, e.epochsCompleted);
       r.ownerPid = undefined;
+      r.segments = closeLastSegment(r.segments, e);
       break;
     default:
       break;
   }
   return r;
+}
+
+/**
+ * A run's events as one history: when a later segment continues from an earlier epoch (a resume
+ * from the last checkpoint), the epochs it repeats replace those the stopped segment had
+ * reported, so every epoch appears once.
+ */
+export function foldSegments(events: readonly RunEvent[]): RunEvent[] {
+  const out: RunEvent[] = [];
+  let started = false;
+  for (const e of events) {
+    if (e.type === 'run-start') {
+      if (started) {
+        const from = e.resumedFrom?.epoch ?? 0;
+        for (let i = out.length - 1; i >= 0; i--) {
+          const old = out[i];
+          if (old.type === 'epoch' && old.epoch >= from) out.splice(i, 1);
+        }
+      }
+      started = true;
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+function closeLastSegment(segments: RunSegment[] | undefined, e: RunEndEvent): RunSegment[] | undefined {
+  const list = [...(segments ?? [])];
+  const last = list[list.length - 1];
+  // A run that never started (cancelled while queued, a worker that could not start) has none.
+  if (!last || last.end) return segments;
+  list[list.length - 1] = { ...last, end: e.time, status: e.status, reason: e.reason };
+  return list;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

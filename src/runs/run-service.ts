@@ -5,17 +5,14 @@
  * worker it started: they run in their own process groups and would otherwise outlive the editor.
  * No `vscode` import.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { RunEvent } from '../protocol/events';
-import type { RunRecord } from './run-record';
+import { syntheticRunEnd, type RunRecord } from './run-record';
 import type { RunStore } from './run-store';
 import type { RunRequest } from './run-request';
 import { prepareRun, RunHandle } from './runner';
 import { RunQueue, type CancelOutcome } from './run-queue';
 
 /** The worker's stderr of one run, beside its events, so a run's log can be shown later. */
-export const STDERR_FILE = 'stderr.log';
 
 export interface RunServiceOptions {
   store: RunStore;
@@ -104,12 +101,11 @@ export class RunService {
   }
 
   private createHandle(record: RunRecord): RunHandle {
-    const runDir = this.opts.store.runDir(record.id);
     const handle = new RunHandle(record.spec, {
       store: this.opts.store,
       distDir: this.opts.distDir,
       python: this.opts.python(),
-      onStderr: (line) => this.stderr(record, runDir, line),
+      onStderr: (line) => this.stderr(record, line),
     });
     this.handles.set(record.id, handle);
     return handle;
@@ -129,26 +125,11 @@ export class RunService {
   }
 
   private discard(record: RunRecord): void {
-    const ended = this.opts.store.append(record.id, {
-      type: 'run-end',
-      runId: record.id,
-      time: new Date().toISOString(),
-      status: 'cancelled',
-      bestTestAcc: null,
-      finalTestAcc: null,
-      epochsCompleted: 0,
-      seconds: 0,
-      reason: 'cancelled while queued',
-    });
+    const ended = this.opts.store.append(record.id, syntheticRunEnd(record, 'cancelled', 'cancelled while queued'));
     this.emit({ type: 'ended', record: ended });
   }
 
-  private stderr(record: RunRecord, runDir: string, line: string): void {
-    try {
-      fs.appendFileSync(path.join(runDir, STDERR_FILE), line + '\n');
-    } catch {
-      // The run was deleted while its worker still wrote; the output channel still gets the line.
-    }
+  private stderr(record: RunRecord, line: string): void {
     this.opts.onStderr?.(record, line);
   }
 

@@ -8,12 +8,14 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FINAL_STATUSES, formatEventLine, parseEventLine, type RunEvent } from '../protocol/events';
+import { STOPPED_STATUSES, formatEventLine, parseEventLine, type RunEvent } from '../protocol/events';
 import { getBenchmark, type RunSpec } from '../protocol/benchmarks';
-import { applyEvent, newRunId, runName, type RunRecord } from './run-record';
+import { applyEvent, foldSegments, newRunId, runName, syntheticRunEnd, type RunRecord } from './run-record';
 
 export const RECORD_FILE = 'record.json';
 export const EVENTS_FILE = 'events.jsonl';
+/** The worker's stderr, appended by the runner whoever started the run (CLI, editor, Slurm task). */
+export const STDERR_FILE = 'stderr.log';
 
 export interface StoreChange {
   runId: string;
@@ -24,6 +26,11 @@ export interface StoreChange {
 export class RunStore {
   readonly runsDir: string;
   private readonly emitter = new EventEmitter();
+  /**
+   * Records this store wrote, by run id: appending an event updates the cached record instead of
+   * re-reading record.json (only the process that owns a run appends to it).
+   */
+  private readonly written = new Map<string, RunRecord>();
 
   /** `root` is the `.regbench` folder (usually `<workspace>/.regbench`). */
   constructor(readonly root: string) {
@@ -90,7 +97,7 @@ export class RunStore {
     const dir = this.runDir(runId);
     // One write call per line: an interrupted process leaves at most a torn last line.
     fs.appendFileSync(path.join(dir, EVENTS_FILE), formatEventLine(event) + '\n');
-    let record = this.get(runId);
+    let record = this.written.get(runId) ?? this.get(runId);
     if (!record) throw new Error(`run ${runId} has no record in ${dir}`);
     if (event.type === 'run-start' || event.type === 'epoch' || event.type === 'error' || event.type === 'run-end') {
       record = applyEvent(record, event);
@@ -124,7 +131,10 @@ export class RunStore {
     return out;
   }
 
-  /** The events of a run in order; a torn or invalid line is skipped. */
+  /**
+   * The events of a run in order; a torn or invalid line is skipped. Epochs that a resumed
+   * segment repeated appear once (foldSegments).
+   */
   events(runId: string): RunEvent[] {
     let text: string;
     try {
@@ -141,7 +151,7 @@ export class RunStore {
         // A torn last line after a crash; earlier lines stay readable.
       }
     }
-    return out;
+    return foldSegments(out);
   }
 
   variantSource(runId: string): string | undefined {
@@ -160,34 +170,38 @@ export class RunStore {
   }
 
   delete(runId: string): void {
+    this.written.delete(runId);
     fs.rmSync(this.runDir(runId), { recursive: true, force: true });
     this.emitter.emit('change', { runId, kind: 'deleted' } satisfies StoreChange);
   }
 
   /**
-   * A run still marked queued/running whose owner process is gone was interrupted (editor or
-   * CLI killed): mark it failed, keeping its epochs.
+   * A run still marked queued/running whose owner process is gone was interrupted (editor,
+   * CLI or machine stopped): it is marked `interrupted`, keeping its epochs, and can be resumed
+   * from its last checkpoint. A run that never started is marked cancelled.
    */
   reconcile(r: RunRecord): RunRecord {
-    if (FINAL_STATUSES.includes(r.status)) return r;
+    if (STOPPED_STATUSES.includes(r.status)) return r;
     if (r.ownerPid !== undefined && isAlive(r.ownerPid)) return r;
-    const reason = 'interrupted: the process that ran it exited before the run ended';
-    const ended = this.append(r.id, {
-      type: 'run-end',
-      runId: r.id,
-      time: new Date().toISOString(),
-      status: 'failed',
-      bestTestAcc: r.bestTestAcc,
-      finalTestAcc: r.finalTestAcc,
-      epochsCompleted: r.epochsCompleted,
-      seconds: 0,
-      reason,
-    });
-    return ended;
+    if (r.status === 'queued') return this.append(r.id, syntheticRunEnd(r, 'cancelled', 'the process that queued it exited before it started'));
+    return this.append(r.id, syntheticRunEnd(r, 'interrupted', 'the process that ran it exited before the run ended; resume continues from its last checkpoint'));
   }
 
   private writeRecord(r: RunRecord): void {
     writeAtomic(path.join(this.runDir(r.id), RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
+    // Only a running run gets more events from this process; a stopped one may be resumed elsewhere.
+    if (r.status === 'running' || r.status === 'queued') this.written.set(r.id, r);
+    else this.written.delete(r.id);
+  }
+
+  /** Replaces a record (a field that is not derived from events, e.g. an owner or a name). */
+  update(runId: string, change: (r: RunRecord) => RunRecord): RunRecord {
+    const current = this.get(runId);
+    if (!current) throw new Error(`run ${runId} has no record in ${this.runDir(runId)}`);
+    const next = change(current);
+    this.writeRecord(next);
+    this.emitter.emit('change', { runId, kind: 'updated' } satisfies StoreChange);
+    return next;
   }
 }
 

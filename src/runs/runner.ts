@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   EventParseError,
+  EventSchemaError,
   LineSplitter,
   parseEventLine,
   PROTOCOL_VERSION,
@@ -17,9 +18,10 @@ import {
   type RunEvent,
 } from '../protocol/events';
 import type { RunSpec } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import type { RunStore } from './run-store';
-import { resolveRunSpec, type RunRequest } from './run-request';
+import { syntheticRunEnd, type RunRecord } from './run-record';
+import { STDERR_FILE, type RunStore } from './run-store';
+import { readCheckpointInfo, resumePointText } from './checkpoint-info';
+import { resolveRunSpec, UsageError, variantHash, type RunRequest } from './run-request';
 import { findPython, workerScriptPath } from '../engine/pytorch/launcher';
 
 export interface RunnerOptions {
@@ -136,10 +138,23 @@ export class RunHandle {
         this.finish('cancelled', 'cancelled by the user');
         return;
       }
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const cause = crashCause(this.stderrTail);
-      this.fail('internal', `the worker ${how} before the run ended${cause ? `: ${cause}` : ''}`, this.stderrTail.join('\n'));
+      this.workerDied(code, signal);
     });
+  }
+
+  /**
+   * The worker ended without a run-end. Killed by a signal with a checkpoint on disk (SIGKILL,
+   * the machine's OOM killer, a preempted node): interrupted, resumable. Otherwise: failed.
+   */
+  private workerDied(code: number | null, signal: NodeJS.Signals | null): void {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const checkpoint = signal ? readCheckpointInfo(this.spec.runDir) : undefined;
+    if (checkpoint) {
+      this.finish('interrupted', `the worker ${how}; \`regbench resume ${this.spec.runId}\` continues from ${resumePointText(checkpoint)}`);
+      return;
+    }
+    const cause = crashCause(this.stderrTail);
+    this.fail('internal', `the worker ${how} before the run ended${cause ? `: ${cause}` : ''}`, this.stderrTail.join('\n'));
   }
 
   /** Ends the worker's process tree; the run is marked cancelled. Resolves when it has ended. */
@@ -162,7 +177,17 @@ export class RunHandle {
     if (!line.trim()) return;
     this.stderrTail.push(line);
     if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+    this.keepStderr(line);
     this.opts.onStderr?.(line);
+  }
+
+  /** Appends to the run's stderr.log, so a run shows the same log whoever started it. */
+  private keepStderr(line: string): void {
+    try {
+      fs.appendFileSync(path.join(this.spec.runDir, STDERR_FILE), line + '\n');
+    } catch {
+      // The run was deleted while its worker still wrote: the listeners still get the line.
+    }
   }
 
   private handleLine(line: string): void {
@@ -171,9 +196,14 @@ export class RunHandle {
     try {
       event = parseEventLine(line);
     } catch (err) {
+      if (err instanceof EventSchemaError) {
+        // An event that breaks the schema would silently lose data (an epoch, an end): stop.
+        this.protocolError(err.message, line);
+        return;
+      }
       if (err instanceof EventParseError) {
         // A stray print in the variant goes to stdout: keep it as a log line, not a failure.
-        this.opts.onStderr?.(line);
+        this.handleStderr(line);
         return;
       }
       throw err;
@@ -195,6 +225,11 @@ export class RunHandle {
     if (event.type === 'run-end') this.end();
   }
 
+  private protocolError(problem: string, line: string): void {
+    this.fail('internal', `the worker wrote an event that breaks the event protocol (${problem}); the run is stopped so that no result is lost silently. This is a Regbench bug: please report it with the run's log`, line.slice(0, 2000));
+    if (this.child?.pid !== undefined) killTree(this.child.pid, 'SIGKILL');
+  }
+
   private emit(event: RunEvent): void {
     let record: RunRecord;
     try {
@@ -214,18 +249,8 @@ export class RunHandle {
 
   private finish(status: RunEndEvent['status'], reason: string): void {
     if (this.ended) return;
-    const r = this.opts.store.get(this.spec.runId);
-    this.emit({
-      type: 'run-end',
-      runId: this.spec.runId,
-      time: new Date().toISOString(),
-      status,
-      bestTestAcc: r?.bestTestAcc ?? null,
-      finalTestAcc: r?.finalTestAcc ?? null,
-      epochsCompleted: r?.epochsCompleted ?? 0,
-      seconds: (Date.now() - this.startedAt) / 1000,
-      reason,
-    });
+    const r = this.opts.store.get(this.spec.runId) ?? { id: this.spec.runId, bestTestAcc: null, finalTestAcc: null, epochsCompleted: 0 };
+    this.emit(syntheticRunEnd(r, status, reason, (Date.now() - this.startedAt) / 1000));
     this.end();
   }
 
@@ -240,6 +265,46 @@ export class RunHandle {
     }
     if (record) this.resolveDone(record);
   }
+}
+
+/** Statuses a run can be resumed from (a diverged run would diverge again; a completed one is done). */
+export const RESUMABLE: readonly RunRecord['status'][] = ['interrupted', 'failed', 'cancelled'];
+
+/**
+ * Continues a stopped run in this process: from its last checkpoint when it has one, else from
+ * epoch 0; events, log and record are appended to the same run. Throws UsageError when the run
+ * does not exist or cannot be resumed.
+ */
+export async function resumeRun(runId: string, opts: RunnerOptions): Promise<RunHandle> {
+  const store = opts.store;
+  const record = store.get(runId) ? store.reconcile(store.get(runId) as RunRecord) : undefined;
+  if (!record) throw new UsageError(`no run '${runId}' in ${store.runsDir} (see \`regbench list\`)`);
+  if (!RESUMABLE.includes(record.status)) {
+    const why = record.status === 'running' || record.status === 'queued' ? `it is ${record.status} (process ${record.ownerPid ?? '?'})` : `it ${record.status === 'completed' ? 'has completed' : 'diverged: it would diverge again'}`;
+    throw new UsageError(`run ${runId} cannot be resumed: ${why}`);
+  }
+  store.update(runId, (r) => ({ ...r, ownerPid: process.pid }));
+  const handle = new RunHandle(withUnchangedVariant(record, store, opts.onStderr), { ...opts, resume: true });
+  await handle.start();
+  return handle;
+}
+
+/**
+ * The spec to continue a run with: its variant file when that still holds the source the run
+ * started with (same hash), else the snapshot in the run folder, with a line saying so.
+ */
+export function withUnchangedVariant(record: RunRecord, store: RunStore, say?: (line: string) => void): RunSpec {
+  const spec = record.spec;
+  let current: string | undefined;
+  try {
+    current = fs.readFileSync(spec.variantPath, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current !== undefined && variantHash(current) === spec.variantHash) return spec;
+  const snapshot = store.variantSnapshotPath(record.id) ?? spec.variantPath;
+  say?.(`regbench: ${spec.variantPath} ${current === undefined ? 'is gone' : 'has changed'} since run ${record.id} started; it continues with the source it started with (${snapshot})`);
+  return { ...spec, variantPath: snapshot };
 }
 
 /** Prepares and starts a run; the handle's `done` resolves with the final record. */

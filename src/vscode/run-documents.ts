@@ -13,7 +13,7 @@ import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import { runLogText } from '../runs/run-log-text';
-import { STDERR_FILE } from '../runs/run-service';
+import { STDERR_FILE } from '../runs/run-store';
 
 export const LOG_SCHEME = 'regbench-log';
 export const SNAPSHOT_SCHEME = 'regbench-snapshot';
