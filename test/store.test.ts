@@ -59,7 +59,7 @@ test('a torn last line (crash mid-write) leaves every earlier epoch readable', (
   assert.equal(store.get(id)!.bestTestAcc, 45);
 });
 
-test('a run whose owner process died is marked failed, never left running', () => {
+test('a run whose owner process died is marked interrupted (resumable), never left running', () => {
   const store = tmpStore();
   const { id } = store.allocate('resnet20-cifar10');
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
@@ -68,9 +68,11 @@ test('a run whose owner process died is marked failed, never left running', () =
   store.append(id, { type: 'run-start', runId: id, time: t, spec: spec(store, id), env: { engine: 'tfjs', backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'h' }, stepsPerEpoch: 4, trainImages: 512, testImages: 256 });
   store.append(id, epochEvent(id, 0, 33));
   const [r] = store.list();
-  assert.equal(r.status, 'failed');
+  assert.equal(r.status, 'interrupted');
   assert.equal(r.bestTestAcc, 33);
-  assert.match(r.reason ?? '', /interrupted/);
+  assert.match(r.reason ?? '', /exited before the run ended; resume/);
+  assert.equal(r.segments?.length, 1);
+  assert.equal(r.segments?.[0].status, 'interrupted');
   const alive = store.allocate('resnet20-cifar10').id;
   store.create(spec(store, alive), 'x', process.pid);
   assert.equal(store.get(alive)!.status, 'queued');
@@ -95,4 +97,47 @@ test('run ids are path-safe and delete removes the run', () => {
   store.delete(id);
   assert.equal(store.get(id), undefined);
   assert.deepEqual(store.list(), []);
+});
+
+function runStart(store: RunStore, id: string, resumedFrom?: { epoch: number; step: number }): RunEvent {
+  return { type: 'run-start', runId: id, time: t, spec: spec(store, id), env: { engine: 'tfjs', backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'node-1' }, stepsPerEpoch: 4, trainImages: 512, testImages: 256, resumedFrom };
+}
+
+test('a resumed run keeps every segment and reports each epoch once', () => {
+  const store = tmpStore();
+  const { id } = store.allocate('resnet20-cifar10');
+  store.create(spec(store, id), 'x');
+  store.append(id, runStart(store, id));
+  store.append(id, epochEvent(id, 0, 30));
+  store.append(id, epochEvent(id, 1, 35));
+  store.append(id, { type: 'run-end', runId: id, time: t, status: 'interrupted', bestTestAcc: 35, finalTestAcc: 35, epochsCompleted: 2, seconds: 1, reason: 'stopped by SIGUSR1' });
+  assert.equal(store.get(id)!.status, 'interrupted');
+  // The checkpoint was from the end of epoch 1 (0-based 0): epoch 1 is trained again.
+  store.append(id, runStart(store, id, { epoch: 1, step: 0 }));
+  assert.equal(store.get(id)!.status, 'running');
+  assert.equal(store.get(id)!.epochsCompleted, 1);
+  store.append(id, epochEvent(id, 1, 36));
+  store.append(id, epochEvent(id, 2, 40));
+  store.append(id, { type: 'run-end', runId: id, time: t, status: 'completed', bestTestAcc: 40, finalTestAcc: 40, epochsCompleted: 3, seconds: 1 });
+  const r = store.get(id)!;
+  assert.equal(r.status, 'completed');
+  assert.equal(r.epochsCompleted, 3);
+  assert.deepEqual(r.segments?.map((s) => [s.status, s.resumedFrom?.epoch ?? null, s.host]), [['interrupted', null, 'node-1'], ['completed', 1, 'node-1']]);
+  const epochs = store.events(id).filter((e) => e.type === 'epoch').map((e) => (e.type === 'epoch' ? [e.epoch, e.testAcc] : []));
+  assert.deepEqual(epochs, [[0, 30], [1, 36], [2, 40]]);
+});
+
+test('appending events does not re-read record.json', (tc) => {
+  const store = tmpStore();
+  const { id } = store.allocate('resnet20-cifar10');
+  store.create(spec(store, id), 'x');
+  store.append(id, runStart(store, id));
+  // The module object itself (the bundle's namespace import forwards to it), so the mock is seen.
+  const nodeFs = require('node:fs') as typeof fs;
+  const reads = tc.mock.method(nodeFs, 'readFileSync');
+  for (let i = 0; i < 5; i++) store.append(id, epochEvent(id, i, 10 + i));
+  const recordReads = reads.mock.calls.filter((c) => String(c.arguments[0]).endsWith('record.json'));
+  assert.equal(recordReads.length, 0);
+  reads.mock.restore();
+  assert.equal(store.get(id)!.epochsCompleted, 5);
 });

@@ -65,6 +65,8 @@ export class RunHandle {
   private child: ChildProcess | undefined;
   private readonly listeners = new Set<(e: RunEvent, r: RunRecord) => void>();
   private ended = false;
+  /** The worker's process has exited and its streams are drained. */
+  private closed = false;
   private cancelRequested = false;
   private readonly stderrTail: string[] = [];
   private killTimer: NodeJS.Timeout | undefined;
@@ -130,6 +132,7 @@ export class RunHandle {
     child.stderr?.on('data', (chunk: string) => err.push(chunk).forEach((l) => this.handleStderr(l)));
     child.on('error', (e) => this.fail('internal', `could not start the worker (${command}): ${e.message}`));
     child.on('close', (code, signal) => {
+      this.closed = true;
       out.flush().forEach((l) => this.handleLine(l));
       err.flush().forEach((l) => this.handleStderr(l));
       if (this.killTimer) clearTimeout(this.killTimer);
@@ -254,16 +257,32 @@ export class RunHandle {
     this.end();
   }
 
+  /**
+   * The run has ended. `done` resolves once the worker's streams are closed (so stderr.log is
+   * whole), or after 5 s, when whatever lingers of the worker is killed.
+   */
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    const record = this.opts.store.get(this.spec.runId);
-    // The worker has said its last word; make sure nothing of it lingers.
-    if (this.child && this.child.exitCode === null && this.child.pid !== undefined) {
-      const pid = this.child.pid;
-      setTimeout(() => killTree(pid, 'SIGKILL'), 5000).unref();
+    const resolve = () => {
+      const record = this.opts.store.get(this.spec.runId);
+      if (record) this.resolveDone(record);
+    };
+    const child = this.child;
+    if (!child || child.pid === undefined || this.closed) {
+      resolve();
+      return;
     }
-    if (record) this.resolveDone(record);
+    const pid = child.pid;
+    const timer = setTimeout(() => {
+      killTree(pid, 'SIGKILL');
+      resolve();
+    }, 5000);
+    timer.unref();
+    child.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   }
 }
 
