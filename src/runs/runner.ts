@@ -224,6 +224,15 @@ export class RunHandle {
       const commit = gitCommitOf(path.dirname(this.spec.variantPath));
       if (commit) event = { ...event, env: { ...event.env, gitCommit: commit } };
     }
+    if (event.type === 'run-start') {
+      // The resume flag is this segment's instruction, not part of what the run is.
+      const { resume: _resume, ...spec } = event.spec;
+      event = { ...event, spec };
+    }
+    if (event.type === 'run-end' && event.status === 'interrupted' && this.cancelRequested) {
+      // The worker checkpoints on SIGTERM whoever sent it; a cancel by the user is a cancel.
+      event = { ...event, status: 'cancelled', reason: 'cancelled by the user (its last checkpoint is kept: `regbench resume` continues it)' };
+    }
     this.emit(event);
     if (event.type === 'run-end') this.end();
   }
