@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import random
 import socket
 import sys
 import time
@@ -431,6 +432,17 @@ def finish_epoch(trainer: Trainer, test_split: data.Split, epoch: int, plan: Pla
     writer.emit("epoch", **event)
 
 
+def seed_global_generators(seed: int, numpy_only: bool = False) -> None:
+    """Seeds the generators a variant may draw from (Python's `random`, numpy's when imported;
+    torch's global one is seeded where the model is built), so that a variant's own randomness
+    repeats for a seed and a checkpoint can carry it on."""
+    if not numpy_only:
+        random.seed(mix32(seed + 2))
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(mix32(seed + 3))
+
+
 def run(spec: Mapping[str, Any], writer: EventWriter, state: RunState, env: Optional[Mapping[str, str]] = None,
         stop: Optional[StopSignals] = None) -> None:
     """Runs the whole benchmark, from the last checkpoint when spec.resume asks for it; returns
@@ -442,7 +454,9 @@ def run(spec: Mapping[str, Any], writer: EventWriter, state: RunState, env: Opti
         threads = configure_threads(env)
     except ValueError as e:
         raise RunError(USAGE, str(e)) from e
+    seed_global_generators(int(spec["seed"]))
     variant = load_variant(os.path.abspath(str(spec["variantPath"])))
+    seed_global_generators(int(spec["seed"]), numpy_only=True)
     train_split, test_split = prepare_data(spec, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

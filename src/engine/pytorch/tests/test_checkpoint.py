@@ -6,12 +6,15 @@ import io
 import json
 import os
 import shutil
+import signal
 import tempfile
+import time
 import unittest
 
 import torch
 
 import checkpoint
+import signals
 import train
 from errors import Interrupted, RunError
 from events import EventWriter
@@ -239,6 +242,29 @@ class RefusalTest(CheckpointTestBase):
         writer, state = self.run_train(self.spec(run_dir, epochs=1, resume=True))
         self.assertEqual(writer.of("run-start")[0]["resumedFrom"], {"epoch": 1, "step": 0})
         self.assertEqual(state.epochs_completed, 1)
+
+
+class SignalsTest(unittest.TestCase):
+    def test_stop_at_once_before_training_at_a_step_boundary_during_it_and_at_once_on_a_second_signal(self):
+        saved = {sig: signal.getsignal(sig) for sig in signals.STOP_SIGNALS}
+        try:
+            stop = signals.StopSignals(EventWriter("t", io.StringIO()))
+            stop.install()
+            with self.assertRaises(Interrupted) as ctx:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
+            self.assertEqual(ctx.exception.reason, "stopped by SIGTERM before training began; no checkpoint written")
+            stop.defer()
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(0.01)
+            self.assertEqual(stop.requested, "SIGUSR1")
+            with self.assertRaises(Interrupted) as ctx:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
+            self.assertIn("stopped by SIGTERM while the step after SIGUSR1 had not ended", ctx.exception.reason)
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
 
 
 class FileTest(unittest.TestCase):
