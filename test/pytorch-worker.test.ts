@@ -205,7 +205,10 @@ test('smoke run: hello, run-start, progress, epoch, run-end completed; every lin
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /a variant that prints at import/);
   const types = r.events.map((e) => e.type).filter((ty) => ty !== 'log');
-  assert.deepEqual(types, ['hello', 'run-start', 'progress', 'epoch', 'run-end']);
+  assert.deepEqual(types, ['hello', 'run-start', 'progress', 'epoch', 'checkpoint', 'run-end']);
+  const ckpt = r.events.find((e) => e.type === 'checkpoint');
+  assert.ok(ckpt && ckpt.type === 'checkpoint' && ckpt.epoch === 1 && ckpt.step === 0 && ckpt.bytes > 0, JSON.stringify(ckpt));
+  assert.match(ckpt.weightsSha256, /^[0-9a-f]{64}$/);
   const start = r.events.find((e) => e.type === 'run-start');
   assert.ok(start && start.type === 'run-start');
   assert.equal(start.stepsPerEpoch, 2);
