@@ -244,6 +244,26 @@ class RefusalTest(CheckpointTestBase):
         self.assertEqual(state.epochs_completed, 1)
 
 
+class NonFiniteTestLossTest(CheckpointTestBase):
+    NORM = (
+        "import torch\nfrom torch import nn\n\n\nclass CustomNorm(nn.Module):\n"
+        "    def __init__(self, num_features):\n        super().__init__()\n        self.bn = nn.BatchNorm2d(num_features)\n\n"
+        "    def forward(self, x):\n        y = self.bn(x)\n        return y if self.training else y * float('nan')\n"
+    )
+
+    def test_a_nan_test_loss_ends_the_run_and_writes_no_checkpoint_of_that_epoch(self):
+        variant = os.path.join(self.tmp, "nan_in_eval.py")
+        with open(variant, "w") as f:
+            f.write(self.NORM)
+        run_dir = self.run_dir("nan")
+        with self.assertRaises(RunError) as ctx:
+            self.run_train(self.spec(run_dir, variantPath=variant, variantKind={"regularizer": False, "norm": True}))
+        self.assertEqual(ctx.exception.kind, "variant")
+        self.assertIn("the test loss is nan after epoch 1", ctx.exception.message)
+        self.assertIn("evaluation mode", ctx.exception.message)
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "checkpoint", "last.json")))
+
+
 class SignalsTest(unittest.TestCase):
     def test_stop_at_once_before_training_at_a_step_boundary_during_it_and_at_once_on_a_second_signal(self):
         saved = {sig: signal.getsignal(sig) for sig in signals.STOP_SIGNALS}
