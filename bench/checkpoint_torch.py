@@ -8,8 +8,9 @@ for 50,000 images) into a folder on disk: torch.save to memory, sha256, write + 
 last.json (fsync, rename), directory fsync, deletion of the previous file, the `checkpoint` event.
 The epoch time counted is training steps only (no evaluation), which makes the ratio an upper
 bound. Printed per architecture: step seconds, checkpoint bytes and seconds (median and max), and
-the ratio to a full-protocol epoch (391 steps) and to a quick-budget epoch (10,000 images, 79
-steps).
+the ratio to a full-protocol epoch (391 steps), to a quick-budget epoch (10,000 images, 79
+steps) and, for scale, to a smoke epoch (512 images, 4 steps; the smoke budget only proves the
+pipeline, the 2% target is for the real budgets).
 
   /usr/bin/python3 bench/checkpoint_torch.py                          # resnet20 and resnet56
   /usr/bin/python3 bench/checkpoint_torch.py --archs resnet56 --steps 4 --writes 10 --dir /data/runs
@@ -44,6 +45,7 @@ RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 128, "bn
 ARCHS = {"resnet20": (10, "cifar10", "resnet20-cifar10"), "resnet56": (100, "cifar100", "resnet56-cifar100")}
 FULL_TRAIN_IMAGES = 50000
 QUICK_TRAIN_IMAGES = 10000
+SMOKE_TRAIN_IMAGES = 512
 WARMUP_STEPS = 2
 
 
@@ -58,6 +60,7 @@ def measure(arch: str, steps: int, writes: int, folder: str, threads: int) -> di
     trainer = train.Trainer(arch, classes, dataset, RECIPE, 0, device)
     full_steps = math.ceil(FULL_TRAIN_IMAGES / batch)
     quick_steps = math.ceil(QUICK_TRAIN_IMAGES / batch)
+    smoke_steps = math.ceil(SMOKE_TRAIN_IMAGES / batch)
     step_seconds = []
     for step in range(WARMUP_STEPS + steps):
         idx = torch.arange(step * batch, (step + 1) * batch) % n
@@ -88,7 +91,7 @@ def measure(arch: str, steps: int, writes: int, folder: str, threads: int) -> di
     step = statistics.median(step_seconds)
     write = statistics.median(write_seconds)
     return {"arch": arch, "step": step, "bytes": size, "write": write, "writeMax": max(write_seconds),
-            "full": write / (step * full_steps), "quick": write / (step * quick_steps),
+            "full": write / (step * full_steps), "quick": write / (step * quick_steps), "smoke": write / (step * smoke_steps),
             "fullMax": max(write_seconds) / (step * full_steps), "quickMax": max(write_seconds) / (step * quick_steps)}
 
 
@@ -101,16 +104,17 @@ def main() -> int:
     args = parser.parse_args()
     threads = configure_threads(os.environ)
     print(f"torch {torch.__version__}, {threads} thread(s), checkpoints in {os.path.abspath(args.dir)}")
-    print(f"{'arch':<10} {'s/step':>7} {'ckpt MB':>8} {'write s':>8} {'max s':>7} {'full epoch':>11} {'quick epoch':>12}")
+    print(f"{'arch':<10} {'s/step':>7} {'ckpt MB':>8} {'write s':>8} {'max s':>7} {'full epoch':>11} {'quick epoch':>12} "
+          f"{'smoke epoch':>12}")
     worst = 0.0
     for arch in args.archs.split(","):
         r = measure(arch.strip(), args.steps, args.writes, args.dir, threads)
         worst = max(worst, r["quick"])
         print(f"{r['arch']:<10} {r['step']:7.3f} {r['bytes'] / 2**20:8.2f} {r['write']:8.3f} {r['writeMax']:7.3f} "
-              f"{100 * r['full']:10.3f}% {100 * r['quick']:11.3f}%   (max write: {100 * r['fullMax']:.3f}% / "
+              f"{100 * r['full']:10.3f}% {100 * r['quick']:11.3f}% {100 * r['smoke']:11.3f}%   (max write: {100 * r['fullMax']:.3f}% / "
               f"{100 * r['quickMax']:.3f}%)")
-    print(f"checkpoint cost per epoch (median write / training time of the epoch): at most {100 * worst:.3f}% "
-          f"({'within' if worst <= 0.02 else 'OVER'} the 2% target)")
+    print(f"checkpoint cost per full or quick epoch (median write / training time of the epoch): at most "
+          f"{100 * worst:.3f}% ({'within' if worst <= 0.02 else 'OVER'} the 2% target; a smoke epoch is 4 steps)")
     return 0
 
 
