@@ -1,5 +1,6 @@
 """RunError: a failure that ends the run with one `error` event (src/protocol/events.ts), and
-Cancelled, raised when the parent asks the worker to stop."""
+Interrupted, raised when SIGTERM or SIGUSR1 stopped the run (after a checkpoint, once training has
+begun): run-end 'interrupted'."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ class RunError(Exception):
         return fields
 
 
-class Cancelled(BaseException):
-    """Raised from the SIGTERM handler. A BaseException so that a variant's `except Exception`
-    cannot swallow it."""
+class Interrupted(BaseException):
+    """SIGTERM or SIGUSR1 stopped the run; `reason` is run-end's one-line reason. A BaseException
+    so that a variant's `except Exception` cannot swallow it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,30 +1,36 @@
 """One benchmark run: the recipe of src/protocol/benchmarks.ts (SGD with momentum and coupled
 weight decay on every parameter, cosine learning rate stepped per training step over the whole
 run, RandomCrop+flip augmentation), with the variant's term added to the cross-entropy and its
-CustomNorm in every norm slot. Reports `run-start`, `progress` and `epoch` events; failures are
-RunErrors for the worker to report."""
+CustomNorm in every norm slot. Reports `run-start`, `progress`, `epoch` and `checkpoint` events;
+failures are RunErrors for the worker to report. Checkpoints (checkpoint.py) are written after
+every epoch and, after SIGTERM/SIGUSR1, at the next step boundary; spec.resume continues from the
+last one."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
+import random
 import socket
 import sys
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+import checkpoint
 import data
 import models
-from errors import DIVERGED, USAGE, VARIANT, RunError
+from errors import DIVERGED, USAGE, VARIANT, Interrupted, RunError
 from events import EventWriter
 from protocol import ENGINE, PROGRESS_EVERY_STEPS
 from rng import mix32
+from signals import StopSignals
 from threads import configure_threads
 from variant import Variant, error_from_exception, load_variant
 
@@ -255,8 +261,192 @@ def prepare_data(spec: Mapping[str, Any], device: torch.device) -> Tuple[data.Sp
             data.Split(test.images.to(device), test.labels.to(device)))
 
 
-def run(spec: Mapping[str, Any], writer: EventWriter, state: RunState, env: Optional[Mapping[str, str]] = None) -> None:
-    """Runs the whole benchmark; returns normally when every epoch completed."""
+# --- the run loop --------------------------------------------------------------------------
+
+@dataclass
+class EpochProgress:
+    """The current epoch so far: its data order, the steps done and their per-example sums. Part
+    of a checkpoint, so that a resumed epoch reports the numbers the uninterrupted one would."""
+    order: Optional[torch.Tensor] = None
+    step: int = 0
+    sums: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    correct: int = 0
+    seen: int = 0
+    # Training seconds of this epoch in earlier segments and this one, up to the last step.
+    train_seconds: float = 0.0
+
+    def add(self, stats: StepStats, size: int) -> None:
+        # Per-example means over the epoch: each step's mean weighted by its batch size.
+        self.sums[0] += stats.loss * size
+        self.sums[1] += stats.ce * size
+        self.sums[2] += stats.term * size
+        self.correct += stats.correct
+        self.seen += size
+
+    def to_payload(self) -> Dict[str, Any]:
+        return {"order": None if self.order is None else self.order.cpu(), "step": self.step, "sums": list(self.sums),
+                "correct": self.correct, "seen": self.seen, "trainSeconds": self.train_seconds}
+
+    @staticmethod
+    def from_payload(p: Mapping[str, Any], device: torch.device) -> "EpochProgress":
+        order = p["order"]
+        return EpochProgress(None if order is None else order.to(device), int(p["step"]), [float(x) for x in p["sums"]],
+                             int(p["correct"]), int(p["seen"]), float(p["trainSeconds"]))
+
+
+@dataclass
+class Plan:
+    epochs: int
+    batch: int
+    steps_per_epoch: int
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+class Checkpoints:
+    """Writes the run's checkpoints (checkpoint.py) and restores the one a resume continues from."""
+
+    def __init__(self, spec: Mapping[str, Any], trainer: Trainer, device: torch.device, threads: int, plan: Plan,
+                 writer: EventWriter, state: RunState) -> None:
+        run_dir = spec.get("runDir")
+        self.folder = os.path.join(str(run_dir), checkpoint.DIR_NAME) if isinstance(run_dir, str) and run_dir else None
+        self.meta = checkpoint.run_meta(spec, device, threads, checkpoint.regbench_version(spec))
+        self.recipe = dict(spec["recipe"])
+        self.trainer, self.device, self.plan, self.writer, self.state = trainer, device, plan, writer, state
+        # (epoch, step) of the checkpoint on disk that this process wrote or resumed from.
+        self.last: Optional[Tuple[int, int]] = None
+
+    def save(self, epoch: int, step: int, progress: EpochProgress) -> None:
+        if self.folder is None or self.last == (epoch, step):
+            return
+        t = self.trainer
+        payload = {
+            "format": checkpoint.FORMAT, "epoch": epoch, "step": step, "globalStep": epoch * self.plan.steps_per_epoch + step,
+            "stepsPerEpoch": self.plan.steps_per_epoch, "recipe": self.recipe,
+            "model": t.model.state_dict(), "optimizer": t.optimizer.state_dict(), "progress": progress.to_payload(),
+            "bestTestAcc": self.state.best_test_acc, "finalTestAcc": self.state.final_test_acc,
+            "epochsCompleted": self.state.epochs_completed, "rng": checkpoint.capture_rng(t.generator, self.device),
+        }
+        meta = dict(self.meta, bestTestAcc=self.state.best_test_acc, finalTestAcc=self.state.final_test_acc)
+        written = checkpoint.write(self.folder, payload, meta, t.model)
+        self.last = (epoch, step)
+        self.writer.emit("checkpoint", epoch=epoch, step=step, bytes=written.bytes, seconds=round(written.seconds, 4),
+                         weightsSha256=written.weights_sha256)
+
+    def resume(self) -> Optional[Tuple[int, EpochProgress]]:
+        """Restores the last checkpoint, if there is one; refuses a torn or foreign one."""
+        if self.folder is None:
+            return None
+        meta = checkpoint.read_meta(self.folder)
+        if meta is None:
+            return None
+        path = checkpoint.check_meta(self.folder, meta, {k: self.meta[k] for k in checkpoint.MATCHED})
+        payload = checkpoint.load_payload(path)
+        start_over = f"delete {self.folder} to start the run over from epoch 0"
+        if payload.get("recipe") != self.recipe or payload.get("stepsPerEpoch") != self.plan.steps_per_epoch:
+            raise RunError(USAGE, f"checkpoint {path} is from another run (its recipe or steps per epoch differ: "
+                                  f"{payload.get('recipe')}, {payload.get('stepsPerEpoch')} steps); {start_over}", file=path)
+        t = self.trainer
+        try:
+            t.model.load_state_dict(payload["model"])
+            t.optimizer.load_state_dict(payload["optimizer"])
+            checkpoint.restore_rng(payload["rng"], t.generator, self.device)
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise RunError(USAGE, f"checkpoint {path} does not fit this model: {' '.join(str(e).split())[:300]}; "
+                                  f"{start_over}", file=path) from e
+        if checkpoint.weights_sha256(t.model) != meta.get("weightsSha256"):
+            raise RunError(USAGE, f"checkpoint {path}: the restored weights do not hash to {checkpoint.META_NAME}'s "
+                                  f"weightsSha256; {start_over}", file=path)
+        self.state.best_test_acc = payload["bestTestAcc"]
+        self.state.final_test_acc = payload["finalTestAcc"]
+        self.state.epochs_completed = int(payload["epochsCompleted"])
+        for key in ("threads", "backend", "engineVersions"):
+            if meta.get(key) != self.meta[key]:
+                self.writer.log(f"checkpoint {path} was written with {key} {json.dumps(meta.get(key))}, this segment "
+                                f"runs with {json.dumps(self.meta[key])}: the result will not be bit-identical to an "
+                                f"uninterrupted run", level="warn")
+        self.last = (int(payload["epoch"]), int(payload["step"]))
+        return self.last[0], EpochProgress.from_payload(payload["progress"], self.device)
+
+
+def _check_stop(stop: Optional[StopSignals], ckpts: Checkpoints, epoch: int, step: int, progress: EpochProgress) -> None:
+    """At a step boundary: after SIGTERM/SIGUSR1, write a checkpoint here and end the run."""
+    if stop is None or stop.requested is None:
+        return
+    ckpts.save(epoch, step, progress)
+    written = "checkpoint written" if ckpts.folder else "no checkpoint written (the spec has no runDir)"
+    raise Interrupted(f"stopped by {stop.requested} at epoch {epoch + 1}, step {step}; {written}")
+
+
+def train_epoch(trainer: Trainer, split: data.Split, epoch: int, plan: Plan, progress: EpochProgress, writer: EventWriter,
+                stop: Optional[StopSignals], ckpts: Checkpoints) -> None:
+    """The remaining training steps of `epoch`, from progress.step on."""
+    if progress.order is None:
+        progress.order = torch.randperm(len(split), generator=trainer.generator).to(split.images.device)
+    trainer.model.train()
+    started = time.perf_counter()
+    seconds_before, seen_before = progress.train_seconds, progress.seen
+    for step in range(progress.step, plan.steps_per_epoch):
+        _check_stop(stop, ckpts, epoch, step, progress)
+        idx = progress.order[step * plan.batch:(step + 1) * plan.batch]
+        stats = trainer.step_on(split, idx, epoch, step, plan.epochs, plan.steps_per_epoch)
+        progress.add(stats, int(idx.shape[0]))
+        progress.step = step + 1
+        elapsed = time.perf_counter() - started
+        progress.train_seconds = seconds_before + elapsed
+        if progress.step % PROGRESS_EVERY_STEPS == 0 or progress.step == plan.steps_per_epoch:
+            writer.emit("progress", epoch=epoch, step=progress.step, steps=plan.steps_per_epoch,
+                        loss=progress.sums[0] / progress.seen,
+                        imagesPerSec=(progress.seen - seen_before) / elapsed if elapsed > 0 else 0.0)
+
+
+def finish_epoch(trainer: Trainer, test_split: data.Split, epoch: int, plan: Plan, progress: EpochProgress,
+                 state: RunState, writer: EventWriter) -> None:
+    """Evaluates after the epoch's last step and emits its `epoch` event; a non-finite test loss
+    ends the run."""
+    started = time.perf_counter()
+    test_loss, test_acc = trainer.evaluate(test_split, plan.batch, epoch)
+    if not math.isfinite(test_loss):
+        variant = trainer.variant
+        if trainer.has_norm and variant is not None:
+            raise RunError(VARIANT, f"{variant.path}: the test loss is {test_loss} after epoch {epoch + 1} while training "
+                                    f"was finite; check CustomNorm in evaluation mode (model.eval())",
+                           file=variant.path, epoch=epoch)
+        raise RunError(DIVERGED, f"the test loss became {test_loss} after epoch {epoch + 1}; the run diverged", epoch=epoch)
+    seconds = progress.train_seconds + (time.perf_counter() - started)
+    state.best_test_acc = test_acc if state.best_test_acc is None else max(state.best_test_acc, test_acc)
+    state.final_test_acc = test_acc
+    state.epochs_completed = epoch + 1
+    seen = progress.seen
+    event: Dict[str, Any] = dict(
+        epoch=epoch, totalEpochs=plan.epochs, trainLoss=progress.sums[0] / seen, trainCe=progress.sums[1] / seen,
+        regTerm=progress.sums[2] / seen, trainAcc=100.0 * progress.correct / seen, testLoss=test_loss, testAcc=test_acc,
+        lr=cosine_lr(trainer.base_lr, epoch * plan.steps_per_epoch, plan.total_steps), seconds=seconds,
+        trainImagesPerSec=seen / progress.train_seconds if progress.train_seconds > 0 else 0.0,
+        bestTestAcc=state.best_test_acc)
+    rss = rss_mb()
+    if rss is not None:
+        event["rssMb"] = rss
+    writer.emit("epoch", **event)
+
+
+def seed_global_generators(seed: int, numpy_only: bool = False) -> None:
+    """Seeds the generators a variant may draw from (Python's `random`, numpy's when imported;
+    torch's global one is seeded where the model is built), so that a variant's own randomness
+    repeats for a seed and a checkpoint can carry it on."""
+    if not numpy_only:
+        random.seed(mix32(seed + 2))
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(mix32(seed + 3))
+
+
+def run(spec: Mapping[str, Any], writer: EventWriter, state: RunState, env: Optional[Mapping[str, str]] = None,
+        stop: Optional[StopSignals] = None) -> None:
+    """Runs the whole benchmark, from the last checkpoint when spec.resume asks for it; returns
+    normally when every epoch completed, raises Interrupted after SIGTERM/SIGUSR1 (see signals.py)."""
     env = os.environ if env is None else env
     check_spec(spec)
     device = resolve_device(spec.get("device"))
@@ -264,65 +454,36 @@ def run(spec: Mapping[str, Any], writer: EventWriter, state: RunState, env: Opti
         threads = configure_threads(env)
     except ValueError as e:
         raise RunError(USAGE, str(e)) from e
+    seed_global_generators(int(spec["seed"]))
     variant = load_variant(os.path.abspath(str(spec["variantPath"])))
+    seed_global_generators(int(spec["seed"]), numpy_only=True)
     train_split, test_split = prepare_data(spec, device)
-    recipe = spec["recipe"]
-    batch = int(recipe["batchSize"])
-    epochs = int(spec["epochs"])
-    seed = int(spec["seed"])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    trainer = Trainer(spec["arch"], int(spec["numClasses"]), spec["dataset"], recipe, seed, device, variant)
-
-    n_train = len(train_split)
-    steps_per_epoch = math.ceil(n_train / batch)
-    total_steps = epochs * steps_per_epoch
-    writer.emit("run-start", spec=dict(spec), env=run_environment(device, threads), stepsPerEpoch=steps_per_epoch,
-                trainImages=n_train, testImages=len(test_split))
+    trainer = Trainer(spec["arch"], int(spec["numClasses"]), spec["dataset"], spec["recipe"], int(spec["seed"]), device, variant)
+    batch = int(spec["recipe"]["batchSize"])
+    plan = Plan(int(spec["epochs"]), batch, math.ceil(len(train_split) / batch))
+    ckpts = Checkpoints(spec, trainer, device, threads, plan, writer, state)
+    start_epoch, progress = 0, EpochProgress()
+    resumed = ckpts.resume() if spec.get("resume") else None
+    if resumed is not None:
+        start_epoch, progress = resumed
+    start: Dict[str, Any] = dict(spec=dict(spec), env=run_environment(device, threads), stepsPerEpoch=plan.steps_per_epoch,
+                                 trainImages=len(train_split), testImages=len(test_split))
+    if resumed is not None:
+        start["resumedFrom"] = {"epoch": start_epoch, "step": progress.step}
+    writer.emit("run-start", **start)
     writer.log(f"{spec['arch']}: {models.count_parameters(trainer.model)} parameters; variant provides "
                f"{' and '.join(k for k, v in variant.kind.items() if v)}", level="debug")
+    if spec.get("resume") and resumed is None:
+        writer.log(f"no checkpoint to resume from in {ckpts.folder}: starting at epoch 1", level="info")
+    if stop is not None:
+        stop.defer()
 
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        trainer.model.train()
-        order = torch.randperm(n_train, generator=trainer.generator).to(device)
-        sums = [0.0, 0.0, 0.0]
-        correct = 0
-        seen = 0
-        epoch_lr = cosine_lr(trainer.base_lr, epoch * steps_per_epoch, total_steps)
-        for step in range(steps_per_epoch):
-            idx = order[step * batch:(step + 1) * batch]
-            stats = trainer.step_on(train_split, idx, epoch, step, epochs, steps_per_epoch)
-            size = int(idx.shape[0])
-            # Per-example means over the epoch: each step's mean weighted by its batch size.
-            sums[0] += stats.loss * size
-            sums[1] += stats.ce * size
-            sums[2] += stats.term * size
-            correct += stats.correct
-            seen += size
-            done = step + 1
-            if done % PROGRESS_EVERY_STEPS == 0 or done == steps_per_epoch:
-                elapsed = time.perf_counter() - started
-                writer.emit("progress", epoch=epoch, step=done, steps=steps_per_epoch, loss=sums[0] / seen,
-                            imagesPerSec=seen / elapsed if elapsed > 0 else 0.0)
-        train_seconds = time.perf_counter() - started
-        test_loss, test_acc = trainer.evaluate(test_split, batch, epoch)
-        if not math.isfinite(test_loss):
-            if trainer.has_norm:
-                assert variant is not None
-                raise RunError(VARIANT, f"{variant.path}: the test loss is {test_loss} after epoch {epoch + 1} while training "
-                                        f"was finite; check CustomNorm in evaluation mode (model.eval())",
-                               file=variant.path, epoch=epoch)
-            raise RunError(DIVERGED, f"the test loss became {test_loss} after epoch {epoch + 1}; the run diverged", epoch=epoch)
-        seconds = time.perf_counter() - started
-        state.best_test_acc = test_acc if state.best_test_acc is None else max(state.best_test_acc, test_acc)
-        state.final_test_acc = test_acc
-        state.epochs_completed = epoch + 1
-        event: Dict[str, Any] = dict(
-            epoch=epoch, totalEpochs=epochs, trainLoss=sums[0] / seen, trainCe=sums[1] / seen, regTerm=sums[2] / seen,
-            trainAcc=100.0 * correct / seen, testLoss=test_loss, testAcc=test_acc, lr=epoch_lr, seconds=seconds,
-            trainImagesPerSec=seen / train_seconds if train_seconds > 0 else 0.0, bestTestAcc=state.best_test_acc)
-        rss = rss_mb()
-        if rss is not None:
-            event["rssMb"] = rss
-        writer.emit("epoch", **event)
+    for epoch in range(start_epoch, plan.epochs):
+        train_epoch(trainer, train_split, epoch, plan, progress, writer, stop, ckpts)
+        finish_epoch(trainer, test_split, epoch, plan, progress, state, writer)
+        progress = EpochProgress()
+        ckpts.save(epoch + 1, 0, progress)
+        if epoch + 1 < plan.epochs:
+            _check_stop(stop, ckpts, epoch + 1, 0, progress)

@@ -1,8 +1,10 @@
 """Regbench's PyTorch worker. The parent runs `python3 -u worker.py`, writes one line of JSON (the
 RunSpec of src/protocol/benchmarks.ts) to stdin and closes it; the worker answers on stdout with
 the event stream of src/protocol/events.ts (hello, run-start, progress/epoch/log, at most one
-error, run-end) and exits 0 when the run completed, 1 otherwise. Everything else, including a
-variant's print() calls, goes to stderr. SIGTERM ends the run at once as 'cancelled'."""
+error, run-end) and exits 0 when the run completed or was interrupted, 1 otherwise. Everything else,
+including a variant's print() calls, goes to stderr. SIGTERM or SIGUSR1 during training writes a
+checkpoint at the next step boundary and ends the run as 'interrupted' (before training: at once);
+SIGUSR2 prints every thread's stack to stderr and the run goes on (signals.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ import traceback
 from typing import Any, Dict, IO, Optional
 
 # The worker's modules sit beside this file; Python puts that folder first on sys.path.
-from errors import INTERNAL, USAGE, Cancelled, RunError
+from errors import INTERNAL, USAGE, Interrupted, RunError
 from events import EventWriter
 from protocol import PROTOCOL_VERSION
+from signals import StopSignals, register_stack_dump
 from threads import prefer_passive_waits
 from variant_source import compile_variant
 
@@ -44,32 +47,9 @@ def read_spec() -> Dict[str, Any]:
     return spec
 
 
-def install_sigterm(writer: EventWriter) -> None:
-    pending = {"cancel": False}
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        if writer.busy:
-            # Let the line being written finish; emit() raises right after it.
-            pending["cancel"] = True
-            return
-        raise Cancelled()
-
-    def after_write() -> None:
-        if pending["cancel"] and not writer.ended:
-            pending["cancel"] = False
-            raise Cancelled()
-
-    writer.after_write = after_write
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-
-def ignore_sigterm() -> None:
-    """The run is over: a late SIGTERM must not cut the error or run-end line short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 def main() -> int:
     events_out = take_stdout()
+    register_stack_dump(sys.stderr)
     started = time.perf_counter()
     spec: Dict[str, Any] = {}
     spec_error: Optional[RunError] = None
@@ -78,7 +58,8 @@ def main() -> int:
     except RunError as e:
         spec_error = e
     writer = EventWriter(str(spec.get("runId", "unknown")), events_out)
-    install_sigterm(writer)
+    stop = StopSignals(writer)
+    stop.install()
 
     # Imported after the stdout swap: importing torch can print, and must not delay hello.
     state: Any = None
@@ -93,27 +74,27 @@ def main() -> int:
         import train  # noqa: E402  (torch loads here)
 
         state = train.RunState()
-        train.run(spec, writer, state)
+        train.run(spec, writer, state, stop=stop)
         status = "completed"
-    except Cancelled:
-        ignore_sigterm()
-        status, reason = "cancelled", "stopped by SIGTERM"
+    except Interrupted as e:
+        stop.ignore()
+        status, reason = "interrupted", e.reason
     except RunError as e:
-        ignore_sigterm()
+        stop.ignore()
         writer.error(e)
         status = "diverged" if e.kind == "diverged" else "failed"
         reason = e.message
     except KeyboardInterrupt:
-        ignore_sigterm()
+        stop.ignore()
         status, reason = "cancelled", "interrupted"
     except Exception as e:  # an engine bug: report it rather than die without run-end
-        ignore_sigterm()
+        stop.ignore()
         detail = traceback.format_exc()
         sys.stderr.write(detail)
         writer.error(RunError(INTERNAL, f"PyTorch worker error: {type(e).__name__}: {e}", detail=detail))
         status, reason = "failed", f"internal error: {type(e).__name__}: {e}"
 
-    ignore_sigterm()
+    stop.ignore()
     end: Dict[str, Any] = {
         "status": status,
         "bestTestAcc": getattr(state, "best_test_acc", None),
@@ -123,10 +104,9 @@ def main() -> int:
     }
     if reason:
         end["reason"] = " ".join(reason.split())
-    writer.after_write = None
     writer.emit("run-end", **end)
     events_out.flush()
-    return 0 if status == "completed" else 1
+    return 0 if status in ("completed", "interrupted") else 1
 
 
 if __name__ == "__main__":
