@@ -20,7 +20,7 @@ import { findRunId, storeFor } from './options';
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
                [--train-subset N] [--test-subset N] [--seed N] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
-               [--device cpu|cuda] [--data-dir DIR] [--json]
+               [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--json]
   regbench resume <run-id> [--json]   (continue a stopped run from its last checkpoint)
   regbench list [--json]
   regbench show <run-id> [--json]

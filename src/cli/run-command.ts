@@ -24,6 +24,7 @@ const RUN_OPTIONS = {
   backend: { type: 'string' },
   device: { type: 'string' },
   'data-dir': { type: 'string' },
+  'step-timeout': { type: 'string' },
   json: { type: 'boolean', default: false },
   workspace: { type: 'string' },
 } as const;
@@ -54,6 +55,7 @@ export function runRequestOf(variantPath: string | undefined, values: RunValues)
     backend: values.backend as BackendId | undefined,
     device: values.device,
     dataDir: values['data-dir'] ?? process.env.REGBENCH_DATA,
+    stepTimeoutSeconds: intOption('step-timeout', values['step-timeout']),
   };
 }
 

@@ -178,4 +178,9 @@ export interface RunSpec {
    * checkpoint the run starts at epoch 0.
    */
   resume?: boolean;
+  /**
+   * The step watchdog's limit in seconds (--step-timeout): undefined = the default policy (the
+   * larger of 120 s and 50x the median step; 600 s for the first step), 0 = off.
+   */
+  stepTimeoutSeconds?: number;
 }

@@ -30,6 +30,8 @@ export interface RunRequest {
   dataDir?: string;
   /** Default: by file extension (.py -> pytorch, .ts/.js -> tfjs). */
   engine?: EngineId;
+  /** Step watchdog limit in seconds (0: off; undefined: the default policy). */
+  stepTimeoutSeconds?: number;
 }
 
 export class UsageError extends Error {}
@@ -104,6 +106,7 @@ export function resolveRunSpec(req: RunRequest, runId: string, runDir: string): 
     variantHash: variantHash(source),
     variantKind: kind,
     runDir,
+    stepTimeoutSeconds: req.stepTimeoutSeconds,
   };
   return { spec, source };
 }

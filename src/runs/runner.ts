@@ -21,6 +21,7 @@ import type { RunSpec } from '../protocol/benchmarks';
 import { syntheticRunEnd, type RunRecord } from './run-record';
 import { STDERR_FILE, type RunStore } from './run-store';
 import { readCheckpointInfo, resumePointText } from './checkpoint-info';
+import { RunWatchdog } from './run-watchdog';
 import { resolveRunSpec, UsageError, variantHash, type RunRequest } from './run-request';
 import { findPython, workerScriptPath } from '../engine/pytorch/launcher';
 
@@ -38,6 +39,8 @@ export interface RunnerOptions {
   /** Continue from the run's checkpoint when it has one (resume, Slurm tasks). */
   resume?: boolean;
 }
+
+const STDERR_KEEP_LINES = 400;
 
 /** Creates the run's record (queued) and snapshot; nothing runs yet. */
 export function prepareRun(req: RunRequest, store: RunStore): RunRecord {
@@ -69,6 +72,10 @@ export class RunHandle {
   private closed = false;
   private cancelRequested = false;
   private readonly stderrTail: string[] = [];
+  /** The last STDERR_KEEP_LINES lines, and how many were seen in all (for the watchdog's dump). */
+  private readonly stderrRecent: string[] = [];
+  private stderrTotal = 0;
+  private watchdog: RunWatchdog | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   readonly done: Promise<RunRecord>;
   private resolveDone!: (r: RunRecord) => void;
@@ -121,6 +128,7 @@ export class RunHandle {
       windowsHide: true,
     });
     this.child = child;
+    this.watchdog = this.makeWatchdog(child);
     child.stdin?.on('error', () => undefined);
     const spec: RunSpec = this.opts.resume ? { ...this.spec, resume: true } : this.spec;
     child.stdin?.end(JSON.stringify(spec) + '\n');
@@ -142,6 +150,23 @@ export class RunHandle {
         return;
       }
       this.workerDied(code, signal);
+    });
+  }
+
+  private makeWatchdog(child: ChildProcess): RunWatchdog | undefined {
+    if (this.spec.stepTimeoutSeconds === 0) return undefined;
+    return new RunWatchdog(this.spec.engine, this.spec.variantPath, this.spec.stepTimeoutSeconds, {
+      requestDump: () => {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGUSR2');
+      },
+      stderrCount: () => this.stderrTotal,
+      stderrSince: (i) => this.stderrRecent.slice(Math.max(0, this.stderrRecent.length - (this.stderrTotal - i))),
+      stalled: (report) => {
+        if (this.ended) return;
+        this.emit({ type: 'error', runId: this.spec.runId, time: new Date().toISOString(), kind: 'variant', message: report.message, file: report.file, line: report.line, detail: report.detail });
+        this.finish('failed', report.message);
+        if (child.pid !== undefined) killTree(child.pid, 'SIGKILL');
+      },
     });
   }
 
@@ -178,6 +203,9 @@ export class RunHandle {
 
   private handleStderr(line: string): void {
     if (!line.trim()) return;
+    this.stderrRecent.push(line);
+    this.stderrTotal++;
+    if (this.stderrRecent.length > STDERR_KEEP_LINES) this.stderrRecent.shift();
     this.stderrTail.push(line);
     if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
     this.keepStderr(line);
@@ -233,6 +261,7 @@ export class RunHandle {
       // The worker checkpoints on SIGTERM whoever sent it; a cancel by the user is a cancel.
       event = { ...event, status: 'cancelled', reason: 'cancelled by the user (its last checkpoint is kept: `regbench resume` continues it)' };
     }
+    this.watchdog?.observe(event);
     this.emit(event);
     if (event.type === 'run-end') this.end();
   }
@@ -273,6 +302,7 @@ export class RunHandle {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.watchdog?.stop();
     const resolve = () => {
       const record = this.opts.store.get(this.spec.runId);
       if (record) this.resolveDone(record);
