@@ -33,14 +33,40 @@ const PROVIDED: Record<string, unknown> = {
 export interface LoadedVariant extends Variant {
   /** Maps a stack trace of the compiled code to `file:line` in the variant source. */
   locate(err: unknown): { line?: number; column?: number };
+  /** Maps a position in the compiled code (1-based line and column) to the variant source. */
+  locateCompiled(line: number, column: number): { line?: number; column?: number };
+  /** The file name the compiled variant runs under (stack frames and profiles show it). */
+  compiledName: string;
+}
+
+interface Compiled {
+  code: string;
+  map: SourceMap | undefined;
 }
 
 export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
+  const compiledName = `${variantPath}.regbench-compiled.js`;
+  const { code, map } = await compile(variantPath, compiledName);
+  const locateCompiled = (line: number, column: number): { line?: number; column?: number } => {
+    if (!map) return {};
+    const entry = map.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number };
+    if (entry.originalLine === undefined) return {};
+    return { line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
+  };
+  const locate = (e: unknown): { line?: number; column?: number } => {
+    const stack = e instanceof Error ? (e.stack ?? '') : '';
+    const escaped = compiledName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
+    return m ? locateCompiled(Number(m[1]), Number(m[2])) : {};
+  };
+  const exp = evaluate(variantPath, compiledName, code, locate);
+  return { ...checkExports(variantPath, exp), locate, locateCompiled, compiledName };
+}
+
+/** Bundles the variant (and its own imports) with esbuild; a compile error names file:line:column. */
+async function compile(variantPath: string, compiledName: string): Promise<Compiled> {
   // esbuild is loaded lazily: it is only needed here, and its native binary is resolved at run time.
   const esbuild = await import('esbuild');
-  const compiledName = `${variantPath}.regbench-compiled.js`;
-  let code: string;
-  let map: SourceMap | undefined;
   try {
     const result = await esbuild.build({
       entryPoints: [variantPath],
@@ -57,8 +83,7 @@ export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
     const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
     const sm = result.outputFiles.find((f) => f.path.endsWith('.map'));
     if (!js) throw new Error('esbuild produced no output');
-    code = js.text;
-    if (sm) map = new SourceMap(JSON.parse(sm.text) as ConstructorParameters<typeof SourceMap>[0]);
+    return { code: js.text, map: sm ? new SourceMap(JSON.parse(sm.text) as ConstructorParameters<typeof SourceMap>[0]) : undefined };
   } catch (err) {
     const failure = err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number; lineText: string } | null }> };
     const first = failure.errors?.[0];
@@ -70,17 +95,10 @@ export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
     }
     throw new VariantError(`${variantPath}: ${(err as Error).message}`, variantPath);
   }
+}
 
-  const locate = (e: unknown): { line?: number; column?: number } => {
-    const stack = e instanceof Error ? (e.stack ?? '') : '';
-    const escaped = compiledName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const m = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(stack);
-    if (!m || !map) return {};
-    const entry = map.findEntry(Number(m[1]) - 1, Number(m[2]) - 1) as { originalLine?: number; originalColumn?: number; originalSource?: string };
-    if (entry.originalLine === undefined) return {};
-    return { line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
-  };
-
+/** Runs the compiled module against the worker's TensorFlow.js; returns its exports. */
+function evaluate(variantPath: string, compiledName: string, code: string, locate: LoadedVariant['locate']): Record<string, unknown> {
   const moduleObj: { exports: Record<string, unknown> } = { exports: {} };
   const requireShim = (name: string): unknown => {
     if (name in PROVIDED) return PROVIDED[name];
@@ -100,7 +118,10 @@ export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
       (err as Error).stack,
     );
   }
-  const exp = moduleObj.exports;
+  return moduleObj.exports;
+}
+
+function checkExports(variantPath: string, exp: Record<string, unknown>): Variant {
   const reg = exp.computeRegularization;
   const norm = exp.CustomNorm;
   if (reg !== undefined && typeof reg !== 'function') throw new VariantError(`${variantPath}: 'computeRegularization' must be a function`, variantPath);
@@ -112,7 +133,6 @@ export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
     path: variantPath,
     computeRegularization: reg as Variant['computeRegularization'],
     CustomNorm: norm as (new (numFeatures: number) => NormLayer) | undefined,
-    locate,
   };
 }
 
