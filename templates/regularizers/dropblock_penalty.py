@@ -15,8 +15,9 @@ Recorded maps (forward hooks, in forward order; the maps the TensorFlow.js engin
 model.features): ResNet the stem (conv1, after its ReLU) and the residual blocks (layer1.0 ...
 layer3.N), VGG the ReLU and max-pool outputs in `features`, MobileNetV2 features.0 ... features.18. Selected: a map of at least k x k that is the last of its run of equal
 spatial size (the end of a stage: ResNet-56 layer1.8, layer2.8, layer3.8).
-The hooks are registered on the first call, so the first training step of a run has term 0 (its
-forward pass ran before the hooks existed); every later step has the full term.
+The hooks are registered by `setup(model)`, which Regbench calls once the model is built (and again
+after a resume), so every step has the full term. Elsewhere (a harness that never calls setup) the
+first call registers them and returns 0 for that step.
 Properties: term >= 0; a constant positive map gives c = 1, a +/-1 checkerboard c = -1/9 (P = 0),
 zero-mean i.i.d. noise P ~ 0.
 Paper: the idea of Ghiasi, Lin, Le, "DropBlock: A regularization method for convolutional
@@ -87,6 +88,12 @@ def co_activation(a, k):
     q = F.avg_pool2d(n * n, k, stride=1) * area
     c = (s * s - q) / (area * (area - 1))
     return F.relu(c).mean()
+
+
+def setup(model):
+    """Registers the recording hooks before the first forward pass (Regbench calls it)."""
+    if id(model) not in _recorded:
+        _install_hooks(model)
 
 
 def compute_regularization(model, inputs, outputs, targets, config):

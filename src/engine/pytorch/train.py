@@ -146,6 +146,7 @@ class Trainer:
         self.model: nn.Module = models.build_model(arch, num_classes, norm_factory, seed=seed).to(device)
         if variant is not None:
             variant.install_shape_checks(self.model)
+            variant.setup(self.model)
         self.has_norm = variant is not None and variant.norm_class is not None
         self.has_regularizer = variant is not None and variant.regularizer is not None
         self.base_lr = float(recipe["lr"])

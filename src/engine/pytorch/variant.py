@@ -22,6 +22,8 @@ from errors import VARIANT, RunError
 from variant_source import compile_variant
 
 REGULARIZER_NAME = "compute_regularization"
+# Optional: `def setup(model)`, called once the model is built (see Variant.setup).
+SETUP_NAME = "setup"
 NORM_NAME = "CustomNorm"
 _MAX_MESSAGE = 400
 _module_counter = itertools.count()
@@ -91,8 +93,22 @@ class Variant:
         norm = getattr(module, NORM_NAME, None)
         self.regularizer: Optional[Callable[..., Any]] = reg if callable(reg) else None
         self.norm_class: Optional[Any] = norm if callable(norm) else None
+        setup = getattr(module, SETUP_NAME, None)
+        self.setup_fn: Optional[Callable[..., Any]] = setup if callable(setup) else None
         self._norm_instances: List[nn.Module] = []
         self._shape_hooks: List[Any] = []
+
+    def setup(self, model: nn.Module) -> None:
+        """Calls the variant's optional `setup(model)` once the model exists, before the first step
+        of every segment (a fresh run and each resume): where a variant installs forward hooks or
+        other state that must exist before a forward pass, so a resumed run's first step is the
+        same as the uninterrupted run's."""
+        if self.setup_fn is None:
+            return
+        try:
+            self.setup_fn(model)
+        except Exception as exc:  # the variant's code: any exception is the variant's error
+            raise error_from_exception(exc, self.path, "in setup(model)") from exc
 
     @property
     def kind(self) -> Dict[str, bool]:

@@ -306,3 +306,24 @@ class FileTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StatefulVariantResumeTest(CheckpointTestBase):
+    """A variant that keeps Python state (forward hooks, installed by its `setup(model)`): the
+    resumed run must still match the uninterrupted one bit for bit."""
+
+    def spec(self, run_dir, **extra):
+        path = os.path.join(repo_root(), "templates", "regularizers", "dropblock_penalty.py")
+        return super().spec(run_dir, variantPath=path, **extra)
+
+    def test_dropblock_penalty_resumes_bitwise_identical(self):
+        full_writer, full_state = self.run_train(self.spec(self.run_dir("db-full")))
+        self.assertGreater(full_writer.of("epoch")[0]["regTerm"], 0)
+        run_dir = self.run_dir("db-mid")
+        stop = FakeStop()
+        with mock_progress_every(1):
+            with self.assertRaises(Interrupted):
+                self.run_train(self.spec(run_dir), Recorder(stop, at=(1, 1)), stop)
+        resumed, state = self.run_train(self.spec(run_dir, resume=True))
+        self.assertEqual(resumed.of("checkpoint")[-1]["weightsSha256"], full_writer.of("checkpoint")[-1]["weightsSha256"])
+        self.assertEqual((state.best_test_acc, state.final_test_acc), (full_state.best_test_acc, full_state.final_test_acc))
