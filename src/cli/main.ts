@@ -14,7 +14,7 @@ import { BENCHMARKS, budgetSize } from '../protocol/benchmarks';
 import { UsageError } from '../runs/run-request';
 import { formatRecordLine, formatRecordDetail } from './output';
 import { runDataCommand } from './data-command';
-import { commandResume, commandRun } from './run-command';
+import { commandRerun, commandResume, commandRun } from './run-command';
 import { findRunId, storeFor } from './options';
 
 const USAGE = `usage:
@@ -22,6 +22,7 @@ const USAGE = `usage:
                [--train-subset N] [--test-subset N] [--seed N] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
                [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--json]
   regbench resume <run-id> [--json]   (continue a stopped run from its last checkpoint)
+  regbench rerun <run-id> [--json]    (the same run again; says whether the result is identical, exit 3 if not)
   regbench list [--json]
   regbench show <run-id> [--json]
   regbench benchmarks
@@ -88,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
         return await commandRun(rest);
       case 'resume':
         return await commandResume(rest);
+      case 'rerun':
+        return await commandRerun(rest);
       case 'list':
         return commandList(rest);
       case 'show':

@@ -10,6 +10,7 @@ import type { RunRecord } from '../runs/run-record';
 import { UsageError, type RunRequest } from '../runs/run-request';
 import { resumeRun, startRun, type RunHandle, type RunnerOptions } from '../runs/runner';
 import { ProgressLine } from './output';
+import { resultDifferences, startRerun } from '../runs/rerun';
 import { findRunId, intOption, storeFor } from './options';
 
 const BACKENDS: readonly BackendId[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -80,6 +81,28 @@ export async function commandResume(argv: string[]): Promise<number> {
   const opts: RunnerOptions = { store, onStderr: (l) => follower.stderr(l) };
   const handle = await resumeRun(findRunId(store, positionals[0]), opts);
   return follower.follow(handle);
+}
+
+export async function commandRerun(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('rerun needs a run id (see regbench list)');
+  const store = storeFor(values.workspace);
+  const original = store.get(findRunId(store, positionals[0]));
+  if (!original) throw new UsageError(`run ${positionals[0]} has no readable record`);
+  const follower = new RunFollower(values.json === true);
+  const handle = await startRerun(original, { store, onStderr: (l) => follower.stderr(l) });
+  const code = await follower.follow(handle);
+  const rerun = store.get(handle.runId);
+  if (!rerun) return 1;
+  const diff = resultDifferences(original, store.events(original.id), rerun, store.events(rerun.id));
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  if (!diff.length) say(`rerun ${rerun.id} is identical to ${original.id}: same accuracy every epoch${store.events(rerun.id).some((e) => e.type === 'checkpoint') ? ' and the same final weights' : ''}`);
+  else say(`rerun ${rerun.id} differs from ${original.id}:\n  ${diff.join('\n  ')}`);
+  return code !== 0 ? code : diff.length ? 3 : 0;
 }
 
 /** Prints one run's events as they come and turns Ctrl-C into a cancel. */

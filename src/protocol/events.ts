@@ -57,6 +57,18 @@ export interface RunEnvironment {
   microBatch?: number;
   /** HEAD of the git repository holding the variant, with '+dirty' when the tree has changes. */
   gitCommit?: string;
+  /** sha256 (first 16 hex) of `git diff HEAD` when the tree was dirty: which changes ran. */
+  gitDiffSha256?: string;
+  /** Regbench's own version (package.json). */
+  regbenchVersion?: string;
+  /** The CPU model of the machine that trained (os.cpus()[0].model). */
+  cpuModel?: string;
+  /** The GPU used, when one was (the engine says). */
+  gpu?: string;
+  /** The command that repeats this run (`regbench run ...`). */
+  command?: string;
+  /** The Slurm job, array job and task that ran this segment. */
+  slurm?: { jobId: string; arrayJobId?: string; arrayTaskId?: string };
 }
 
 interface Base {

@@ -33,6 +33,8 @@ export interface RunRecord {
    * it continued from (a resume), and on which host. The last one is open while it runs.
    */
   segments?: RunSegment[];
+  /** The run this one repeats (`regbench rerun`). */
+  rerunOf?: string;
 }
 
 export interface RunSegment {

@@ -22,6 +22,7 @@ import { syntheticRunEnd, type RunRecord } from './run-record';
 import { STDERR_FILE, type RunStore } from './run-store';
 import { readCheckpointInfo, resumePointText } from './checkpoint-info';
 import { RunWatchdog } from './run-watchdog';
+import { provenance } from './provenance';
 import { resolveRunSpec, UsageError, variantHash, type RunRequest } from './run-request';
 import { findPython, workerScriptPath } from '../engine/pytorch/launcher';
 
@@ -248,14 +249,10 @@ export class RunHandle {
         return;
       }
     }
-    if (event.type === 'run-start' && !event.env.gitCommit) {
-      const commit = gitCommitOf(path.dirname(this.spec.variantPath));
-      if (commit) event = { ...event, env: { ...event.env, gitCommit: commit } };
-    }
     if (event.type === 'run-start') {
       // The resume flag is this segment's instruction, not part of what the run is.
       const { resume: _resume, ...spec } = event.spec;
-      event = { ...event, spec };
+      event = { ...event, spec, env: { ...provenance(this.spec), ...event.env } };
     }
     if (event.type === 'run-end' && event.status === 'interrupted' && this.cancelRequested) {
       // The worker checkpoints on SIGTERM whoever sent it; a cancel by the user is a cancel.
@@ -397,11 +394,4 @@ function killTree(pid: number, signal: NodeJS.Signals): void {
       // Already gone.
     }
   }
-}
-
-function gitCommitOf(dir: string): string | undefined {
-  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', timeout: 3000 });
-  if (head.status !== 0) return undefined;
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8', timeout: 3000 });
-  return head.stdout.trim() + (dirty.stdout.trim() ? '+dirty' : '');
 }
