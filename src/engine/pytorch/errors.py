@@ -1,16 +1,25 @@
-"""RunError: a failure that ends the run with one `error` event (src/protocol/events.ts), and
+"""RunError: a failure that ends the run with one `error` event (src/protocol/events.schema.json), and
 Cancelled, raised when the parent asks the worker to stop."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-# ErrorKind in events.ts.
-VARIANT = "variant"
-DATA = "data"
-DIVERGED = "diverged"
-USAGE = "usage"
-INTERNAL = "internal"
+from protocol import ERROR_KINDS
+
+
+def _kind(name: str) -> str:
+    """An ErrorKind of events.schema.json; fails at import if the schema lost it."""
+    if name not in ERROR_KINDS:
+        raise ImportError(f"events.schema.json has no error kind '{name}' (it has {', '.join(ERROR_KINDS)})")
+    return name
+
+
+VARIANT = _kind("variant")
+DATA = _kind("data")
+DIVERGED = _kind("diverged")
+USAGE = _kind("usage")
+INTERNAL = _kind("internal")
 
 
 class RunError(Exception):

@@ -17,7 +17,7 @@ from typing import Any, Dict, IO, Optional
 # The worker's modules sit beside this file; Python puts that folder first on sys.path.
 from errors import INTERNAL, USAGE, Cancelled, RunError
 from events import EventWriter
-from protocol import PROTOCOL_VERSION
+from protocol import EXIT_COMPLETED, EXIT_NOT_COMPLETED, PROTOCOL_VERSION
 from threads import prefer_passive_waits
 from variant_source import compile_variant
 
@@ -126,7 +126,7 @@ def main() -> int:
     writer.after_write = None
     writer.emit("run-end", **end)
     events_out.flush()
-    return 0 if status == "completed" else 1
+    return EXIT_COMPLETED if status == "completed" else EXIT_NOT_COMPLETED
 
 
 if __name__ == "__main__":
