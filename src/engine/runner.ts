@@ -21,6 +21,8 @@ import type { RunRecord } from '../store/run-record';
 import type { RunStore } from '../store/run-store';
 import { resolveRunSpec, type RunRequest } from './run-request';
 import { findPython, workerScriptPath } from './pytorch/launcher';
+import { DataError, prepareTensorFiles } from './data';
+import type { TensorFiles } from '../protocol/benchmarks';
 
 export interface RunnerOptions {
   store: RunStore;
@@ -92,17 +94,22 @@ export class RunHandle {
     let command: string;
     let args: string[];
     const distDir = this.opts.distDir ?? defaultDistDir();
+    let tensors: TensorFiles | undefined;
     try {
       if (this.spec.engine === 'pytorch') {
-        const { python } = await findPython({ setting: this.opts.python, env: this.opts.env ?? process.env });
+        const env = this.opts.env ?? process.env;
+        const { python } = await findPython({ setting: this.opts.python, env });
         command = python;
         args = ['-u', workerScriptPath(distDir)];
+        // The worker reads no dataset format: the data layer prepares the run's images for it.
+        tensors = await prepareTensorFiles(this.spec, { allowDownload: env.REGBENCH_OFFLINE !== '1', env });
       } else {
         command = process.execPath;
         args = [path.join(distDir, 'worker.js')];
       }
     } catch (err) {
-      this.fail('usage', (err as Error).message);
+      if (err instanceof DataError) this.fail('data', err.message, `file: ${err.file}`);
+      else this.fail('usage', (err as Error).message);
       return;
     }
     if (this.cancelRequested) {
@@ -118,7 +125,7 @@ export class RunHandle {
     });
     this.child = child;
     child.stdin?.on('error', () => undefined);
-    const spec: RunSpec = this.opts.resume ? { ...this.spec, resume: true } : this.spec;
+    const spec: RunSpec = { ...this.spec, ...(this.opts.resume ? { resume: true } : {}), ...(tensors ? { tensors } : {}) };
     child.stdin?.end(JSON.stringify(spec) + '\n');
     const out = new LineSplitter();
     const err = new LineSplitter();

@@ -170,4 +170,22 @@ export interface RunSpec {
    * checkpoint the run starts at epoch 0.
    */
   resume?: boolean;
+  /**
+   * Set by the runner (never stored in the record) for the PyTorch worker: the run's images,
+   * prepared by the TypeScript data layer (src/engine/data/tensor-files.ts).
+   */
+  tensors?: TensorFiles;
+}
+
+/** One split prepared for the PyTorch worker: `n` uint8 labels, then `n` uint8 NHWC 32x32x3 images. */
+export interface TensorFile {
+  path: string;
+  n: number;
+}
+
+export interface TensorFiles {
+  train: TensorFile;
+  test: TensorFile;
+  /** Where the dataset was read from. */
+  source: string;
 }

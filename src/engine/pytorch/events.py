@@ -2,7 +2,7 @@
 with runId and an ISO-8601 time. Non-finite floats never reach the stream as numbers (JSON has
 none): they become null. Every event is checked against src/protocol/events.schema.json (the file
 the TypeScript validator derives its table from) before it is written: a violation is an engine
-bug and raises ValueError."""
+bug and raises ValueError (a NaN or Inf float counts as a number there, and is written as null)."""
 
 from __future__ import annotations
 
@@ -95,11 +95,12 @@ class EventWriter:
             return
         event: Dict[str, Any] = {"type": type_, "runId": self.run_id, "time": iso_now()}
         event.update(fields)
-        event = finite_or_none(event)
+        # Checked before non-finite floats become null: a NaN loss is a number the run must
+        # handle (diverged), not a malformed event.
         problem = schema_violation(event)
         if problem is not None:
             raise ValueError(f"the worker built an invalid event: {problem}")
-        line = json.dumps(event, allow_nan=False, separators=(",", ":"))
+        line = json.dumps(finite_or_none(event), allow_nan=False, separators=(",", ":"))
         with self._lock:
             self.busy = True
             try:
