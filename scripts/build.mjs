@@ -51,6 +51,7 @@ const entries = [
   ['src/engine/tfjs/worker.ts', 'worker.js'],
   ['src/cli/main.ts', 'cli.js'],
   ['src/extension.ts', 'extension.js'],
+  ['src/engine/pytorch/prepare-data.ts', 'prepare-data.js'],
 ];
 for (const [src, out] of entries) {
   if (exists(src)) jobs.push(build({ ...common, entryPoints: [join(root, src)], outfile: join(dist, out) }));

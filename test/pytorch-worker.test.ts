@@ -400,3 +400,38 @@ test('findPython: lookup order, first interpreter with torch, and an install hin
     },
   );
 });
+
+test('regbench run on a .py variant: the runner prepares the images, the worker trains on them; missing data fails before the worker', async (t) => {
+  if (!python) return t.skip(noPython);
+  const cli = path.join(root, 'bin', 'regbench.js');
+  const workspace = path.join(tmp, 'ws');
+  fs.mkdirSync(workspace, { recursive: true });
+  const cache = path.join(tmp, 'cli-cache');
+  const env = { ...process.env, XDG_CACHE_HOME: cache, REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', REGBENCH_PYTHON: python, OMP_WAIT_POLICY: 'PASSIVE' };
+  const variant = path.join(root, 'templates/regularizers/blank.py');
+  const args = ['run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--train-subset', '256', '--test-subset', '128', '--device', 'cpu', '--json', '--workspace', workspace];
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [cli, ...args, '--data-dir', dataDir], { encoding: 'utf8', env, timeout: 300_000 });
+  t.diagnostic(`regbench run (pytorch, smoke 256/128): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => parseEventLine(l)!);
+  const start = events.find((e) => e.type === 'run-start');
+  assert.ok(start && start.type === 'run-start');
+  assert.equal(start.trainImages, 256);
+  assert.equal(start.testImages, 128);
+  const files = fs.readdirSync(path.join(cache, 'regbench', 'tensors')).sort();
+  assert.deepEqual(files.map((f) => f.replace(/-[0-9a-f]{16}\./, '-<sha>.')), ['cifar10-test-128-<sha>.json', 'cifar10-test-128-<sha>.u8', 'cifar10-train-256-<sha>.json', 'cifar10-train-256-<sha>.u8']);
+  // The worker was handed the files prepared here: the same bytes as the test's own preparation.
+  assert.deepEqual(files.filter((f) => f.endsWith('.u8')).sort(), [path.basename(tensors.test.path), path.basename(tensors.train.path)]);
+  const end = events[events.length - 1];
+  assert.ok(end.type === 'run-end' && end.status === 'completed');
+
+  const empty = path.join(tmp, 'cli-no-data');
+  fs.mkdirSync(empty, { recursive: true });
+  const missing = spawnSync(process.execPath, [cli, ...args, '--data-dir', empty], { encoding: 'utf8', env, timeout: 120_000 });
+  assert.equal(missing.status, 1, missing.stderr);
+  assert.match(missing.stderr, /run failed: CIFAR-10 not found: put cifar-10-binary\.tar\.gz/);
+  assert.ok(missing.stderr.includes(empty), missing.stderr);
+  const record = spawnSync(process.execPath, [cli, 'list', '--json', '--workspace', workspace], { encoding: 'utf8', env });
+  assert.match(record.stdout, /"status":"failed"/);
+});

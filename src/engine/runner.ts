@@ -21,8 +21,8 @@ import type { RunRecord } from '../store/run-record';
 import type { RunStore } from '../store/run-store';
 import { resolveRunSpec, type RunRequest } from './run-request';
 import { findPython, workerScriptPath } from './pytorch/launcher';
-import { DataError, prepareTensorFiles } from './data';
 import type { TensorFiles } from '../protocol/benchmarks';
+import type { PrepareAnswer } from './pytorch/prepare-data';
 
 export interface RunnerOptions {
   store: RunStore;
@@ -60,6 +60,33 @@ export function defaultDistDir(): string {
 }
 
 const STDERR_TAIL_LINES = 20;
+
+/** Runs dist/prepare-data.js on the spec; its answer, or an internal failure when it died. */
+function prepareData(spec: RunSpec, distDir: string, env: NodeJS.ProcessEnv): Promise<PrepareAnswer> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(distDir, 'prepare-data.js')], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
+      windowsHide: true,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-4000)));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(JSON.stringify(spec) + '\n');
+    const died = (why: string): PrepareAnswer => ({ ok: false, kind: 'internal', message: `preparing the data for the PyTorch worker failed: ${why}` });
+    child.on('error', (e) => resolve(died(e.message)));
+    child.on('close', (code, signal) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as PrepareAnswer);
+      } catch {
+        resolve(died(`${signal ? `killed by ${signal}` : `exit code ${code}`}${err.trim() ? `: ${err.trim().split('\n').pop()}` : ''}`));
+      }
+    });
+  });
+}
 
 export class RunHandle {
   private child: ChildProcess | undefined;
@@ -101,15 +128,20 @@ export class RunHandle {
         const { python } = await findPython({ setting: this.opts.python, env });
         command = python;
         args = ['-u', workerScriptPath(distDir)];
-        // The worker reads no dataset format: the data layer prepares the run's images for it.
-        tensors = await prepareTensorFiles(this.spec, { allowDownload: env.REGBENCH_OFFLINE !== '1', env });
+        // The worker reads no dataset format: the data layer prepares the run's images for it,
+        // in a process of its own (see prepare-data.ts).
+        const answer = await prepareData(this.spec, distDir, env);
+        if (!answer.ok) {
+          this.fail(answer.kind, answer.message, answer.file ? `file: ${answer.file}` : undefined);
+          return;
+        }
+        tensors = answer.tensors;
       } else {
         command = process.execPath;
         args = [path.join(distDir, 'worker.js')];
       }
     } catch (err) {
-      if (err instanceof DataError) this.fail('data', err.message, `file: ${err.file}`);
-      else this.fail('usage', (err as Error).message);
+      this.fail('usage', (err as Error).message);
       return;
     }
     if (this.cancelRequested) {
