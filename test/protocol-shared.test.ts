@@ -13,8 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import protocolJson from '../src/protocol/protocol.json';
 import schemaJson from '../src/protocol/events.schema.json';
-import { BENCHMARKS, budgetSize, BUDGET_IDS, cosineLr, DATASET_STATS, NORM_COUNTS, PARAM_COUNTS, PROTOCOL, RECIPE, type BenchId, type RunSpec, type TensorFiles } from '../src/protocol/benchmarks';
-import { ERROR_KINDS, EVENT_FIELDS, PROTOCOL_VERSION, STOPPED_STATUSES } from '../src/protocol/events';
+import { BENCHMARKS, budgetSize, BUDGET_IDS, cosineLr, DATASET_STATS, NORM_COUNTS, PARAM_COUNTS, PROTOCOL, RECIPE, type ArchId, type BenchId, type BudgetId, type DatasetId, type RunSpec, type TensorFiles } from '../src/protocol/benchmarks';
+import { ERROR_KINDS, EVENT_FIELDS, FINAL_STATUSES, PROTOCOL_VERSION, RUN_STATUSES, STOPPED_STATUSES, type ErrorKind, type RunEventType, type RunStatus } from '../src/protocol/events';
 import { BatchIterator, epochSeed, loadDataset, permutation, Rng, selectSubset, writeSyntheticDataset } from '../src/engine/data';
 import { seedState } from '../src/engine/data/random';
 import { CROP_PADDING } from '../src/engine/data/augment';
@@ -109,6 +109,35 @@ test('the PyTorch worker reads the protocol the TypeScript side imports, from th
     );
     assert.deepEqual(got.fields, ts, where);
   }
+});
+
+/**
+ * The literal unions of the TypeScript side name exactly the values of the JSON files: a key
+ * missing here does not compile (a union member the files lack), a value of the files missing
+ * from the union fails below.
+ */
+const UNION_MEMBERS = {
+  bench: { 'resnet56-cifar100': 1, 'vgg16bn-cifar100': 1, 'mobilenetv2-fmnist': 1, 'resnet110-cifar100': 1, 'resnet20-cifar10': 1 } satisfies Record<BenchId, 1>,
+  arch: { resnet20: 1, resnet56: 1, resnet110: 1, vgg16bn: 1, mobilenetv2: 1 } satisfies Record<ArchId, 1>,
+  dataset: { cifar10: 1, cifar100: 1, 'fashion-mnist': 1 } satisfies Record<DatasetId, 1>,
+  budget: { smoke: 1, quick: 1, full: 1 } satisfies Record<BudgetId, 1>,
+  kind: { variant: 1, data: 1, diverged: 1, usage: 1, internal: 1, cancelled: 1 } satisfies Record<ErrorKind, 1>,
+  status: { queued: 1, running: 1, completed: 1, failed: 1, diverged: 1, cancelled: 1, interrupted: 1 } satisfies Record<RunStatus, 1>,
+  event: { hello: 1, 'run-start': 1, progress: 1, epoch: 1, checkpoint: 1, log: 1, error: 1, 'run-end': 1 } satisfies Record<RunEventType, 1>,
+};
+
+test('the TypeScript literal types name exactly the values of protocol.json and events.schema.json', () => {
+  const keys = (o: object) => Object.keys(o).sort();
+  const uniq = (a: readonly string[]) => [...new Set(a)].sort();
+  assert.deepEqual(keys(UNION_MEMBERS.bench), uniq(protocolJson.benchmarks.map((b) => b.id)));
+  assert.deepEqual(keys(UNION_MEMBERS.arch), uniq(protocolJson.benchmarks.map((b) => b.arch)));
+  assert.deepEqual(keys(UNION_MEMBERS.dataset), keys(protocolJson.datasets));
+  assert.deepEqual(keys(UNION_MEMBERS.budget), keys(protocolJson.budgets));
+  assert.deepEqual(keys(UNION_MEMBERS.kind), uniq(ERROR_KINDS));
+  assert.deepEqual(keys(UNION_MEMBERS.status), uniq(RUN_STATUSES));
+  assert.ok(STOPPED_STATUSES.every((s) => RUN_STATUSES.includes(s)));
+  assert.ok(FINAL_STATUSES.every((s) => STOPPED_STATUSES.includes(s)) && !FINAL_STATUSES.includes('interrupted'));
+  assert.deepEqual(keys(UNION_MEMBERS.event), keys(EVENT_FIELDS));
 });
 
 test('the typed views of protocol.json: every benchmark, budget and recipe value as the JSON states it', () => {

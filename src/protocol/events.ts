@@ -244,6 +244,8 @@ export const EVENT_FIELDS: Readonly<Record<RunEventType, Readonly<Record<string,
 
 /** The error kinds of events.schema.json, in its order. */
 export const ERROR_KINDS = allowedValues(SCHEMA.$defs.ErrorKind) as readonly ErrorKind[];
+/** Every status a run can have. */
+export const RUN_STATUSES = allowedValues(SCHEMA.$defs.RunStatus) as readonly RunStatus[];
 /** Statuses after which nothing more happens to a run. */
 export const FINAL_STATUSES = allowedValues(SCHEMA.$defs.FinalStatus) as readonly RunStatus[];
 /** Statuses in which no process works on the run (final ones, and interrupted: resumable). */
