@@ -62,13 +62,14 @@ export function defaultDistDir(): string {
 const STDERR_TAIL_LINES = 20;
 
 /** Runs dist/prepare-data.js on the spec; its answer, or an internal failure when it died. */
-function prepareData(spec: RunSpec, distDir: string, env: NodeJS.ProcessEnv): Promise<PrepareAnswer> {
+function prepareData(spec: RunSpec, distDir: string, env: NodeJS.ProcessEnv, onSpawn: (child: ChildProcess) => void): Promise<PrepareAnswer> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(distDir, 'prepare-data.js')], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
       windowsHide: true,
     });
+    onSpawn(child);
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -90,6 +91,8 @@ function prepareData(spec: RunSpec, distDir: string, env: NodeJS.ProcessEnv): Pr
 
 export class RunHandle {
   private child: ChildProcess | undefined;
+  /** The data preparation of a PyTorch run, while it runs (see prepare-data.ts). */
+  private preparing: ChildProcess | undefined;
   private readonly listeners = new Set<(e: RunEvent, r: RunRecord) => void>();
   private ended = false;
   private cancelRequested = false;
@@ -130,7 +133,12 @@ export class RunHandle {
         args = ['-u', workerScriptPath(distDir)];
         // The worker reads no dataset format: the data layer prepares the run's images for it,
         // in a process of its own (see prepare-data.ts).
-        const answer = await prepareData(this.spec, distDir, env);
+        const answer = await prepareData(this.spec, distDir, env, (c) => (this.preparing = c));
+        this.preparing = undefined;
+        if (this.cancelRequested) {
+          this.finish('cancelled', 'cancelled before it started');
+          return;
+        }
         if (!answer.ok) {
           this.fail(answer.kind, answer.message, answer.file ? `file: ${answer.file}` : undefined);
           return;
@@ -185,6 +193,7 @@ export class RunHandle {
   cancel(): Promise<RunRecord> {
     if (this.ended) return this.done;
     this.cancelRequested = true;
+    this.preparing?.kill('SIGTERM');
     const child = this.child;
     if (child?.pid !== undefined) {
       killTree(child.pid, 'SIGTERM');
