@@ -51,6 +51,7 @@ const entries = [
   ['src/engine/tfjs/worker.ts', 'worker.js'],
   ['src/cli/main.ts', 'cli.js'],
   ['src/extension.ts', 'extension.js'],
+  ['src/engine/pytorch/prepare-data.ts', 'prepare-data.js'],
 ];
 for (const [src, out] of entries) {
   if (exists(src)) jobs.push(build({ ...common, entryPoints: [join(root, src)], outfile: join(dist, out) }));
@@ -96,7 +97,11 @@ for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')
   cpSync(join(root, 'node_modules', pkg), join(dist, 'node_modules', pkg), { recursive: true, dereference: true });
 }
 // The Python worker ships as source beside the bundles.
-if (exists('src/engine/pytorch')) cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p) });
+if (exists('src/engine/pytorch')) {
+  cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p) });
+  // The protocol files the TypeScript side imports; the worker reads them beside itself (protocol.py).
+  for (const f of ['protocol.json', 'events.schema.json']) cpSync(join(root, 'src/protocol', f), join(dist, 'pytorch', f));
+}
 if (failed.length) {
   console.error(`build: ${failed.length} bundle(s) failed`);
   process.exitCode = 1;

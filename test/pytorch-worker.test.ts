@@ -1,8 +1,8 @@
 /**
  * The PyTorch engine: its Python unit tests (models, data, templates, variant guards), the worker's
- * event stream on a smoke run over synthetic CIFAR-10 files, every failing-variant path, SIGTERM,
- * the SIGUSR2 stack dump of a stuck variant,
- * the constants the worker restates from src/protocol, and the interpreter lookup.
+ * event stream on a smoke run over synthetic CIFAR-10 files (prepared for it by the TypeScript data
+ * layer, as the runner does), every failing-variant path, SIGTERM, the SIGUSR2 stack dump of a
+ * stuck variant, the model facts it must agree on with src/protocol, and the interpreter lookup.
  * Needs a Python with torch (Debian: /usr/bin/python3 from python3-torch); without one these tests
  * are skipped with the launcher's message.
  */
@@ -12,9 +12,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DATASET_STATS, NORM_COUNTS, PARAM_COUNTS, RECIPE, type BenchId, type RunSpec } from '../src/protocol/benchmarks';
+import { NORM_COUNTS, PARAM_COUNTS, RECIPE, type BenchId, type RunSpec, type TensorFiles } from '../src/protocol/benchmarks';
 import { parseEventLine, validateEvent, type ErrorEvent, type RunEndEvent, type RunEvent } from '../src/protocol/events';
-import { selectSubset } from '../src/engine/data/subset';
+import { DataError } from '../src/engine/data/errors';
+import { prepareTensorFiles } from '../src/engine/data/tensor-files';
 import { findPython, pythonCandidates, workerScriptPath } from '../src/engine/pytorch/launcher';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -26,6 +27,7 @@ let python: string | undefined;
 let noPython = '';
 let tmp = '';
 let dataDir = '';
+let tensors: TensorFiles;
 
 before(async () => {
   try {
@@ -36,6 +38,10 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-pytorch-'));
   dataDir = path.join(tmp, 'data');
   writeSyntheticCifar10(path.join(dataDir, 'cifar-10-batches-bin'));
+  tensors = await prepareTensorFiles(
+    { dataset: 'cifar10', dataDir, trainSubset: 256, testSubset: 128 },
+    { allowDownload: false, cacheDir: path.join(tmp, 'cache', 'datasets'), systemDir: null },
+  );
 });
 
 after(() => {
@@ -81,6 +87,7 @@ function smokeSpec(variantPath: string, extra: Partial<RunSpec> = {}): RunSpec {
     variantHash: '0000000000000000',
     variantKind: { regularizer: true, norm: false },
     runDir: tmp,
+    tensors,
     ...extra,
   };
 }
@@ -165,13 +172,13 @@ test('python unit tests of the worker pass', (t) => {
   assert.match(r.stderr, /Ran [1-9]\d* tests/);
 });
 
-test('the worker restates the TypeScript protocol constants exactly', (t) => {
+test('the worker\'s models have the parameter and norm counts of protocol.json', (t) => {
   if (!python) return t.skip(noPython);
   const script = [
-    'import json, torch, models, data, protocol',
+    'import json, torch, models',
     'benches = {"resnet20-cifar10": ("resnet20", 10), "resnet56-cifar100": ("resnet56", 100), "resnet110-cifar100": ("resnet110", 100),',
     '           "vgg16bn-cifar100": ("vgg16bn", 100), "mobilenetv2-fmnist": ("mobilenetv2", 10)}',
-    'out = {"params": {}, "norms": {}, "stats": protocol.DATASET_STATS, "subset": data.select_subset(50000, 512)}',
+    'out = {"params": {}, "norms": {}}',
     'for b, (a, c) in benches.items():',
     '    m = models.build_model(a, c)',
     '    out["params"][b] = models.count_parameters(m)',
@@ -183,15 +190,9 @@ test('the worker restates the TypeScript protocol constants exactly', (t) => {
   const got = JSON.parse(r.stdout) as {
     params: Record<BenchId, number>;
     norms: Record<BenchId, number>;
-    stats: Record<string, { mean: number[]; std: number[] }>;
-    subset: number[];
   };
   assert.deepEqual(got.params, PARAM_COUNTS);
   assert.deepEqual(got.norms, NORM_COUNTS);
-  for (const [id, s] of Object.entries(DATASET_STATS)) {
-    assert.deepEqual(got.stats[id], { mean: s.mean, std: s.std }, id);
-  }
-  assert.deepEqual(got.subset, Array.from(selectSubset(50000, 512)));
 });
 
 test('smoke run: hello, run-start, progress, epoch, run-end completed; every line valid', async (t) => {
@@ -315,18 +316,28 @@ test('failing variants: one variant error naming file and line, run-end failed, 
   assert.equal(raised.step, 1);
 });
 
-test('a missing dataset is a data error that says what to put where', async (t) => {
-  if (!python) return t.skip(noPython);
-  const variant = path.join(root, 'templates/regularizers/blank.py');
+test('a missing dataset is a data error that says what to put where; a missing prepared file too', async (t) => {
   const empty = path.join(tmp, 'no-data');
   fs.mkdirSync(empty, { recursive: true });
-  const r = await runWorker(smokeSpec(variant, { dataDir: empty }));
+  // The data layer prepares the worker's files: a missing dataset fails there, before any spawn.
+  await assert.rejects(
+    prepareTensorFiles({ dataset: 'cifar10', dataDir: empty, trainSubset: 256, testSubset: 128 }, { allowDownload: false, cacheDir: path.join(tmp, 'empty-cache', 'datasets'), systemDir: null }),
+    (err: unknown) => {
+      assert.ok(err instanceof DataError);
+      assert.equal(err.file, path.join(empty, 'cifar-10-binary.tar.gz'));
+      assert.match(err.message, /CIFAR-10 not found: put cifar-10-binary\.tar\.gz .* in /);
+      return true;
+    },
+  );
+  if (!python) return t.skip(noPython);
+  const variant = path.join(root, 'templates/regularizers/blank.py');
+  const gone = path.join(tmp, 'gone.u8');
+  const r = await runWorker(smokeSpec(variant, { tensors: { ...tensors, train: { path: gone, n: 256 } } }));
   const end = checkShape(r);
   const err = r.events.find((e): e is ErrorEvent => e.type === 'error');
   assert.ok(err);
   assert.equal(err.kind, 'data');
-  assert.equal(err.file, path.join(empty, 'cifar-10-binary.tar.gz'));
-  assert.match(err.message, /regbench data fetch cifar10/);
+  assert.equal(err.file, gone);
   assert.equal(end.status, 'failed');
   assert.equal(r.code, 1);
 });
@@ -460,4 +471,39 @@ test('findPython: lookup order, first interpreter with torch, and an install hin
       return true;
     },
   );
+});
+
+test('regbench run on a .py variant: the runner prepares the images, the worker trains on them; missing data fails before the worker', async (t) => {
+  if (!python) return t.skip(noPython);
+  const cli = path.join(root, 'bin', 'regbench.js');
+  const workspace = path.join(tmp, 'ws');
+  fs.mkdirSync(workspace, { recursive: true });
+  const cache = path.join(tmp, 'cli-cache');
+  const env = { ...process.env, XDG_CACHE_HOME: cache, REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', REGBENCH_PYTHON: python, OMP_WAIT_POLICY: 'PASSIVE' };
+  const variant = path.join(root, 'templates/regularizers/blank.py');
+  const args = ['run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--train-subset', '256', '--test-subset', '128', '--device', 'cpu', '--json', '--workspace', workspace];
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [cli, ...args, '--data-dir', dataDir], { encoding: 'utf8', env, timeout: 300_000 });
+  t.diagnostic(`regbench run (pytorch, smoke 256/128): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => parseEventLine(l)!);
+  const start = events.find((e) => e.type === 'run-start');
+  assert.ok(start && start.type === 'run-start');
+  assert.equal(start.trainImages, 256);
+  assert.equal(start.testImages, 128);
+  const files = fs.readdirSync(path.join(cache, 'regbench', 'tensors')).sort();
+  assert.deepEqual(files.map((f) => f.replace(/-[0-9a-f]{16}\./, '-<sha>.')), ['cifar10-test-128-<sha>.json', 'cifar10-test-128-<sha>.u8', 'cifar10-train-256-<sha>.json', 'cifar10-train-256-<sha>.u8']);
+  // The worker was handed the files prepared here: the same bytes as the test's own preparation.
+  assert.deepEqual(files.filter((f) => f.endsWith('.u8')).sort(), [path.basename(tensors.test.path), path.basename(tensors.train.path)]);
+  const end = events[events.length - 1];
+  assert.ok(end.type === 'run-end' && end.status === 'completed');
+
+  const empty = path.join(tmp, 'cli-no-data');
+  fs.mkdirSync(empty, { recursive: true });
+  const missing = spawnSync(process.execPath, [cli, ...args, '--data-dir', empty], { encoding: 'utf8', env, timeout: 120_000 });
+  assert.equal(missing.status, 1, missing.stderr);
+  assert.match(missing.stderr, /run failed: CIFAR-10 not found: put cifar-10-binary\.tar\.gz/);
+  assert.ok(missing.stderr.includes(empty), missing.stderr);
+  const record = spawnSync(process.execPath, [cli, 'list', '--json', '--workspace', workspace], { encoding: 'utf8', env });
+  assert.match(record.stdout, /"status":"failed"/);
 });

@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
-import type { DatasetId } from '../protocol/benchmarks';
+import { DATASET_STATS, type DatasetId } from '../protocol/benchmarks';
 import { loadDataset, writeSyntheticDataset } from '../engine/data';
 import { UsageError } from '../runs/run-request';
 
-const DATASETS: readonly DatasetId[] = ['cifar10', 'cifar100', 'fashion-mnist'];
+const DATASETS = Object.keys(DATASET_STATS) as readonly DatasetId[];
 
 function datasetArg(value: string | undefined): DatasetId {
   if (!value || !DATASETS.includes(value as DatasetId)) throw new UsageError(`dataset must be one of ${DATASETS.join(', ')}, got '${value ?? ''}'`);

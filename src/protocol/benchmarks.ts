@@ -1,8 +1,10 @@
 /**
  * The benchmark protocol in one place: the five benchmarks, the training recipe and the budgets.
  * Both engines (TensorFlow.js and PyTorch) and every view read these values; nothing else may
- * restate them. The PyTorch worker receives the resolved values inside the run spec.
+ * restate them. The values live in protocol.json, which the PyTorch worker reads too; this file
+ * gives them their TypeScript types. The worker also receives the resolved values inside the run spec.
  */
+import protocolJson from './protocol.json';
 
 export type BenchId =
   | 'resnet56-cifar100'
@@ -29,33 +31,46 @@ export interface Benchmark {
 }
 
 /**
+ * The values of the protocol as protocol.json states them, typed. protocol.json is the one source:
+ * the PyTorch worker reads the same file (src/engine/pytorch/protocol.py).
+ */
+interface ProtocolFile {
+  protocolVersion: number;
+  benchmarks: (Benchmark & { normCount: number })[];
+  datasets: Record<DatasetId, DatasetStats>;
+  image: { size: number; channels: number; cropPadding: number };
+  recipe: Recipe;
+  budgets: Record<BudgetId, { default: BudgetSize; perBench?: Partial<Record<BenchId, BudgetSize>> }>;
+  subsetSeed: number;
+  pytorchProgressEverySteps: number;
+  exitCodes: { worker: { completed: number; notCompleted: number }; cli: { ok: number; failed: number; usage: number } };
+}
+
+// The JSON import is typed with plain strings; the literal unions above are this file's view of it
+// (checked against the file by test/protocol-shared.test.ts), hence the cast through unknown.
+export const PROTOCOL = protocolJson as unknown as Readonly<ProtocolFile>;
+
+export interface DatasetStats {
+  mean: [number, number, number];
+  std: [number, number, number];
+  trainSize: number;
+  testSize: number;
+}
+
+function byBench<T>(pick: (b: ProtocolFile['benchmarks'][number]) => T): Record<BenchId, T> {
+  return Object.fromEntries(PROTOCOL.benchmarks.map((b) => [b.id, pick(b)])) as Record<BenchId, T>;
+}
+
+/**
  * Parameter counts (trainable parameters only) of the PyTorch reference models
  * (chenyaofo/pytorch-cifar-models definitions; measured with torch 1.13, see docs/architectures.md).
  */
-export const PARAM_COUNTS: Record<BenchId, number> = {
-  'resnet20-cifar10': 272474,
-  'resnet56-cifar100': 861620,
-  'resnet110-cifar100': 1736564,
-  'vgg16bn-cifar100': 15299748,
-  'mobilenetv2-fmnist': 2236682,
-};
+export const PARAM_COUNTS: Record<BenchId, number> = byBench((b) => b.paramCount);
 
 /** Number of BatchNorm2d slots (each one is replaced by a CustomNorm). */
-export const NORM_COUNTS: Record<BenchId, number> = {
-  'resnet20-cifar10': 21,
-  'resnet56-cifar100': 57,
-  'resnet110-cifar100': 111,
-  'vgg16bn-cifar100': 13,
-  'mobilenetv2-fmnist': 52,
-};
+export const NORM_COUNTS: Record<BenchId, number> = byBench((b) => b.normCount);
 
-export const BENCHMARKS: readonly Benchmark[] = [
-  { id: 'resnet56-cifar100', title: 'ResNet-56/CIFAR-100', short: 'ResNet-56/C100', arch: 'resnet56', dataset: 'cifar100', numClasses: 100, paramCount: PARAM_COUNTS['resnet56-cifar100'] },
-  { id: 'vgg16bn-cifar100', title: 'VGG-16-BN/CIFAR-100', short: 'VGG-16-BN/C100', arch: 'vgg16bn', dataset: 'cifar100', numClasses: 100, paramCount: PARAM_COUNTS['vgg16bn-cifar100'] },
-  { id: 'mobilenetv2-fmnist', title: 'MobileNetV2/FashionMNIST', short: 'MobileNetV2/FMNIST', arch: 'mobilenetv2', dataset: 'fashion-mnist', numClasses: 10, paramCount: PARAM_COUNTS['mobilenetv2-fmnist'] },
-  { id: 'resnet110-cifar100', title: 'ResNet-110/CIFAR-100', short: 'ResNet-110/C100', arch: 'resnet110', dataset: 'cifar100', numClasses: 100, paramCount: PARAM_COUNTS['resnet110-cifar100'] },
-  { id: 'resnet20-cifar10', title: 'ResNet-20/CIFAR-10', short: 'ResNet-20/C10', arch: 'resnet20', dataset: 'cifar10', numClasses: 10, paramCount: PARAM_COUNTS['resnet20-cifar10'] },
-];
+export const BENCHMARKS: readonly Benchmark[] = PROTOCOL.benchmarks.map(({ normCount: _n, ...b }) => b);
 
 export function isBenchId(s: string): s is BenchId {
   return BENCHMARKS.some((b) => b.id === s);
@@ -67,13 +82,11 @@ export function getBenchmark(id: BenchId): Benchmark {
   return b;
 }
 
-/** Per-channel normalization constants (RGB order), applied after augmentation. */
-export const DATASET_STATS: Record<DatasetId, { mean: [number, number, number]; std: [number, number, number]; trainSize: number; testSize: number }> = {
-  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616], trainSize: 50000, testSize: 10000 },
-  cifar100: { mean: [0.5071, 0.4865, 0.4409], std: [0.2673, 0.2564, 0.2762], trainSize: 50000, testSize: 10000 },
-  // FashionMNIST is padded 28 -> 32 with zeros and its gray channel repeated 3 times.
-  'fashion-mnist': { mean: [0.286, 0.286, 0.286], std: [0.353, 0.353, 0.353], trainSize: 60000, testSize: 10000 },
-};
+/**
+ * Per-channel normalization constants (RGB order), applied after augmentation. FashionMNIST is
+ * padded 28 -> 32 with zeros and its gray channel repeated 3 times.
+ */
+export const DATASET_STATS: Record<DatasetId, DatasetStats> = PROTOCOL.datasets;
 
 /** The training recipe, identical for every benchmark and variant. */
 export interface Recipe {
@@ -90,19 +103,12 @@ export interface Recipe {
   bnEpsilon: number;
 }
 
-export const RECIPE: Recipe = {
-  optimizer: 'sgd',
-  lr: 0.1,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  batchSize: 128,
-  schedule: 'cosine-per-step',
-  augmentation: 'randomcrop32-pad4+hflip',
-  bnMomentum: 0.1,
-  bnEpsilon: 1e-5,
-};
+export const RECIPE: Recipe = PROTOCOL.recipe;
 
-/** Learning rate at global step `step` (0-based) of `totalSteps`. */
+/**
+ * Learning rate at global step `step` (0-based) of `totalSteps`. Code, not data: the PyTorch
+ * worker has its own (train.py cosine_lr); test/protocol-shared.test.ts checks they agree.
+ */
 export function cosineLr(baseLr: number, step: number, totalSteps: number): number {
   if (totalSteps <= 1) return baseLr;
   return 0.5 * baseLr * (1 + Math.cos((Math.PI * step) / totalSteps));
@@ -116,30 +122,16 @@ export interface BudgetSize {
   testSubset: number | null;
 }
 
-export const BUDGET_IDS: readonly BudgetId[] = ['smoke', 'quick', 'full'];
+export const BUDGET_IDS: readonly BudgetId[] = Object.keys(PROTOCOL.budgets) as BudgetId[];
 
 /**
  * smoke: seconds, proves the pipeline. quick: a first ranking of variants in minutes
  * (mobilenetv2-fmnist finishes in <= 20 min on 2 CPU cores, see README). full: the paper protocol.
  */
 export function budgetSize(budget: BudgetId, bench: BenchId): BudgetSize {
-  switch (budget) {
-    case 'smoke':
-      return { epochs: 1, trainSubset: 512, testSubset: 256 };
-    case 'quick':
-      return QUICK[bench];
-    case 'full':
-      return { epochs: 200, trainSubset: null, testSubset: null };
-  }
+  const b = PROTOCOL.budgets[budget];
+  return { ...(b.perBench?.[bench] ?? b.default) };
 }
-
-const QUICK: Record<BenchId, BudgetSize> = {
-  'mobilenetv2-fmnist': { epochs: 4, trainSubset: 10000, testSubset: 2000 },
-  'resnet20-cifar10': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
-  'resnet56-cifar100': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
-  'resnet110-cifar100': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
-  'vgg16bn-cifar100': { epochs: 5, trainSubset: 10000, testSubset: 2000 },
-};
 
 export type EngineId = 'tfjs' | 'pytorch';
 export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -183,4 +175,22 @@ export interface RunSpec {
    * larger of 120 s and 50x the median step; 600 s for the first step), 0 = off.
    */
   stepTimeoutSeconds?: number;
+  /**
+   * Set by the runner (never stored in the record) for the PyTorch worker: the run's images,
+   * prepared by the TypeScript data layer (src/engine/data/tensor-files.ts).
+   */
+  tensors?: TensorFiles;
+}
+
+/** One split prepared for the PyTorch worker: `n` uint8 labels, then `n` uint8 NHWC 32x32x3 images. */
+export interface TensorFile {
+  path: string;
+  n: number;
+}
+
+export interface TensorFiles {
+  train: TensorFile;
+  test: TensorFile;
+  /** Where the dataset was read from. */
+  source: string;
 }

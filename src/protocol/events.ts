@@ -12,9 +12,10 @@
  *   version differs from PROTOCOL_VERSION.
  * Accuracies are percentages (0-100); losses are per-example means; times are ISO-8601 strings.
  */
-import type { BackendId, EngineId, RunSpec } from './benchmarks';
+import { PROTOCOL, type BackendId, type EngineId, type RunSpec } from './benchmarks';
+import schemaJson from './events.schema.json';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION: number = PROTOCOL.protocolVersion;
 
 /**
  * `interrupted`: the run's process stopped before the run ended (SIGTERM/SIGUSR1 after writing a
@@ -22,9 +23,6 @@ export const PROTOCOL_VERSION = 1;
  * continues it from its last checkpoint and appends to the same run.
  */
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'diverged' | 'cancelled' | 'interrupted';
-export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'diverged', 'cancelled'];
-/** Statuses in which no process works on the run (final ones, and interrupted: resumable). */
-export const STOPPED_STATUSES: readonly RunStatus[] = [...FINAL_STATUSES, 'interrupted'];
 
 export type ErrorKind =
   /** The variant failed: compile error, throw, NaN/Inf or non-scalar term, shape change. */
@@ -192,7 +190,87 @@ export interface RunEndEvent extends Base {
 export type RunEvent = HelloEvent | RunStartEvent | ProgressEvent | EpochEvent | CheckpointEvent | LogEvent | ErrorEvent | RunEndEvent;
 export type RunEventType = RunEvent['type'];
 
-const KNOWN: ReadonlySet<string> = new Set<RunEventType>(['hello', 'run-start', 'progress', 'epoch', 'checkpoint', 'log', 'error', 'run-end']);
+/*
+ * events.schema.json is the one statement of the event fields, statuses and error kinds (the
+ * PyTorch worker checks its events against the same file). The validator below works from a table
+ * derived from it: for each event type, each field's JSON types and, where the schema gives them,
+ * its allowed values.
+ */
+type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
+
+interface SchemaNode {
+  $ref?: string;
+  type?: JsonType | JsonType[];
+  enum?: string[];
+  const?: string;
+  anyOf?: SchemaNode[];
+  required?: string[];
+  properties?: Record<string, SchemaNode>;
+  $defs?: Record<string, SchemaNode>;
+  events?: Record<string, SchemaNode>;
+}
+
+// The JSON import's inferred type has no index signatures; SchemaNode is the subset this file reads.
+const SCHEMA = schemaJson as unknown as SchemaNode & { $defs: Record<string, SchemaNode> & { events: Record<string, SchemaNode> } };
+
+function resolveRef(node: SchemaNode): SchemaNode {
+  if (!node.$ref) return node;
+  let target: unknown = SCHEMA;
+  for (const part of node.$ref.replace(/^#\//, '').split('/')) target = (target as Record<string, unknown>)[part];
+  if (!target) throw new Error(`events.schema.json: unresolved $ref ${node.$ref}`);
+  return resolveRef(target as SchemaNode);
+}
+
+/** The string values a schema node allows (enum, const, anyOf of those), or undefined: any. */
+function allowedValues(node: SchemaNode): string[] | undefined {
+  const n = resolveRef(node);
+  if (n.enum) return [...n.enum];
+  if (n.const !== undefined) return [n.const];
+  if (n.anyOf) return n.anyOf.flatMap((a) => allowedValues(a) ?? []);
+  return undefined;
+}
+
+interface FieldRule {
+  types: readonly JsonType[];
+  values?: readonly string[];
+  required: boolean;
+}
+
+function fieldRule(node: SchemaNode, required: boolean): FieldRule {
+  const n = resolveRef(node);
+  const values = allowedValues(n);
+  const types: JsonType[] = n.type === undefined ? (values ? ['string'] : []) : Array.isArray(n.type) ? n.type : [n.type];
+  return { types, values, required };
+}
+
+/** Per event type: its fields (required ones and optional ones with their types). */
+export const EVENT_FIELDS: Readonly<Record<RunEventType, Readonly<Record<string, FieldRule>>>> = Object.fromEntries(
+  Object.entries(SCHEMA.$defs.events).map(([type, node]) => {
+    const required = new Set(node.required ?? []);
+    const fields = Object.entries(node.properties ?? {})
+      .filter(([name]) => name !== 'type')
+      .map(([name, p]) => [name, fieldRule(p, required.has(name))]);
+    return [type, Object.fromEntries(fields)];
+  }),
+) as Record<RunEventType, Record<string, FieldRule>>;
+
+/** The error kinds of events.schema.json, in its order. */
+export const ERROR_KINDS = allowedValues(SCHEMA.$defs.ErrorKind) as readonly ErrorKind[];
+/** Every status a run can have. */
+export const RUN_STATUSES = allowedValues(SCHEMA.$defs.RunStatus) as readonly RunStatus[];
+/** Statuses after which nothing more happens to a run. */
+export const FINAL_STATUSES = allowedValues(SCHEMA.$defs.FinalStatus) as readonly RunStatus[];
+/** Statuses in which no process works on the run (final ones, and interrupted: resumable). */
+export const STOPPED_STATUSES = allowedValues(SCHEMA.$defs.EndStatus) as readonly RunStatus[];
+
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(EVENT_FIELDS));
+
+function jsonTypeOf(v: unknown): JsonType {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v as JsonType;
+}
 
 /** A line that is not an event at all (not JSON, no `type`): a stray print, kept as a log line. */
 export class EventParseError extends Error {}
@@ -222,33 +300,22 @@ export function parseEventLine(line: string): RunEvent | undefined {
   return value as RunEvent;
 }
 
-type FieldType = 'string' | 'number' | 'object' | 'number|null' | 'boolean';
-const REQUIRED: Record<RunEventType, Record<string, FieldType>> = {
-  hello: { runId: 'string', time: 'string', protocol: 'number', pid: 'number' },
-  'run-start': { runId: 'string', time: 'string', spec: 'object', env: 'object', stepsPerEpoch: 'number', trainImages: 'number', testImages: 'number' },
-  progress: { runId: 'string', time: 'string', epoch: 'number', step: 'number', steps: 'number', loss: 'number', imagesPerSec: 'number' },
-  epoch: {
-    runId: 'string', time: 'string', epoch: 'number', totalEpochs: 'number', trainLoss: 'number', trainCe: 'number', regTerm: 'number',
-    trainAcc: 'number', testLoss: 'number', testAcc: 'number', lr: 'number', seconds: 'number', trainImagesPerSec: 'number', bestTestAcc: 'number',
-  },
-  checkpoint: { runId: 'string', time: 'string', epoch: 'number', step: 'number', bytes: 'number', seconds: 'number', weightsSha256: 'string' },
-  log: { runId: 'string', time: 'string', level: 'string', message: 'string' },
-  error: { runId: 'string', time: 'string', kind: 'string', message: 'string' },
-  'run-end': { runId: 'string', time: 'string', status: 'string', bestTestAcc: 'number|null', finalTestAcc: 'number|null', epochsCompleted: 'number', seconds: 'number' },
-};
-
 /** Returns a description of the first schema violation, or undefined when the event is valid. */
 export function validateEvent(e: Record<string, unknown>): string | undefined {
-  const fields = REQUIRED[e.type as RunEventType];
+  const fields = Object.prototype.hasOwnProperty.call(EVENT_FIELDS, String(e.type)) ? EVENT_FIELDS[e.type as RunEventType] : undefined;
   if (!fields) return `unknown type '${String(e.type)}'`;
-  for (const [name, t] of Object.entries(fields)) {
+  for (const [name, rule] of Object.entries(fields)) {
     const v = e[name];
-    const ok =
-      t === 'number|null' ? v === null || typeof v === 'number' : t === 'object' ? typeof v === 'object' && v !== null : typeof v === t;
-    if (!ok) return `field '${name}' must be ${t}, got ${v === null ? 'null' : typeof v}`;
-  }
-  if (e.type === 'run-end' && !(STOPPED_STATUSES as readonly string[]).includes(e.status as string)) {
-    return `status '${String(e.status)}' is not a final status`;
+    if (v === undefined && !rule.required) continue;
+    const t = jsonTypeOf(v);
+    // An integer is a number too (JSON Schema's rule).
+    const ok = rule.types.length === 0 || rule.types.includes(t) || (t === 'integer' && rule.types.includes('number'));
+    if (!ok) return `field '${name}' must be ${rule.types.join('|')}, got ${v === undefined ? 'nothing' : t}`;
+    if (rule.values && !rule.values.includes(v as string)) {
+      return name === 'status' && e.type === 'run-end'
+        ? `status '${String(v)}' is not a final status`
+        : `field '${name}' must be one of ${rule.values.join(', ')}, got '${String(v)}'`;
+    }
   }
   return undefined;
 }

@@ -25,6 +25,8 @@ import { RunWatchdog } from './run-watchdog';
 import { provenance } from './provenance';
 import { resolveRunSpec, UsageError, variantHash, type RunRequest } from './run-request';
 import { findPython, workerScriptPath } from '../engine/pytorch/launcher';
+import type { TensorFiles } from '../protocol/benchmarks';
+import type { PrepareAnswer } from '../engine/pytorch/prepare-data';
 
 export interface RunnerOptions {
   store: RunStore;
@@ -65,8 +67,38 @@ export function defaultDistDir(): string {
 
 const STDERR_TAIL_LINES = 20;
 
+/** Runs dist/prepare-data.js on the spec; its answer, or an internal failure when it died. */
+function prepareData(spec: RunSpec, distDir: string, env: NodeJS.ProcessEnv, onSpawn: (child: ChildProcess) => void): Promise<PrepareAnswer> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(distDir, 'prepare-data.js')], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
+      windowsHide: true,
+    });
+    onSpawn(child);
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-4000)));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(JSON.stringify(spec) + '\n');
+    const died = (why: string): PrepareAnswer => ({ ok: false, kind: 'internal', message: `preparing the data for the PyTorch worker failed: ${why}` });
+    child.on('error', (e) => resolve(died(e.message)));
+    child.on('close', (code, signal) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as PrepareAnswer);
+      } catch {
+        resolve(died(`${signal ? `killed by ${signal}` : `exit code ${code}`}${err.trim() ? `: ${err.trim().split('\n').pop()}` : ''}`));
+      }
+    });
+  });
+}
+
 export class RunHandle {
   private child: ChildProcess | undefined;
+  /** The data preparation of a PyTorch run, while it runs (see prepare-data.ts). */
+  private preparing: ChildProcess | undefined;
   private readonly listeners = new Set<(e: RunEvent, r: RunRecord) => void>();
   private ended = false;
   /** The worker's process has exited and its streams are drained. */
@@ -104,11 +136,26 @@ export class RunHandle {
     let command: string;
     let args: string[];
     const distDir = this.opts.distDir ?? defaultDistDir();
+    let tensors: TensorFiles | undefined;
     try {
       if (this.spec.engine === 'pytorch') {
-        const { python } = await findPython({ setting: this.opts.python, env: this.opts.env ?? process.env });
+        const env = this.opts.env ?? process.env;
+        const { python } = await findPython({ setting: this.opts.python, env });
         command = python;
         args = ['-u', workerScriptPath(distDir)];
+        // The worker reads no dataset format: the data layer prepares the run's images for it,
+        // in a process of its own (see prepare-data.ts).
+        const answer = await prepareData(this.spec, distDir, env, (c) => (this.preparing = c));
+        this.preparing = undefined;
+        if (this.cancelRequested) {
+          this.finish('cancelled', 'cancelled before it started');
+          return;
+        }
+        if (!answer.ok) {
+          this.fail(answer.kind, answer.message, answer.file ? `file: ${answer.file}` : undefined);
+          return;
+        }
+        tensors = answer.tensors;
       } else {
         command = process.execPath;
         args = [path.join(distDir, 'worker.js')];
@@ -131,7 +178,7 @@ export class RunHandle {
     this.child = child;
     this.watchdog = this.makeWatchdog(child);
     child.stdin?.on('error', () => undefined);
-    const spec: RunSpec = this.opts.resume ? { ...this.spec, resume: true } : this.spec;
+    const spec: RunSpec = { ...this.spec, ...(this.opts.resume ? { resume: true } : {}), ...(tensors ? { tensors } : {}) };
     child.stdin?.end(JSON.stringify(spec) + '\n');
     const out = new LineSplitter();
     const err = new LineSplitter();
@@ -190,6 +237,7 @@ export class RunHandle {
   cancel(): Promise<RunRecord> {
     if (this.ended) return this.done;
     this.cancelRequested = true;
+    this.preparing?.kill('SIGTERM');
     const child = this.child;
     if (child?.pid !== undefined) {
       killTree(child.pid, 'SIGTERM');
@@ -251,7 +299,7 @@ export class RunHandle {
     }
     if (event.type === 'run-start') {
       // The resume flag is this segment's instruction, not part of what the run is.
-      const { resume: _resume, ...spec } = event.spec;
+      const { resume: _resume, tensors: _tensors, ...spec } = event.spec;
       event = { ...event, spec, env: { ...provenance(this.spec), ...event.env } };
     }
     if (event.type === 'run-end' && event.status === 'interrupted' && this.cancelRequested) {

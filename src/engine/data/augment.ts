@@ -5,12 +5,13 @@
  * out(y, x) = src(y + dy, x' + dx) with x' = 31 - x when flipped, else x; outside the source it
  * is the padding byte 0, normalized like any other byte (as torchvision pads before ToTensor).
  */
+import { PROTOCOL } from '../../protocol/benchmarks';
 import { IMAGE_BYTES, IMAGE_SIZE } from './types';
 
 const S = IMAGE_SIZE;
 const ROW = S * 3;
 
-export const CROP_PADDING = 4;
+export const CROP_PADDING: number = PROTOCOL.image.cropPadding;
 
 export function writeAugmentedImage(
   src: Uint8Array,

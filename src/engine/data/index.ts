@@ -9,3 +9,4 @@ export { mix32, permutation, Rng } from './random';
 export { selectSubset } from './subset';
 export { syntheticSplit, writeSyntheticDataset, type SyntheticOptions } from './synthetic';
 export type { DataSplit, LoadedDataset } from './types';
+export { defaultTensorDir, prepareTensorFiles, type PrepareOptions } from './tensor-files';

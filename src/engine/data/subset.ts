@@ -6,9 +6,10 @@
  * about 100 +- 10 images per class, which is close enough for ranking variants.
  * Because all sizes cut the same permutation, a smaller subset is contained in a larger one.
  */
+import { PROTOCOL } from '../../protocol/benchmarks';
 import { permutation } from './random';
 
-export const SUBSET_SEED = 0;
+export const SUBSET_SEED: number = PROTOCOL.subsetSeed;
 
 /** Indices into a split of `n` images; `size` null (or >= n) selects every image, in order. */
 export function selectSubset(n: number, size: number | null): Int32Array {

@@ -1,4 +1,5 @@
 /** What the data layer hands to the training loop. */
+import { PROTOCOL } from '../../protocol/benchmarks';
 
 /** One split in memory: `n` images, uint8 NHWC `[n,32,32,3]` (RGB), and their integer labels. */
 export interface DataSplit {
@@ -15,6 +16,6 @@ export interface LoadedDataset {
 }
 
 /** Every image of the engine is 32x32 RGB. */
-export const IMAGE_SIZE = 32;
-export const IMAGE_CHANNELS = 3;
+export const IMAGE_SIZE: number = PROTOCOL.image.size;
+export const IMAGE_CHANNELS: number = PROTOCOL.image.channels;
 export const IMAGE_BYTES = IMAGE_SIZE * IMAGE_SIZE * IMAGE_CHANNELS;

@@ -1,4 +1,4 @@
-"""RunError: a failure that ends the run with one `error` event (src/protocol/events.ts), and
+"""RunError: a failure that ends the run with one `error` event (src/protocol/events.schema.json), and
 Interrupted, raised when SIGTERM or SIGUSR1 stopped the run (after a checkpoint, once training has
 begun): run-end 'interrupted'."""
 
@@ -6,12 +6,21 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-# ErrorKind in events.ts.
-VARIANT = "variant"
-DATA = "data"
-DIVERGED = "diverged"
-USAGE = "usage"
-INTERNAL = "internal"
+from protocol import ERROR_KINDS
+
+
+def _kind(name: str) -> str:
+    """An ErrorKind of events.schema.json; fails at import if the schema lost it."""
+    if name not in ERROR_KINDS:
+        raise ImportError(f"events.schema.json has no error kind '{name}' (it has {', '.join(ERROR_KINDS)})")
+    return name
+
+
+VARIANT = _kind("variant")
+DATA = _kind("data")
+DIVERGED = _kind("diverged")
+USAGE = _kind("usage")
+INTERNAL = _kind("internal")
 
 
 class RunError(Exception):

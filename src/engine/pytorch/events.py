@@ -1,6 +1,8 @@
 """Writes the event stream of src/protocol/events.ts: one JSON object per line, flushed, each
 with runId and an ISO-8601 time. Non-finite floats never reach the stream as numbers (JSON has
-none): they become null."""
+none): they become null. Every event is checked against src/protocol/events.schema.json (the file
+the TypeScript validator derives its table from) before it is written: a violation is an engine
+bug and raises ValueError (a NaN or Inf float counts as a number there, and is written as null)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,54 @@ import datetime
 import json
 import math
 import threading
-from typing import Any, Callable, Dict, IO, Optional
+from typing import Any, Callable, Dict, IO, List, Optional, Tuple
 
 from errors import RunError
+from protocol import EVENTS_SCHEMA, allowed_values
+
+_JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,),
+               "object": (dict,), "array": (list, tuple), "null": (type(None),)}
+
+
+def _field_rules(node: Dict[str, Any]) -> Dict[str, Tuple[bool, Tuple[str, ...], List[str]]]:
+    required = set(node.get("required", []))
+    rules: Dict[str, Tuple[bool, Tuple[str, ...], List[str]]] = {}
+    for name, prop in node.get("properties", {}).items():
+        if name == "type":
+            continue
+        values = allowed_values(prop)
+        t = prop.get("type", "string" if values else ())
+        types = tuple(t) if isinstance(t, list) else ((t,) if isinstance(t, str) else ())
+        rules[name] = (name in required, types, values)
+    return rules
+
+
+# Per event type: field -> (required, JSON types, allowed values).
+EVENT_FIELDS = {t: _field_rules(node) for t, node in EVENTS_SCHEMA["$defs"]["events"].items()}
+
+
+def _is_type(value: Any, t: str) -> bool:
+    if isinstance(value, bool) and t != "boolean":
+        return False
+    return isinstance(value, _JSON_TYPES[t])
+
+
+def schema_violation(event: Dict[str, Any]) -> Optional[str]:
+    """The first way `event` breaks events.schema.json, or None (events.ts validateEvent's rules)."""
+    rules = EVENT_FIELDS.get(event.get("type"))  # type: ignore[arg-type]
+    if rules is None:
+        return f"unknown event type {event.get('type')!r}"
+    for name, (required, types, values) in rules.items():
+        if name not in event:
+            if required:
+                return f"{event['type']} event lacks '{name}'"
+            continue
+        value = event[name]
+        if types and not any(_is_type(value, t) for t in types):
+            return f"{event['type']} field '{name}' must be {'|'.join(types)}, got {value!r}"
+        if values and value not in values:
+            return f"{event['type']} field '{name}' must be one of {', '.join(values)}, got {value!r}"
+    return None
 
 
 def iso_now() -> str:
@@ -48,6 +95,11 @@ class EventWriter:
             return
         event: Dict[str, Any] = {"type": type_, "runId": self.run_id, "time": iso_now()}
         event.update(fields)
+        # Checked before non-finite floats become null: a NaN loss is a number the run must
+        # handle (diverged), not a malformed event.
+        problem = schema_violation(event)
+        if problem is not None:
+            raise ValueError(f"the worker built an invalid event: {problem}")
         line = json.dumps(finite_or_none(event), allow_nan=False, separators=(",", ":"))
         with self._lock:
             self.busy = True

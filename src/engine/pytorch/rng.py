@@ -1,7 +1,8 @@
 """The engine's seeded pseudo-random generator, bit for bit the one of the TensorFlow.js engine
-(src/engine/data/random.ts): a 32-bit avalanche mixer for the seed, then mulberry32. It is used
-where both engines must agree (the fixed train/test subsets); per-step randomness (shuffles,
-crops, flips) uses a torch.Generator, which is far faster on whole tensors.
+(src/engine/data/random.ts): a 32-bit avalanche mixer for the seed, then mulberry32. The worker
+uses mix32 to seed its torch.Generator (per-step randomness: shuffles, crops, flips, far faster on
+whole tensors); the subsets come already cut from the TypeScript data layer (data_cache.py).
+test/protocol-shared.test.ts checks this stream against random.ts.
 
 Python ints are unbounded, so every step masks to 32 bits where JavaScript's `| 0`, `>>> 0` and
 Math.imul wrap."""

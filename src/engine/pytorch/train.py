@@ -25,6 +25,7 @@ from torch import nn
 
 import checkpoint
 import data
+import data_cache
 import models
 from errors import DIVERGED, USAGE, VARIANT, Interrupted, RunError
 from events import EventWriter
@@ -248,18 +249,8 @@ class Trainer:
 
 
 def prepare_data(spec: Mapping[str, Any], device: torch.device) -> Tuple[data.Split, data.Split]:
-    dataset = data.load_dataset(spec["dataset"], spec.get("dataDir") or None)
-
-    def subset(split: data.Split, size: Optional[int]) -> data.Split:
-        indices = data.select_subset(len(split), size)
-        return split if len(indices) == len(split) else split.take(indices)
-
-    train = subset(dataset.train, spec.get("trainSubset"))
-    test = subset(dataset.test, spec.get("testSubset"))
-    if len(train) == 0 or len(test) == 0:
-        raise RunError(USAGE, f"the subsets are empty (train {len(train)}, test {len(test)} images)")
-    return (data.Split(train.images.to(device), train.labels.to(device)),
-            data.Split(test.images.to(device), test.labels.to(device)))
+    """The run's images, as the runner prepared them (the budget's subsets already taken)."""
+    return data_cache.load_run_data(spec, device)
 
 
 # --- the run loop --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Dict, IO, Optional
 # The worker's modules sit beside this file; Python puts that folder first on sys.path.
 from errors import INTERNAL, USAGE, Interrupted, RunError
 from events import EventWriter
-from protocol import PROTOCOL_VERSION
+from protocol import EXIT_COMPLETED, EXIT_NOT_COMPLETED, PROTOCOL_VERSION
 from signals import StopSignals, register_stack_dump
 from threads import prefer_passive_waits
 from variant_source import compile_variant
@@ -106,7 +106,7 @@ def main() -> int:
         end["reason"] = " ".join(reason.split())
     writer.emit("run-end", **end)
     events_out.flush()
-    return 0 if status in ("completed", "interrupted") else 1
+    return EXIT_COMPLETED if status in ("completed", "interrupted") else EXIT_NOT_COMPLETED
 
 
 if __name__ == "__main__":

@@ -1,16 +1,12 @@
-"""Helpers shared by the worker's unit tests: the repository's templates and synthetic datasets."""
+"""Helpers shared by the worker's unit tests: the repository's templates."""
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import itertools
 import os
-import struct
 from types import ModuleType
-from typing import List
 
-import torch
 
 _counter = itertools.count()
 
@@ -38,24 +34,3 @@ def load_template(kind: str, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def cifar_records(labels: List[int], label_bytes: int = 1, seed: int = 0) -> bytes:
-    """CIFAR binary records with random pixels; CIFAR-100 records get coarse label 0."""
-    g = torch.Generator().manual_seed(seed)
-    out = bytearray()
-    for label in labels:
-        out += bytes([0] * (label_bytes - 1) + [label])
-        out += bytes(torch.randint(0, 256, (3072,), generator=g, dtype=torch.uint8).tolist())
-    return bytes(out)
-
-
-def write_idx(path: str, data: torch.Tensor) -> None:
-    header = struct.pack(">BBBB", 0, 0, 0x08, data.dim()) + b"".join(struct.pack(">I", d) for d in data.shape)
-    payload = header + bytes(data.to(torch.uint8).flatten().tolist())
-    if path.endswith(".gz"):
-        with gzip.open(path, "wb") as f:
-            f.write(payload)
-    else:
-        with open(path, "wb") as f:
-            f.write(payload)

@@ -1,15 +1,13 @@
-import io
 import os
-import tarfile
 import tempfile
 import unittest
 
 import torch
 
 import data
+import data_cache
 from errors import RunError
 from protocol import DATASET_STATS
-from tests.support import cifar_records, write_idx
 
 
 def transform(seed: int = 0, dataset: str = "cifar10") -> data.BatchTransform:
@@ -61,111 +59,46 @@ class AugmentationTest(unittest.TestCase):
         self.assertTrue(torch.allclose(t.eval_batch(x), ref, atol=1e-5))
 
 
-class SubsetTest(unittest.TestCase):
-    def test_matches_the_typescript_permutation(self):
-        # permutation(20, 0) of src/engine/data/random.ts begins 2, 7, 9, 11, 6.
-        self.assertEqual(data.select_subset(20, 5), [2, 6, 7, 9, 11])
-        self.assertEqual(data.select_subset(20, None), list(range(20)))
-        self.assertEqual(data.select_subset(20, 30), list(range(20)))
+class DataCacheTest(unittest.TestCase):
+    """The files of src/engine/data/tensor-files.ts: n labels, then n NHWC images."""
 
-    def test_smaller_subsets_are_contained_in_larger_ones(self):
-        small, large = set(data.select_subset(1000, 100)), set(data.select_subset(1000, 300))
-        self.assertTrue(small <= large)
-
-
-class ReaderTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-        self.env = {"XDG_CACHE_HOME": os.path.join(self.dir, "cache")}
+        self.addCleanup(self.tmp.cleanup)
+        g = torch.Generator().manual_seed(1)
+        self.nhwc = torch.randint(0, 256, (5, 32, 32, 3), dtype=torch.uint8, generator=g)
+        self.labels = torch.tensor([3, 1, 4, 1, 5], dtype=torch.uint8)
+        self.path = os.path.join(self.tmp.name, "cifar10-train-5-0123456789abcdef.u8")
+        with open(self.path, "wb") as f:
+            f.write(bytes(self.labels.tolist()) + bytes(self.nhwc.flatten().tolist()))
 
-    def tearDown(self):
-        self.tmp.cleanup()
+    def test_reads_labels_and_images_as_nchw(self):
+        split = data_cache.load_split(self.path, 5)
+        self.assertEqual(split.labels.tolist(), [3, 1, 4, 1, 5])
+        self.assertEqual(split.labels.dtype, torch.long)
+        self.assertEqual(tuple(split.images.shape), (5, 3, 32, 32))
+        self.assertTrue(torch.equal(split.images, self.nhwc.permute(0, 3, 1, 2)))
+        self.assertTrue(split.images.is_contiguous())
 
-    def write_cifar10(self, root: str) -> None:
-        folder = os.path.join(root, "cifar-10-batches-bin")
-        os.makedirs(folder)
-        for i in range(1, 6):
-            with open(os.path.join(folder, f"data_batch_{i}.bin"), "wb") as f:
-                f.write(cifar_records([(i + j) % 10 for j in range(4)], seed=i))
-        with open(os.path.join(folder, "test_batch.bin"), "wb") as f:
-            f.write(cifar_records([3, 1, 4], seed=9))
+    def test_run_data_from_the_spec(self):
+        spec = {"tensors": {"train": {"path": self.path, "n": 5}, "test": {"path": self.path, "n": 5}, "source": "x"}}
+        train, test = data_cache.load_run_data(spec, torch.device("cpu"))
+        self.assertEqual((len(train), len(test)), (5, 5))
 
-    def test_cifar10_folder(self):
-        self.write_cifar10(self.dir)
-        ds = data.load_dataset("cifar10", self.dir, env=self.env)
-        self.assertEqual(tuple(ds.train.images.shape), (20, 3, 32, 32))
-        self.assertEqual(ds.train.labels[:4].tolist(), [1, 2, 3, 4])
-        self.assertEqual(ds.test.labels.tolist(), [3, 1, 4])
-        raw = cifar_records([3], seed=9)
-        self.assertEqual(ds.test.images[0, 1, 0, 0].item(), raw[1 + 1024])  # green plane, pixel (0,0)
-        self.assertEqual(ds.test.images[0, 0, 1, 2].item(), raw[1 + 32 + 2])
-
-    def test_cifar100_archive_uses_fine_labels(self):
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            for name, labels in (("train.bin", [5, 99, 0]), ("test.bin", [42])):
-                blob = cifar_records(labels, label_bytes=2)
-                info = tarfile.TarInfo(f"cifar-100-binary/{name}")
-                info.size = len(blob)
-                tar.addfile(info, io.BytesIO(blob))
-        with open(os.path.join(self.dir, "cifar-100-binary.tar.gz"), "wb") as f:
-            f.write(buf.getvalue())
-        ds = data.load_dataset("cifar100", None, env={**self.env, "REGBENCH_DATA": self.dir})
-        self.assertEqual(ds.train.labels.tolist(), [5, 99, 0])
-        self.assertEqual(ds.test.labels.tolist(), [42])
-
-    def test_missing_cifar_names_the_file_and_the_command(self):
+    def test_a_wrong_size_or_missing_file_is_a_data_error_naming_it(self):
         with self.assertRaises(RunError) as ctx:
-            data.load_dataset("cifar10", os.path.join(self.dir, "nowhere"), env=self.env)
-        err = ctx.exception
-        self.assertEqual(err.kind, "data")
-        self.assertIn("cifar-10-binary.tar.gz", err.message)
-        self.assertIn("regbench data fetch cifar10", err.message)
-        self.assertEqual(err.file, os.path.join(self.dir, "nowhere", "cifar-10-binary.tar.gz"))
-        self.assertNotIn("\n", err.message)
-
-    def test_corrupt_cifar_file(self):
-        self.write_cifar10(self.dir)
-        with open(os.path.join(self.dir, "cifar-10-batches-bin", "test_batch.bin"), "ab") as f:
-            f.write(b"xx")
+            data_cache.load_split(self.path, 6)
+        self.assertEqual((ctx.exception.kind, ctx.exception.file), ("data", self.path))
+        missing = os.path.join(self.tmp.name, "nowhere.u8")
         with self.assertRaises(RunError) as ctx:
-            data.load_dataset("cifar10", self.dir, env=self.env)
-        self.assertIn("test_batch.bin is corrupt", ctx.exception.message)
+            data_cache.load_split(missing, 5)
+        self.assertEqual((ctx.exception.kind, ctx.exception.file), ("data", missing))
 
-    def test_cache_dir_is_searched(self):
-        cache = os.path.join(self.dir, "cache", "regbench", "datasets")
-        self.write_cifar10(cache)
-        ds = data.load_dataset("cifar10", None, env=self.env)
-        self.assertEqual(ds.source, os.path.join(cache, "cifar-10-batches-bin"))
-
-    def test_fashion_mnist_idx_is_padded_to_32x32_rgb(self):
-        folder = os.path.join(self.dir, "fashion-mnist")
-        os.makedirs(folder)
-        train = torch.randint(1, 256, (6, 28, 28), dtype=torch.uint8)
-        write_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), train)
-        write_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), torch.tensor([0, 1, 2, 3, 4, 9]))
-        write_idx(os.path.join(folder, "t10k-images-idx3-ubyte"), train[:2])
-        write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte"), torch.tensor([7, 8]))
-        ds = data.load_dataset("fashion-mnist", self.dir, env=self.env, system_dir=None)
-        self.assertEqual(tuple(ds.train.images.shape), (6, 3, 32, 32))
-        self.assertEqual(ds.train.labels.tolist(), [0, 1, 2, 3, 4, 9])
-        img = ds.train.images[2]
-        self.assertTrue(torch.equal(img[0, 2:30, 2:30], train[2]))
-        self.assertTrue(torch.equal(img[0], img[2]))
-        self.assertEqual(int(img[:, :2].sum()) + int(img[:, :, 30:].sum()), 0)
-
-    def test_incomplete_fashion_mnist(self):
-        write_idx(os.path.join(self.dir, "train-images-idx3-ubyte.gz"), torch.zeros(1, 28, 28, dtype=torch.uint8))
+    def test_a_spec_without_tensors_is_a_usage_error(self):
         with self.assertRaises(RunError) as ctx:
-            data.load_dataset("fashion-mnist", self.dir, env=self.env, system_dir=None)
-        self.assertIn("train-labels-idx1-ubyte.gz is missing", ctx.exception.message)
-
-    def test_missing_fashion_mnist_mentions_debian_package(self):
-        with self.assertRaises(RunError) as ctx:
-            data.load_dataset("fashion-mnist", None, env=self.env, system_dir=None)
-        self.assertIn("dataset-fashion-mnist", ctx.exception.message)
-        self.assertIn("train-images-idx3-ubyte.gz", ctx.exception.message)
+            data_cache.load_run_data({"dataset": "cifar10"}, torch.device("cpu"))
+        self.assertEqual(ctx.exception.kind, "usage")
+        self.assertIn("regbench run", ctx.exception.message)
 
 
 if __name__ == "__main__":
