@@ -5,6 +5,9 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
@@ -13,7 +16,7 @@ import { checkedNormFactory, DivergedError, train, type Batch, type BatchSource 
 import { LEAK_STREAK, LeakError, WARMUP_STEPS } from '../src/engine/tfjs/leak';
 import { loadVariant, VariantError } from '../src/engine/tfjs/variant-loader';
 import { cosineLr, RECIPE, type RunSpec } from '../src/protocol/benchmarks';
-import type { EpochEvent } from '../src/protocol/events';
+import type { EpochEvent, RunEvent } from '../src/protocol/events';
 import type { Model, NamedVariable } from '../src/engine/tfjs/types';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -151,4 +154,26 @@ test('a variant that keeps a tensor every step fails after LEAK_STREAK steps, na
   );
   assert.equal(steps, WARMUP_STEPS + LEAK_STREAK, 'it stops as soon as the rule fires');
   model.dispose();
+});
+
+test('the worker reports a leaking variant as a warning log event and a failed run (kind variant) naming the file', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-leak-'));
+  try {
+    const data = path.join(tmp, 'data');
+    const synth = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '64', '--test', '16'], { encoding: 'utf8' });
+    assert.equal(synth.status, 0, synth.stderr);
+    const variantPath = path.join(root, 'test/fixtures/variants/leaks-tensors.ts');
+    const runSpec = spec(1, 2, { trainSubset: 32, testSubset: 4, dataDir: data, backend: 'wasm', variantPath, variantKind: { regularizer: true, norm: false }, runDir: tmp });
+    const r = spawnSync('nice', ['-n', '5', process.execPath, path.join(root, 'dist', 'worker.js')], { input: JSON.stringify(runSpec) + '\n', encoding: 'utf8', env: { ...process.env, REGBENCH_OFFLINE: '1' }, timeout: 300_000 });
+    const events = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RunEvent);
+    const warning = events.find((e) => e.type === 'log' && e.level === 'warn');
+    assert.ok(warning && warning.type === 'log' && warning.message.startsWith(`${variantPath}: the variant leaks tensors`) && /grew by 1\.0 per step/.test(warning.message), JSON.stringify(warning));
+    const error = events.find((e) => e.type === 'error');
+    assert.ok(error && error.type === 'error' && error.kind === 'variant' && error.file === variantPath && error.message === warning.message);
+    const end = events.at(-1);
+    assert.ok(end?.type === 'run-end' && end.status === 'failed', JSON.stringify(end));
+    assert.equal(r.status, 1);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -168,20 +168,32 @@ function emitRunStart(s: Session, p: Prepared, from: LoadedCheckpoint | undefine
   });
 }
 
-/** SIGTERM and SIGUSR1 ask the loop to checkpoint at the next step boundary and stop. */
-function stopSignals(): { requested: () => boolean; signal: () => string | undefined; remove: () => void } {
+interface StopSignals {
+  /** True once SIGTERM or SIGUSR1 arrived (polled by the loop at every step boundary). */
+  requested: () => boolean;
+  signal: () => string | undefined;
+  /** From now on a signal waits for the loop's next step boundary (before: the worker exits). */
+  training: () => void;
+}
+
+/**
+ * SIGTERM and SIGUSR1 ask the loop to checkpoint at the next step boundary and stop. Installed
+ * first thing: before training starts (backend, data, variant) the worker ends at once, as
+ * interrupted; without a listener SIGUSR1 would start Node's inspector and be lost.
+ */
+function stopSignals(s: Session): StopSignals {
   let received: string | undefined;
+  let training = false;
   const onSignal = (name: string) => {
+    if (!training) {
+      s.end('interrupted', `stopped by ${name} before training started; no checkpoint written`);
+      process.exit(0);
+    }
     if (!received) process.stderr.write(`regbench worker: ${name} received; stopping after a checkpoint at the next step boundary\n`);
     received ??= name;
   };
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGUSR1'];
-  for (const sig of signals) process.on(sig, onSignal);
-  return {
-    requested: () => received !== undefined,
-    signal: () => received,
-    remove: () => signals.forEach((sig) => process.off(sig, onSignal)),
-  };
+  for (const sig of ['SIGTERM', 'SIGUSR1'] as const) process.on(sig, onSignal);
+  return { requested: () => received !== undefined, signal: () => received, training: () => void (training = true) };
 }
 
 function checkpointWriter(s: Session, p: Prepared): (snapshot: TrainSnapshot) => void {
@@ -192,8 +204,8 @@ function checkpointWriter(s: Session, p: Prepared): (snapshot: TrainSnapshot) =>
   };
 }
 
-async function runTraining(s: Session, p: Prepared, from: LoadedCheckpoint | undefined): Promise<number> {
-  const stop = stopSignals();
+async function runTraining(s: Session, p: Prepared, from: LoadedCheckpoint | undefined, stop: StopSignals): Promise<number> {
+  stop.training();
   try {
     const result = await train({
       spec: s.spec,
@@ -220,8 +232,6 @@ async function runTraining(s: Session, p: Prepared, from: LoadedCheckpoint | und
     }
   } catch (err) {
     return failTraining(s, p, err);
-  } finally {
-    stop.remove();
   }
   s.end('completed');
   return 0;
@@ -247,13 +257,14 @@ function failTraining(s: Session, p: Prepared, err: unknown): number {
 async function main(): Promise<number> {
   const spec = await readSpec();
   const s = new Session(spec);
+  const stop = stopSignals(s);
   emit({ type: 'hello', runId: spec.runId, time: s.now(), protocol: PROTOCOL_VERSION, pid: process.pid });
   const prepared = await prepare(s);
   if (typeof prepared === 'number') return prepared;
   const from = resumePoint(s, prepared);
   if (typeof from === 'number') return from;
   emitRunStart(s, prepared, from);
-  return runTraining(s, prepared, from);
+  return runTraining(s, prepared, from, stop);
 }
 
 main().then(
