@@ -11,6 +11,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/engine/tfjs/backend';
+import { buildModel } from '../src/engine/tfjs/models';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { CheckpointEvent, EpochEvent, ErrorEvent, RunEndEvent, RunEvent, RunStartEvent } from '../src/protocol/events';
 
@@ -162,4 +165,31 @@ test('a torn checkpoint and one from another variant are refused with one clear 
   const e2 = await refusal(spec(other, { resume: true, variantHash: 'ffffffffffffffff' }));
   assert.equal(e2.kind, 'usage');
   assert.match(e2.message, /^refusing checkpoint .*last\.json: it belongs to another run \(variantHash: checkpoint baseline0000, this run ffffffffffffffff\)/);
+});
+
+test('the dropout stream is part of the saved state: a model given randomState() draws the same masks', async () => {
+  await initBackend('wasm');
+  const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+  const logits = (m: ReturnType<typeof buildModel>) => tf.tidy(() => Array.from(m.forward(x, true).dataSync()));
+  const a = buildModel('mobilenetv2', 10, { seed: 2 });
+  const first = logits(a);
+  const state = a.randomState!();
+  const second = logits(a);
+  const b = buildModel('mobilenetv2', 10, { seed: 2 });
+  b.setRandomState!(JSON.parse(JSON.stringify(state)) as number[][]);
+  assert.deepEqual(logits(b), second, 'restored stream, same dropout mask');
+  assert.notDeepEqual(second, first, 'consecutive steps draw different masks (the test can tell)');
+  [a, b].forEach((m) => m.dispose());
+  x.dispose();
+});
+
+test('SIGTERM before training starts: run-end interrupted at once, no checkpoint, exit 0', async () => {
+  const runDir = path.join(tmp, 'early-term');
+  const r = await runWorker(spec(runDir), (e, child) => {
+    if (e.type === 'hello') child.kill('SIGTERM');
+  });
+  assert.equal(r.code, 0);
+  assert.equal(runEnd(r).status, 'interrupted');
+  assert.match(runEnd(r).reason ?? '', /^stopped by SIGTERM before training started; no checkpoint written$/);
+  assert.ok(!fs.existsSync(path.join(runDir, 'checkpoint', 'last.json')));
 });
