@@ -165,6 +165,9 @@ test('a torn checkpoint and one from another variant are refused with one clear 
   const e2 = await refusal(spec(other, { resume: true, variantHash: 'ffffffffffffffff' }));
   assert.equal(e2.kind, 'usage');
   assert.match(e2.message, /^refusing checkpoint .*last\.json: it belongs to another run \(variantHash: checkpoint baseline0000, this run ffffffffffffffff\)/);
+
+  const e3 = await refusal(spec(copyRun('other-backend'), { resume: true, backend: 'cpu' }));
+  assert.match(e3.message, /it belongs to another run \(engineVersions: .*; backend: checkpoint wasm, this run cpu\); resume with --backend wasm \(tfjs-backend-wasm 4\.22\.0, tfjs-core 4\.22\.0\), or delete /);
 });
 
 test('the dropout stream is part of the saved state: a model given randomState() draws the same masks', async () => {

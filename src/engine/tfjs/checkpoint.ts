@@ -237,7 +237,8 @@ export function loadCheckpoint(owner: CheckpointOwner, model: Model): LoadedChec
   }
   const differences = compareOwner(meta, owner);
   if (differences.length) {
-    throw new CheckpointError(`refusing checkpoint ${metaFile}: it belongs to another run (${differences.join('; ')}); ${startOver}`, metaFile);
+    const hint = resumeHint(meta, differences);
+    throw new CheckpointError(`refusing checkpoint ${metaFile}: it belongs to another run (${differences.join('; ')}); ${hint ? `${hint}, or ` : ''}${startOver}`, metaFile);
   }
   const dataFile = path.join(dir, path.basename(String(meta.file)));
   const data = readVerified(dataFile, meta, startOver);
@@ -253,7 +254,7 @@ function compareOwner(meta: CheckpointMeta, owner: CheckpointOwner): string[] {
     ['format', meta.format, CHECKPOINT_FORMAT],
     ['engine', meta.engine, 'tfjs'],
     ['regbenchVersion', meta.regbenchVersion, regbenchVersion],
-    ['engineVersions', stableJson(meta.engineVersions), stableJson(owner.engineVersions)],
+    ['engineVersions', versionsText(meta.engineVersions), versionsText(owner.engineVersions)],
     ['backend', meta.backend, owner.backend],
     ['microBatch', meta.microBatch ?? null, owner.microBatch ?? null],
     ['variantHash', meta.variantHash, spec.variantHash],
@@ -268,8 +269,19 @@ function compareOwner(meta: CheckpointMeta, owner: CheckpointOwner): string[] {
   return expected.filter(([, a, b]) => a !== b).map(([name, a, b]) => `${name}: checkpoint ${String(a)}, this run ${String(b)}`);
 }
 
-function stableJson(o: Record<string, string> | undefined): string {
-  return JSON.stringify(Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** How to resume anyway when only the environment differs (backend, slice size, versions). */
+function resumeHint(meta: CheckpointMeta, differences: readonly string[]): string | undefined {
+  const fields = differences.map((d) => d.slice(0, d.indexOf(':')));
+  const only = (allowed: readonly string[]) => fields.every((f) => allowed.includes(f));
+  if (only(['backend', 'engineVersions'])) return `resume with --backend ${meta.backend} (${versionsText(meta.engineVersions)})`;
+  if (only(['microBatch'])) return `resume with REGBENCH_MICRO_BATCH=${meta.microBatch ?? 0}`;
+  if (only(['regbenchVersion', 'engineVersions'])) return `resume with Regbench ${meta.regbenchVersion} (${versionsText(meta.engineVersions)})`;
+  return undefined;
+}
+
+/** Versions as sorted "name version" pairs: comparable and readable. */
+function versionsText(o: Record<string, string> | undefined): string {
+  return Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 function readVerified(dataFile: string, meta: CheckpointMeta, startOver: string): Buffer {
