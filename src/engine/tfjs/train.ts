@@ -184,9 +184,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         return result(run, true);
       }
       endEpoch(run);
-      if (run.state.epoch < spec.epochs && opts.stopRequested?.()) return result(run, true);
-      // Let the event loop flush stdout and notice signals between epochs.
+      // Let the event loop flush stdout and deliver a signal that came during evaluation.
       await yieldToEventLoop();
+      // The epoch's checkpoint is the stop's checkpoint.
+      if (run.state.epoch < spec.epochs && opts.stopRequested?.()) return result(run, true);
     }
   } finally {
     run.momenta.forEach((m) => m.dispose());
