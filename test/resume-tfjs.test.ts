@@ -13,7 +13,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
+import { checkpointDir, loadCheckpoint, weightsSha256, writeCheckpoint, type CheckpointOwner } from '../src/engine/tfjs/checkpoint';
 import { buildModel } from '../src/engine/tfjs/models';
+import { checkedNormFactory, trainStep } from '../src/engine/tfjs/train';
+import { loadVariant } from '../src/engine/tfjs/variant-loader';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { CheckpointEvent, EpochEvent, ErrorEvent, RunEndEvent, RunEvent, RunStartEvent } from '../src/protocol/events';
 
@@ -195,4 +198,31 @@ test('SIGTERM before training starts: run-end interrupted at once, no checkpoint
   assert.equal(runEnd(r).status, 'interrupted');
   assert.match(runEnd(r).reason ?? '', /^stopped by SIGTERM before training started; no checkpoint written$/);
   assert.ok(!fs.existsSync(path.join(runDir, 'checkpoint', 'last.json')));
+});
+
+test('a CustomNorm\'s parameters and running buffers, and the momenta, go through a checkpoint and back', async () => {
+  const backend = await initBackend('wasm');
+  const norm = await loadVariant(path.join(root, 'templates/norms/switchable-norm.ts'));
+  const factory = () => checkedNormFactory({ ...norm, CustomNorm: norm.CustomNorm! });
+  const a = buildModel('resnet20', 10, { seed: 1, normFactory: factory() });
+  const params = a.trainableVariables();
+  const momenta = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  const images = new Float32Array(4 * 3072).map((_, i) => Math.sin(i));
+  const config = { numClasses: 10, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
+  trainStep({ model: a, params, momenta, batch: { images, labels: Int32Array.from([0, 1, 2, 3]), size: 4 }, lr: 0.1, momentum: 0.9, weightDecay: 5e-4, numClasses: 10, variant: norm, config });
+  const buffers = a.namedVariables().filter((v) => !v.trainable).map((v) => v.name);
+  assert.ok(buffers.some((n) => /running_mean/.test(n)), `the CustomNorm's buffers are named: ${buffers.slice(0, 3).join(', ')}`);
+  const owner: CheckpointOwner = { spec: spec(path.join(tmp, 'custom-norm'), { variantKind: { regularizer: false, norm: true } }), engineVersions: backend.versions, backend: backend.backend, threads: backend.threads };
+  const state = { epoch: 0, step: 1, globalStep: 1, sums: { loss: 2.5, ce: 2.5, term: 0, correct: 1, seen: 4 }, best: null, final: null };
+  const written = writeCheckpoint(owner, a, { state, momenta });
+  assert.equal(written.meta.weightsSha256, weightsSha256(a));
+  const b = buildModel('resnet20', 10, { seed: 2, normFactory: factory() });
+  assert.notEqual(weightsSha256(b), weightsSha256(a));
+  const loaded = loadCheckpoint(owner, b)!;
+  assert.equal(weightsSha256(b), weightsSha256(a));
+  assert.deepEqual(loaded.state, state);
+  assert.deepEqual(loaded.momenta.map((m) => Array.from(m)), momenta.map((m) => Array.from(m.dataSync())));
+  assert.ok(fs.existsSync(path.join(checkpointDir(owner.spec.runDir), 'ckpt-e0-s1.bin')));
+  [a, b].forEach((m) => m.dispose());
+  tf.dispose(momenta);
 });
