@@ -186,7 +186,10 @@ export async function runParity(opts: ParityOptions): Promise<ParityReport> {
       let step;
       let updates;
       try {
-        step = trainStep(model, params, momenta, { images: x.data, labels: input.labels, size: batch }, RECIPE.lr, RECIPE.momentum, RECIPE.weightDecay, bench.numClasses, variant.computeRegularization, config, variant);
+        step = trainStep({
+          model, params, momenta, batch: { images: x.data, labels: input.labels, size: batch },
+          lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, numClasses: bench.numClasses, variant, config,
+        });
         updates = stepUpdates(model.namedVariables().filter((v) => v.trainable), momenta, torch);
       } finally {
         momenta.forEach((m) => m.dispose());

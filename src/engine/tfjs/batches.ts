@@ -25,8 +25,14 @@ export async function createBatchSource(spec: RunSpec, log: (message: string) =>
   return {
     trainImages: train.numImages,
     testImages: test.numImages,
-    *trainBatches(epoch: number) {
-      for (const b of train.epoch(epoch)) yield { images: b.x, labels: b.y, size: b.size };
+    *trainBatches(epoch: number, fromStep = 0) {
+      // The epoch's order and augmentation are drawn whole from seed and epoch, so a resumed
+      // epoch serves its remaining batches without drawing the skipped ones again.
+      train.prepareEpoch(epoch);
+      for (let k = fromStep; k < train.numBatches; k++) {
+        const b = train.batch(k);
+        yield { images: b.x, labels: b.y, size: b.size };
+      }
     },
     *testBatches() {
       for (const b of test.epoch()) yield { images: b.x, labels: b.y, size: b.size };

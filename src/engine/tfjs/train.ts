@@ -1,29 +1,32 @@
 /**
  * The training loop of the TensorFlow.js engine: SGD with momentum 0.9 and coupled weight decay
  * on every parameter, cosine learning rate per step, cross-entropy plus the variant's term.
- * It reports through `emit` and throws VariantError / DivergedError; the worker turns those into
- * events. Every step runs inside tf.tidy scopes, so the tensor count is flat across epochs.
+ * It reports through `emit` and throws VariantError / DivergedError / LeakError; the worker turns
+ * those into events. Every step runs inside tf.tidy scopes, so the tensor count is flat across
+ * epochs (LeakMonitor fails a run whose count keeps growing).
+ *
+ * Checkpoints: the loop's whole state is a TrainState plus the momentum buffers plus the model's
+ * variables and random streams. `checkpoint` is called with it after every epoch's evaluation and
+ * at the step boundary where `stopRequested` first returns true; `start` continues from one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core ships its gradient functions separately; training needs all of them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { cosineLr, type RunSpec } from '../../protocol/benchmarks';
 import type { EpochEvent, ProgressEvent } from '../../protocol/events';
-import type { Model, NormLayer, RegConfig, RegModel, Variant } from './types';
+import { LeakMonitor } from './leak';
+import { trainStep, type Batch, type StepResult } from './step';
+import type { Model, NormLayer, Variant } from './types';
 import { VariantError, type LoadedVariant } from './variant-loader';
 
-/** One batch, normalized NHWC float32 images and int32 labels. */
-export interface Batch {
-  images: Float32Array;
-  labels: Int32Array;
-  size: number;
-}
+export { trainStep, type Batch, type StepOptions, type StepResult } from './step';
 
 export interface BatchSource {
   trainImages: number;
   testImages: number;
-  /** Augmented, shuffled training batches of epoch `epoch` (seeded by the run seed and epoch). */
-  trainBatches(epoch: number): Iterable<Batch>;
+  /**
+   * Augmented, shuffled training batches of epoch `epoch` (seeded by the run seed and epoch),
+   * starting with batch `fromStep` (default 0; a resumed epoch skips the batches already done).
+   */
+  trainBatches(epoch: number, fromStep?: number): Iterable<Batch>;
   testBatches(): Iterable<Batch>;
 }
 
@@ -35,6 +38,33 @@ export class DivergedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Running sums of the current epoch (per-example sums; `seen` images so far). */
+export interface EpochSums {
+  loss: number;
+  ce: number;
+  term: number;
+  correct: number;
+  seen: number;
+}
+
+/** Where the loop stands: a resume continues at `step` (steps done) of 0-based `epoch`. */
+export interface TrainState {
+  epoch: number;
+  step: number;
+  /** Steps done over the whole run: the cosine schedule's position. */
+  globalStep: number;
+  sums: EpochSums;
+  best: number | null;
+  final: number | null;
+}
+
+/** What a checkpoint holds besides the model: the loop's state and the momentum buffers. */
+export interface TrainSnapshot {
+  state: TrainState;
+  /** SGD momentum buffers, one per trainable variable, in the order of trainableVariables(). */
+  momenta: tf.Variable[];
 }
 
 export interface TrainOptions {
@@ -51,6 +81,20 @@ export interface TrainOptions {
   afterStep?: () => void;
   /** Progress events at most this often (ms). */
   progressIntervalMs?: number;
+  /** Continue from a checkpoint (the model's variables and random streams are already restored). */
+  start?: { state: TrainState; momenta: Float32Array[] };
+  /** Writes a checkpoint: after every epoch's evaluation ('epoch') and when stopping ('stop'). */
+  checkpoint?: (snapshot: TrainSnapshot, why: 'epoch' | 'stop') => void;
+  /** Polled at every step boundary; true: checkpoint there and return with `stopped`. */
+  stopRequested?: () => boolean;
+}
+
+export interface TrainResult {
+  bestTestAcc: number | null;
+  finalTestAcc: number | null;
+  epochsCompleted: number;
+  /** Set when training stopped early on request: where a resume continues. */
+  stopped?: { epoch: number; step: number };
 }
 
 /**
@@ -69,13 +113,10 @@ export function microBatchFor(arch: string, backend: string, env: NodeJS.Process
 
 const WASM_MICRO_BATCH: Record<string, number> = { mobilenetv2: 32, resnet110: 64 };
 
-export interface TrainResult {
-  bestTestAcc: number | null;
-  finalTestAcc: number | null;
-  epochsCompleted: number;
-}
-
-/** Wraps every CustomNorm so a shape change is reported with the slot and the variant file. */
+/**
+ * Wraps every CustomNorm so that a shape change, and non-finite output for finite input in
+ * evaluation mode, are reported with the slot and the variant file.
+ */
 export function checkedNormFactory(variant: Variant & { CustomNorm: NonNullable<Variant['CustomNorm']> }): (c: number) => NormLayer {
   let slot = 0;
   return (numFeatures: number) => {
@@ -90,257 +131,229 @@ export function checkedNormFactory(variant: Variant & { CustomNorm: NonNullable<
       throw new VariantError(`${variant.path}: CustomNorm must have a method apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D`, variant.path);
     }
     const apply = layer.apply.bind(layer);
+    const where = `${variant.path}: CustomNorm (norm slot ${index}, ${numFeatures} channels)`;
     Object.defineProperty(layer, 'apply', {
       enumerable: false,
-      value: (x: tf.Tensor4D, training: boolean): tf.Tensor4D => {
-        const y = apply(x, training);
-        if (!(y instanceof tf.Tensor) || y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i])) {
-          const got = y instanceof tf.Tensor ? `[${y.shape.join(',')}]` : typeof y;
-          throw new VariantError(
-            `${variant.path}: CustomNorm (norm slot ${index}, ${numFeatures} channels) changed the shape: input [${x.shape.join(',')}], output ${got}; it must return the input's shape`,
-            variant.path,
-          );
-        }
-        return y;
-      },
+      value: (x: tf.Tensor4D, training: boolean): tf.Tensor4D => checkedNormOutput(where, variant.path, x, apply(x, training), training),
     });
     return layer;
   };
 }
 
-export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { spec, model, data, variant } = opts;
-  const { recipe } = spec;
-  const batchSize = recipe.batchSize;
-  const stepsPerEpoch = Math.ceil(data.trainImages / batchSize);
-  const totalSteps = stepsPerEpoch * spec.epochs;
-  const params = model.trainableVariables();
-  const momenta = params.map((p) => tf.variable(tf.zerosLike(p), false));
-  const regularize = variant?.computeRegularization;
-  const progressEvery = opts.progressIntervalMs ?? 1000;
-
-  let best: number | null = null;
-  let final: number | null = null;
-  let globalStep = 0;
-  try {
-    for (let epoch = 0; epoch < spec.epochs; epoch++) {
-      const t0 = Date.now();
-      const lrStart = cosineLr(recipe.lr, globalStep, totalSteps);
-      let sumLoss = 0;
-      let sumCe = 0;
-      let sumTerm = 0;
-      let correct = 0;
-      let seen = 0;
-      let step = 0;
-      let lastProgress = Date.now();
-      for (const batch of data.trainBatches(epoch)) {
-        const lr = cosineLr(recipe.lr, globalStep, totalSteps);
-        const config: RegConfig = { numClasses: spec.numClasses, epoch, totalEpochs: spec.epochs, step, stepsPerEpoch };
-        const r = trainStep(model, params, momenta, batch, lr, recipe.momentum, recipe.weightDecay, spec.numClasses, regularize, config, variant, opts.microBatch);
-        step++;
-        globalStep++;
-        opts.afterStep?.();
-        if (!Number.isFinite(r.ce)) {
-          throw new DivergedError(`loss became ${r.ce} at epoch ${epoch + 1}, step ${step}: the run diverged`, epoch, step);
-        }
-        if (!Number.isFinite(r.term)) {
-          const where = variant ? variant.path : 'variant';
-          // Non-finite from the very first step is a bug in the term; later it is the training diverging.
-          if (globalStep === 1) throw new VariantError(`${where}: computeRegularization returned ${r.term} at epoch ${epoch + 1}, step ${step}; it must be finite`, where);
-          throw new DivergedError(`the regularization term became ${r.term} at epoch ${epoch + 1}, step ${step}: the run diverged`, epoch, step);
-        }
-        sumCe += r.ce * batch.size;
-        sumTerm += r.term * batch.size;
-        sumLoss += (r.ce + r.term) * batch.size;
-        correct += r.correct;
-        seen += batch.size;
-        if (Date.now() - lastProgress >= progressEvery || step === stepsPerEpoch) {
-          lastProgress = Date.now();
-          opts.emit({
-            type: 'progress',
-            runId: spec.runId,
-            time: new Date().toISOString(),
-            epoch,
-            step,
-            steps: stepsPerEpoch,
-            loss: sumLoss / seen,
-            imagesPerSec: seen / Math.max(1e-3, (Date.now() - t0) / 1000),
-          });
-        }
-      }
-      const trainSeconds = (Date.now() - t0) / 1000;
-      const test = evaluate(model, data, spec.numClasses);
-      final = test.acc;
-      best = best === null ? test.acc : Math.max(best, test.acc);
-      opts.emit({
-        type: 'epoch',
-        runId: spec.runId,
-        time: new Date().toISOString(),
-        epoch,
-        totalEpochs: spec.epochs,
-        trainLoss: sumLoss / seen,
-        trainCe: sumCe / seen,
-        regTerm: sumTerm / seen,
-        trainAcc: (100 * correct) / seen,
-        testLoss: test.loss,
-        testAcc: test.acc,
-        lr: lrStart,
-        seconds: (Date.now() - t0) / 1000,
-        trainImagesPerSec: seen / Math.max(1e-3, trainSeconds),
-        bestTestAcc: best,
-        rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
-      });
-      opts.onEpochEnd?.(epoch, tf.memory().numTensors);
-      // Let the event loop flush stdout and notice signals between epochs.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  } finally {
-    momenta.forEach((m) => m.dispose());
+function checkedNormOutput(where: string, file: string, x: tf.Tensor4D, y: unknown, training: boolean): tf.Tensor4D {
+  const shape: readonly number[] | undefined = y instanceof tf.Tensor ? y.shape : undefined;
+  if (!shape || shape.length !== x.shape.length || shape.some((d, i) => d !== x.shape[i])) {
+    const got = shape ? `[${shape.join(',')}]` : typeof y;
+    throw new VariantError(`${where} changed the shape: input [${x.shape.join(',')}], output ${got}; it must return the input's shape`, file);
   }
-  return { bestTestAcc: best, finalTestAcc: final, epochsCompleted: spec.epochs };
+  // Evaluation only (one reduction per slot and test batch): later activations such as relu6 may
+  // turn NaN into numbers, so the logits alone do not show it.
+  const out = y as tf.Tensor4D;
+  if (!training) {
+    const bad = tf.tidy(() => tf.logicalAnd(tf.all(tf.isFinite(x)), tf.logicalNot(tf.all(tf.isFinite(out)))).dataSync()[0]);
+    if (bad) {
+      throw new VariantError(`${where} returned NaN or Inf in evaluation mode (training=false) for finite input; check its evaluation branch (running statistics)`, file);
+    }
+  }
+  return out;
 }
 
-export interface StepResult {
-  ce: number;
-  term: number;
-  correct: number;
+/** The loop's working set: the options, derived sizes, the parameters and buffers, the state. */
+interface Run {
+  opts: TrainOptions;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  params: tf.Variable[];
+  momenta: tf.Variable[];
+  state: TrainState;
+  leaks: LeakMonitor;
+  /** Wall-clock start of the current epoch's segment and its training seconds. */
+  epochStarted: number;
+  trainSeconds: number;
+}
+
+const zeroSums = (): EpochSums => ({ loss: 0, ce: 0, term: 0, correct: 0, seen: 0 });
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const run = startRun(opts);
+  const { spec } = opts;
+  try {
+    while (run.state.epoch < spec.epochs) {
+      if (!(await trainEpoch(run))) {
+        opts.checkpoint?.(snapshot(run), 'stop');
+        return result(run, true);
+      }
+      endEpoch(run);
+      // Let the event loop flush stdout and deliver a signal that came during evaluation.
+      await yieldToEventLoop();
+      // The epoch's checkpoint is the stop's checkpoint.
+      if (run.state.epoch < spec.epochs && opts.stopRequested?.()) return result(run, true);
+    }
+  } finally {
+    run.momenta.forEach((m) => m.dispose());
+  }
+  return result(run, false);
+}
+
+function startRun(opts: TrainOptions): Run {
+  const stepsPerEpoch = Math.ceil(opts.data.trainImages / opts.spec.recipe.batchSize);
+  const params = opts.model.trainableVariables();
+  const saved = opts.start?.momenta;
+  if (saved && saved.length !== params.length) throw new Error(`the checkpoint has ${saved.length} momentum buffers, the model ${params.length} trainable variables`);
+  const momenta = params.map((p, i) => tf.variable(saved ? tf.tensor(saved[i], p.shape, 'float32') : tf.zerosLike(p), false));
+  const start = opts.start?.state;
+  const state: TrainState = start ? { ...start, sums: { ...start.sums } } : { epoch: 0, step: 0, globalStep: 0, sums: zeroSums(), best: null, final: null };
+  return {
+    opts, stepsPerEpoch, totalSteps: stepsPerEpoch * opts.spec.epochs, params, momenta, state,
+    leaks: new LeakMonitor(opts.variant?.path), epochStarted: Date.now(), trainSeconds: 0,
+  };
+}
+
+function snapshot(run: Run): TrainSnapshot {
+  return { state: run.state, momenta: run.momenta };
+}
+
+function result(run: Run, stopped: boolean): TrainResult {
+  const { state } = run;
+  return {
+    bestTestAcc: state.best,
+    finalTestAcc: state.final,
+    epochsCompleted: state.epoch,
+    stopped: stopped ? { epoch: state.epoch, step: state.step } : undefined,
+  };
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Trains the rest of the current epoch; false when a stop was requested at a step boundary. */
+async function trainEpoch(run: Run): Promise<boolean> {
+  const { opts, state } = run;
+  const { spec } = opts;
+  run.epochStarted = Date.now();
+  const seenBefore = state.sums.seen;
+  let lastProgress = Date.now();
+  for (const batch of opts.data.trainBatches(state.epoch, state.step)) {
+    const r = trainStep({
+      model: opts.model, params: run.params, momenta: run.momenta, batch,
+      lr: cosineLr(spec.recipe.lr, state.globalStep, run.totalSteps), momentum: spec.recipe.momentum, weightDecay: spec.recipe.weightDecay,
+      numClasses: spec.numClasses, variant: opts.variant, microBatch: opts.microBatch,
+      config: { numClasses: spec.numClasses, epoch: state.epoch, totalEpochs: spec.epochs, step: state.step, stepsPerEpoch: run.stepsPerEpoch },
+    });
+    recordStep(run, r, batch.size);
+    opts.afterStep?.();
+    run.leaks.afterStep(state.epoch, state.step);
+    if (Date.now() - lastProgress >= (opts.progressIntervalMs ?? 1000) || state.step === run.stepsPerEpoch) {
+      lastProgress = Date.now();
+      emitProgress(run, (state.sums.seen - seenBefore) / Math.max(1e-3, (Date.now() - run.epochStarted) / 1000));
+    }
+    // Signals (SIGTERM/SIGUSR1) are delivered by the event loop: give it a turn every step.
+    await yieldToEventLoop();
+    if (state.step < run.stepsPerEpoch && opts.stopRequested?.()) return false;
+  }
+  run.trainSeconds = (Date.now() - run.epochStarted) / 1000;
+  return true;
+}
+
+/** Checks a step's values and adds them to the epoch's sums; advances the step counters. */
+function recordStep(run: Run, r: StepResult, size: number): void {
+  const { state } = run;
+  const { variant } = run.opts;
+  state.step++;
+  state.globalStep++;
+  const at = `at epoch ${state.epoch + 1}, step ${state.step}`;
+  if (!Number.isFinite(r.ce)) throw new DivergedError(`loss became ${r.ce} ${at}: the run diverged`, state.epoch, state.step);
+  if (!Number.isFinite(r.term)) {
+    const where = variant ? variant.path : 'variant';
+    // Non-finite from the very first step is a bug in the term; later it is the training diverging.
+    if (state.globalStep === 1) throw new VariantError(`${where}: computeRegularization returned ${r.term} ${at}; it must be finite`, where);
+    throw new DivergedError(`the regularization term became ${r.term} ${at}: the run diverged`, state.epoch, state.step);
+  }
+  const s = state.sums;
+  s.ce += r.ce * size;
+  s.term += r.term * size;
+  s.loss += (r.ce + r.term) * size;
+  s.correct += r.correct;
+  s.seen += size;
+}
+
+function emitProgress(run: Run, imagesPerSec: number): void {
+  const { state, opts } = run;
+  opts.emit({
+    type: 'progress', runId: opts.spec.runId, time: new Date().toISOString(),
+    epoch: state.epoch, step: state.step, steps: run.stepsPerEpoch, loss: state.sums.loss / state.sums.seen, imagesPerSec,
+  });
+}
+
+/** Evaluates, reports the epoch, moves the state to the next epoch and writes a checkpoint. */
+function endEpoch(run: Run): void {
+  const { opts, state } = run;
+  const { spec } = opts;
+  const test = evaluate(opts.model, opts.data, spec.numClasses);
+  if (!test.finite) throw evaluationError(run, test.loss);
+  state.final = test.acc;
+  state.best = state.best === null ? test.acc : Math.max(state.best, test.acc);
+  const s = state.sums;
+  opts.emit({
+    type: 'epoch', runId: spec.runId, time: new Date().toISOString(), epoch: state.epoch, totalEpochs: spec.epochs,
+    trainLoss: s.loss / s.seen, trainCe: s.ce / s.seen, regTerm: s.term / s.seen, trainAcc: (100 * s.correct) / s.seen,
+    testLoss: test.loss, testAcc: test.acc,
+    lr: cosineLr(spec.recipe.lr, state.epoch * run.stepsPerEpoch, run.totalSteps),
+    seconds: (Date.now() - run.epochStarted) / 1000,
+    trainImagesPerSec: s.seen / Math.max(1e-3, run.trainSeconds),
+    bestTestAcc: state.best,
+    rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+  });
+  opts.onEpochEnd?.(state.epoch, tf.memory().numTensors);
+  state.epoch++;
+  state.step = 0;
+  state.sums = zeroSums();
+  opts.checkpoint?.(snapshot(run), 'epoch');
 }
 
 /**
- * One SGD step on one batch: forward in training mode, cross-entropy + the variant's term,
- * gradients of every trainable variable, the torch.optim.SGD update. Exported for the
- * cross-engine parity check, which must test this very code.
- *
- * `microBatch` (when smaller than the batch) computes the gradient in slices and averages them,
- * weighted by slice size: the same gradient for the loss, but batch statistics of norm layers are
- * then per slice (ghost batch norm). The engine uses it only where a full batch does not fit in
- * the wasm backend's 4 GB heap (see microBatchFor), and records it in the run's environment.
+ * A non-finite test loss or logits ends the run: diverged when the weights themselves are no
+ * longer finite, else evaluation mode is to blame (the variant's, when there is one).
  */
-export function trainStep(
-  model: Model,
-  params: tf.Variable[],
-  momenta: tf.Variable[],
-  batch: Batch,
-  lr: number,
-  momentum: number,
-  weightDecay: number,
-  numClasses: number,
-  regularize: Variant['computeRegularization'],
-  config: RegConfig,
-  variant: LoadedVariant | undefined,
-  microBatch?: number,
-): StepResult {
-  const slice = microBatch && microBatch < batch.size ? microBatch : batch.size;
-  let sum: tf.Tensor[] | undefined;
-  const result: StepResult = { ce: 0, term: 0, correct: 0 };
-  try {
-    for (let start = 0; start < batch.size; start += slice) {
-      const size = Math.min(slice, batch.size - start);
-      const part: Batch = { images: batch.images.subarray(start * 3072, (start + size) * 3072), labels: batch.labels.subarray(start, start + size), size };
-      const weight = size / batch.size;
-      const r = sliceGradients(model, params, part, numClasses, regularize, config, variant);
-      result.ce += r.ce * weight;
-      result.term += r.term * weight;
-      result.correct += r.correct;
-      const previous = sum;
-      sum = tf.tidy(() => r.grads.map((g, i) => (weight === 1 ? g.clone() : g.mul(weight)).add(previous ? previous[i] : 0)));
-      tf.dispose(r.grads);
-      if (previous) tf.dispose(previous);
-    }
-    const grads = sum ?? [];
-    tf.tidy(() => {
-      // SGD as torch.optim.SGD: g += wd * w; buf = momentum * buf + g; w -= lr * buf.
-      for (let i = 0; i < params.length; i++) {
-        const p = params[i];
-        const d = grads[i].add(p.mul(weightDecay));
-        const buf = momenta[i].mul(momentum).add(d);
-        momenta[i].assign(buf);
-        p.assign(p.sub(buf.mul(lr)));
-      }
-    });
-  } finally {
-    if (sum) tf.dispose(sum);
+function evaluationError(run: Run, loss: number): Error {
+  const { opts, state } = run;
+  const epoch = state.epoch;
+  const bad = opts.model.namedVariables().find((v) => !tf.tidy(() => tf.all(tf.isFinite(v.variable)).dataSync()[0]));
+  if (bad) {
+    return new DivergedError(`the test loss is ${loss} after epoch ${epoch + 1}: ${bad.name} is no longer finite, the run diverged`, epoch, run.stepsPerEpoch);
   }
-  return result;
+  const what = `the test loss or logits are ${Number.isNaN(loss) ? 'NaN' : 'not finite'} in evaluation mode (training=false) after epoch ${epoch + 1}, while training mode and every weight are finite`;
+  const variant = opts.variant;
+  if (variant) return new VariantError(`${variant.path}: ${what}; check the variant's evaluation branch (e.g. CustomNorm's running statistics)`, variant.path);
+  return new Error(`${what} (no variant loaded: an engine bug)`);
 }
 
-interface SliceResult extends StepResult {
-  /** Gradient of each parameter, in order (zeros where the loss does not depend on it); the caller disposes. */
-  grads: tf.Tensor[];
+export interface EvalResult {
+  loss: number;
+  acc: number;
+  /** false when the summed loss or any logit was NaN or Inf. */
+  finite: boolean;
 }
 
-function sliceGradients(
-  model: Model,
-  params: tf.Variable[],
-  batch: Batch,
-  numClasses: number,
-  regularize: Variant['computeRegularization'],
-  config: RegConfig,
-  variant: LoadedVariant | undefined,
-): SliceResult {
-  const values: StepResult = { ce: 0, term: 0, correct: 0 };
-  const ordered = tf.tidy(() => {
-    const x = tf.tensor4d(batch.images, [batch.size, 32, 32, 3]);
-    const y = tf.tensor1d(batch.labels, 'int32');
-    const yOneHot = tf.oneHot(y, numClasses).toFloat();
-    let ce!: tf.Scalar;
-    let term: tf.Scalar = tf.scalar(0);
-    let correct!: tf.Scalar;
-    const { grads } = tf.variableGrads(() => {
-      const features = regularize ? new Map<string, tf.Tensor4D>() : undefined;
-      const logits = model.forward(x, true, features);
-      // Kept past variableGrads' own scope so their values can be read; disposed below.
-      ce = tf.keep(tf.losses.softmaxCrossEntropy(yOneHot, logits) as tf.Scalar);
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
-      if (!regularize || !variant) return ce;
-      const regModel: RegModel = Object.assign(Object.create(model) as Model, { features: features ?? new Map<string, tf.Tensor4D>() });
-      let value: unknown;
-      try {
-        value = regularize(regModel, x, logits, y, config);
-      } catch (err) {
-        if (err instanceof VariantError) throw err;
-        const loc = variant.locate(err);
-        throw new VariantError(
-          `${variant.path}${loc.line ? `:${loc.line}` : ''}: computeRegularization threw at epoch ${config.epoch + 1}, step ${config.step + 1}: ${(err as Error).message ?? String(err)}`,
-          variant.path,
-          loc.line,
-          loc.column,
-          (err as Error).stack,
-        );
-      }
-      if (!(value instanceof tf.Tensor)) {
-        throw new VariantError(`${variant.path}: computeRegularization must return a tf.Scalar, got ${value === null ? 'null' : typeof value}`, variant.path);
-      }
-      if (value.size !== 1) {
-        throw new VariantError(`${variant.path}: computeRegularization must return a scalar, got a tensor of shape [${value.shape.join(',')}]`, variant.path);
-      }
-      term = tf.keep(value.reshape([]).toFloat() as tf.Scalar);
-      return ce.add(term) as tf.Scalar;
-    }, params);
-    [values.ce, values.term, values.correct] = [ce.dataSync()[0], term.dataSync()[0], correct.dataSync()[0]];
-    tf.dispose([ce, term, correct]);
-    // The gradients leave this scope (tidy keeps returned tensors); the caller disposes them.
-    return params.map((p) => grads[p.name] ?? tf.zerosLike(p));
-  });
-  return { ...values, grads: ordered };
-}
-
-export function evaluate(model: Model, data: BatchSource, numClasses: number): { loss: number; acc: number } {
+export function evaluate(model: Model, data: BatchSource, numClasses: number): EvalResult {
   let lossSum = 0;
   let correct = 0;
   let n = 0;
+  let finite = true;
   for (const batch of data.testBatches()) {
-    const [l, c] = tf.tidy(() => {
+    const [l, c, ok] = tf.tidy(() => {
       const x = tf.tensor4d(batch.images, [batch.size, 32, 32, 3]);
       const y = tf.tensor1d(batch.labels, 'int32');
       const logits = model.forward(x, false);
       const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses).toFloat(), logits, undefined, undefined, tf.Reduction.SUM);
-      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
-      return [loss.dataSync()[0], ok.dataSync()[0]];
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
+      return [loss.dataSync()[0], hits.dataSync()[0], tf.all(tf.isFinite(logits)).dataSync()[0]];
     });
     lossSum += l;
     correct += c;
     n += batch.size;
+    finite = finite && ok === 1 && Number.isFinite(l);
   }
-  return { loss: n ? lossSum / n : 0, acc: n ? (100 * correct) / n : 0 };
+  return { loss: n ? lossSum / n : 0, acc: n ? (100 * correct) / n : 0, finite };
 }

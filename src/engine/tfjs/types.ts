@@ -41,6 +41,9 @@ export interface Model {
   normLayers: NormLayer[];
   /** Weight tensors of the convolutions and linear layers, by name (for weight penalties). */
   weights(): NamedVariable[];
+  /** State of every random generator the model draws from in training (checkpoints). */
+  randomState?(): number[][];
+  setRandomState?(states: readonly (readonly number[])[]): void;
   dispose(): void;
 }
 

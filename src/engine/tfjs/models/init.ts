@@ -40,6 +40,16 @@ export class SeededRandom {
     return radius * Math.cos(angle);
   }
 
+  /** The generator's whole state, for checkpoints: [state, spare normal or NaN (null once in JSON)]. */
+  getState(): [number, number] {
+    return [this.state, this.spareNormal ?? Number.NaN];
+  }
+
+  setState([state, spare]: readonly number[]): void {
+    this.state = state | 0;
+    this.spareNormal = Number.isFinite(spare) ? spare : undefined;
+  }
+
   /** An integer seed for a tfjs random op (dropout masks). */
   nextSeed(): number {
     return Math.floor(this.uniform() * 2147483647);

@@ -70,6 +70,10 @@ export class MobileNetV2 implements Network {
     this.dropoutRng = new SeededRandom(dropoutSeed);
   }
 
+  randomStreams(): SeededRandom[] {
+    return [this.dropoutRng];
+  }
+
   forward(x: tf.Tensor4D, training: boolean, record: FeatureSink): tf.Tensor2D {
     let y = x;
     this.features.forEach((block, i) => {

@@ -50,6 +50,8 @@ export type FeatureSink = ((name: string, y: tf.Tensor4D) => void) | undefined;
  */
 export interface Network {
   forward(x: tf.Tensor4D, training: boolean, record: FeatureSink): tf.Tensor2D;
+  /** Generators the network draws from while training (dropout masks), for checkpoints. */
+  randomStreams?(): SeededRandom[];
 }
 
 export class NetworkModel implements Model {
@@ -81,6 +83,16 @@ export class NetworkModel implements Model {
 
   weights(): NamedVariable[] {
     return this.namedVariables().filter((v) => this.weighted.has(v.variable));
+  }
+
+  randomState(): number[][] {
+    return (this.network.randomStreams?.() ?? []).map((r) => r.getState());
+  }
+
+  setRandomState(states: readonly (readonly number[])[]): void {
+    const streams = this.network.randomStreams?.() ?? [];
+    if (states.length !== streams.length) throw new Error(`${this.arch} has ${streams.length} random streams, the saved state ${states.length}`);
+    streams.forEach((r, i) => r.setState(states[i]));
   }
 
   dispose(): void {

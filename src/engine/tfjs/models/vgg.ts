@@ -32,6 +32,10 @@ export class Vgg16Bn implements Network {
     this.dropoutRng = new SeededRandom(dropoutSeed);
   }
 
+  randomStreams(): SeededRandom[] {
+    return [this.dropoutRng];
+  }
+
   forward(x: tf.Tensor4D, training: boolean, record: FeatureSink): tf.Tensor2D {
     const maps = applySequence(this.features, x, training, (i, y) => {
       // The ReLU and pool outputs are the block outputs; conv and norm outputs are intermediate.
