@@ -19,11 +19,11 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { simdLoops, simdLoopsModule, type SimdLoops } from './simd-loops';
 
 /** Loops a plan may call: every export of the loops module. */
-export type LoopName = 'moments' | 'gradSums' | 'affine' | 'affine2' | 'maskedCopy' | 'dwTaps1' | 'dwTaps3' | 'dwTaps5' | 'outerProduct';
-const LOOP_NAMES: readonly LoopName[] = ['moments', 'gradSums', 'affine', 'affine2', 'maskedCopy', 'dwTaps1', 'dwTaps3', 'dwTaps5', 'outerProduct'];
+export type LoopName = 'moments' | 'gradSums' | 'affine' | 'affine2' | 'maskedCopy' | 'clamp' | 'dwTaps1' | 'dwTaps3' | 'dwTaps5' | 'outerProduct';
+const LOOP_NAMES: readonly LoopName[] = ['moments', 'gradSums', 'affine', 'affine2', 'maskedCopy', 'clamp', 'dwTaps1', 'dwTaps3', 'dwTaps5', 'outerProduct'];
 const LOOP_INDEX = new Map(LOOP_NAMES.map((n, i) => [n, i]));
 
-/** Call `name` with `args` (heap byte offsets, counts, or a float for maskedCopy's cap). */
+/** Call `name` with `args` (heap byte offsets, counts, or floats: maskedCopy's cap, clamp's bounds). */
 export type LoopCall = (name: LoopName, ...args: number[]) => void;
 
 /** Emits the calls of part 0 or part 1; the two parts must not write the same memory. */
