@@ -53,6 +53,9 @@ export function registerWasmTrainingKernels(): void {
 }
 
 function replace(config: KernelConfig): void {
-  if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
-  registerKernel(config);
+  const stock = getKernel(config.kernelName, config.backendName);
+  if (stock) unregisterKernel(config.kernelName, config.backendName);
+  // Wrappers fall back to the stock kernel, whose wasm bindings its setupFunc makes for each new
+  // backend instance (after tf.engine().reset()); keep them in the registry's setup.
+  registerKernel(stock?.setupFunc && !config.setupFunc ? { ...config, setupFunc: stock.setupFunc, disposeFunc: stock.disposeFunc } : config);
 }
