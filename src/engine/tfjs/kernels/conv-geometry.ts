@@ -2,7 +2,7 @@
  * The forward-convolution geometry a gradient kernel starts from, from the attributes the
  * gradient kernels receive (the same ones the forward op had).
  */
-import { backend_util } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
 export interface ConvGeometry {
   batch: number;
@@ -70,4 +70,53 @@ export function transposedPadding(inLen: number, outLen: number, k: number, stri
  */
 export function trailingPad(inLen: number, outLen: number, k: number, stride: number, padBefore: number): number {
   return k + (outLen - 1) * stride - inLen - padBefore;
+}
+
+type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
+
+/**
+ * How a gradient kernel takes its output gradient `dy`: 'exact' when its shape is the forward
+ * output `[batch, outH, outW, outC]` the attributes imply; 'crop' when it is the output of the
+ * same convolution rounded with 'ceil' or 'round' (tfjs-core's Conv2D gradient drops the
+ * forward op's dimRoundingMode, so its kernels compute the floor geometry): like tfjs' cpu
+ * kernels, the gradient then reads only the first outH x outW positions of dy. Anything else
+ * throws: the kernels index dy by the implied geometry and would read wrong or foreign memory.
+ */
+export function outputGradientFit(
+  kernel: string,
+  dyShape: readonly number[],
+  g: ConvGeometry,
+  outC: number,
+  geometry: { inShape: [number, number, number, number]; filterShape: [number, number, number, number]; strides: number | [number, number]; dilations: number | [number, number]; pad: Pad; depthwise: boolean },
+): 'exact' | 'crop' {
+  const expected = [g.batch, g.outH, g.outW, outC];
+  const describe = (): string =>
+    `${kernel}: dy has shape [${dyShape.join(',')}], but a convolution of an input [${geometry.inShape.join(',')}] with a filter [${geometry.filterShape.join(',')}], strides ${String(geometry.strides)} and pad ${JSON.stringify(geometry.pad)} gives [${expected.join(',')}]`;
+  if (dyShape.length !== 4) throw new Error(`${kernel}: dy must be rank 4, but got shape [${dyShape.join(',')}]`);
+  if (dyShape[0] !== g.batch || dyShape[3] !== outC) throw new Error(describe());
+  if (dyShape[1] === g.outH && dyShape[2] === g.outW) return 'exact';
+  if (typeof geometry.pad !== 'string') {
+    for (const mode of ['ceil', 'round'] as const) {
+      const r = backend_util.computeConv2DInfo(geometry.inShape, geometry.filterShape, geometry.strides, geometry.dilations, geometry.pad, mode, geometry.depthwise);
+      if (r.outHeight === dyShape[1] && r.outWidth === dyShape[2]) return 'crop';
+    }
+  }
+  throw new Error(describe());
+}
+
+/**
+ * Runs `kernel` again with dy cut to its first `[batch, outH, outW, outC]` positions (the 'crop'
+ * case of outputGradientFit); the cut copy is freed afterwards.
+ */
+export function withCroppedGradient(args: Parameters<KernelFunc>[0], g: ConvGeometry, outC: number, kernel: KernelFunc): TensorInfo {
+  const slice = getKernel('Slice', 'wasm');
+  if (!slice) throw new Error('Slice kernel missing on wasm');
+  const { dy } = args.inputs as { dy: TensorInfo };
+  const backend = args.backend as KernelBackend;
+  const cut = slice.kernelFunc({ inputs: { x: dy }, backend, attrs: { begin: [0, 0, 0, 0], size: [g.batch, g.outH, g.outW, outC] } }) as TensorInfo;
+  try {
+    return kernel({ ...args, inputs: { ...args.inputs, dy: cut } }) as TensorInfo;
+  } finally {
+    backend.disposeData(cut.dataId);
+  }
 }
