@@ -100,7 +100,7 @@ const backpropFilter: KernelFunc = (args) => {
   if (inShape[3] !== attrs.filterShape[2]) throw new Error(`Error in conv2dDerFilter: depth of input ${inShape[3]}) must match input depth in filter (${attrs.filterShape[2]}.`);
   const g = convGeometry(inShape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
   const cout = attrs.filterShape[3];
-  const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, dilations: 1, pad: attrs.pad, depthwise: false };
+  const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, pad: attrs.pad };
   if (outputGradientFit('Conv2DBackpropFilter', dy.shape, g, cout, geometry) === 'crop') return withCroppedGradient(args, g, cout, backpropFilter);
   const pool = g.inC % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
   if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);

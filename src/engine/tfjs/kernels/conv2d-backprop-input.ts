@@ -26,7 +26,7 @@ export function conv2dBackpropInputConfig(fallback: KernelConfig | undefined): K
     const filterShape = filter.shape as [number, number, number, number];
     const g = convGeometry(attrs.inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     if ((attrs.dataFormat ?? 'NHWC') === 'NHWC') {
-      const geometry = { inShape: attrs.inputShape, filterShape, strides: attrs.strides, dilations: 1, pad: attrs.pad, depthwise: false };
+      const geometry = { inShape: attrs.inputShape, filterShape, strides: attrs.strides, pad: attrs.pad };
       if (outputGradientFit('Conv2DBackpropInput', dy.shape, g, filterShape[3], geometry) === 'crop') return withCroppedGradient(args, g, filterShape[3], kernelFunc);
     }
     const ph = transposedPadding(g.inH, g.outH, g.kH, g.strideH, g.padTop);

@@ -36,7 +36,7 @@ const backpropFilter: KernelFunc = (args) => {
   const inShape = x.shape as [number, number, number, number];
   if (inShape[3] !== c) throw new Error(`DepthwiseConv2dNativeBackpropFilter: input has ${inShape[3]} channels, the filter [${attrs.filterShape.join(',')}] ${c}`);
   const g = convGeometry(inShape, attrs.filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
-  const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, dilations: attrs.dilations ?? 1, pad: attrs.pad, depthwise: true };
+  const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, pad: attrs.pad };
   if (outputGradientFit('DepthwiseConv2dNativeBackpropFilter', dy.shape, g, c * m, geometry) === 'crop') return withCroppedGradient(args, g, c * m, backpropFilter);
   if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilation > 1 is not supported');
   const pool = m === 1 && c % 4 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;

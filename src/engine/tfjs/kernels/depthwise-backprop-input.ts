@@ -24,7 +24,7 @@ const backpropInput: KernelFunc = (args) => {
   const attrs = args.attrs as unknown as DepthwiseBackpropInputAttrs;
   const [kH, kW, c, m] = filter.shape;
   const g = convGeometry(attrs.inputShape, [kH, kW, c, m], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
-  const geometry = { inShape: attrs.inputShape, filterShape: [kH, kW, c, m] as [number, number, number, number], strides: attrs.strides, dilations: attrs.dilations ?? 1, pad: attrs.pad, depthwise: true };
+  const geometry = { inShape: attrs.inputShape, filterShape: [kH, kW, c, m], strides: attrs.strides, pad: attrs.pad };
   if (outputGradientFit('DepthwiseConv2dNativeBackpropInput', dy.shape, g, c * m, geometry) === 'crop') return withCroppedGradient(args, g, c * m, backpropInput);
   if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropInput on wasm: dilation > 1 is not supported');
   const ph = transposedPadding(g.inH, g.outH, kH, g.strideH, g.padTop);
