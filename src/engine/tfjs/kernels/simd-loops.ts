@@ -237,7 +237,9 @@ function outerProductDef(): FunctionDef {
 /** The Emscripten module as this file uses it (BackendWasm types it with ambient types). */
 interface HeapModule {
   wasmMemory?: WebAssembly.Memory;
-  HEAPF32: Float32Array;
+  HEAPF32?: Float32Array;
+  /** Always there: BackendWasm itself reads and writes tensors through it. */
+  HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
   _free(ptr: number): void;
 }
@@ -301,7 +303,7 @@ export function heapAddress(backend: BackendWasm, t: TensorInfo): number {
  */
 export function heapBuffer(backend: BackendWasm): ArrayBufferLike {
   const m = heapModule(backend);
-  return (m.wasmMemory ?? m.HEAPF32).buffer;
+  return (m.wasmMemory ?? m.HEAPU8).buffer;
 }
 
 /** A fresh float32 view of `length` floats at `ptr`. */
