@@ -160,6 +160,55 @@ describe('wasm training kernels', () => {
     assertClose('conv2dTranspose', onBothBackends([dyShape, [3, 3, 5, 6]], (dy, w) => [tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 8, 5], 2, 'same')]));
   });
 
+  // tfjs-core's Conv2D gradient drops the forward op's dimRoundingMode, so the gradient kernels
+  // get a dy of the 'ceil' / 'round' output size with attributes that imply the floor size; the
+  // cpu kernels then read the first outH x outW positions of dy, and so must these.
+  for (const mode of ['ceil', 'round'] as const) {
+    for (const [xs, fs, stride, pad] of [
+      [[2, 8, 8, 4], [3, 3, 4, 8], 2, 0], // SIMD filter gradient
+      [[2, 8, 8, 3], [3, 3, 3, 5], 2, 1], // convolution formulation
+      [[1, 7, 7, 8], [2, 2, 8, 8], 2, 0],
+    ] as Array<[[number, number, number, number], [number, number, number, number], number, number]>) {
+      test(`conv2d gradients with dimRoundingMode '${mode}': x ${xs.join('x')} filter ${fs.join('x')} stride ${stride} pad ${pad}`, () => {
+        const loss = (x: tf.Tensor, w: tf.Tensor): tf.Tensor => {
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', 1, mode);
+          return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+        };
+        assertClose(`${mode} conv2d`, onBothBackends([xs, fs], (x, w) => tf.grads(loss)([x, w])));
+        const dwShape: [number, number, number, number] = [fs[0], fs[1], fs[2], 1];
+        const dwLoss = (x: tf.Tensor, w: tf.Tensor): tf.Tensor => {
+          const y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', 1, mode);
+          return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+        };
+        assertClose(`${mode} depthwise`, onBothBackends([xs, dwShape], (x, w) => tf.grads(dwLoss)([x, w])));
+      });
+    }
+  }
+
+  test('conv2dTranspose with a dy larger than the output reads its first positions, as the cpu kernel does', () => {
+    // An 8x8 dy for a 4x4 output (stride 2 'same' maps 4x4 to 2x2); tfjs-core's own spec
+    // "input=8x8x8,output=4x4x8" expects these numbers too (test/tfjs-op-specs.test.ts).
+    for (const [dyShape, w] of [[[2, 8, 8, 6], [3, 3, 5, 6]], [[2, 8, 8, 8], [3, 3, 8, 8]]]) {
+      assertClose('conv2dTranspose', onBothBackends([dyShape, w], (dy, f) => [tf.conv2dTranspose(dy as tf.Tensor4D, f as tf.Tensor4D, [2, 4, 4, w[2]], 2, 'same')]));
+    }
+  });
+
+  test('an output gradient smaller than the output, or of another batch or depth, is an error', () => {
+    assert.ok(tf.setBackend('wasm'));
+    tf.tidy(() => {
+      assert.throws(() => tf.conv2dTranspose(tf.ones([2, 1, 2, 6]) as tf.Tensor4D, tf.ones([3, 3, 5, 6]) as tf.Tensor4D, [2, 4, 4, 5], 2, 'same').dataSync(), /Conv2DBackpropInput: dy has shape \[2,1,2,6\].*gives \[2,2,2,6\]/);
+      const x = tf.ones([2, 8, 8, 8]);
+      const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): void => void (tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dataSync();
+      for (const [dyShape, why] of [[[2, 8, 7, 8], 'columns'], [[2, 4, 4, 8], 'smaller'], [[1, 8, 8, 8], 'batch'], [[2, 8, 8, 16], 'channels']] as const) {
+        const dy = tf.ones(dyShape as unknown as number[]);
+        assert.throws(() => run('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 8] }), /Conv2DBackpropFilter: dy has shape/, why);
+        assert.throws(() => run('Conv2DBackpropInput', { dy, filter: tf.ones([3, 3, 8, 8]) }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 8, 8] }), /Conv2DBackpropInput: dy has shape/, why);
+        assert.throws(() => run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 8, 1] }), /DepthwiseConv2dNativeBackpropFilter: dy has shape/, why);
+        assert.throws(() => run('DepthwiseConv2dNativeBackpropInput', { dy, filter: tf.ones([3, 3, 8, 1]) }, { strides: 1, pad: 'same', dilations: 1, inputShape: [2, 8, 8, 8] }), /DepthwiseConv2dNativeBackpropInput: dy has shape/, why);
+      }
+    });
+  });
+
   for (const c of DEPTHWISE_CASES) {
     test(`depthwise gradients (DepthwiseConv2dNativeBackpropInput/Filter): ${label(c)}`, () => {
       assertClose(label(c), onBothBackends([c.x, c.filter], (x, w) => tf.grads(convLoss(c, true))([x, w])));

@@ -28,6 +28,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BackendId } from '../../protocol/benchmarks';
 import { registerWasmTrainingKernels } from './kernels/register';
+import { endSimdPool, liveHelperThreads } from './kernels/simd-pool';
 
 export interface BackendInfo {
   /** The tfjs backend name actually in use: 'tensorflow' (native, GPU or not), 'wasm' or 'cpu'. */
@@ -110,6 +111,8 @@ function firstLine(e: unknown): string {
 let wasmStarted: BackendInfo | null = null;
 
 async function startWasm(): Promise<BackendInfo> {
+  // tf.removeBackend('wasm') drops the factory too: start from scratch then.
+  if (wasmStarted && !tf.findBackendFactory('wasm')) wasmStarted = null;
   if (wasmStarted) {
     // Already registered (threaded or stock) and the training kernels with it: just switch back.
     if (!(await tf.setBackend('wasm'))) throw new Error("backend 'wasm' failed to start");
@@ -128,23 +131,52 @@ async function startWasm(): Promise<BackendInfo> {
       module = null;
     }
   }
-  if (module) {
-    const threaded = module;
-    setThreadsCount(wanted);
-    tf.removeBackend('wasm');
-    // BackendWasm's constructor types the module with Emscripten's ambient types, which this
-    // project does not install; the object is exactly what tfjs' own loader would pass.
-    tf.registerBackend('wasm', () => new BackendWasm(threaded as unknown as ConstructorParameters<typeof BackendWasm>[0]), 2);
-  }
-  if (!(await tf.setBackend('wasm'))) throw new Error(`backend 'wasm' failed to start from ${dir}`);
   let threads = 1;
   if (module) {
-    threads = module.tfjs.getThreadsCount();
-    unrefWorkers(module);
+    let first: ThreadedWasmModule | null = module;
+    setThreadsCount(wanted);
+    tf.removeBackend('wasm');
+    // A disposed backend (tf.engine().reset(), tf.removeBackend) has ended its module's threads
+    // and cannot be revived: every later instance gets a module of its own, instantiated
+    // asynchronously (as tfjs' own wasm loader does; `await tf.ready()` before sync ops).
+    tf.registerBackend('wasm', () => {
+      const ready = first;
+      first = null;
+      if (ready) return threadedBackend(ready);
+      return instantiateThreadedWasm(dir, wanted).then(threadedBackend);
+    }, 2);
   }
+  if (!(await tf.setBackend('wasm'))) throw new Error(`backend 'wasm' failed to start from ${dir}`);
+  if (module) threads = module.tfjs.getThreadsCount();
   registerWasmTrainingKernels();
   wasmStarted = { backend: 'wasm', threads, versions: { 'tfjs-core': tf.version_core, 'tfjs-backend-wasm': version_wasm } };
   return wasmStarted;
+}
+
+/**
+ * The stock backend class over a threaded module, whose dispose also ends the threads this
+ * project added: the SIMD helper (kernels/simd-pool.ts); BackendWasm.dispose itself ends the
+ * module's pthreads. Without this, the helper outlived the backend.
+ */
+class ThreadedBackendWasm extends BackendWasm {
+  override dispose(): void {
+    endSimdPool(this);
+    super.dispose();
+  }
+}
+
+function threadedBackend(module: ThreadedWasmModule): BackendWasm {
+  // BackendWasm's constructor types the module with Emscripten's ambient types, which this
+  // project does not install; the object is exactly what tfjs' own loader would pass.
+  const backend = new ThreadedBackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+  // The constructor started the XNNPACK pool's pthreads.
+  unrefWorkers(module);
+  return backend;
+}
+
+/** Worker threads of Regbench's wasm backends still alive: pthreads and SIMD helpers. */
+export function liveWasmThreads(): number {
+  return livePthreads + liveHelperThreads();
 }
 
 function findWasmDir(): string | null {
@@ -173,6 +205,7 @@ interface ThreadedWasmModule {
 
 interface WorkerLike {
   unref?: () => void;
+  once?: (event: 'exit', listener: () => void) => void;
 }
 
 interface EmscriptenImports {
@@ -230,7 +263,20 @@ function writeThreadScripts(): { worker: string; main: string } {
   return files;
 }
 
-/** The pthreads idle in Atomics.wait between kernels; they must not keep Node alive at exit. */
+let livePthreads = 0;
+const counted = new WeakSet<object>();
+
+/**
+ * The pthreads idle in Atomics.wait between kernels; they must not keep Node alive at exit.
+ * Each is counted until it exits (liveWasmThreads).
+ */
 function unrefWorkers(module: ThreadedWasmModule): void {
-  for (const w of [...module.PThread.runningWorkers, ...module.PThread.unusedWorkers]) w.unref?.();
+  for (const w of [...module.PThread.runningWorkers, ...module.PThread.unusedWorkers]) {
+    w.unref?.();
+    if (w.once && !counted.has(w)) {
+      counted.add(w);
+      livePthreads++;
+      w.once('exit', () => livePthreads--);
+    }
+  }
 }

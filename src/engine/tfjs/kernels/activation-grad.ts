@@ -2,11 +2,13 @@
  * ReLU and ReLU6 gradients in one pass on wasm. tfjs-core's gradients build the mask from
  * scalar kernels (ReLU6: LessEqual, Step, Mul, Cast, Mul; ReLU: Step, Cast, Mul), each a full
  * pass over the activation. `RegbenchMaskedGrad` {dy, x}, attr `cap`, computes
- * `(0 < x <= cap) ? dy : 0` (cap = Infinity for ReLU) in one SIMD loop, which is exactly the
- * mask tfjs-core uses (step(0) = 0; ReLU6 passes the gradient at x = 6).
+ * `(x <= 0 || x > cap) ? 0 : dy` (cap = Infinity for ReLU) in one SIMD loop: tfjs-core's mask for
+ * numbers (step(0) = 0; ReLU6 passes the gradient at x = 6), and PyTorch's at x = NaN, where dy
+ * passes (threshold_backward / hardtanh_backward: `x <= 0 ? 0 : dy`), so a NaN dy is never
+ * zeroed there. (tfjs-core's formula gives NaN there on cpu, the old mask 0.)
  *
  * The gradient configs replace tfjs-core's for every backend, but use the kernel only where it
- * is registered (wasm); elsewhere they compute tfjs-core's formula.
+ * is registered (wasm); elsewhere they compute the same mask with tf ops.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -38,7 +40,7 @@ const maskedGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     // The last 1-3 elements, which do not fill a SIMD vector.
     const tail = size - vectorized;
     const [d, v, o] = [heapFloats(be, dyPtr + vectorized * 4, tail), heapFloats(be, xPtr + vectorized * 4, tail), heapFloats(be, outPtr + vectorized * 4, tail)];
-    for (let i = 0; i < tail; i++) o[i] = v[i] > 0 && v[i] <= cap ? d[i] : 0;
+    for (let i = 0; i < tail; i++) o[i] = v[i] <= 0 || v[i] > cap ? 0 : d[i];
   }
   return out;
 };
@@ -49,9 +51,9 @@ function maskedGradient(dy: tf.Tensor, x: tf.Tensor, cap: number): tf.Tensor {
   if (x.dtype === 'float32' && dy.dtype === 'float32' && tf.getKernel(MASKED_GRAD, tf.getBackend())) {
     return tf.engine().runKernel(MASKED_GRAD, { dy, x }, { cap }) as tf.Tensor;
   }
-  // tfjs-core's own formulas.
-  const mask = cap === 6 ? tf.mul(tf.lessEqual(x, 6), tf.step(x)) : tf.step(x);
-  return tf.mul(dy, tf.cast(mask, 'float32'));
+  // The same mask with tf ops (NaN passes dy).
+  const zero = cap === Infinity ? tf.lessEqual(x, 0) : tf.logicalOr(tf.lessEqual(x, 0), tf.greater(x, cap));
+  return tf.where(zero, tf.zerosLike(dy), dy);
 }
 
 export const reluGradConfig: GradConfig = {

@@ -16,7 +16,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
+import { convGeometry, outputGradientFit, trailingPad, withCroppedGradient, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 import { ChunkedSums, chunkRange } from './chunked-sums';
 import { CHUNK_PIXELS, sampleChunkedGradient, tapColumns } from './filter-gradient-rows';
@@ -92,33 +92,35 @@ function pointwiseFilterGradient(s: KernelScratch, x: TensorInfo, dy: TensorInfo
   return s.view(s.run('Transpose', { x: s.view(product, [cout, cin]) }, { perm: [1, 0] }), [1, 1, cin, cout]);
 }
 
-export const conv2dBackpropFilterConfig: KernelConfig = {
-  kernelName: 'Conv2DBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: ((args) => {
-    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const attrs = args.attrs as unknown as BackpropFilterAttrs;
-    if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
-    const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
-    const cout = attrs.filterShape[3];
-    const pool = g.inC % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
-    if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);
-    const bottom = trailingPad(g.inH, g.outH, g.kH, g.strideH, g.padTop);
-    const right = trailingPad(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
-    if (g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) {
-      return withScratch(args.backend, (s) => pointwiseFilterGradient(s, x, dy));
+const backpropFilter: KernelFunc = (args) => {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as BackpropFilterAttrs;
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
+  const inShape = x.shape as [number, number, number, number];
+  if (inShape[3] !== attrs.filterShape[2]) throw new Error(`Error in conv2dDerFilter: depth of input ${inShape[3]}) must match input depth in filter (${attrs.filterShape[2]}.`);
+  const g = convGeometry(inShape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+  const cout = attrs.filterShape[3];
+  const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, pad: attrs.pad };
+  if (outputGradientFit('Conv2DBackpropFilter', dy.shape, g, cout, geometry) === 'crop') return withCroppedGradient(args, g, cout, backpropFilter);
+  const pool = g.inC % 4 === 0 && cout % 8 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
+  if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);
+  const bottom = trailingPad(g.inH, g.outH, g.kH, g.strideH, g.padTop);
+  const right = trailingPad(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
+  if (g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) {
+    return withScratch(args.backend, (s) => pointwiseFilterGradient(s, x, dy));
+  }
+  return withScratch(args.backend, (s) => {
+    let input = x;
+    if (bottom < 0 || right < 0) {
+      const [n, h, w, c] = x.shape;
+      input = s.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c] });
     }
-    return withScratch(args.backend, (s) => {
-      let input = x;
-      if (bottom < 0 || right < 0) {
-        const [n, h, w, c] = x.shape;
-        input = s.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c] });
-      }
-      const xT = s.run('Transpose', { x: input }, { perm: [3, 1, 2, 0] });
-      const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-      const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
-      const grad = s.run('Conv2D', { x: xT, filter: dyT }, { strides: 1, pad, dataFormat: 'NHWC', dilations: [g.strideH, g.strideW] });
-      return s.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
-    });
-  }) as KernelFunc,
+    const xT = s.run('Transpose', { x: input }, { perm: [3, 1, 2, 0] });
+    const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+    const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
+    const grad = s.run('Conv2D', { x: xT, filter: dyT }, { strides: 1, pad, dataFormat: 'NHWC', dilations: [g.strideH, g.strideW] });
+    return s.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
+  });
 };
+
+export const conv2dBackpropFilterConfig: KernelConfig = { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter };

@@ -6,7 +6,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry, transposedPadding } from './conv-geometry';
+import { convGeometry, outputGradientFit, transposedPadding, withCroppedGradient } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 import { interleaveZeros } from './zero-interleave';
 
@@ -23,7 +23,12 @@ export function conv2dBackpropInputConfig(fallback: KernelConfig | undefined): K
   const kernelFunc: KernelFunc = (args) => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as BackpropInputAttrs;
-    const g = convGeometry(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+    const filterShape = filter.shape as [number, number, number, number];
+    const g = convGeometry(attrs.inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
+    if ((attrs.dataFormat ?? 'NHWC') === 'NHWC') {
+      const geometry = { inShape: attrs.inputShape, filterShape, strides: attrs.strides, pad: attrs.pad };
+      if (outputGradientFit('Conv2DBackpropInput', dy.shape, g, filterShape[3], geometry) === 'crop') return withCroppedGradient(args, g, filterShape[3], kernelFunc);
+    }
     const ph = transposedPadding(g.inH, g.outH, g.kH, g.strideH, g.padTop);
     const pw = transposedPadding(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || ph.before < 0 || pw.before < 0) {

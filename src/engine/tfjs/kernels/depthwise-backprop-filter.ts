@@ -14,7 +14,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { convGeometry, trailingPad, type ConvGeometry } from './conv-geometry';
+import { convGeometry, outputGradientFit, trailingPad, withCroppedGradient, type ConvGeometry } from './conv-geometry';
 import { withScratch, type KernelScratch } from './kernel-scratch';
 import { sampleChunkedGradient, tapColumns } from './filter-gradient-rows';
 import { FUSED_TAP_WIDTHS, heapAddress } from './simd-loops';
@@ -29,40 +29,42 @@ interface DepthwiseBackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
-export const depthwiseBackpropFilterConfig: KernelConfig = {
-  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: ((args) => {
-    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const attrs = args.attrs as unknown as DepthwiseBackpropFilterAttrs;
-    const [kH, kW, c, m] = attrs.filterShape;
-    const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
-    if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilation > 1 is not supported');
-    const pool = m === 1 && c % 4 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
-    if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);
-    const bottom = trailingPad(g.inH, g.outH, kH, g.strideH, g.padTop);
-    const right = trailingPad(g.inW, g.outW, kW, g.strideW, g.padLeft);
-    return withScratch(args.backend, (s) => {
-      const [n, h, w] = x.shape;
-      let input = x;
-      if (bottom < 0 || right < 0) {
-        input = s.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c] });
-      }
-      const [, ih, iw] = input.shape;
-      const xT = s.run('Transpose', { x: input }, { perm: [1, 2, 0, 3] });
-      const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
-      const perMultiplier: TensorInfo[] = [];
-      for (let q = 0; q < m; q++) {
-        const dyQ = m === 1 ? dy : channelSlice(s, dy, c, m, q);
-        const dyT = s.run('Transpose', { x: dyQ }, { perm: [1, 2, 0, 3] });
-        const perSample = s.run('DepthwiseConv2dNative', { x: s.view(xT, [1, ih, iw, n * c]), filter: s.view(dyT, [g.outH, g.outW, n * c, 1]) }, { strides: 1, pad, dilations: [g.strideH, g.strideW] });
-        perMultiplier.push(s.run('Sum', { x: s.view(perSample, [kH, kW, n, c]) }, { axis: [2], keepDims: false }));
-      }
-      if (m === 1) return s.view(perMultiplier[0], [kH, kW, c, 1]);
-      return s.run('Pack', perMultiplier, { axis: 3 });
-    });
-  }) as KernelFunc,
+const backpropFilter: KernelFunc = (args) => {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as DepthwiseBackpropFilterAttrs;
+  const [kH, kW, c, m] = attrs.filterShape;
+  const inShape = x.shape as [number, number, number, number];
+  if (inShape[3] !== c) throw new Error(`DepthwiseConv2dNativeBackpropFilter: input has ${inShape[3]} channels, the filter [${attrs.filterShape.join(',')}] ${c}`);
+  const g = convGeometry(inShape, attrs.filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
+  const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, pad: attrs.pad };
+  if (outputGradientFit('DepthwiseConv2dNativeBackpropFilter', dy.shape, g, c * m, geometry) === 'crop') return withCroppedGradient(args, g, c * m, backpropFilter);
+  if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilation > 1 is not supported');
+  const pool = m === 1 && c % 4 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
+  if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);
+  const bottom = trailingPad(g.inH, g.outH, kH, g.strideH, g.padTop);
+  const right = trailingPad(g.inW, g.outW, kW, g.strideW, g.padLeft);
+  return withScratch(args.backend, (s) => {
+    const [n, h, w] = x.shape;
+    let input = x;
+    if (bottom < 0 || right < 0) {
+      input = s.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(0, bottom), w + Math.min(0, right), c] });
+    }
+    const [, ih, iw] = input.shape;
+    const xT = s.run('Transpose', { x: input }, { perm: [1, 2, 0, 3] });
+    const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
+    const perMultiplier: TensorInfo[] = [];
+    for (let q = 0; q < m; q++) {
+      const dyQ = m === 1 ? dy : channelSlice(s, dy, c, m, q);
+      const dyT = s.run('Transpose', { x: dyQ }, { perm: [1, 2, 0, 3] });
+      const perSample = s.run('DepthwiseConv2dNative', { x: s.view(xT, [1, ih, iw, n * c]), filter: s.view(dyT, [g.outH, g.outW, n * c, 1]) }, { strides: 1, pad, dilations: [g.strideH, g.strideW] });
+      perMultiplier.push(s.run('Sum', { x: s.view(perSample, [kH, kW, n, c]) }, { axis: [2], keepDims: false }));
+    }
+    if (m === 1) return s.view(perMultiplier[0], [kH, kW, c, 1]);
+    return s.run('Pack', perMultiplier, { axis: 3 });
+  });
 };
+
+export const depthwiseBackpropFilterConfig: KernelConfig = { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter };
 
 /** Output channels c*m + q for every c: `[N, H, W, C]`. */
 function channelSlice(s: KernelScratch, dy: TensorInfo, c: number, m: number, q: number): TensorInfo {

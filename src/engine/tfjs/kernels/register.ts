@@ -11,6 +11,9 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+import { globalAvgPoolConfig } from './global-avg-pool';
+import { clipByValueConfig, relu6Config } from './nan-clamp';
+import { pointwiseDepthwiseConfig, pointwiseFusedDepthwiseConfig } from './pointwise-depthwise';
 import { sharedCastConfig, sharedIdentityConfig } from './shared-identity';
 import { simdLoops } from './simd-loops';
 
@@ -32,6 +35,13 @@ export function registerWasmTrainingKernels(): void {
     replace(sharedIdentityConfig(stockIdentity));
     replace(sharedCastConfig(stockCast));
   }
+  // Wrappers that keep NaN where the stock kernels drop it (nan-clamp.ts, pointwise-depthwise.ts,
+  // global-avg-pool.ts).
+  const wrappers = { Relu6: relu6Config, ClipByValue: clipByValueConfig, AvgPool: globalAvgPoolConfig, DepthwiseConv2dNative: pointwiseDepthwiseConfig, FusedDepthwiseConv2D: pointwiseFusedDepthwiseConfig };
+  for (const [name, wrap] of Object.entries(wrappers)) {
+    const stock = getKernel(name, 'wasm');
+    if (stock) replace(wrap(stock));
+  }
   const wasm = findBackend('wasm') as BackendWasm | null;
   if (wasm && simdLoops(wasm)) {
     for (const config of [...channelKernelConfigs, maskedGradConfig]) replace(config);
@@ -43,6 +53,9 @@ export function registerWasmTrainingKernels(): void {
 }
 
 function replace(config: KernelConfig): void {
-  if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
-  registerKernel(config);
+  const stock = getKernel(config.kernelName, config.backendName);
+  if (stock) unregisterKernel(config.kernelName, config.backendName);
+  // Wrappers fall back to the stock kernel, whose wasm bindings its setupFunc makes for each new
+  // backend instance (after tf.engine().reset()); keep them in the registry's setup.
+  registerKernel(stock?.setupFunc && !config.setupFunc ? { ...config, setupFunc: stock.setupFunc, disposeFunc: stock.disposeFunc } : config);
 }

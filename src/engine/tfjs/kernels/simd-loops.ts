@@ -22,8 +22,13 @@ export interface SimdLoops {
   affine(x: number, a: number, b: number, out: number, rows: number, cb: number): void;
   /** out = dy * a[c] + x * k[c] + b[c], over `rows` rows. */
   affine2(dy: number, x: number, a: number, k: number, b: number, out: number, rows: number, cb: number): void;
-  /** out = (0 < x <= cap) ? dy : 0 over `bytes` bytes (a multiple of 16). */
+  /**
+   * out = (x <= 0 || x > cap) ? 0 : dy over `bytes` bytes (a multiple of 16): tfjs-core's mask
+   * (0 at x = 0, dy at x = cap) except at x = NaN, where dy passes as in PyTorch.
+   */
   maskedCopy(dy: number, x: number, out: number, bytes: number, cap: number): void;
+  /** out = min(max(x, lo), hi) over `bytes` bytes (a multiple of 16); NaN stays NaN. */
+  clamp(x: number, out: number, bytes: number, lo: number, hi: number): void;
   /**
    * Depthwise filter-gradient taps along one output row: for t = 0..k-1 and each channel,
    * acc[t*C + c] += sum over i < count of x[i*xStep + t*cb + c] * dy[i*cb + c] (byte strides;
@@ -118,18 +123,33 @@ function affine2Def(): FunctionDef {
 function maskedCopyDef(): FunctionDef {
   // params: dy 0, x 1, out 2, bytes 3, cap 4 (f32); locals: j 5
   const [dy, x, out, bytes, cap, j] = [0, 1, 2, 3, 4, 5];
+  // dy & ~((x <= 0) | (x > cap)): both comparisons are false for NaN, so NaN keeps dy.
   const body = [
     op.loop,
     op.localGet(out), op.localGet(j), op.i32Add,
     ...load(dy, j),
-    ...load(x, j), op.f32Const(0), op.f32x4Splat, op.f32x4Gt,
-    ...load(x, j), op.localGet(cap), op.f32x4Splat, op.f32x4Le,
-    op.v128And, op.v128And,
+    ...load(x, j), op.f32Const(0), op.f32x4Splat, op.f32x4Le,
+    ...load(x, j), op.localGet(cap), op.f32x4Splat, op.f32x4Gt,
+    op.v128Or, op.v128AndNot,
     op.v128Store,
     op.localGet(j), op.i32Const(16), op.i32Add, op.localTee(j), op.localGet(bytes), op.i32LtU, op.brIf(0),
     op.end,
   ];
   return { exportName: 'maskedCopy', params: [I32, I32, I32, I32, F32], locals: [I32], body };
+}
+
+function clampDef(): FunctionDef {
+  // params: x 0, out 1, bytes 2, lo 3 (f32), hi 4 (f32); locals: j 5
+  const [x, out, bytes, lo, hi, j] = [0, 1, 2, 3, 4, 5];
+  const body = [
+    op.loop,
+    op.localGet(out), op.localGet(j), op.i32Add,
+    ...load(x, j), op.localGet(lo), op.f32x4Splat, op.f32x4Max, op.localGet(hi), op.f32x4Splat, op.f32x4Min,
+    op.v128Store,
+    op.localGet(j), op.i32Const(16), op.i32Add, op.localTee(j), op.localGet(bytes), op.i32LtU, op.brIf(0),
+    op.end,
+  ];
+  return { exportName: 'clamp', params: [I32, I32, I32, F32, F32], locals: [I32], body };
 }
 
 function depthwiseTapsDef(k: number): FunctionDef {
@@ -217,7 +237,9 @@ function outerProductDef(): FunctionDef {
 /** The Emscripten module as this file uses it (BackendWasm types it with ambient types). */
 interface HeapModule {
   wasmMemory?: WebAssembly.Memory;
-  HEAPF32: Float32Array;
+  HEAPF32?: Float32Array;
+  /** Always there: BackendWasm itself reads and writes tensors through it. */
+  HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
   _free(ptr: number): void;
 }
@@ -237,7 +259,7 @@ function build(backend: BackendWasm): BuiltLoops | null {
   if (memory) {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const bytes = encodeModule([momentsDef(), gradSumsDef(), affineDef(), affine2Def(), maskedCopyDef(), ...FUSED_TAP_WIDTHS.map(depthwiseTapsDef), outerProductDef()], { initial: 1, maximum: 65536, shared });
+      const bytes = encodeModule([momentsDef(), gradSumsDef(), affineDef(), affine2Def(), maskedCopyDef(), clampDef(), ...FUSED_TAP_WIDTHS.map(depthwiseTapsDef), outerProductDef()], { initial: 1, maximum: 65536, shared });
       const module = new WebAssembly.Module(bytes);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
       built = { loops: instance.exports as unknown as SimdLoops, module, memory };
@@ -281,7 +303,7 @@ export function heapAddress(backend: BackendWasm, t: TensorInfo): number {
  */
 export function heapBuffer(backend: BackendWasm): ArrayBufferLike {
   const m = heapModule(backend);
-  return (m.wasmMemory ?? m.HEAPF32).buffer;
+  return (m.wasmMemory ?? m.HEAPU8).buffer;
 }
 
 /** A fresh float32 view of `length` floats at `ptr`. */

@@ -11,7 +11,7 @@
  * threaded loader, no SharedArrayBuffer, `REGBENCH_SIMD_THREADS=1`) both parts run here.
  *
  * The helper waits on an Int32 control word with `Atomics.wait`; it is `unref`ed, so it never
- * keeps Node alive. An error inside the helper (a trap) is reported back through shared memory
+ * keeps Node alive, and ends with its backend (`endSimdPool`, from the backend's dispose). An error inside the helper (a trap) is reported back through shared memory
  * and rethrown here (this thread is blocked meanwhile, so messages would arrive too late).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -19,11 +19,11 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { simdLoops, simdLoopsModule, type SimdLoops } from './simd-loops';
 
 /** Loops a plan may call: every export of the loops module. */
-export type LoopName = 'moments' | 'gradSums' | 'affine' | 'affine2' | 'maskedCopy' | 'dwTaps1' | 'dwTaps3' | 'dwTaps5' | 'outerProduct';
-const LOOP_NAMES: readonly LoopName[] = ['moments', 'gradSums', 'affine', 'affine2', 'maskedCopy', 'dwTaps1', 'dwTaps3', 'dwTaps5', 'outerProduct'];
+export type LoopName = 'moments' | 'gradSums' | 'affine' | 'affine2' | 'maskedCopy' | 'clamp' | 'dwTaps1' | 'dwTaps3' | 'dwTaps5' | 'outerProduct';
+const LOOP_NAMES: readonly LoopName[] = ['moments', 'gradSums', 'affine', 'affine2', 'maskedCopy', 'clamp', 'dwTaps1', 'dwTaps3', 'dwTaps5', 'outerProduct'];
 const LOOP_INDEX = new Map(LOOP_NAMES.map((n, i) => [n, i]));
 
-/** Call `name` with `args` (heap byte offsets, counts, or a float for maskedCopy's cap). */
+/** Call `name` with `args` (heap byte offsets, counts, or floats: maskedCopy's cap, clamp's bounds). */
 export type LoopCall = (name: LoopName, ...args: number[]) => void;
 
 /** Emits the calls of part 0 or part 1; the two parts must not write the same memory. */
@@ -79,6 +79,7 @@ for (;;) {
 `;
 
 interface Helper {
+  worker: Worker;
   ctrl: Int32Array;
   errorText: Uint8Array;
   port: MessagePort;
@@ -88,6 +89,7 @@ interface Helper {
 export class SimdPool {
   private readonly helper: Helper | null;
   private sequence = 0;
+  private ended = false;
 
   constructor(
     readonly loops: SimdLoops,
@@ -98,12 +100,22 @@ export class SimdPool {
 
   /** True when a helper thread takes part 1. */
   get threaded(): boolean {
-    return this.helper !== null;
+    return this.helper !== null && !this.ended;
+  }
+
+  /** Ends the helper thread (the backend is being disposed); later splits run on this thread. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.helper) {
+      this.helper.port.close();
+      void this.helper.worker.terminate();
+    }
   }
 
   split(plan: SplitPlan): void {
     const direct: LoopCall = (name, ...args) => (this.loops[name] as (...a: number[]) => void)(...args);
-    const helper = this.helper;
+    const helper = this.ended ? null : this.helper;
     if (!helper) {
       plan(0, direct);
       plan(1, direct);
@@ -168,13 +180,27 @@ function startHelper(module: WebAssembly.Module, memory: WebAssembly.Memory): He
     const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, list, errorText, port: port2, names: LOOP_NAMES }, transferList: [port2] });
     worker.unref();
     port1.unref();
-    return { ctrl: new Int32Array(control), errorText: new Uint8Array(errorText), port: port1, list: new Float64Array(list) };
+    liveHelpers++;
+    worker.once('exit', () => liveHelpers--);
+    return { worker, ctrl: new Int32Array(control), errorText: new Uint8Array(errorText), port: port1, list: new Float64Array(list) };
   } catch {
     return null;
   }
 }
 
 const pools = new WeakMap<object, SimdPool | null>();
+let liveHelpers = 0;
+
+/** Helper threads started and not yet exited (all backends). */
+export function liveHelperThreads(): number {
+  return liveHelpers;
+}
+
+/** Ends `backend`'s helper thread; called when the backend is disposed (engine reset). */
+export function endSimdPool(backend: object): void {
+  pools.get(backend)?.end();
+  pools.delete(backend);
+}
 
 /** Threads for the loops: 2 unless REGBENCH_SIMD_THREADS=1 (a benchmark switch). */
 function helperWanted(): boolean {

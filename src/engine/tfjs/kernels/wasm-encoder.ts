@@ -74,6 +74,12 @@ export const op = {
   f32x4Gt: [0xfd, ...uleb(0x44)],
   f32x4Le: [0xfd, ...uleb(0x45)],
   v128And: [0xfd, ...uleb(0x4e)],
+  /** a & ~b, with a pushed first. */
+  v128AndNot: [0xfd, ...uleb(0x4f)],
+  v128Or: [0xfd, ...uleb(0x50)],
+  /** IEEE min / max that return NaN when either operand is NaN (unlike pmin / pmax). */
+  f32x4Min: [0xfd, ...uleb(0xe8)],
+  f32x4Max: [0xfd, ...uleb(0xe9)],
   f32x4Add: [0xfd, ...uleb(0xe4)],
   f32x4Sub: [0xfd, ...uleb(0xe5)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
