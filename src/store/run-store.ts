@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FINAL_STATUSES, formatEventLine, parseEventLine, type RunEvent } from '../protocol/events';
 import { getBenchmark, type RunSpec } from '../protocol/benchmarks';
-import { applyEvent, newRunId, runName, type RunRecord } from './run-record';
+import { applyEvent, newRunId, runName, type RunExecutor, type RunRecord } from './run-record';
 
 export const RECORD_FILE = 'record.json';
 export const EVENTS_FILE = 'events.jsonl';
@@ -170,6 +170,9 @@ export class RunStore {
    */
   reconcile(r: RunRecord): RunRecord {
     if (FINAL_STATUSES.includes(r.status)) return r;
+    // A Slurm task's run is owned by a process on a node (or not yet started): no local pid says
+    // anything about it. `regbench jobs` reconciles it with the scheduler's state instead.
+    if (r.executor) return r;
     if (r.ownerPid !== undefined && isAlive(r.ownerPid)) return r;
     const reason = 'interrupted: the process that ran it exited before the run ended';
     const ended = this.append(r.id, {
@@ -184,6 +187,16 @@ export class RunStore {
       reason,
     });
     return ended;
+  }
+
+  /** Sets (or replaces) the run's executor; read-modify-write of the record. */
+  setExecutor(runId: string, executor: RunExecutor): RunRecord {
+    const r = this.get(runId);
+    if (!r) throw new Error(`no run '${runId}' in ${this.runsDir}`);
+    const updated: RunRecord = { ...r, executor };
+    this.writeRecord(updated);
+    this.emitter.emit('change', { runId, kind: 'updated' } satisfies StoreChange);
+    return updated;
   }
 
   private writeRecord(r: RunRecord): void {
