@@ -96,7 +96,9 @@ SlurmdTimeout=300
 InactiveLimit=0
 KillWait=5
 $node_line NodeAddr=127.0.0.1 State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+# MaxTime + EnforcePartLimits: a longer --time is rejected at submission (the tests check that).
+EnforcePartLimits=ALL
+PartitionName=debug Nodes=$host Default=YES MaxTime=1-00:00:00 State=UP
 EOF
 }
 

@@ -106,12 +106,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * scancel, then wait (up to `waitMs`) until the tasks have stopped, so that a task's own last word
- * (e.g. interrupted after its checkpoint) cannot come after ours; then every run not final is
- * marked cancelled.
+ * cannot come after ours. Then every run that is not final, or that ended after the scancel
+ * (interrupted after its checkpoint, or its worker killed by the TERM Slurm sent) is marked
+ * cancelled: the user's cancel is why it stopped.
  */
 export async function cancelTasks(store: RunStore, target: string, opts: SlurmClientOptions & { waitMs?: number } = {}): Promise<RunRecord[]> {
   const { matrix, tasks } = cancelTargets(store, target);
   const ids = tasks.length === matrix.runIds.length ? [matrix.jobId] : tasks.map((i) => `${matrix.jobId}_${i}`);
+  const cancelledAt = new Date().toISOString();
   await scancel(ids, opts);
   const deadline = Date.now() + (opts.waitMs ?? 30_000);
   while (Date.now() < deadline) {
@@ -123,7 +125,8 @@ export async function cancelTasks(store: RunStore, target: string, opts: SlurmCl
   for (const i of tasks) {
     const r = store.get(matrix.runIds[i]);
     if (!r) continue;
-    out.push(FINAL_STATUSES.includes(r.status) ? r : endRun(store, r, 'cancelled', `cancelled with regbench cancel (scancel ${ids.join(' ')})`));
+    const endedBefore = FINAL_STATUSES.includes(r.status) && (r.status === 'completed' || (r.endedAt ?? '') < cancelledAt);
+    out.push(endedBefore ? r : endRun(store, r, 'cancelled', `cancelled with regbench cancel (scancel ${ids.join(' ')})`));
   }
   return out;
 }
