@@ -213,6 +213,41 @@ test('no sbatch, a bad partition, a bad time, an unreachable controller: one lin
   }
 });
 
+test('USR1 before the time limit: the batch script forwards it and requeues only its own array task when the task is interrupted', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // The real batch script (from --dry-run) with a stand-in for `regbench task`: task 0 waits and
+  // exits 3 (interrupted) on USR1 in its first segment; task 1 completes at once.
+  const dir = path.join(tmp, 'usr1');
+  fs.mkdirSync(dir, { recursive: true });
+  const fake = path.join(dir, 'task.sh');
+  fs.writeFileSync(fake, [
+    'echo "fake $1 restart=${SLURM_RESTART_COUNT:-0}"',
+    '[ "$SLURM_ARRAY_TASK_ID" = 1 ] && exit 0',
+    'if [ "${SLURM_RESTART_COUNT:-0}" != 0 ]; then echo resumed; exit 0; fi',
+    "trap 'echo got USR1; exit 3' USR1",
+    'while :; do sleep 0.2; done',
+  ].join('\n') + '\n');
+  const dry = await regbench(['submit', blank, '--slurm', '--bench', 'resnet20-cifar10', '--seeds', '0,1', ...SMALL, '--time', '1', '--signal-seconds', '55', '--dry-run'], path.join(tmp, 'usr1-ws'));
+  assert.equal(dry.status, 0, dry.stderr);
+  const jobScript = dry.stdout
+    .replace(/^NODE=.*$/m, 'NODE=/bin/bash')
+    .replace(/^CLI=.*$/m, `CLI='${fake}'`)
+    .replace(/^#SBATCH --output=.*$/m, `#SBATCH --output=${dir}/task-%a.out`)
+    .replace(/^#SBATCH --chdir=.*$/m, `#SBATCH --chdir=${dir}`);
+  const sub = spawnSync('sbatch', ['--parsable'], { input: jobScript, encoding: 'utf8', env, timeout: 15_000 });
+  assert.equal(sub.status, 0, sub.stderr);
+  const job = sub.stdout.trim();
+  const deadline = Date.now() + 90_000;
+  while (slurm('squeue', ['-h', '-t', 'all', '-r', '-j', job, '-o', '%T']).trim().split('\n').some((s) => s !== 'COMPLETED')) {
+    if (Date.now() > deadline) assert.fail(`not completed in 90 s: ${spawnSync('sh', ['-c', `cat ${dir}/task-*.out`], { encoding: 'utf8' }).stdout}`);
+    await sleep(500);
+  }
+  const out0 = fs.readFileSync(path.join(dir, 'task-0.out'), 'utf8');
+  assert.match(out0, /got USR1[^]*exited with 3[^]*requeueing [0-9]+_0[^]*restart=1\nresumed/);
+  assert.match(slurm('scontrol', ['-o', 'show', 'job', `${job}_1`]), /Restarts=0 /);
+  assert.equal((fs.readFileSync(path.join(dir, 'task-1.out'), 'utf8').match(/fake/g) ?? []).length, 1);
+});
+
 test('a task killed mid-epoch and requeued resumes from its checkpoint and ends like an uninterrupted run', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const ws = path.join(tmp, 'requeue');
