@@ -30,7 +30,7 @@ const USAGE = `usage:
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
   regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
   regbench submit <variant> --bench <id,...|all> --seeds 0,1,2 --budget <b> --slurm [--partition P]
-               [--time MIN|HH:MM:SS] [--cpus-per-task N] [--gres gpu:N] [--sbatch-arg ARG ...] [--dry-run]
+               [--time MIN|HH:MM:SS] [--cpus-per-task N] [--gres gpu:N] [--sbatch-arg=--ARG ...] [--dry-run]
   regbench jobs [<job-id>] [--json]      regbench cancel <job-id|run-id>      regbench task <run-id>
 options for every command: --workspace DIR (runs are stored in DIR/.regbench; default: current directory)
 benchmarks: ${BENCHMARKS.map((b) => b.id).join(', ')}`;

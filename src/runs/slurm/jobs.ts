@@ -11,6 +11,12 @@ import { scancel, type SlurmClientOptions } from './client';
 import { squeueArray, type SlurmTask, type TaskState } from './job-state';
 import { listMatrices, taskOutputTail, type MatrixInfo } from './matrix';
 
+/**
+ * Starts the reason of a run ended here because Slurm said its task had ended: if that task is
+ * requeued later (by hand or by Slurm), `regbench task` continues the run instead of skipping it.
+ */
+export const RECONCILED_PREFIX = 'Slurm task';
+
 export interface TaskRow {
   matrixId: string;
   jobId: string;
@@ -56,7 +62,7 @@ function reconcileRun(store: RunStore, m: MatrixInfo, i: number, r: RunRecord, t
   const tail = taskOutputTail(store, m.id, i);
   if (t?.state === 'cancelled') return endRun(store, r, 'cancelled', `Slurm task ${m.jobId}_${i} was cancelled`);
   const what = t ? `ended ${t.slurmState}${t.reason && t.reason !== 'None' ? ` (${t.reason})` : ''}` : 'is no longer known to the Slurm controller';
-  return endRun(store, r, 'failed', `Slurm task ${m.jobId}_${i} ${what} before its run ended${tail ? `; last output:\n${tail}` : ''}`);
+  return endRun(store, r, 'failed', `${RECONCILED_PREFIX} ${m.jobId}_${i} ${what} before its run ended${tail ? `; last output:\n${tail}` : ''}`);
 }
 
 export async function matrixTasks(store: RunStore, m: MatrixInfo, opts: SlurmClientOptions = {}): Promise<TaskRow[]> {

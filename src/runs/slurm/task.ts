@@ -9,6 +9,7 @@ import { RunHandle } from '../../engine/runner';
 import { FINAL_STATUSES, type RunEvent } from '../../protocol/events';
 import type { RunStore } from '../../store/run-store';
 import type { RunRecord, SlurmExecutor } from '../../store/run-record';
+import { RECONCILED_PREFIX } from './jobs';
 
 export const TASK_EXIT = { completed: 0, failed: 1, interrupted: 3 } as const;
 
@@ -63,7 +64,8 @@ export async function runSlurmTask(runId: string, opts: TaskOptions): Promise<nu
     log(`regbench task: no run '${runId}' in ${opts.store.runsDir}`);
     return TASK_EXIT.failed;
   }
-  if (FINAL_STATUSES.includes(record.status)) {
+  const endedByJobs = record.status === 'failed' && (record.reason ?? '').startsWith(RECONCILED_PREFIX);
+  if (FINAL_STATUSES.includes(record.status) && !endedByJobs) {
     // A requeued task whose run already ended (e.g. the whole array was requeued): nothing to do.
     log(`regbench task: run ${runId} is already ${record.status}; nothing to do`);
     return exitCodeFor(record);
