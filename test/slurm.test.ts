@@ -12,6 +12,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunRecord } from '../src/store/run-record';
 import type { RunEvent } from '../src/protocol/events';
+import { RunStore } from '../src/store/run-store';
+import { resolveRunSpec } from '../src/engine/run-request';
+import { parseSqueue } from '../src/runs/slurm/job-state';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -121,6 +124,23 @@ function jobIdOf(submit: Result): string {
   assert.ok(id, submit.stdout + submit.stderr);
   return id;
 }
+
+test('a run owned by a Slurm task is not reconciled by a local pid; squeue lines parse (no cluster needed)', () => {
+  const store = RunStore.forWorkspace(path.join(tmp, 'unit'));
+  const make = () => {
+    const { id, dir } = store.allocate('resnet20-cifar10');
+    const { spec, source } = resolveRunSpec({ variantPath: blank, bench: 'resnet20-cifar10', budget: 'smoke' }, id, dir);
+    return store.create(spec, source, 2 ** 22 + 12345);
+  };
+  const slurmRun = make();
+  store.setExecutor(slurmRun.id, { kind: 'slurm', matrixId: 'm', arrayTaskId: 0, jobId: '7' });
+  const localRun = make();
+  const byId = new Map(store.list().map((r) => [r.id, r]));
+  assert.equal(byId.get(slurmRun.id)?.status, 'queued');
+  assert.equal(byId.get(localRun.id)?.status, 'failed');
+  const tasks = parseSqueue('7|1|8|PENDING|BeginTime|\n7|0|7|CANCELLED by 0|None|vm\n');
+  assert.deepEqual(tasks.map((t) => [t.arrayTaskId, t.jobId, t.state]), [[0, '7', 'cancelled'], [1, '8', 'pending']]);
+});
 
 test('a 2 x 2 matrix completes through Slurm with the accuracies of the same runs made locally', async (t) => {
   if (skipReason) return t.skip(skipReason);
