@@ -15,7 +15,6 @@ import { UsageError, engineForFile } from '../engine/run-request';
 import { RunStore } from '../store/run-store';
 import { defaultDistDir } from '../engine/runner';
 import { checkTime, type SlurmOptions } from '../runs/slurm/batch-script';
-import { SlurmError } from '../runs/slurm/client';
 import { dryRunScript, submitMatrix, type MatrixRequest } from '../runs/slurm/matrix';
 import { allTasks, cancelTasks, type TaskRow } from '../runs/slurm/jobs';
 import { runSlurmTask } from '../runs/slurm/task';
@@ -161,9 +160,4 @@ export async function commandTask(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { workspace: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('task needs a run id');
   return runSlurmTask(positionals[0], { store: RunStore.forWorkspace(workspaceOf(values.workspace)) });
-}
-
-/** Slurm failures are one line, exit code 1. */
-export function isSlurmError(err: unknown): err is SlurmError {
-  return err instanceof SlurmError;
 }
