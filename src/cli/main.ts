@@ -29,6 +29,9 @@ const USAGE = `usage:
   regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
   regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
+  regbench submit <variant> --bench <id,...|all> --seeds 0,1,2 --budget <b> --slurm [--partition P]
+               [--time MIN|HH:MM:SS] [--cpus-per-task N] [--gres gpu:N] [--sbatch-arg=--ARG ...] [--dry-run]
+  regbench jobs [<job-id>] [--json]      regbench cancel <job-id|run-id>      regbench task <run-id>
 options for every command: --workspace DIR (runs are stored in DIR/.regbench; default: current directory)
 benchmarks: ${BENCHMARKS.map((b) => b.id).join(', ')}`;
 
@@ -99,6 +102,14 @@ export async function main(argv: string[]): Promise<number> {
         return commandBenchmarks();
       case 'data':
         return await runDataCommand(rest);
+      case 'submit':
+      case 'jobs':
+      case 'cancel':
+      case 'task': {
+        const slurm = await import('./slurm-commands');
+        const run = { submit: slurm.commandSubmit, jobs: slurm.commandJobs, cancel: slurm.commandCancel, task: slurm.commandTask }[command];
+        return await run(rest);
+      }
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');

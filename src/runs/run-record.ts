@@ -27,6 +27,12 @@ export interface RunRecord {
   variantSnapshot: string;
   /** Process that owns the run while it is running; a dead owner means the run was interrupted. */
   ownerPid?: number;
+  /**
+   * Where the run executes when not in a local process: a Slurm array task on some node. Such a
+   * run is never reconciled by `ownerPid` (that pid is on another host, or is the submitting
+   * CLI); its state comes from the scheduler (`regbench jobs`) and from the task itself.
+   */
+  executor?: RunExecutor;
   reason?: string;
   /**
    * Each time a process worked on the run: when it started and stopped, why it stopped, where
@@ -71,6 +77,19 @@ export function syntheticRunEnd(
     reason,
   };
 }
+
+export interface SlurmExecutor {
+  kind: 'slurm';
+  /** `.regbench/matrices/<id>/`: the batch script, tasks.json and the tasks' Slurm output. */
+  matrixId: string;
+  arrayTaskId: number;
+  /** The array's job id; set once `sbatch` has answered (or by the task when it starts). */
+  jobId?: string;
+  /** One entry per time a task started on a node (a requeued task adds one). */
+  segments?: Array<{ host: string; startedAt: string; restart: number; slurmJobId?: string }>;
+}
+
+export type RunExecutor = SlurmExecutor;
 
 /** Returns the record updated by one event (a new object; the input is not changed). */
 export function applyEvent(record: RunRecord, e: RunEvent): RunRecord {

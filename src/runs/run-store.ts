@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { STOPPED_STATUSES, formatEventLine, parseEventLine, type RunEvent } from '../protocol/events';
 import { getBenchmark, type RunSpec } from '../protocol/benchmarks';
-import { applyEvent, foldSegments, newRunId, runName, syntheticRunEnd, type RunRecord } from './run-record';
+import { applyEvent, foldSegments, newRunId, runName, syntheticRunEnd, type RunExecutor, type RunRecord } from './run-record';
 
 export const RECORD_FILE = 'record.json';
 export const EVENTS_FILE = 'events.jsonl';
@@ -182,15 +182,24 @@ export class RunStore {
    */
   reconcile(r: RunRecord): RunRecord {
     if (STOPPED_STATUSES.includes(r.status)) return r;
+    // A Slurm task's run is owned by a process on a node (or not yet started): no local pid says
+    // anything about it. `regbench jobs` reconciles it with the scheduler's state instead.
+    if (r.executor) return r;
     if (r.ownerPid !== undefined && isAlive(r.ownerPid)) return r;
     if (r.status === 'queued') return this.append(r.id, syntheticRunEnd(r, 'cancelled', 'the process that queued it exited before it started'));
     return this.append(r.id, syntheticRunEnd(r, 'interrupted', 'the process that ran it exited before the run ended; resume continues from its last checkpoint'));
   }
 
+  /** Sets (or replaces) the run's executor; read-modify-write of the record. */
+  setExecutor(runId: string, executor: RunExecutor): RunRecord {
+    return this.update(runId, (r) => ({ ...r, executor }));
+  }
+
   private writeRecord(r: RunRecord): void {
     writeAtomic(path.join(this.runDir(r.id), RECORD_FILE), JSON.stringify(r, null, 2) + '\n');
-    // Only a running run gets more events from this process; a stopped one may be resumed elsewhere.
-    if (r.status === 'running' || r.status === 'queued') this.written.set(r.id, r);
+    // Only a run this process runs gets its events from here: any other record may change on disk
+    // (another window, a Slurm task on a node, a resume elsewhere), so it is read afresh.
+    if (r.status === 'running' && r.ownerPid === process.pid) this.written.set(r.id, r);
     else this.written.delete(r.id);
   }
 
