@@ -1,7 +1,8 @@
 /**
  * The `regbench` command line: the same runs as the extension, for remote/headless machines and CI.
  *   regbench run <variant> --bench <id> [--budget smoke|quick|full] [--epochs N] [--train-subset N]
- *                [--test-subset N] [--seed N] [--backend B] [--device D] [--data-dir D] [--json]
+ *                [--test-subset N] [--seed N | --seeds 0,1,2] [--backend B] [--device D] [--data-dir D] [--json]
+ *   regbench final <variant> [--budget b] [--seeds L] [--yes] [--wait]   (the held-out benchmark)
  *   regbench list [--json]            regbench show <id> [--json]
  *   regbench benchmarks               regbench data synth --dataset D --out DIR [--train N --test N]
  *   regbench data fetch <dataset>     regbench parity --bench <id>
@@ -11,18 +12,18 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { BENCHMARKS, BUDGET_IDS, budgetSize, isBenchId, type BackendId, type BudgetId } from '../protocol/benchmarks';
-import { formatEventLine, type RunEvent } from '../protocol/events';
 import { RunStore } from '../store/run-store';
-import type { RunRecord } from '../store/run-record';
 import { UsageError } from '../engine/run-request';
-import { startRun } from '../engine/runner';
-import { ProgressLine, formatRecordLine, formatRecordDetail } from './output';
+import { formatRecordLine, formatRecordDetail } from './output';
+import { parseSeeds, prepareSeries, runSeries } from './run-command';
 import { runDataCommand } from './data-command';
+import { FINAL_USAGE, runFinalCommand } from './final-command';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
-               [--train-subset N] [--test-subset N] [--seed N] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
+               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
                [--device cpu|cuda] [--data-dir DIR] [--json]
+  ${FINAL_USAGE}
   regbench list [--json]
   regbench show <run-id> [--json]
   regbench benchmarks
@@ -60,6 +61,7 @@ async function commandRun(argv: string[]): Promise<number> {
       'train-subset': { type: 'string' },
       'test-subset': { type: 'string' },
       seed: { type: 'string' },
+      seeds: { type: 'string' },
       backend: { type: 'string' },
       device: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -74,69 +76,19 @@ async function commandRun(argv: string[]): Promise<number> {
   if (values.backend !== undefined && !BACKENDS.includes(values.backend as BackendId)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
   if (values.device !== undefined && !['cpu', 'cuda'].includes(values.device)) throw new UsageError(`--device must be cpu or cuda`);
   const store = storeFor(values.workspace);
-  const dataDir = values['data-dir'] ?? process.env.REGBENCH_DATA;
-  const json = values.json === true;
-  const progress = !json && process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
-  const handle = await startRun(
-    {
-      variantPath: positionals[0],
-      bench: values.bench,
-      budget: values.budget as BudgetId,
-      epochs: intOption('epochs', values.epochs),
-      trainSubset: intOption('train-subset', values['train-subset']),
-      testSubset: intOption('test-subset', values['test-subset']),
-      seed: intOption('seed', values.seed),
-      backend: values.backend as BackendId | undefined,
-      device: values.device,
-      dataDir,
-    },
-    {
-      store,
-      onStderr: (line) => {
-        if (!json || process.env.REGBENCH_DEBUG) {
-          progress?.clear();
-          process.stderr.write(`${line}\n`);
-        }
-      },
-    },
-  );
-  const onSignal = () => {
-    progress?.clear();
-    process.stderr.write('regbench: cancelling...\n');
-    void handle.cancel();
+  const base = {
+    variantPath: positionals[0],
+    bench: values.bench,
+    budget: values.budget as BudgetId,
+    epochs: intOption('epochs', values.epochs),
+    trainSubset: intOption('train-subset', values['train-subset']),
+    testSubset: intOption('test-subset', values['test-subset']),
+    backend: values.backend as BackendId | undefined,
+    device: values.device,
+    dataDir: values['data-dir'] ?? process.env.REGBENCH_DATA,
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  handle.onEvent((e: RunEvent, r: RunRecord) => {
-    if (json) {
-      process.stdout.write(formatEventLine(e) + '\n');
-      return;
-    }
-    if (e.type === 'run-start') {
-      process.stdout.write(`run ${r.id}: ${r.name}\n  ${e.spec.epochs} epoch(s), ${e.trainImages} training / ${e.testImages} test images, backend ${e.env.backend}\n`);
-    } else if (e.type === 'progress') {
-      progress?.update(e);
-    } else if (e.type === 'epoch') {
-      progress?.clear();
-      process.stdout.write(
-        `  epoch ${e.epoch + 1}/${e.totalEpochs}  loss ${e.trainLoss.toFixed(4)}  train ${e.trainAcc.toFixed(2)}%  test ${e.testAcc.toFixed(2)}%  best ${e.bestTestAcc.toFixed(2)}%  lr ${e.lr.toFixed(4)}  ${e.seconds.toFixed(1)}s\n`,
-      );
-    } else if (e.type === 'log' && e.level !== 'debug') {
-      progress?.clear();
-      process.stderr.write(`  ${e.message}\n`);
-    }
-  });
-  const record = await handle.done;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  progress?.clear();
-  if (record.status === 'completed') {
-    if (!json) process.stdout.write(`completed: best test accuracy ${record.bestTestAcc?.toFixed(2)}%, final ${record.finalTestAcc?.toFixed(2)}% (run ${record.id})\n`);
-    return 0;
-  }
-  const why = record.error?.message ?? record.reason ?? record.status;
-  process.stderr.write(`regbench: run ${record.status}: ${why}\n`);
-  return 1;
+  const records = prepareSeries(base, parseSeeds(values.seeds, values.seed), store);
+  return await runSeries(records, { store, json: values.json === true });
 }
 
 function storeFor(workspace: string | undefined): RunStore {
@@ -198,6 +150,8 @@ export async function main(argv: string[]): Promise<number> {
         return commandBenchmarks();
       case 'data':
         return await runDataCommand(rest);
+      case 'final':
+        return await runFinalCommand(rest);
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');

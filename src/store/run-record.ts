@@ -28,6 +28,11 @@ export interface RunRecord {
   /** Process that owns the run while it is running; a dead owner means the run failed. */
   ownerPid?: number;
   reason?: string;
+  /**
+   * A final evaluation: a run of the variant's held-out benchmark (`regbench final`, or a plain run
+   * on that benchmark). Set when the run is created; see src/runs/held-out.ts.
+   */
+  final?: boolean;
 }
 
 /** Returns the record updated by one event (a new object; the input is not changed). */
