@@ -3,6 +3,7 @@
  *   regbench run <variant> --bench <id> [--budget smoke|quick|full] [--epochs N] [--train-subset N]
  *                [--test-subset N] [--seed N | --seeds 0,1,2] [--backend B] [--device D] [--data-dir D] [--json]
  *   regbench final <variant> [--budget b] [--seeds L] [--yes] [--wait]   (the held-out benchmark)
+ *   regbench table [--kind reg|norm] [--budget b] --format md|latex|csv|json
  *   regbench list [--json]            regbench show <id> [--json]
  *   regbench benchmarks               regbench data synth --dataset D --out DIR [--train N --test N]
  *   regbench data fetch <dataset>     regbench parity --bench <id>
@@ -18,12 +19,14 @@ import { formatRecordLine, formatRecordDetail } from './output';
 import { parseSeeds, prepareSeries, runSeries } from './run-command';
 import { runDataCommand } from './data-command';
 import { FINAL_USAGE, runFinalCommand } from './final-command';
+import { runTableCommand, TABLE_USAGE } from './table-command';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
                [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
                [--device cpu|cuda] [--data-dir DIR] [--json]
   ${FINAL_USAGE}
+  ${TABLE_USAGE}
   regbench list [--json]
   regbench show <run-id> [--json]
   regbench benchmarks
@@ -152,6 +155,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runDataCommand(rest);
       case 'final':
         return await runFinalCommand(rest);
+      case 'table':
+        return runTableCommand(rest);
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');
