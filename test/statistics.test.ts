@@ -7,6 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RECIPE, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
+import type { RunRecord } from '../src/store/run-record';
+import { variantHash } from '../src/engine/run-request';
 import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1, seededRandom, type Comparison } from '../src/runs/statistics';
 import { meanStdText, significanceText } from '../src/runs/significance-text';
 
@@ -156,4 +162,69 @@ test('lens text: mean ± std (n), the difference against the baseline and the p-
   assert.equal(formatP(0.0042), 'p=0.004');
   assert.equal(formatDiff(-0.04), '+0.0');
   assert.equal(formatDiff(-1.25), '-1.3');
+});
+
+// regbench compare on a planted run store (no training).
+const root = path.resolve(__dirname, '..', '..');
+
+function plantRun(ws: string, file: string, hash: string, seed: number, best: number, budget: BudgetId = 'quick'): string {
+  const id = `20261201-12${String(seed).padStart(2, '0')}${hash.slice(0, 2)}-${budget}-resnet20-cifar10-0000`;
+  const spec: RunSpec = {
+    runId: id,
+    bench: 'resnet20-cifar10',
+    arch: 'resnet20',
+    dataset: 'cifar10',
+    numClasses: 10,
+    budget,
+    epochs: 5,
+    trainSubset: 10000,
+    testSubset: 2000,
+    seed,
+    recipe: { ...RECIPE },
+    engine: 'tfjs',
+    variantPath: file,
+    variantHash: hash,
+    variantKind: { regularizer: true, norm: false },
+    runDir: path.join(ws, '.regbench', 'runs', id),
+  };
+  const at = new Date(Date.UTC(2026, 11, 1, 12, seed)).toISOString();
+  const record: RunRecord = { id, name: id, spec, status: 'completed', createdAt: at, startedAt: at, epochsCompleted: 5, totalEpochs: 5, bestTestAcc: best, finalTestAcc: best, epochSeconds: 1, variantSnapshot: 'variant.ts' };
+  fs.mkdirSync(spec.runDir, { recursive: true });
+  fs.writeFileSync(path.join(spec.runDir, 'record.json'), JSON.stringify(record));
+  return id;
+}
+
+test('regbench compare: a variant file against the baseline; a run id stands for its group; mixed budgets are refused', () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-compare-'));
+  const blank = path.join(root, 'templates/regularizers/blank.ts');
+  const cp = path.join(ws, 'cp.ts');
+  fs.writeFileSync(cp, 'export function computeRegularization() {}\n');
+  const blankHash = variantHash(fs.readFileSync(blank, 'utf8'));
+  const cpHash = variantHash(fs.readFileSync(cp, 'utf8'));
+  const [a, b] = CASES[0];
+  a.forEach((v, s) => plantRun(ws, blank, blankHash, s, v));
+  const cpIds = b.map((v, s) => plantRun(ws, cp, cpHash, s, v));
+  const cmd = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin', 'regbench.js'), 'compare', ...args, '--workspace', ws], { encoding: 'utf8', cwd: ws });
+  const one = cmd(['cp.ts']);
+  assert.equal(one.status, 0, one.stderr);
+  const c = compareGroups(a, b);
+  assert.match(one.stdout, /^A: blank \(/);
+  assert.match(one.stdout, new RegExp(`difference B - A: \\${formatDiff(c.diff)} points`));
+  assert.match(one.stdout, new RegExp(`Welch t-test: .*${formatP(c.welch?.p ?? 1)}`));
+  assert.match(one.stdout, /exact permutation test: p=0\.10 /);
+  assert.match(one.stdout, /P\(B > A\) = 1\.00, bootstrap 95% CI/);
+  const json = cmd([blankHash.slice(0, 8), cpIds[1], '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout) as { comparison: Comparison };
+  assert.equal(parsed.comparison.welch?.p, c.welch?.p);
+  plantRun(ws, cp, cpHash, 9, 60, 'smoke');
+  const ambiguous = cmd(['cp.ts']);
+  assert.equal(ambiguous.status, 2);
+  assert.match(ambiguous.stderr, /names 2 groups .*choose with --budget/);
+  const smoke = cmd([cpIds[0], `20261201-1209${cpHash.slice(0, 2)}-smoke`]);
+  assert.equal(smoke.status, 2);
+  assert.match(smoke.stderr, /cannot compare cp with cp: they ran at different budgets \(quick vs smoke\)/);
+  const n1 = cmd(['cp.ts', '--budget', 'smoke']);
+  assert.equal(n1.status, 2, 'no smoke baseline');
+  assert.match(n1.stderr, /no baseline runs .*regbench run templates\/regularizers\/blank\.ts --bench resnet20-cifar10 --budget smoke --seeds 0,1,2/);
 });

@@ -4,6 +4,7 @@
  *                [--test-subset N] [--seed N | --seeds 0,1,2] [--backend B] [--device D] [--data-dir D] [--json]
  *   regbench final <variant> [--budget b] [--seeds L] [--yes] [--wait]   (the held-out benchmark)
  *   regbench table [--kind reg|norm] [--budget b] --format md|latex|csv|json
+ *   regbench compare <group|run> [<group|run>] [--bench id]   (statistics of B against A)
  *   regbench list [--json]            regbench show <id> [--json]
  *   regbench benchmarks               regbench data synth --dataset D --out DIR [--train N --test N]
  *   regbench data fetch <dataset>     regbench parity --bench <id>
@@ -20,6 +21,7 @@ import { parseSeeds, prepareSeries, runSeries } from './run-command';
 import { runDataCommand } from './data-command';
 import { FINAL_USAGE, runFinalCommand } from './final-command';
 import { runTableCommand, TABLE_USAGE } from './table-command';
+import { COMPARE_USAGE, runCompareCommand } from './compare-command';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
@@ -27,6 +29,7 @@ const USAGE = `usage:
                [--device cpu|cuda] [--data-dir DIR] [--json]
   ${FINAL_USAGE}
   ${TABLE_USAGE}
+  ${COMPARE_USAGE}
   regbench list [--json]
   regbench show <run-id> [--json]
   regbench benchmarks
@@ -157,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runFinalCommand(rest);
       case 'table':
         return runTableCommand(rest);
+      case 'compare':
+        return runCompareCommand(rest);
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');
