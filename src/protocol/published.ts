@@ -18,7 +18,7 @@ export interface PublishedRow {
   note?: string;
 }
 
-const BENCH_SOURCE = "the benchmark's published baselines (PROTOCOL.md)";
+const BENCH_SOURCE = 'published benchmark baselines';
 
 export const PUBLISHED: readonly PublishedRow[] = [
   { name: 'confidence penalty', kinds: ['regularizer'], values: { 'resnet56-cifar100': 72.66, 'vgg16bn-cifar100': 74.31, 'mobilenetv2-fmnist': 94.9 }, source: BENCH_SOURCE },
