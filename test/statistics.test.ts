@@ -14,7 +14,9 @@ import { RECIPE, type BudgetId, type RunSpec } from '../src/protocol/benchmarks'
 import type { RunRecord } from '../src/store/run-record';
 import { variantHash } from '../src/engine/run-request';
 import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1, seededRandom, type Comparison } from '../src/runs/statistics';
-import { meanStdText, significanceText } from '../src/runs/significance-text';
+import { groupSignificanceText, meanStdText, significanceText } from '../src/runs/significance-text';
+import { baselineHashes } from '../src/runs/run-groups';
+import { RunStore } from '../src/store/run-store';
 
 const PYTHON = process.env.REGBENCH_SCIPY_PYTHON ?? '/usr/bin/python3';
 
@@ -227,4 +229,19 @@ test('regbench compare: a variant file against the baseline; a run id stands for
   const n1 = cmd(['cp.ts', '--budget', 'smoke']);
   assert.equal(n1.status, 2, 'no smoke baseline');
   assert.match(n1.stderr, /no baseline runs .*regbench run templates\/regularizers\/blank\.ts --bench resnet20-cifar10 --budget smoke --seeds 0,1,2/);
+});
+
+test('lens text from the run store: the newest group against the baseline; held-out numbers hidden', () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-lens-'));
+  const blankFile = path.join(root, 'templates/regularizers/blank.ts');
+  const blankHash = variantHash(fs.readFileSync(blankFile, 'utf8'));
+  [72.0, 72.1, 72.2].forEach((v, s) => plantRun(ws, blankFile, blankHash, s, v));
+  [72.6, 72.9, 73.2].forEach((v, s) => plantRun(ws, '/ws/cp.ts', 'c0ffee', s, v));
+  const records = new RunStore(path.join(ws, '.regbench')).list();
+  const baselines = baselineHashes(path.join(root, 'templates'));
+  assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet20-cifar10', baselines, 'ResNet-20'), 'ResNet-20 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.03');
+  assert.equal(groupSignificanceText(records, blankHash, 'resnet20-cifar10', baselines), 'ResNet-20/C10 72.1 ± 0.1 (n=3)');
+  assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet56-cifar100', baselines), undefined);
+  const heldOut = records.map((r) => ({ ...r, spec: { ...r.spec, bench: 'mobilenetv2-fmnist' as const } }));
+  assert.equal(groupSignificanceText(heldOut, 'c0ffee', 'mobilenetv2-fmnist', baselines), undefined, 'no final evaluation yet');
 });
