@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -192,4 +192,27 @@ test('regbench run --seeds queues one run per seed; a run on the held-out benchm
   const runs = new RunStore(path.join(ws, '.regbench')).list();
   assert.deepEqual(runs.map((x) => x.spec.seed).sort(), [0, 1]);
   assert.ok(runs.every((x) => x.final === true));
+});
+
+test('regbench final --wait waits for the running runs of the source, then runs', async () => {
+  const { ws } = cliWorkspace();
+  const variant = path.join(ws, 'variants', 'my-norm.ts');
+  fs.copyFileSync(path.join(root, 'templates/norms/groupnorm.ts'), variant);
+  const hash = variantHash(fs.readFileSync(variant, 'utf8'));
+  // A run owned by a process that ends in 2 s: the store then reconciles it (failed), the wait ends.
+  const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 2000)']);
+  plant(ws, { ...run({ hash, norm: true, status: 'running' }), id: 'planted-running', ownerPid: owner.pid });
+  const started = Date.now();
+  const env = { ...process.env, REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', XDG_CACHE_HOME: path.join(ws, 'cache') };
+  const child = spawn(process.execPath, [cli, 'final', variant, '--budget', 'smoke', '--wait', '--workspace', ws, '--data-dir', path.join(ws, 'no-data')], { env });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.match(stderr, /waiting for 1 run\(s\) of this source to end: planted-running/);
+  assert.match(stderr, /recorded as a final evaluation of my-norm/);
+  assert.equal(code, 1, 'the final run itself fails: no CIFAR-100 offline');
+  assert.ok(Date.now() - started >= 2000);
+  const store = new RunStore(path.join(ws, '.regbench'));
+  assert.equal(store.get('planted-running')?.status, 'failed');
+  assert.equal(store.list().filter((r) => r.final).length, 1);
 });
