@@ -1,8 +1,11 @@
 /**
  * The `regbench` command line: the same runs as the extension, for remote/headless machines and CI.
  *   regbench run <variant> --bench <id> [--budget smoke|quick|full] [--epochs N] [--train-subset N]
- *                [--test-subset N] [--seed N] [--backend B] [--device D] [--data-dir D] [--json]
- *   regbench resume <run-id> [--json]
+ *                [--test-subset N] [--seed N | --seeds 0,1,2] [--backend B] [--device D] [--data-dir D] [--json]
+ *   regbench resume <run-id> [--json]            regbench rerun <run-id> [--json]
+ *   regbench final <variant> [--budget b] [--seeds L] [--yes] [--wait]   (the held-out benchmark)
+ *   regbench table [--kind reg|norm] [--budget b] --format md|latex|csv|json
+ *   regbench compare <group|run> [<group|run>] [--bench id]   (statistics of B against A)
  *   regbench list [--json]            regbench show <id> [--json]
  *   regbench benchmarks               regbench data synth --dataset D --out DIR [--train N --test N]
  *   regbench data fetch <dataset>     regbench parity --bench <id>
@@ -16,13 +19,19 @@ import { formatRecordLine, formatRecordDetail } from './output';
 import { runDataCommand } from './data-command';
 import { commandRerun, commandResume, commandRun } from './run-command';
 import { findRunId, storeFor } from './options';
+import { FINAL_USAGE, runFinalCommand } from './final-command';
+import { runTableCommand, TABLE_USAGE } from './table-command';
+import { COMPARE_USAGE, runCompareCommand } from './compare-command';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
-               [--train-subset N] [--test-subset N] [--seed N] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
+               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
                [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--json]
   regbench resume <run-id> [--json]   (continue a stopped run from its last checkpoint)
   regbench rerun <run-id> [--json]    (the same run again; says whether the result is identical, exit 3 if not)
+  ${FINAL_USAGE}
+  ${TABLE_USAGE}
+  ${COMPARE_USAGE}
   regbench list [--json]
   regbench show <run-id> [--json]
   regbench benchmarks
@@ -110,6 +119,12 @@ export async function main(argv: string[]): Promise<number> {
         const run = { submit: slurm.commandSubmit, jobs: slurm.commandJobs, cancel: slurm.commandCancel, task: slurm.commandTask }[command];
         return await run(rest);
       }
+      case 'final':
+        return await runFinalCommand(rest);
+      case 'table':
+        return runTableCommand(rest);
+      case 'compare':
+        return runCompareCommand(rest);
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');

@@ -5,11 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { BENCHMARKS, BUDGET_IDS, isBenchId, type BackendId, type BudgetId } from '../protocol/benchmarks';
-import { formatEventLine, type RunEvent } from '../protocol/events';
-import type { RunRecord } from '../runs/run-record';
 import { UsageError, type RunRequest } from '../runs/run-request';
-import { resumeRun, startRun, type RunHandle, type RunnerOptions } from '../runs/runner';
-import { ProgressLine } from './output';
+import { resumeRun, type RunHandle, type RunnerOptions } from '../runs/runner';
+import { parseSeeds, prepareSeries, runSeries } from './run-series';
+import { RunFollower } from './run-follower';
 import { resultDifferences, startRerun } from '../runs/rerun';
 import { findRunId, intOption, storeFor } from './options';
 
@@ -22,6 +21,7 @@ const RUN_OPTIONS = {
   'train-subset': { type: 'string' },
   'test-subset': { type: 'string' },
   seed: { type: 'string' },
+  seeds: { type: 'string' },
   backend: { type: 'string' },
   device: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -63,10 +63,10 @@ export function runRequestOf(variantPath: string | undefined, values: RunValues)
 export async function commandRun(argv: string[]): Promise<number> {
   const { values, positionals } = parseRunArgs(argv);
   if (positionals.length !== 1) throw new UsageError('run needs exactly one variant file');
-  const request = runRequestOf(positionals[0], values);
-  const follower = new RunFollower(values.json === true);
-  const handle = await startRun(request, { store: storeFor(values.workspace), onStderr: (l) => follower.stderr(l) });
-  return follower.follow(handle);
+  const seeds = parseSeeds(values.seeds, values.seed);
+  const request = runRequestOf(positionals[0], { ...values, seed: undefined });
+  const store = storeFor(values.workspace);
+  return runSeries(prepareSeries(request, seeds, store), { store, json: values.json === true });
 }
 
 export async function commandResume(argv: string[]): Promise<number> {
@@ -103,66 +103,4 @@ export async function commandRerun(argv: string[]): Promise<number> {
   if (!diff.length) say(`rerun ${rerun.id} is identical to ${original.id}: same accuracy every epoch${store.events(rerun.id).some((e) => e.type === 'checkpoint') ? ' and the same final weights' : ''}`);
   else say(`rerun ${rerun.id} differs from ${original.id}:\n  ${diff.join('\n  ')}`);
   return code !== 0 ? code : diff.length ? 3 : 0;
-}
-
-/** Prints one run's events as they come and turns Ctrl-C into a cancel. */
-export class RunFollower {
-  private readonly progress: ProgressLine | undefined;
-
-  constructor(private readonly json: boolean) {
-    this.progress = !json && process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
-  }
-
-  stderr(line: string): void {
-    if (this.json && !process.env.REGBENCH_DEBUG) return;
-    this.progress?.clear();
-    process.stderr.write(`${line}\n`);
-  }
-
-  async follow(handle: RunHandle): Promise<number> {
-    const onSignal = () => {
-      this.progress?.clear();
-      process.stderr.write('regbench: cancelling...\n');
-      void handle.cancel();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    handle.onEvent((e, r) => this.print(e, r));
-    const record = await handle.done;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    this.progress?.clear();
-    return this.summarize(record);
-  }
-
-  private print(e: RunEvent, r: RunRecord): void {
-    if (this.json) {
-      process.stdout.write(formatEventLine(e) + '\n');
-      return;
-    }
-    if (e.type === 'run-start') {
-      const from = e.resumedFrom ? `, resumed at epoch ${e.resumedFrom.epoch + 1}${e.resumedFrom.step ? ` step ${e.resumedFrom.step}` : ''}` : '';
-      process.stdout.write(`run ${r.id}: ${r.name}\n  ${e.spec.epochs} epoch(s), ${e.trainImages} training / ${e.testImages} test images, backend ${e.env.backend}${from}\n`);
-    } else if (e.type === 'progress') {
-      this.progress?.update(e);
-    } else if (e.type === 'epoch') {
-      this.progress?.clear();
-      process.stdout.write(
-        `  epoch ${e.epoch + 1}/${e.totalEpochs}  loss ${e.trainLoss.toFixed(4)}  train ${e.trainAcc.toFixed(2)}%  test ${e.testAcc.toFixed(2)}%  best ${e.bestTestAcc.toFixed(2)}%  lr ${e.lr.toFixed(4)}  ${e.seconds.toFixed(1)}s\n`,
-      );
-    } else if (e.type === 'log' && e.level !== 'debug') {
-      this.progress?.clear();
-      process.stderr.write(`  ${e.message}\n`);
-    }
-  }
-
-  private summarize(record: RunRecord): number {
-    if (record.status === 'completed') {
-      if (!this.json) process.stdout.write(`completed: best test accuracy ${record.bestTestAcc?.toFixed(2)}%, final ${record.finalTestAcc?.toFixed(2)}% (run ${record.id})\n`);
-      return 0;
-    }
-    const why = record.error?.message ?? record.reason ?? record.status;
-    process.stderr.write(`regbench: run ${record.status}: ${why}\n`);
-    return 1;
-  }
 }

@@ -194,3 +194,14 @@ export interface TensorFiles {
   /** Where the dataset was read from. */
   source: string;
 }
+
+export type TaskKind = 'regularizer' | 'norm';
+
+/**
+ * Per task kind, the benchmark the protocol holds out (PROTOCOL.md, "used by"): its numbers stay
+ * hidden until a final evaluation of the variant's exact source (src/runs/held-out.ts).
+ */
+export const TASK_KINDS: Record<TaskKind, { title: string; heldOut: BenchId }> = {
+  regularizer: { title: 'regularizers', heldOut: 'mobilenetv2-fmnist' },
+  norm: { title: 'normalization layers', heldOut: 'resnet110-cifar100' },
+};

@@ -41,6 +41,11 @@ export interface RunRecord {
   segments?: RunSegment[];
   /** The run this one repeats (`regbench rerun`). */
   rerunOf?: string;
+  /**
+   * A final evaluation: a run of the variant's held-out benchmark (`regbench final`, or a plain run
+   * on that benchmark). Set when the run is created; see src/runs/held-out.ts.
+   */
+  final?: boolean;
 }
 
 export interface RunSegment {

@@ -1,0 +1,45 @@
+/**
+ * One benchmark's statistics as a line of text, for the code lens and its hover:
+ *   "ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02"
+ *   "ResNet-56 72.9 (n=1), +0.8 vs baseline, no test possible with n=1"
+ * The p-value is Welch's (the permutation test cannot go below 0.1 with three seeds each).
+ */
+import { getBenchmark, type BenchId } from '../protocol/benchmarks';
+import type { RunRecord } from './run-record';
+import { visibleGroups } from './held-out';
+import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
+import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1 } from './statistics';
+
+/** "72.9 ± 0.3 (n=3)" or "72.9 (n=1)". */
+export function meanStdText(values: readonly number[]): string {
+  const s = describe(values);
+  return s.n === 1 ? `${s.mean.toFixed(1)} (n=1)` : `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)} (n=${s.n})`;
+}
+
+/**
+ * `label` names the benchmark ("ResNet-56"); `values` are the variant's best test accuracies (one
+ * per seed); `baseline` the baseline group's (omitted or empty: no comparison is shown).
+ */
+export function significanceText(label: string, values: readonly number[], baseline?: readonly number[], baselineName = 'baseline'): string {
+  const head = `${label} ${meanStdText(values)}`;
+  if (!baseline || !baseline.length) return head;
+  const c = compareGroups(baseline, values);
+  const test = c.welch?.p != null ? formatP(c.welch.p) : (c.note ?? NO_TEST_N1);
+  return `${head}, ${formatDiff(c.diff)} vs ${baselineName}, ${test}`;
+}
+
+/**
+ * The significance text of one variant source on one benchmark, from the run store's records:
+ * the group (visible runs only: a held-out benchmark shows nothing before a final evaluation)
+ * whose latest completed run is the newest, against the task's baseline group with the same
+ * budget, engine and recipe when there is one. Undefined when the source has no completed run
+ * there. `label` defaults to the benchmark's short title.
+ */
+export function groupSignificanceText(records: readonly RunRecord[], variantHash: string, bench: BenchId, baselines: BaselineHashes, label = getBenchmark(bench).short): string | undefined {
+  const groups = visibleGroups(groupRuns(records), records).filter((g) => g.values.length > 0);
+  const newest = (g: RunGroup) => g.runs.reduce((m, r) => (r.createdAt > m ? r.createdAt : m), '');
+  const mine = groups.filter((g) => g.variantHash === variantHash && g.bench === bench).sort((a, b) => newest(b).localeCompare(newest(a)));
+  if (!mine.length) return undefined;
+  const baseline = baselineGroupFor(mine[0], groups, baselines);
+  return significanceText(label, mine[0].values, baseline?.values);
+}
