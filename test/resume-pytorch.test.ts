@@ -5,7 +5,8 @@
  * was never interrupted (same seed, one torch thread). A changed checkpoint and one of another
  * variant are refused with a one-line error naming the checkpoint file.
  * Needs a Python with torch (Debian: /usr/bin/python3 from python3-torch) and a built dist/
- * (dist/cli.js makes the synthetic CIFAR-10); without torch these tests are skipped.
+ * (dist/cli.js makes the synthetic CIFAR-10, whose run subsets the TypeScript data layer prepares
+ * as tensor files, as the runner does); without torch these tests are skipped.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +14,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
+import { RECIPE, type RunSpec, type TensorFiles } from '../src/protocol/benchmarks';
 import { parseEventLine, validateEvent, type CheckpointEvent, type ErrorEvent, type RunEndEvent, type RunEvent, type RunStartEvent } from '../src/protocol/events';
+import { prepareTensorFiles } from '../src/engine/data/tensor-files';
 import { findPython, workerScriptPath } from '../src/engine/pytorch/launcher';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -39,6 +41,7 @@ let python: string | undefined;
 let noPython = '';
 let tmp = '';
 let dataDir = '';
+let tensors: TensorFiles;
 let variantPath = '';
 
 before(async () => {
@@ -52,6 +55,12 @@ before(async () => {
   dataDir = path.join(tmp, 'data');
   const synth = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '256', '--test', '64'], { encoding: 'utf8' });
   assert.equal(synth.status, 0, synth.stderr);
+  // The worker reads the run's images as the runner prepares them (spec.tensors), not dataDir.
+  tensors = await prepareTensorFiles(
+    { dataset: 'cifar10', dataDir, trainSubset: 192, testSubset: 64 },
+    { allowDownload: false, cacheDir: path.join(tmp, 'cache', 'datasets'), systemDir: null },
+  );
+  assert.deepEqual([tensors.train.n, tensors.test.n], [192, 64]);
   variantPath = path.join(tmp, 'noisy_penalty.py');
   fs.writeFileSync(variantPath, VARIANT);
 });
@@ -78,6 +87,7 @@ function spec(runDir: string, extra: Partial<RunSpec> = {}): RunSpec {
     engine: 'pytorch',
     device: 'cpu',
     dataDir,
+    tensors,
     variantPath,
     variantHash: 'aaaaaaaaaaaaaaaa',
     variantKind: { regularizer: true, norm: false },

@@ -18,7 +18,7 @@ import signals
 import train
 from errors import Interrupted, RunError
 from events import EventWriter
-from tests.support import cifar_records, repo_root
+from tests.support import repo_root, write_run_tensors
 
 RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 8, "bnMomentum": 0.1, "bnEpsilon": 1e-5}
 
@@ -54,13 +54,10 @@ class CheckpointTestBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="regbench-ckpt-test-")
-        folder = os.path.join(cls.tmp, "data", "cifar-10-batches-bin")
-        os.makedirs(folder)
-        for i in range(1, 6):
-            with open(os.path.join(folder, f"data_batch_{i}.bin"), "wb") as f:
-                f.write(cifar_records([j % 10 for j in range(8)], seed=i))
-        with open(os.path.join(folder, "test_batch.bin"), "wb") as f:
-            f.write(cifar_records([j % 10 for j in range(16)], seed=9))
+        # The run's images as the runner prepares them (spec.tensors): the budget's subsets, 24
+        # training and 16 test images, already cut.
+        cls.tensors = write_run_tensors(os.path.join(cls.tmp, "tensors"), "cifar10", [j % 10 for j in range(24)],
+                                        [j % 10 for j in range(16)], seed=1)
         cls.threads_before = torch.get_num_threads()
 
     @classmethod
@@ -71,7 +68,7 @@ class CheckpointTestBase(unittest.TestCase):
     def spec(self, run_dir, **extra):
         spec = {"runId": "t", "bench": "resnet20-cifar10", "arch": "resnet20", "dataset": "cifar10", "numClasses": 10,
                 "budget": "smoke", "epochs": 2, "trainSubset": 24, "testSubset": 16, "seed": 3, "recipe": RECIPE,
-                "engine": "pytorch", "device": "cpu", "dataDir": os.path.join(self.tmp, "data"),
+                "engine": "pytorch", "device": "cpu", "tensors": self.tensors,
                 "variantPath": os.path.join(repo_root(), "templates", "regularizers", "confidence_penalty.py"),
                 "variantHash": "0123456789abcdef", "variantKind": {"regularizer": True, "norm": False},
                 "runDir": run_dir, "regbenchVersion": "9.9.9"}
