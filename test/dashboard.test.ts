@@ -643,6 +643,19 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     }
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-comparison.png'), fullPage: true });
 
+    // ----- no cap on compared runs: a third one, against the same baseline -----
+    await row(page, base0.id).locator('td.num').first().click({ modifiers: ['Control'] });
+    await page.locator('vscode-button', { hasText: 'Compare selected' }).click();
+    assert.deepEqual((await posted(page)).pop(), { type: 'compare', payload: { a: live.id, b: edited.id, more: [base0.id] } });
+    await host.post(page, { type: 'compare', payload: { comparison: buildComparison(rec, edited, host.records, host.ctx, [base0]) } });
+    await settle(page);
+    assert.deepEqual(await page.locator('.compare-tag').allInnerTexts(), ['A', 'B', 'C']);
+    assert.deepEqual(await page.locator('table.settings-diff thead th').allInnerTexts(), ['Setting', 'A', 'B', 'C']);
+    assert.deepEqual(await page.locator('table.accuracy-deltas thead th').allInnerTexts(), ['Benchmark', 'A', 'B', 'Δ (B − A)', 'C', 'Δ (C − A)']);
+    const three = (await charts(page))['compare-testAcc'];
+    assert.deepEqual(three.map((d) => d.id), [live.id, edited.id, base0.id]);
+    assert.equal(new Set(three.map((d) => d.color)).size, 3);
+
     // ----- held out: no number of the held-out benchmark reached the page -----
     const heldNumbers = [heldOut.bestTestAcc, heldOut.finalTestAcc, ...fx.epochs[heldOut.id].flatMap((e) => [e.testAcc, e.trainAcc, e.testLoss])].map(String);
     const wire = JSON.stringify(host.sent);
@@ -660,7 +673,7 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     const stored = (await lastState(page)) as { selected: string[]; hidden: string[]; view: string; comparePair: unknown; bench: string };
     assert.deepEqual(
       { selected: stored.selected, hidden: stored.hidden, view: stored.view, comparePair: stored.comparePair, bench: stored.bench },
-      { selected: [live.id, edited.id], hidden: [base1.id], view: 'compare', comparePair: { a: live.id, b: edited.id }, bench: 'resnet20-cifar10' },
+      { selected: [live.id, edited.id, base0.id], hidden: [base1.id], view: 'compare', comparePair: { a: live.id, b: edited.id, more: [base0.id] }, bench: 'resnet20-cifar10' },
     );
     await page.close();
     browser.server.nextState = stored;
@@ -669,10 +682,10 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     await send(again, host.snapshot({ [live.id]: [...fx.epochs[live.id], ...fx.liveEpochs] }));
     await settle(again);
     // The comparison itself is not page state: the page asks the host for it again.
-    assert.deepEqual((await posted(again)).slice(1), [{ type: 'compare', payload: { a: live.id, b: edited.id } }]);
+    assert.deepEqual((await posted(again)).slice(1), [{ type: 'compare', payload: { a: live.id, b: edited.id, more: [base0.id] } }]);
     assert.equal(await again.locator('.compare-view').isVisible(), true);
     const selectedRows = await again.locator('tr.run.selected').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
-    assert.deepEqual(selectedRows.sort(), [live.id, edited.id].sort());
+    assert.deepEqual(selectedRows.sort(), [live.id, edited.id, base0.id].sort());
     await again.locator('vscode-button', { hasText: 'Charts' }).click();
     await settle(again);
     assert.equal(await again.locator('.bench-tab.active').innerText(), 'ResNet-20/C10');

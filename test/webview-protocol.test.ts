@@ -74,6 +74,7 @@ test('webview->host validator accepts each message type and rejects malformed on
     { type: 'selectRuns', payload: { runIds: ['r1', 'r2'] } },
     { type: 'selectRuns', payload: { runIds: [] } },
     { type: 'compare', payload: { a: 'r1', b: 'r2' } },
+    { type: 'compare', payload: { a: 'r1', b: 'r2', more: ['r3', 'r4'] } },
     { type: 'cancelRun', payload: { runId: 'r1' } },
     { type: 'showLog', payload: { runId: 'r1' } },
   ];
@@ -87,6 +88,7 @@ test('webview->host validator accepts each message type and rejects malformed on
     { type: 'openRun', payload: { runId: 3 } },
     { type: 'selectRuns', payload: { runIds: ['r1', 2] } },
     { type: 'compare', payload: { a: 'r1' } },
+    { type: 'compare', payload: { a: 'r1', b: 'r2', more: ['r3', ''] } },
     { type: 'cancelRun', payload: {} },
     { type: 'deleteEverything', payload: { runId: 'r1' } },
     { type: 'toString', payload: {} },
@@ -210,6 +212,14 @@ test('buildComparison diffs settings (with the actual backend) and compares the 
   assert.deepEqual(same.settingsDiff.map((d) => d.key), ['seed']);
   assert.deepEqual(same.accuracyDeltas, [{ bench: 'resnet20-cifar10', a: 92, b: 94, delta: 2 }]);
   assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: c } }), true);
+  assert.equal(c.more, undefined, 'two runs: no `more`');
+  // No cap: further runs against the same baseline, each with its own differences.
+  const many = buildComparison(all[0], all[3], all, undefined, [all[4], all[2]]);
+  assert.deepEqual(many.more?.map((m) => m.run.id), ['m1', 'b2']);
+  assert.deepEqual(many.more?.[1].settingsDiff.map((d) => d.key), ['bench'], 'b2 is the baseline variant on another benchmark');
+  assert.deepEqual(many.more?.[0].accuracyDeltas, c.accuracyDeltas, 'm1 is the same variant as m0');
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: many } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: { ...many, more: [{ run: {} }] } } }), false);
 });
 
 test('buildLeaderboard: variants as rows, benchmarks as columns, mean ± sample std (n) per seed group', () => {

@@ -6,7 +6,7 @@
  */
 import { isHostToWebviewMessage, type Comparison, type HostToWebviewMessage, type LeaderboardRow, type ScoredCell } from '../src/protocol/webview';
 import { BenchView } from './bench-view';
-import { ComparisonView } from './comparison-view';
+import { comparedRuns, ComparisonView } from './comparison-view';
 import { h } from './dom';
 import { LeaderboardView } from './leaderboard-view';
 import { DashboardData } from './model';
@@ -46,9 +46,10 @@ function runStyleOf(runId: string): RunStyle {
   return r ? groupStyle(seedGroupKey(r)) : runStyle(theme, 0);
 }
 
-/** The comparison's own colors: A and B always differ, even for two seeds of one group. */
+/** The comparison's own colors, by position (A, B, C, …): they differ even for seeds of one group. */
 function compareStyle(runId: string): RunStyle {
-  return runStyle(theme, comparison.comparison?.b.id === runId && comparison.comparison.a.id !== runId ? 1 : 0);
+  const c = comparison.comparison;
+  return runStyle(theme, Math.max(0, c ? comparedRuns(c).findIndex((r) => r.id === runId) : 0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,8 +67,8 @@ function button(label: string, appearance: 'primary' | 'secondary', onClick: () 
 const MODES: ReadonlyArray<[ViewMode, string]> = [['charts', 'Charts'], ['leaderboard', 'Leaderboard'], ['compare', 'Comparison']];
 const modeTabs = new Map(MODES.map(([mode, label]) => [mode, button(label, 'secondary', () => setViewMode(mode))]));
 const compareButton = button('Compare selected', 'secondary', () => {
-  const [a, b] = view.selected;
-  if (a && b) postToHost({ type: 'compare', payload: { a, b } });
+  const [a, b, ...more] = view.selected;
+  if (a && b) postToHost({ type: 'compare', payload: more.length ? { a, b, more } : { a, b } });
 });
 const clearButton = button('Clear selection', 'secondary', () => setSelection([]));
 const selectionInfo = h('span', { class: 'selection-info muted', attrs: { 'aria-live': 'polite' } });
@@ -77,7 +78,7 @@ const sections: Record<ViewMode, HTMLElement> = {
   leaderboard: h('section', { class: 'view leaderboard-view', attrs: { 'aria-label': 'Leaderboard' } }),
   compare: h('section', { class: 'view compare-view', attrs: { 'aria-label': 'Comparison' } }),
 };
-const comparePlaceholder = h('p', { class: 'muted compare-placeholder' }, 'Select two runs in the table (ctrl/cmd-click) and press “Compare selected”.');
+const comparePlaceholder = h('p', { class: 'muted compare-placeholder' }, 'Select two or more runs in the table (ctrl/cmd-click; the first is the baseline) and press “Compare selected”.');
 const compareBody = h('div', { class: 'compare-body' });
 sections.compare.append(comparePlaceholder, compareBody);
 const tableSection = h('section', { class: 'runs-section', attrs: { 'aria-label': 'Runs' } }, h('h2', {}, 'Runs'));
@@ -142,7 +143,7 @@ function render(): void {
   compareBody.hidden = comparison.comparison === null;
   const n = view.selected.length;
   selectionInfo.textContent = n ? `${n} selected` : '';
-  compareButton.disabled = n !== 2;
+  compareButton.disabled = n < 2;
   clearButton.disabled = n === 0;
 }
 
@@ -196,7 +197,8 @@ function openCell(_row: LeaderboardRow, bench: string, cell: ScoredCell): void {
 
 function showComparison(c: Comparison): void {
   comparison.show(c);
-  view = { ...view, view: 'compare', comparePair: { a: c.a.id, b: c.b.id } };
+  const more = (c.more ?? []).map((m) => m.run.id);
+  view = { ...view, view: 'compare', comparePair: more.length ? { a: c.a.id, b: c.b.id, more } : { a: c.a.id, b: c.b.id } };
   saveView();
   render();
   window.dispatchEvent(new Event('resize'));
@@ -209,7 +211,7 @@ function onSnapshot(p: Extract<HostToWebviewMessage, { type: 'snapshot' }>['payl
   const selected = (p.selected.length ? p.selected : view.selected).filter((id) => data.runs.has(id));
   view = { ...view, selected };
   if (p.comparison) showComparison(p.comparison);
-  else if (view.view === 'compare' && view.comparePair && data.runs.has(view.comparePair.a) && data.runs.has(view.comparePair.b)) {
+  else if (view.view === 'compare' && view.comparePair && [view.comparePair.a, view.comparePair.b, ...(view.comparePair.more ?? [])].every((id) => data.runs.has(id))) {
     // The comparison is not part of the page state: ask the host for it again after a reload.
     postToHost({ type: 'compare', payload: view.comparePair });
   }

@@ -22,8 +22,8 @@ export interface ViewState {
   /** Runs whose lines are hidden in the charts. */
   hidden: string[];
   view: ViewMode;
-  /** The pair last compared, so the comparison can be asked for again after a reload. */
-  comparePair: { a: string; b: string } | null;
+  /** The runs last compared (baseline a), so the comparison can be asked for again after a reload. */
+  comparePair: { a: string; b: string; more?: string[] } | null;
   /** The benchmark whose charts are shown (null: the first one with runs). */
   bench: string | null;
   /** Draw every seed instead of mean ± std bands. */
@@ -73,7 +73,7 @@ export function parseViewState(x: unknown): ViewState {
     selected: strings(o.selected),
     hidden: strings(o.hidden),
     view: o.view === 'compare' || o.view === 'leaderboard' ? o.view : 'charts',
-    comparePair: pair && typeof pair.a === 'string' && typeof pair.b === 'string' ? { a: pair.a, b: pair.b } : null,
+    comparePair: pair && typeof pair.a === 'string' && typeof pair.b === 'string' ? { a: pair.a, b: pair.b, ...(Array.isArray(pair.more) ? { more: strings(pair.more) } : {}) } : null,
     bench: typeof o.bench === 'string' ? o.bench : null,
     showSeeds: o.showSeeds === true,
     focus: typeof o.focus === 'string' ? o.focus : null,

@@ -85,6 +85,13 @@ export interface AccuracyDelta {
   delta: number | null;
 }
 
+/** A further run compared with the same baseline `a`, with its own differences against it. */
+export interface ComparedRun {
+  run: RunSummary;
+  settingsDiff: SettingDifference[];
+  accuracyDeltas: AccuracyDelta[];
+}
+
 export interface Comparison {
   a: RunSummary;
   b: RunSummary;
@@ -92,6 +99,8 @@ export interface Comparison {
   settingsDiff: SettingDifference[];
   /** One row per benchmark that either variant ran on, sorted by bench id. */
   accuracyDeltas: AccuracyDelta[];
+  /** Runs C, D, … against the same baseline; there is no cap on how many. */
+  more?: ComparedRun[];
 }
 
 /**
@@ -166,8 +175,8 @@ export type WebviewToHostMessage =
   | { type: 'openRun'; payload: { runId: string } }
   /** The user changed the selection in the table (the host may mirror it in the tree). */
   | { type: 'selectRuns'; payload: { runIds: string[] } }
-  /** Ask for a comparison of run a (baseline) with run b; the host answers with `compare`. */
-  | { type: 'compare'; payload: { a: string; b: string } }
+  /** Ask for a comparison of run a (baseline) with run b (and `more`); the host answers with `compare`. */
+  | { type: 'compare'; payload: { a: string; b: string; more?: string[] } }
   | { type: 'cancelRun'; payload: { runId: string } }
   /** Open the run's events/log in an editor or output channel. */
   | { type: 'showLog'; payload: { runId: string } };
@@ -215,7 +224,7 @@ const WEBVIEW_PAYLOAD_CHECKS: Record<WebviewToHostType, (p: Record<string, unkno
   ready: () => true,
   openRun: (p) => nonEmpty(p.runId),
   selectRuns: (p) => isStringArray(p.runIds),
-  compare: (p) => nonEmpty(p.a) && nonEmpty(p.b),
+  compare: (p) => nonEmpty(p.a) && nonEmpty(p.b) && (p.more === undefined || (isStringArray(p.more) && p.more.every(nonEmpty))),
   cancelRun: (p) => nonEmpty(p.runId),
   showLog: (p) => nonEmpty(p.runId),
 };
@@ -231,8 +240,13 @@ function isRunSummary(x: unknown): x is RunSummary {
   return isObject(x) && nonEmpty(x.id) && typeof x.status === 'string' && typeof x.bench === 'string' && typeof x.name === 'string';
 }
 
+function isComparedRun(x: unknown): x is ComparedRun {
+  return isObject(x) && isRunSummary(x.run) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas);
+}
+
 function isComparison(x: unknown): x is Comparison {
-  return isObject(x) && isRunSummary(x.a) && isRunSummary(x.b) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas);
+  const more = isObject(x) ? x.more : undefined;
+  return isObject(x) && isRunSummary(x.a) && isRunSummary(x.b) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas) && (more === undefined || (Array.isArray(more) && more.every(isComparedRun)));
 }
 
 function isLeaderboardRow(x: unknown): x is LeaderboardRow {

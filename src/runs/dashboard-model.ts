@@ -191,19 +191,25 @@ export function variantKey(r: Pick<RunSummary, 'variantHash' | 'budget' | 'engin
 }
 
 /**
- * The comparison of run `a` (baseline) with run `b`. Accuracy deltas compare the two *variants*:
- * every run in `all` with the same variant source (variantHash), budget and engine as a, resp. b,
- * averaged over seeds per benchmark. When a and b ran the same source, only a and b themselves
- * are used.
+ * The comparison of run `a` (baseline) with run `b`, and with every run in `more` (no cap).
+ * Accuracy deltas compare *variants*: every run in `all` with the same variant source
+ * (variantHash), budget and engine as the baseline, resp. the other run, averaged over seeds per
+ * benchmark. When the two ran the same source, only the two runs themselves are used.
  */
-export function buildComparison(a: RunRecord, b: RunRecord, all: readonly RunRecord[], ctx: DashboardContext = EMPTY_CONTEXT): Comparison {
-  const sa = toRunSummary(a, ctx);
-  const sb = toRunSummary(b, ctx);
+export function buildComparison(a: RunRecord, b: RunRecord, all: readonly RunRecord[], ctx: DashboardContext = EMPTY_CONTEXT, more: readonly RunRecord[] = []): Comparison {
   const summaries = all.map((r) => toRunSummary(r, ctx));
-  const groupOf = (ref: RunSummary) => withRun(summaries.filter((x) => variantKey(x) === variantKey(ref)), ref);
-  const same = sa.variantHash === sb.variantHash;
-  const deltas = accuracyDeltas(same ? [sa] : groupOf(sa), same ? [sb] : groupOf(sb));
-  return { a: sa, b: sb, settingsDiff: settingsDiff(comparableSettings(a), comparableSettings(b)), accuracyDeltas: deltas };
+  const versus = (other: RunRecord) => {
+    const sa = toRunSummary(a, ctx);
+    const so = toRunSummary(other, ctx);
+    const groupOf = (ref: RunSummary) => withRun(summaries.filter((x) => variantKey(x) === variantKey(ref)), ref);
+    const same = sa.variantHash === so.variantHash;
+    const deltas = accuracyDeltas(same ? [sa] : groupOf(sa), same ? [so] : groupOf(so));
+    return { run: so, settingsDiff: settingsDiff(comparableSettings(a), comparableSettings(other)), accuracyDeltas: deltas };
+  };
+  const ab = versus(b);
+  const comparison: Comparison = { a: toRunSummary(a, ctx), b: ab.run, settingsDiff: ab.settingsDiff, accuracyDeltas: ab.accuracyDeltas };
+  if (more.length) comparison.more = more.map(versus);
+  return comparison;
 }
 
 function withRun(group: RunSummary[], run: RunSummary): RunSummary[] {

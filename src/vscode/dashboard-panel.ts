@@ -107,11 +107,12 @@ export class DashboardPanel implements vscode.Disposable {
     if (this.ready) this.post({ type: 'select', payload: { runIds } });
   }
 
-  compare(a: RunRecord, b: RunRecord): void {
+  /** Compares run `a` (the baseline) with `b` and any number of `more`. */
+  compare(a: RunRecord, b: RunRecord, more: readonly RunRecord[] = []): void {
     const all = this.deps.index.all();
     this.context = dashboardContext(all, this.heldOut());
-    this.comparison = buildComparison(a, b, all, this.context);
-    this.selected = [a.id, b.id];
+    this.comparison = buildComparison(a, b, all, this.context, more);
+    this.selected = [a.id, b.id, ...more.map((r) => r.id)];
     if (this.ready) {
       this.post({ type: 'select', payload: { runIds: this.selected } });
       this.post({ type: 'compare', payload: { comparison: this.comparison } });
@@ -136,7 +137,8 @@ export class DashboardPanel implements vscode.Disposable {
       case 'compare': {
         const a = this.deps.index.get(m.payload.a);
         const b = this.deps.index.get(m.payload.b);
-        if (a && b) this.compare(a, b);
+        const more = (m.payload.more ?? []).map((id) => this.deps.index.get(id)).filter((r): r is RunRecord => r !== undefined);
+        if (a && b) this.compare(a, b, more);
         break;
       }
       case 'cancelRun':
