@@ -14,7 +14,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { BENCHMARKS, getBenchmark, RECIPE, type BenchId, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent, RunEndEvent } from '../src/protocol/events';
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../src/protocol/webview';
@@ -727,11 +727,32 @@ function largeFixture(): Fixture & { live: RunRecord; next: EpochEvent[] } {
   return { ...fx, live, next };
 }
 
-/** Milliseconds from posting `msg` (structured-cloned, as VS Code delivers it) to the second frame after it was handled. */
-async function timeMessage(page: Page, msg: HostToWebviewMessage): Promise<number> {
-  // A string crosses to the page far faster than a large object (Playwright walks every value).
-  return page.evaluate(async (json) => {
-    const m: unknown = JSON.parse(json);
+interface Timing {
+  /** Wall-clock ms from posting the message to the second frame after it was handled. */
+  wall: number;
+  /** CPU ms of the page's main thread over the same span (what a loaded machine does not inflate). */
+  cpu: number;
+}
+
+async function threadTime(cdp: CDPSession): Promise<number> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const t = metrics.find((m) => m.name === 'ThreadTime');
+  assert.ok(t, 'Chromium reports the main thread time (Performance.getMetrics ThreadTime)');
+  return t.value * 1000;
+}
+
+/** Posts `msg` as VS Code delivers it (structured-cloned) and times it until drawn. */
+async function timeMessage(page: Page, cdp: CDPSession, msg: HostToWebviewMessage): Promise<Timing> {
+  // A string crosses to the page far faster than a large object (Playwright walks every value);
+  // it is parsed before the clock starts.
+  await page.evaluate((json) => {
+    (window as unknown as { __pending: unknown }).__pending = JSON.parse(json);
+  }, JSON.stringify(msg));
+  const cpu0 = await threadTime(cdp);
+  const wall = await page.evaluate(async () => {
+    const w = window as unknown as { __pending: unknown };
+    const m = w.__pending;
+    w.__pending = undefined;
     const frame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
     await frame();
     // Registered after the page's own listener, so it runs once the page has handled the message.
@@ -742,7 +763,8 @@ async function timeMessage(page: Page, msg: HostToWebviewMessage): Promise<numbe
     await frame();
     await frame();
     return performance.now() - t0;
-  }, JSON.stringify(msg));
+  });
+  return { wall, cpu: (await threadTime(cdp)) - cpu0 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -754,34 +776,39 @@ test('dashboard at scale: 500 runs of 200 epochs (first render, epoch update, he
     const fx = largeFixture();
     const host = new FakeHost(fx, new Set());
     const page = await openDashboard(browser.context, browser.server, errors);
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Performance.enable');
     const snapshot = host.snapshot();
     const megabytes = JSON.stringify(snapshot).length / 1e6;
-    const first = await timeMessage(page, snapshot);
+    const first = await timeMessage(page, cdp, snapshot);
     assert.equal(await page.locator('tr.run').count(), 100, 'the table shows its first page');
     assert.equal(await page.locator('.run-count').innerText(), '500 runs');
     const shown = (await charts(page))['main-testAcc'];
     assert.equal(new Set(shown.map((d) => d.group)).size, 34, 'one mean per seed group of the first benchmark');
 
     let rec = fx.live;
-    const updates: number[] = [];
+    const updates: Timing[] = [];
     for (const e of fx.next) {
       rec = applyEvent(rec, e);
-      updates.push(await timeMessage(page, host.append(rec, e)));
+      updates.push(await timeMessage(page, cdp, host.append(rec, e)));
     }
     const liveMean = (await charts(page))['main-testAcc'].find((d) => d.group === groupKey(fx.live) && d.role === 'mean');
     assert.equal(liveMean?.points.length, 200, 'the live seed reached 157 epochs, the others 200');
 
-    const cdp = await browser.context.newCDPSession(page);
     await cdp.send('HeapProfiler.collectGarbage');
     const heap = (await cdp.send('Runtime.getHeapUsage')).usedSize / 1e6;
-    const update = median(updates);
+    const update = { wall: median(updates.map((u) => u.wall)), cpu: median(updates.map((u) => u.cpu)) };
+    const load = os.loadavg()[0].toFixed(1);
     console.log(
-      `dashboard, 500 runs x 200 epochs (snapshot ${megabytes.toFixed(1)} MB): first render ${first.toFixed(0)} ms, ` +
-        `update after an epoch ${update.toFixed(1)} ms (median of ${updates.length}, max ${Math.max(...updates).toFixed(1)} ms), JS heap ${heap.toFixed(1)} MB`,
+      `dashboard, 500 runs x 200 epochs (snapshot ${megabytes.toFixed(1)} MB; load ${load} on ${os.cpus().length} cores): ` +
+        `first render ${first.wall.toFixed(0)} ms (main thread ${first.cpu.toFixed(0)} ms), ` +
+        `update after an epoch ${update.wall.toFixed(0)} ms (main thread ${update.cpu.toFixed(0)} ms; medians of ${updates.length}), JS heap ${heap.toFixed(1)} MB`,
     );
-    // Goals: first render < 1 s, update < 100 ms; the bounds allow 3x for a noisy, shared CI machine.
-    assert.ok(first < 3000, `first render took ${first.toFixed(0)} ms`);
-    assert.ok(update < 300, `an epoch update took ${update.toFixed(1)} ms`);
+    // Goals: first render < 1 s, update < 100 ms. The bounds allow 3x, on the main thread's CPU
+    // time: on a shared CI machine the wall clock mostly measures the other jobs.
+    assert.ok(first.cpu < 3000, `first render took ${first.cpu.toFixed(0)} ms of main thread`);
+    assert.ok(update.cpu < 300, `an epoch update took ${update.cpu.toFixed(0)} ms of main thread`);
+    assert.ok(heap < 150, `JS heap ${heap.toFixed(1)} MB`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
