@@ -20,6 +20,9 @@ import type { EpochEvent, RunEndEvent } from '../src/protocol/events';
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../src/protocol/webview';
 import { appendMessage, buildComparison, dashboardContext, snapshotMessage, type DashboardContext } from '../src/runs/dashboard-model';
 import { applyEvent, type RunRecord } from '../src/store/run-record';
+import { meanCurve, runCurve, seedGroups } from '../webview/series';
+import { queryRuns } from '../webview/table-query';
+import { INITIAL_VIEW_STATE, NO_FILTERS } from '../webview/view-state';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -435,6 +438,37 @@ async function launch(): Promise<{ context: BrowserContext; server: Server; clos
 // ---------------------------------------------------------------------------------------------
 // The tests
 // ---------------------------------------------------------------------------------------------
+
+test('page model (no browser): seed groups, mean ± std curves, filtering and sorting', () => {
+  const fx = fixture();
+  const ctx = dashboardContext(fx.records, new Set([HELD_OUT]));
+  const runs = snapshotMessage(fx.records, (id) => fx.epochs[id] ?? [], [], undefined, ctx).payload.runs;
+  const cols = snapshotMessage(fx.records, (id) => fx.epochs[id] ?? [], [], undefined, ctx).payload.epochs;
+  // Groups: same hash, budget, engine and benchmark; oldest first; seeds in order.
+  const groups = seedGroups(runs);
+  assert.deepEqual(groups.map((g) => g.runs.map((r) => r.id)), [
+    ['run-baseline-0', 'run-baseline-1', 'run-baseline-2'],
+    ['run-baseline-heldout'],
+    ['run-groupnorm-0'],
+    ['run-confidence-0'],
+    ['run-confidence-edited'],
+  ]);
+  // A live seed that is behind counts only where it got to; one value has std 0.
+  const short = { ...cols['run-baseline-0'], epoch: [0, 1], testAcc: [70, 72] };
+  const curve = meanCurve([short, { ...short, testAcc: [74, null] }, { ...short, epoch: [0, 1, 2], testAcc: [72, 74, 80] }], 'testAcc');
+  assert.deepEqual(curve.map((p) => [p.x, p.y, Number(p.s?.toFixed(6))]), [[1, 72, 2], [2, 73, Number(Math.SQRT2.toFixed(6))], [3, 80, 0]]);
+  assert.deepEqual(runCurve({ ...short, testAcc: [70, null] }, 'testAcc').map((p) => p.y), [70, NaN]);
+  // Filters combine; text matches label, name, id and hash; sorting keeps nulls last.
+  const ids = (f: Partial<typeof NO_FILTERS>, sort = INITIAL_VIEW_STATE.sort) => queryRuns(runs, { ...NO_FILTERS, ...f }, sort).map((r) => r.id);
+  assert.deepEqual(ids({ variant: 'confidence-penalty', status: 'running' }), ['run-confidence-0']);
+  assert.deepEqual(ids({ text: '#2 (C1C1' }), ['run-confidence-edited']);
+  assert.deepEqual(ids({ engine: 'pytorch' }), []);
+  assert.deepEqual(ids({ budget: 'quick', bench: 'mobilenetv2-fmnist' }), ['run-groupnorm-0']);
+  assert.deepEqual(ids({}).slice(0, 2), ['run-confidence-edited', 'run-confidence-0'], 'newest first by default');
+  const byBest = ids({}, { key: 'best', desc: false });
+  assert.deepEqual(byBest.slice(-2).sort(), ['run-baseline-heldout', 'run-groupnorm-0'], 'no accuracy: last');
+  assert.equal(byBest[0], 'run-confidence-0', 'the live run, 2 epochs in');
+});
 
 /** The host's side: builds messages with the model and keeps every one it sent. */
 class FakeHost {
