@@ -151,7 +151,11 @@ export class BenchView {
   private renderLegend(bench: string | null, view: ViewState, hidden: ReadonlySet<string>): void {
     const all = bench ? seedGroups([...this.data.runs.values()].filter((r) => r.bench === bench && !r.heldOut)) : [];
     const groups = view.focus ? all.filter((g) => g.key === view.focus) : all;
-    const items = groups.map((g) => ({ g, label: groupLabel(g), off: g.runs.every((r) => hidden.has(r.id)) }));
+    // The label counts the seeds drawn, as the curve does; a fully hidden group keeps its full label.
+    const items = groups.map((g) => {
+      const drawn = g.runs.filter((r) => !hidden.has(r.id));
+      return { g, label: groupLabel(drawn.length ? { key: g.key, runs: drawn } : g), off: drawn.length === 0 };
+    });
     const signature = JSON.stringify(items.map((i) => [i.g.key, i.label, i.off, this.groupStyle(i.g.key)]));
     if (this.legend.dataset.signature === signature) return;
     this.legend.dataset.signature = signature;

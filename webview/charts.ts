@@ -127,7 +127,7 @@ export class MetricCharts {
 
   constructor(
     container: HTMLElement,
-    private readonly metrics: readonly Metric[],
+    metrics: readonly Metric[],
     private theme: ChartTheme,
     /** Used by the test hook to name charts: "<prefix>-<metric>". */
     readonly prefix: string,
@@ -189,11 +189,6 @@ export class MetricCharts {
       chart.data.datasets = kept;
     }
     this.scheduleUpdate();
-  }
-
-  hasGroup(group: string): boolean {
-    const first = this.charts.values().next().value;
-    return !!first && first.data.datasets.some((d) => (d as SeriesDataset).group === group);
   }
 
   /** A new theme: options are rebuilt; the owner sets the series again with the new colors. */
