@@ -330,6 +330,7 @@ async function serve(): Promise<Server> {
 
 interface DatasetDescription {
   id: string;
+  runId: string | null;
   group: string;
   role: 'mean' | 'run';
   label: string;
@@ -541,7 +542,7 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
       const [x, low, high] = baseMean?.band?.[epoch] ?? [NaN, NaN, NaN];
       assert.ok(x === epoch + 1 && Math.abs(low - (m - sd)) < 1e-9 && Math.abs(high - (m + sd)) < 1e-9, `band at epoch ${epoch + 1}`);
     }
-    assert.equal(c['main-testAcc'].find((d) => d.id === live.id)?.points.length, 2);
+    assert.equal(c['main-testAcc'].find((d) => d.runId === live.id)?.points.length, 2, 'a group of one run is that run');
 
     // ----- labels tell the two versions of confidence-penalty apart -----
     const liveLabel = await row(page, live.id).locator('button.run-name').innerText();

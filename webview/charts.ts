@@ -57,6 +57,8 @@ type SeriesDataset = ChartDataset<'line', Point[]> & { seriesId: string; group: 
 /** A plain copy of one dataset, for the test hook. */
 export interface DatasetDescription {
   id: string;
+  /** The run a `run` dataset draws (null for a mean): what earlier hook readers look up. */
+  runId: string | null;
   group: string;
   role: SeriesRole;
   label: string;
@@ -246,6 +248,7 @@ export class MetricCharts {
         const sd = d as SeriesDataset;
         return {
           id: sd.seriesId,
+          runId: sd.role === 'run' ? sd.seriesId : null,
           group: sd.group,
           role: sd.role,
           label: String(d.label ?? ''),
