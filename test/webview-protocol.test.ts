@@ -103,7 +103,7 @@ test('host->webview validator checks snapshot, append and compare payloads', () 
     testLoss: 1.9, testAcc: 35, lr: 0.1, seconds: 10, trainImagesPerSec: 100, bestTestAcc: 35,
   };
   const comparison = buildComparison(record('r1'), record('r2'), []);
-  const leaderboard = buildLeaderboard([run], new Set());
+  const leaderboard = buildLeaderboard([run], { heldOut: new Set() });
   assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: { r1: toEpochColumns([epoch]) }, selected: [], leaderboard } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: {}, selected: [], comparison, leaderboard } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: {}, selected: [] } }), false, 'the leaderboard is part of a snapshot');
@@ -232,7 +232,7 @@ test('buildLeaderboard: variants as rows, benchmarks as columns, mean ± sample 
     run('a3', 'mobilenetv2-fmnist', 93, 'aaaa', '2026-11-23T10:03:00.000Z'),
     run('b0', 'resnet20-cifar10', 91, 'bbbb', '2026-11-23T11:00:00.000Z'),
   ];
-  const lb = buildLeaderboard(runs, new Set());
+  const lb = buildLeaderboard(runs, { heldOut: new Set() });
   // Columns in the benchmarks' order; rows newest first.
   assert.deepEqual(lb.columns, [{ bench: 'mobilenetv2-fmnist', heldOut: false }, { bench: 'resnet20-cifar10', heldOut: false }]);
   assert.deepEqual(lb.rows.map((r) => r.key), ['bbbb|quick|tfjs', 'aaaa|quick|tfjs']);
@@ -241,6 +241,19 @@ test('buildLeaderboard: variants as rows, benchmarks as columns, mean ± sample 
   assert.deepEqual(a.cells['mobilenetv2-fmnist'], { mean: 93, std: null, n: 1, runIds: ['a3'] });
   assert.equal(a.cells['vgg16bn-cifar100'], undefined);
   assert.equal(variantKey(runs[0]), a.key);
+  // The significance hook (the statistics module's): asked per scored cell, never for a held-out one.
+  const asked: string[] = [];
+  const marked = buildLeaderboard(runs, {
+    heldOut: new Set(['mobilenetv2-fmnist']),
+    significance: (group, bench) => {
+      asked.push(`${group[0].variantHash}@${bench}`);
+      return group[0].variantHash === 'bbbb' ? { p: 0.02, diff: 0.5 } : undefined;
+    },
+  });
+  assert.deepEqual(asked.sort(), ['aaaa@resnet20-cifar10', 'bbbb@resnet20-cifar10']);
+  assert.deepEqual(marked.rows[0].cells['resnet20-cifar10'], { mean: 91, std: null, n: 1, runIds: ['b0'], significance: { p: 0.02, diff: 0.5 } });
+  assert.equal('significance' in (marked.rows[1].cells['resnet20-cifar10'] ?? {}), false);
+  assert.deepEqual(marked.rows[1].cells['mobilenetv2-fmnist'], { heldOut: true, runs: 1 });
 });
 
 test('held-out benchmarks: no accuracy of theirs is in any message the host builds', () => {

@@ -22,21 +22,35 @@ import type {
   RunSummary,
   SettingDifference,
   SettingValue,
+  Significance,
 } from '../protocol/webview';
 import type { RunRecord } from '../store/run-record';
 import { editNumbers } from './run-label';
 
-/** How the host sees the workspace's runs: which benchmarks are held out, each run's edit number. */
-export interface DashboardContext {
+/**
+ * The significance hook: given a variant's runs on one benchmark (a seed group, all with
+ * accuracies or not), the difference against the baseline and its p-value, or undefined when
+ * there is nothing to say (too few seeds, the baseline itself). Never asked about held-out cells.
+ */
+export type SignificanceOf = (group: readonly RunSummary[], bench: BenchId) => Significance | undefined;
+
+/** What a leaderboard is built with. */
+export interface LeaderboardOptions {
   heldOut: ReadonlySet<BenchId>;
+  /** Set by the statistics module; without it no cell has a significance mark. */
+  significance?: SignificanceOf;
+}
+
+/** How the host sees the workspace's runs: held-out benchmarks, significance, each run's edit number. */
+export interface DashboardContext extends LeaderboardOptions {
   /** Edit numbers by run id (editNumbers in run-label.ts); a missing id has none. */
   edits: ReadonlyMap<string, number>;
 }
 
 export const NO_HELD_OUT: ReadonlySet<BenchId> = new Set();
 
-export function dashboardContext(records: readonly RunRecord[], heldOut: ReadonlySet<BenchId> = NO_HELD_OUT): DashboardContext {
-  return { heldOut, edits: editNumbers(records) };
+export function dashboardContext(records: readonly RunRecord[], heldOut: ReadonlySet<BenchId> = NO_HELD_OUT, significance?: SignificanceOf): DashboardContext {
+  return { heldOut, significance, edits: editNumbers(records) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,25 +234,28 @@ function withRun(group: RunSummary[], run: RunSummary): RunSummary[] {
 // Leaderboard
 // ---------------------------------------------------------------------------------------------
 
-function cellOf(runs: readonly RunSummary[], heldOut: boolean): LeaderboardCell {
-  if (heldOut) return { heldOut: true, runs: runs.length };
+function cellOf(runs: readonly RunSummary[], bench: BenchId, opts: LeaderboardOptions): LeaderboardCell {
+  if (opts.heldOut.has(bench)) return { heldOut: true, runs: runs.length };
   const accs = accuracies(runs);
-  return {
+  const cell: LeaderboardCell = {
     mean: accs.length ? mean(accs) : null,
     std: accs.length >= 2 ? sampleStd(accs) : null,
     n: accs.length,
     runIds: runs.map((r) => r.id),
   };
+  const significance = opts.significance?.(runs, bench);
+  if (significance) cell.significance = significance;
+  return cell;
 }
 
 /** The row of one variant, from its runs (all with the same variantKey); null without runs. */
-export function leaderboardRow(runs: readonly RunSummary[], heldOut: ReadonlySet<BenchId>): LeaderboardRow | null {
+export function leaderboardRow(runs: readonly RunSummary[], opts: LeaderboardOptions): LeaderboardRow | null {
   if (!runs.length) return null;
   const newest = runs.reduce((m, r) => (r.createdAt > m.createdAt ? r : m));
   const byBench = new Map<BenchId, RunSummary[]>();
   for (const r of runs) byBench.set(r.bench, [...(byBench.get(r.bench) ?? []), r]);
   const cells: LeaderboardRow['cells'] = {};
-  for (const [bench, list] of byBench) cells[bench] = cellOf(list, heldOut.has(bench));
+  for (const [bench, list] of byBench) cells[bench] = cellOf(list, bench, opts);
   const row: LeaderboardRow = {
     key: variantKey(newest),
     variantName: newest.variantName,
@@ -254,20 +271,20 @@ export function leaderboardRow(runs: readonly RunSummary[], heldOut: ReadonlySet
 }
 
 /** Variants as rows (newest first), the benchmarks that have runs as columns (in benchmark order). */
-export function buildLeaderboard(summaries: readonly RunSummary[], heldOut: ReadonlySet<BenchId>): Leaderboard {
+export function buildLeaderboard(summaries: readonly RunSummary[], opts: LeaderboardOptions): Leaderboard {
   const byKey = new Map<string, RunSummary[]>();
   for (const r of summaries) byKey.set(variantKey(r), [...(byKey.get(variantKey(r)) ?? []), r]);
-  const rows = [...byKey.values()].map((runs) => leaderboardRow(runs, heldOut)).filter((r): r is LeaderboardRow => r !== null);
+  const rows = [...byKey.values()].map((runs) => leaderboardRow(runs, opts)).filter((r): r is LeaderboardRow => r !== null);
   const newestOf = (key: string) => (byKey.get(key) ?? []).reduce((m, r) => (r.createdAt > m ? r.createdAt : m), '');
   rows.sort((x, y) => newestOf(y.key).localeCompare(newestOf(x.key)) || x.key.localeCompare(y.key));
   const present = new Set(summaries.map((r) => r.bench));
-  const columns = BENCHMARKS.filter((b) => present.has(b.id)).map((b) => ({ bench: b.id, heldOut: heldOut.has(b.id) }));
+  const columns = BENCHMARKS.filter((b) => present.has(b.id)).map((b) => ({ bench: b.id, heldOut: opts.heldOut.has(b.id) }));
   return { columns, rows };
 }
 
 /** The update of the row that `run` belongs to, recomputed from every summary. */
-export function rowUpdate(key: string, summaries: readonly RunSummary[], heldOut: ReadonlySet<BenchId>): LeaderboardRowUpdate {
-  return { key, row: leaderboardRow(summaries.filter((r) => variantKey(r) === key), heldOut) };
+export function rowUpdate(key: string, summaries: readonly RunSummary[], opts: LeaderboardOptions): LeaderboardRowUpdate {
+  return { key, row: leaderboardRow(summaries.filter((r) => variantKey(r) === key), opts) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,7 +304,7 @@ export function snapshotMessage(
   const runs = records.map((r) => toRunSummary(r, ctx));
   const epochs: Record<string, EpochColumns> = {};
   for (const r of records) if (!ctx.heldOut.has(r.spec.bench)) epochs[r.id] = toEpochColumns(epochsOf(r.id));
-  return { type: 'snapshot', payload: { runs, epochs, selected, comparison, leaderboard: buildLeaderboard(runs, ctx.heldOut) } };
+  return { type: 'snapshot', payload: { runs, epochs, selected, comparison, leaderboard: buildLeaderboard(runs, ctx) } };
 }
 
 /**
@@ -297,7 +314,7 @@ export function snapshotMessage(
 export function appendMessage(record: RunRecord, all: readonly RunRecord[], ctx: DashboardContext, event?: EpochEvent): Message<'append'> {
   const run = toRunSummary(record, ctx);
   const summaries = all.map((r) => toRunSummary(r, ctx));
-  const payload: Message<'append'>['payload'] = { runId: record.id, run, leaderboard: rowUpdate(variantKey(run), summaries, ctx.heldOut) };
+  const payload: Message<'append'>['payload'] = { runId: record.id, run, leaderboard: rowUpdate(variantKey(run), summaries, ctx) };
   if (event && !run.heldOut) payload.event = event;
   return { type: 'append', payload };
 }
@@ -305,5 +322,5 @@ export function appendMessage(record: RunRecord, all: readonly RunRecord[], ctx:
 /** The delta for a deleted run: `key` is its variantKey, `rest` the records left. */
 export function removeMessage(runId: string, key: string, rest: readonly RunRecord[], ctx: DashboardContext): Message<'remove'> {
   const summaries = rest.map((r) => toRunSummary(r, ctx));
-  return { type: 'remove', payload: { runId, leaderboard: rowUpdate(key, summaries, ctx.heldOut) } };
+  return { type: 'remove', payload: { runId, leaderboard: rowUpdate(key, summaries, ctx) } };
 }

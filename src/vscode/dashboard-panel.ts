@@ -20,6 +20,7 @@ import {
   snapshotMessage,
   variantKey,
   type DashboardContext,
+  type SignificanceOf,
 } from '../runs/dashboard-model';
 import type { RunRecord } from '../store/run-record';
 import { runIdsOf } from './command-args';
@@ -35,6 +36,8 @@ export interface DashboardDeps {
   revealRun(runId: string): void;
   /** Benchmarks whose numbers the dashboard must never receive (held-out test sets); none when absent. */
   heldOutBenchmarks?(): ReadonlySet<BenchId>;
+  /** The statistics module's significance of a leaderboard cell against the baseline; no marks when absent. */
+  significance?: SignificanceOf;
 }
 
 export class DashboardPanel implements vscode.Disposable {
@@ -110,7 +113,7 @@ export class DashboardPanel implements vscode.Disposable {
   /** Compares run `a` (the baseline) with `b` and any number of `more`. */
   compare(a: RunRecord, b: RunRecord, more: readonly RunRecord[] = []): void {
     const all = this.deps.index.all();
-    this.context = dashboardContext(all, this.heldOut());
+    this.context = this.newContext(all);
     this.comparison = buildComparison(a, b, all, this.context, more);
     this.selected = [a.id, b.id, ...more.map((r) => r.id)];
     if (this.ready) {
@@ -150,13 +153,13 @@ export class DashboardPanel implements vscode.Disposable {
     }
   }
 
-  private heldOut(): ReadonlySet<BenchId> {
-    return this.deps.heldOutBenchmarks?.() ?? NO_HELD_OUT;
+  private newContext(records: readonly RunRecord[]): DashboardContext {
+    return dashboardContext(records, this.deps.heldOutBenchmarks?.() ?? NO_HELD_OUT, this.deps.significance);
   }
 
   private sendSnapshot(): void {
     const records = this.deps.index.all();
-    this.context = dashboardContext(records, this.heldOut());
+    this.context = this.newContext(records);
     const message = snapshotMessage(records, (id) => this.epochEvents(id), this.selectedOf(records), this.comparison, this.context);
     this.sentEpochs.clear();
     this.sentKeys.clear();
@@ -179,7 +182,7 @@ export class DashboardPanel implements vscode.Disposable {
     if (!record) return;
     const all = this.deps.index.all();
     // A new run may be a new version of its file: edit numbers are counted again.
-    if (!this.sentKeys.has(record.id)) this.context = dashboardContext(all, this.heldOut());
+    if (!this.sentKeys.has(record.id)) this.context = this.newContext(all);
     this.sentKeys.set(record.id, variantKey({ variantHash: record.spec.variantHash, budget: record.spec.budget, engine: record.env?.engine ?? record.spec.engine }));
     const epochs = this.newEpochs(record, c.event);
     if (!epochs.length) this.post(appendMessage(record, all, this.context));
