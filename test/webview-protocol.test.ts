@@ -1,19 +1,27 @@
-/** The dashboard message protocol: validators and the pure payload builders the host uses. */
+/**
+ * The dashboard message protocol (src/protocol/webview.ts: contracts and validators) and the pure
+ * payload builders the host uses (src/runs/dashboard-model.ts).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
+import { isHostToWebviewMessage, isWebviewToHostMessage, type RunSummary } from '../src/protocol/webview';
 import {
   accuracyDeltas,
+  appendMessage,
   buildComparison,
-  isHostToWebviewMessage,
-  isWebviewToHostMessage,
+  buildLeaderboard,
+  dashboardContext,
+  removeMessage,
   settingsDiff,
+  snapshotMessage,
+  toEpochColumns,
   toRunSummary,
+  variantKey,
   variantNameOf,
-  type RunSummary,
-} from '../src/protocol/webview';
+} from '../src/runs/dashboard-model';
 
 function spec(over: Partial<RunSpec> = {}): RunSpec {
   return {
@@ -66,6 +74,7 @@ test('webview->host validator accepts each message type and rejects malformed on
     { type: 'selectRuns', payload: { runIds: ['r1', 'r2'] } },
     { type: 'selectRuns', payload: { runIds: [] } },
     { type: 'compare', payload: { a: 'r1', b: 'r2' } },
+    { type: 'compare', payload: { a: 'r1', b: 'r2', more: ['r3', 'r4'] } },
     { type: 'cancelRun', payload: { runId: 'r1' } },
     { type: 'showLog', payload: { runId: 'r1' } },
   ];
@@ -79,6 +88,7 @@ test('webview->host validator accepts each message type and rejects malformed on
     { type: 'openRun', payload: { runId: 3 } },
     { type: 'selectRuns', payload: { runIds: ['r1', 2] } },
     { type: 'compare', payload: { a: 'r1' } },
+    { type: 'compare', payload: { a: 'r1', b: 'r2', more: ['r3', ''] } },
     { type: 'cancelRun', payload: {} },
     { type: 'deleteEverything', payload: { runId: 'r1' } },
     { type: 'toString', payload: {} },
@@ -93,16 +103,22 @@ test('host->webview validator checks snapshot, append and compare payloads', () 
     testLoss: 1.9, testAcc: 35, lr: 0.1, seconds: 10, trainImagesPerSec: 100, bestTestAcc: 35,
   };
   const comparison = buildComparison(record('r1'), record('r2'), []);
-  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: { r1: [epoch] }, selected: [] } }), true);
-  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: {}, selected: [], comparison } }), true);
+  const leaderboard = buildLeaderboard([run], { heldOut: new Set() });
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: { r1: toEpochColumns([epoch]) }, selected: [], leaderboard } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: {}, selected: [], comparison, leaderboard } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [run], epochs: {}, selected: [] } }), false, 'the leaderboard is part of a snapshot');
+  assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run, leaderboard: { key: 'k', row: null } } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run, leaderboard: { key: 'k', row: { key: 'k' } } } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'remove', payload: { runId: 'r1', leaderboard: { key: 'k', row: null } } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run, event: epoch } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'remove', payload: { runId: 'r1' } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'select', payload: { runIds: ['r1'] } }), true);
   assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison } }), true);
 
-  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [{ id: 'x' }], epochs: {}, selected: [] } }), false);
-  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [], epochs: { r1: [{ type: 'log' }] }, selected: [] } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [{ id: 'x' }], epochs: {}, selected: [], leaderboard } }), false);
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [], epochs: { r1: [epoch] }, selected: [], leaderboard } }), false, 'epochs travel column-wise');
+  assert.equal(isHostToWebviewMessage({ type: 'snapshot', payload: { runs: [], epochs: { r1: { ...toEpochColumns([epoch]), lr: [] } }, selected: [], leaderboard } }), false);
   assert.equal(isHostToWebviewMessage({ type: 'append', payload: { runId: 'r1', run, event: { ...epoch, type: 'progress' } } }), false);
   assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: { a: run } } }), false);
   assert.equal(isHostToWebviewMessage({ type: 'ready', payload: {} }), false);
@@ -120,8 +136,13 @@ test('toRunSummary projects a record, preferring the backend that actually ran',
     id: 'r1', name: 'run r1', status: 'failed', bench: 'resnet20-cifar10', budget: 'quick', seed: 0,
     variantName: 'confidence-penalty', variantHash: 'aaaa000011112222', engine: 'tfjs', backend: 'cpu',
     bestTestAcc: 80, finalTestAcc: 79.5, epochsCompleted: 5, totalEpochs: 5, epochSeconds: 12.5,
-    errorMessage: 'term is NaN', createdAt: '2026-11-23T19:58:12.000Z',
+    errorMessage: 'term is NaN', createdAt: '2026-11-23T19:58:12.000Z', edit: null,
   });
+  // The user's name (a new, optional record field) and the edit number from the context.
+  const named = { ...record('r4'), displayName: 'wide margin' };
+  const ctx = dashboardContext([named]);
+  assert.equal(toRunSummary(named, ctx).displayName, 'wide margin');
+  assert.equal(toRunSummary(named, ctx).edit, 1);
   // Not started: the requested backend; a cancelled run's reason stands in for an error.
   const queued = toRunSummary(record('r2', { status: 'cancelled', reason: 'cancelled by user' }, { backend: undefined, engine: 'pytorch', device: 'cpu' }));
   assert.equal(queued.backend, 'cpu');
@@ -191,4 +212,81 @@ test('buildComparison diffs settings (with the actual backend) and compares the 
   assert.deepEqual(same.settingsDiff.map((d) => d.key), ['seed']);
   assert.deepEqual(same.accuracyDeltas, [{ bench: 'resnet20-cifar10', a: 92, b: 94, delta: 2 }]);
   assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: c } }), true);
+  assert.equal(c.more, undefined, 'two runs: no `more`');
+  // No cap: further runs against the same baseline, each with its own differences.
+  const many = buildComparison(all[0], all[3], all, undefined, [all[4], all[2]]);
+  assert.deepEqual(many.more?.map((m) => m.run.id), ['m1', 'b2']);
+  assert.deepEqual(many.more?.[1].settingsDiff.map((d) => d.key), ['bench'], 'b2 is the baseline variant on another benchmark');
+  assert.deepEqual(many.more?.[0].accuracyDeltas, c.accuracyDeltas, 'm1 is the same variant as m0');
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: many } }), true);
+  assert.equal(isHostToWebviewMessage({ type: 'compare', payload: { comparison: { ...many, more: [{ run: {} }] } } }), false);
+});
+
+test('buildLeaderboard: variants as rows, benchmarks as columns, mean ± sample std (n) per seed group', () => {
+  const run = (id: string, bench: RunSummary['bench'], best: number | null, hash: string, created: string) =>
+    toRunSummary(record(id, { bestTestAcc: best, createdAt: created }, { bench, variantHash: hash }));
+  const runs = [
+    run('a0', 'resnet20-cifar10', 90, 'aaaa', '2026-11-23T10:00:00.000Z'),
+    run('a1', 'resnet20-cifar10', 92, 'aaaa', '2026-11-23T10:01:00.000Z'),
+    run('a2', 'resnet20-cifar10', null, 'aaaa', '2026-11-23T10:02:00.000Z'),
+    run('a3', 'mobilenetv2-fmnist', 93, 'aaaa', '2026-11-23T10:03:00.000Z'),
+    run('b0', 'resnet20-cifar10', 91, 'bbbb', '2026-11-23T11:00:00.000Z'),
+  ];
+  const lb = buildLeaderboard(runs, { heldOut: new Set() });
+  // Columns in the benchmarks' order; rows newest first.
+  assert.deepEqual(lb.columns, [{ bench: 'mobilenetv2-fmnist', heldOut: false }, { bench: 'resnet20-cifar10', heldOut: false }]);
+  assert.deepEqual(lb.rows.map((r) => r.key), ['bbbb|quick|tfjs', 'aaaa|quick|tfjs']);
+  const a = lb.rows[1];
+  assert.deepEqual(a.cells['resnet20-cifar10'], { mean: 91, std: Math.sqrt(2), n: 2, runIds: ['a0', 'a1', 'a2'] });
+  assert.deepEqual(a.cells['mobilenetv2-fmnist'], { mean: 93, std: null, n: 1, runIds: ['a3'] });
+  assert.equal(a.cells['vgg16bn-cifar100'], undefined);
+  assert.equal(variantKey(runs[0]), a.key);
+  // The significance hook (the statistics module's): asked per scored cell, never for a held-out one.
+  const asked: string[] = [];
+  const marked = buildLeaderboard(runs, {
+    heldOut: new Set(['mobilenetv2-fmnist']),
+    significance: (group, bench) => {
+      asked.push(`${group[0].variantHash}@${bench}`);
+      return group[0].variantHash === 'bbbb' ? { p: 0.02, diff: 0.5 } : undefined;
+    },
+  });
+  assert.deepEqual(asked.sort(), ['aaaa@resnet20-cifar10', 'bbbb@resnet20-cifar10']);
+  assert.deepEqual(marked.rows[0].cells['resnet20-cifar10'], { mean: 91, std: null, n: 1, runIds: ['b0'], significance: { p: 0.02, diff: 0.5 } });
+  assert.equal('significance' in (marked.rows[1].cells['resnet20-cifar10'] ?? {}), false);
+  assert.deepEqual(marked.rows[1].cells['mobilenetv2-fmnist'], { heldOut: true, runs: 1 });
+});
+
+test('held-out benchmarks: no accuracy of theirs is in any message the host builds', () => {
+  const hidden = new Set<RunSummary['bench']>(['mobilenetv2-fmnist']);
+  const epoch = (id: string, acc: number): EpochEvent => ({
+    type: 'epoch', runId: id, time: 't', epoch: 0, totalEpochs: 5, trainLoss: 2, trainCe: 2, regTerm: 0, trainAcc: acc - 3,
+    testLoss: 1.9, testAcc: acc, lr: 0.1, seconds: 10, trainImagesPerSec: 100, bestTestAcc: acc,
+  });
+  const seen = record('s0', { bestTestAcc: 81.25, finalTestAcc: 80.5 });
+  const held = record('h0', { bestTestAcc: 77.125, finalTestAcc: 76.375 }, { bench: 'mobilenetv2-fmnist' });
+  const all = [seen, held];
+  const ctx = dashboardContext(all, hidden);
+  const events: Record<string, EpochEvent[]> = { s0: [epoch('s0', 81.25)], h0: [epoch('h0', 77.125)] };
+  const snap = snapshotMessage(all, (id) => events[id], [], buildComparison(seen, held, all, ctx), ctx);
+  const append = appendMessage(held, all, ctx, epoch('h0', 77.125));
+  const messages = [snap, append, removeMessage('h0', variantKey(toRunSummary(held, ctx)), [seen], ctx)];
+  const text = JSON.stringify(messages);
+  for (const n of ['77.125', '76.375', '74.125']) assert.ok(!text.includes(n), `${n} must not be sent`);
+  assert.ok(text.includes('81.25'), 'visible numbers are sent');
+  for (const m of messages) assert.equal(isHostToWebviewMessage(m), true, m.type);
+  assert.deepEqual(snap.payload.leaderboard.columns.find((c) => c.bench === 'mobilenetv2-fmnist'), { bench: 'mobilenetv2-fmnist', heldOut: true });
+  assert.deepEqual(snap.payload.leaderboard.rows[0].cells['mobilenetv2-fmnist'], { heldOut: true, runs: 1 });
+  assert.equal('h0' in snap.payload.epochs, false, 'a held-out run has no epochs entry');
+  assert.equal(snap.payload.runs.find((r) => r.id === 'h0')?.heldOut, true);
+  assert.equal(append.payload.event, undefined, 'no epoch of a held-out run');
+});
+
+test('toEpochColumns: one array per metric, non-finite values as null', () => {
+  const e = (epoch: number, testAcc: number): EpochEvent => ({
+    type: 'epoch', runId: 'r', time: 't', epoch, totalEpochs: 2, trainLoss: 2, trainCe: 2, regTerm: 0, trainAcc: 30,
+    testLoss: Number.NaN, testAcc, lr: 0.1, seconds: 10, trainImagesPerSec: 100, bestTestAcc: testAcc,
+  });
+  assert.deepEqual(toEpochColumns([e(0, 35), e(1, 40)]), {
+    epoch: [0, 1], trainLoss: [2, 2], testLoss: [null, null], trainAcc: [30, 30], testAcc: [35, 40], lr: [0.1, 0.1], regTerm: [0, 0],
+  });
 });

@@ -1,7 +1,8 @@
 /**
- * Line charts of per-epoch metrics, one dataset per run (x = epoch 1..N). A set of charts shares
- * its runs and their styles; epochs are appended point by point and redrawn with
- * `update('none')` once per animation frame, so a live run never redraws the whole dashboard.
+ * Line charts of per-epoch metrics (x = epoch 1..N). What they draw is a list of series: a mean
+ * curve with its ± std band (painted by a small plugin from the points' `s`, so a band costs no
+ * datasets of its own: 500 runs make a few thousand fewer chart elements), or one run's curve. Series are replaced a group at a time, and each set of charts redraws with
+ * `update('none')` at most once per animation frame, so a live epoch never rebuilds the page.
  */
 import {
   Chart,
@@ -12,14 +13,14 @@ import {
   Tooltip,
   type ChartConfiguration,
   type ChartDataset,
+  type Plugin,
+  type TooltipItem,
 } from 'chart.js';
-import type { EpochEvent } from '../src/protocol/events';
 import { h } from './dom';
+import type { MetricKey, Point } from './series';
 import type { ChartTheme, RunStyle } from './theme';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip);
-
-export type MetricKey = 'trainLoss' | 'testLoss' | 'trainAcc' | 'testAcc' | 'lr' | 'regTerm';
 
 export interface Metric {
   key: MetricKey;
@@ -35,57 +36,101 @@ export const ALL_METRICS: readonly Metric[] = [
   { key: 'regTerm', title: 'Regularization term' },
 ];
 
-interface Point {
-  x: number;
-  y: number;
+/** `mean`: a seed group's mean (with its ± std band when `band`); `run`: one run. */
+export type SeriesRole = 'mean' | 'run';
+
+export interface Series {
+  /** Unique among the charts' series. */
+  id: string;
+  /** Series replaced together (a seed group, or one run). */
+  group: string;
+  role: SeriesRole;
+  /** Paint mean ± s around the line (mean series whose points carry `s`). */
+  band?: boolean;
+  label: string;
+  style: RunStyle;
+  points(key: MetricKey): Point[];
 }
 
-type RunDataset = ChartDataset<'line', Point[]> & { runId: string };
+type SeriesDataset = ChartDataset<'line', Point[]> & { seriesId: string; group: string; role: SeriesRole; bandColor?: string };
 
 /** A plain copy of one dataset, for the test hook. */
 export interface DatasetDescription {
-  runId: string;
+  id: string;
+  /** The run a `run` dataset draws (null for a mean): what earlier hook readers look up. */
+  runId: string | null;
+  group: string;
+  role: SeriesRole;
   label: string;
   color: string;
   drawnPointColor: string | null;
   points: Array<[number, number | null]>;
-}
-
-/** What the charts need to know about a run besides its epochs. */
-export interface RunLookup {
-  label(runId: string): string;
-  style(runId: string): RunStyle;
-  totalEpochs(runId: string): number;
+  /** [x, mean - std, mean + std] where a band is painted. */
+  band: Array<[number, number, number]> | null;
 }
 
 /** Markers help short runs (a 1-epoch smoke run has no line at all) and clutter long ones. */
 const MARKER_LIMIT = 30;
 
-function toPoint(e: EpochEvent, key: MetricKey): Point {
-  const y = e[key];
-  // Non-finite values arrive as null (formatEventLine); NaN makes Chart.js break the line there.
-  return { x: e.epoch + 1, y: typeof y === 'number' ? y : NaN };
-}
-
-function formatValue(v: number): string {
+export function formatValue(v: number): string {
   if (!Number.isFinite(v)) return '—';
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return String(Number(v.toPrecision(4)));
 }
 
+/** The band's fill: the line color, mostly transparent (hex and rgb() theme colors). */
+export function withAlpha(color: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{6})$/i.exec(color.trim());
+  if (hex) return `#${hex[1]}${Math.round(alpha * 255).toString(16).padStart(2, '0')}`;
+  const rgb = /^rgba?\(([^,]+),([^,]+),([^,)]+)/i.exec(color.trim());
+  return rgb ? `rgba(${rgb[1]},${rgb[2]},${rgb[3]},${alpha})` : color;
+}
+
+/** Paints every band below the lines, clipped to the plot area. */
+const bandPlugin: Plugin<'line'> = {
+  id: 'regbenchBands',
+  beforeDatasetsDraw(chart) {
+    const { ctx, chartArea: area, scales } = chart;
+    const x = scales.x;
+    const y = scales.y;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+    ctx.clip();
+    for (const d of chart.data.datasets as SeriesDataset[]) {
+      if (!d.bandColor) continue;
+      const pts = d.data.filter((p) => Number.isFinite(p.y));
+      if (!pts.length) continue;
+      ctx.beginPath();
+      pts.forEach((p, i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, x.getPixelForValue(p.x), y.getPixelForValue(p.y + (p.s ?? 0))));
+      for (let i = pts.length - 1; i >= 0; i--) ctx.lineTo(x.getPixelForValue(pts[i].x), y.getPixelForValue(pts[i].y - (pts[i].s ?? 0)));
+      ctx.closePath();
+      ctx.fillStyle = d.bandColor;
+      ctx.fill();
+    }
+    ctx.restore();
+  },
+};
+
+function tooltipLabel(item: TooltipItem<'line'>): string {
+  const d = item.dataset as SeriesDataset;
+  const raw = item.raw as Point;
+  const std = d.role === 'mean' && raw.s !== undefined && raw.s > 0 ? ` ± ${formatValue(raw.s)}` : '';
+  return `${d.label ?? ''}: ${formatValue(raw.y)}${std}`;
+}
+
 export class MetricCharts {
   private readonly charts = new Map<MetricKey, Chart<'line', Point[]>>();
-  private readonly runIds: string[] = [];
   private frame = 0;
-  /** Set after a restyle: the next update must not be 'none' (see scheduleUpdate). */
+  private maxEpochs = 2;
+  /** Set after a theme change: the next update must not be 'none' (see scheduleUpdate). */
   private restyled = false;
 
   constructor(
     container: HTMLElement,
-    private readonly metrics: readonly Metric[],
+    metrics: readonly Metric[],
     private theme: ChartTheme,
-    private readonly lookup: RunLookup,
     /** Used by the test hook to name charts: "<prefix>-<metric>". */
     readonly prefix: string,
   ) {
@@ -108,119 +153,88 @@ export class MetricCharts {
         maintainAspectRatio: false,
         parsing: false,
         normalized: true,
+        spanGaps: true,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         font: { family: t.fontFamily, size: t.fontSize },
         color: t.foreground,
         scales: {
           x: { ...axis, type: 'linear', min: 1, ticks: { ...axis.ticks, precision: 0 }, title: { display: true, text: 'epoch', color: t.muted } },
-          y: { ...axis, type: 'linear', ticks: { ...axis.ticks, callback: (v) => formatValue(Number(v)) } },
+          // Room for the bands, which do not enter the axis range themselves.
+          y: { ...axis, type: 'linear', grace: '4%', ticks: { ...axis.ticks, callback: (v) => formatValue(Number(v)) } },
         },
         plugins: {
           tooltip: {
-            callbacks: {
-              title: (items) => (items.length ? `epoch ${items[0].parsed.x}` : ''),
-              label: (item) => `${item.dataset.label ?? ''}: ${formatValue(item.parsed.y ?? NaN)}`,
-            },
+            callbacks: { title: (items) => (items.length ? `epoch ${items[0].parsed.x}` : ''), label: tooltipLabel },
           },
         },
       },
+      plugins: [bandPlugin],
     };
   }
 
-  get shownRunIds(): readonly string[] {
-    return this.runIds;
+  /** Replaces every dataset (another benchmark, the seeds toggle, a new comparison). */
+  setSeries(series: readonly Series[], maxEpochs: number): void {
+    this.maxEpochs = Math.max(2, maxEpochs);
+    for (const [key, chart] of this.charts) chart.data.datasets = series.map((s) => this.dataset(s, key));
+    this.scheduleUpdate();
   }
 
-  has(runId: string): boolean {
-    return this.runIds.includes(runId);
-  }
-
-  /** Replaces every dataset (a snapshot, or a new comparison). */
-  setRuns(runIds: readonly string[], epochsOf: (runId: string) => readonly EpochEvent[]): void {
-    this.runIds.splice(0, this.runIds.length, ...runIds);
+  /** Replaces the datasets of one group where they are (at the end when the group is new). */
+  replaceGroup(group: string, series: readonly Series[], maxEpochs: number): void {
+    this.maxEpochs = Math.max(this.maxEpochs, maxEpochs);
     for (const [key, chart] of this.charts) {
-      chart.data.datasets = runIds.map((id) => this.dataset(id, key, epochsOf(id)));
+      const list = chart.data.datasets as SeriesDataset[];
+      const first = list.findIndex((d) => d.group === group);
+      const kept = list.filter((d) => d.group !== group);
+      const at = first < 0 ? kept.length : first;
+      kept.splice(at, 0, ...series.map((s) => this.dataset(s, key)));
+      chart.data.datasets = kept;
     }
     this.scheduleUpdate();
   }
 
-  addRun(runId: string, epochs: readonly EpochEvent[]): void {
-    if (this.has(runId)) return;
-    this.runIds.push(runId);
-    for (const [key, chart] of this.charts) chart.data.datasets.push(this.dataset(runId, key, epochs));
-    this.scheduleUpdate();
-  }
-
-  removeRun(runId: string): void {
-    const i = this.runIds.indexOf(runId);
-    if (i < 0) return;
-    this.runIds.splice(i, 1);
+  /** A new theme: options are rebuilt; the owner sets the series again with the new colors. */
+  restyle(theme: ChartTheme): void {
+    this.theme = theme;
     for (const chart of this.charts.values()) {
-      chart.data.datasets = chart.data.datasets.filter((d) => (d as RunDataset).runId !== runId);
-    }
-    this.scheduleUpdate();
-  }
-
-  /** Adds one epoch's point to each chart (replacing it when that epoch is already there). */
-  appendEpoch(e: EpochEvent): void {
-    if (!this.has(e.runId)) return;
-    for (const [key, chart] of this.charts) {
-      const ds = chart.data.datasets.find((d) => (d as RunDataset).runId === e.runId);
-      if (!ds) continue;
-      const p = toPoint(e, key);
-      const at = ds.data.findIndex((q) => q.x >= p.x);
-      if (at < 0) ds.data.push(p);
-      else if (ds.data[at].x === p.x) ds.data[at] = p;
-      else ds.data.splice(at, 0, p);
-      ds.pointRadius = ds.data.length <= MARKER_LIMIT ? 2 : 0;
-    }
-    this.scheduleUpdate();
-  }
-
-  /** Run names or styles changed (a renamed run, a new theme). */
-  restyle(theme?: ChartTheme): void {
-    if (theme) this.theme = theme;
-    for (const chart of this.charts.values()) {
-      if (theme) {
-        const fresh = this.config().options;
-        if (fresh) chart.options = fresh;
-      }
-      for (const d of chart.data.datasets) this.applyStyle(d as RunDataset);
+      const fresh = this.config().options;
+      if (fresh) chart.options = fresh;
     }
     this.restyled = true;
     this.scheduleUpdate();
   }
 
-  private dataset(runId: string, key: MetricKey, epochs: readonly EpochEvent[]): RunDataset {
-    const data = epochs.map((e) => toPoint(e, key)).sort((p, q) => p.x - q.x);
-    const ds: RunDataset = { runId, data, label: '', borderWidth: 2, pointRadius: data.length <= MARKER_LIMIT ? 2 : 0, pointHoverRadius: 4 };
-    this.applyStyle(ds);
-    return ds;
-  }
-
-  private applyStyle(ds: RunDataset): void {
-    const s = this.lookup.style(ds.runId);
-    ds.label = this.lookup.label(ds.runId);
-    ds.borderColor = s.color;
-    ds.backgroundColor = s.color;
-    ds.borderDash = s.dash;
-    ds.borderWidth = this.theme.highContrast ? 3 : 2;
+  private dataset(s: Series, key: MetricKey): SeriesDataset {
+    const data = s.points(key);
+    const wide = this.theme.highContrast ? 1 : 0;
+    const width = s.role === 'mean' ? 2.5 : 1.5;
+    return {
+      seriesId: s.id,
+      group: s.group,
+      role: s.role,
+      bandColor: s.band ? withAlpha(s.style.color, 0.2) : undefined,
+      data,
+      label: s.label,
+      borderColor: s.style.color,
+      backgroundColor: s.style.color,
+      borderDash: s.style.dash,
+      borderWidth: width + wide,
+      pointRadius: data.length <= MARKER_LIMIT ? 2 : 0,
+      pointHoverRadius: 4,
+    };
   }
 
   private scheduleUpdate(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      // The x axis spans the planned epochs of the shown runs, so a live line grows into it
-      // (at least 1..2: a one-epoch smoke run would otherwise give an empty axis).
-      const maxEpochs = Math.max(2, ...this.runIds.map((id) => this.lookup.totalEpochs(id)));
       // Mode 'none' keeps the point options Chart.js shares between points (stale colors after
       // a theme change); animations are off, so the default mode costs no animation either.
       const mode = this.restyled ? 'default' : 'none';
       this.restyled = false;
       for (const chart of this.charts.values()) {
         const x = chart.options.scales?.x;
-        if (x) x.max = maxEpochs;
+        if (x) x.max = this.maxEpochs;
         chart.update(mode);
       }
     });
@@ -230,21 +244,22 @@ export class MetricCharts {
   describe(): Record<string, DatasetDescription[]> {
     const out: Record<string, DatasetDescription[]> = {};
     for (const [key, chart] of this.charts) {
-      out[`${this.prefix}-${key}`] = chart.data.datasets.map((d, i) => ({
-        runId: (d as RunDataset).runId,
-        label: String(d.label ?? ''),
-        color: String(d.borderColor ?? ''),
-        // What was drawn: the first point's resolved fill (null before the first draw or without points).
-        drawnPointColor: (chart.getDatasetMeta(i).data[0]?.options as { backgroundColor?: unknown } | undefined)?.backgroundColor?.toString() ?? null,
-        points: d.data.map((p): [number, number | null] => [p.x, Number.isFinite(p.y) ? p.y : null]),
-      }));
+      out[`${this.prefix}-${key}`] = chart.data.datasets.map((d, i) => {
+        const sd = d as SeriesDataset;
+        return {
+          id: sd.seriesId,
+          runId: sd.role === 'run' ? sd.seriesId : null,
+          group: sd.group,
+          role: sd.role,
+          label: String(d.label ?? ''),
+          color: String(d.borderColor ?? ''),
+          // What was drawn: the first point's resolved fill (null before the first draw or without points).
+          drawnPointColor: (chart.getDatasetMeta(i).data[0]?.options as { backgroundColor?: unknown } | undefined)?.backgroundColor?.toString() ?? null,
+          points: sd.data.map((p): [number, number | null] => [p.x, Number.isFinite(p.y) ? p.y : null]),
+          band: sd.bandColor ? sd.data.map((p): [number, number, number] => [p.x, p.y - (p.s ?? 0), p.y + (p.s ?? 0)]) : null,
+        };
+      });
     }
     return out;
-  }
-
-  destroy(): void {
-    if (this.frame) cancelAnimationFrame(this.frame);
-    for (const c of this.charts.values()) c.destroy();
-    this.charts.clear();
   }
 }

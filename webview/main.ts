@@ -1,15 +1,17 @@
 /**
- * The dashboard page: holds the runs the host sent, draws charts, table and comparison, and turns
- * clicks into messages for the host. Protocol: src/protocol/webview.ts (posts `ready` once mounted;
- * the host answers with a snapshot, then deltas).
+ * The dashboard page: holds the runs the host sent (model.ts), shows them per benchmark
+ * (bench-view.ts), as a leaderboard, as a table and as a comparison, and turns clicks into
+ * messages for the host. Protocol: src/protocol/webview.ts (posts `ready` once mounted; the host
+ * answers with a snapshot, then deltas).
  */
-import type { EpochEvent } from '../src/protocol/events';
-import { isHostToWebviewMessage, type Comparison, type HostToWebviewMessage, type RunSummary } from '../src/protocol/webview';
-import { ALL_METRICS, MetricCharts, type RunLookup } from './charts';
-import { ComparisonView } from './comparison-view';
+import { isHostToWebviewMessage, type Comparison, type HostToWebviewMessage, type LeaderboardRow, type ScoredCell } from '../src/protocol/webview';
+import { BenchView } from './bench-view';
+import { comparedRuns, ComparisonView } from './comparison-view';
 import { h } from './dom';
-import { Legend } from './legend';
+import { LeaderboardView } from './leaderboard-view';
+import { DashboardData } from './model';
 import { RunsTable } from './runs-table';
+import { seedGroupKey } from './series';
 import { readChartTheme, runStyle, watchTheme, type RunStyle } from './theme';
 import { registerToolkit, type ButtonElement } from './toolkit';
 import { parseViewState, type ViewMode, type ViewState } from './view-state';
@@ -21,11 +23,7 @@ registerToolkit();
 // Model: what the host sent, plus the user's view choices
 // ---------------------------------------------------------------------------------------------
 
-const runs = new Map<string, RunSummary>();
-const epochs = new Map<string, EpochEvent[]>();
-/** Style slot per run, given in creation order and never reused while the page lives. */
-const styleSlots = new Map<string, number>();
-let nextSlot = 0;
+const data = new DashboardData();
 let view: ViewState = parseViewState(vscodeApi.getState());
 let hidden = new Set(view.hidden);
 let theme = readChartTheme();
@@ -35,25 +33,23 @@ function saveView(): void {
   vscodeApi.setState(view);
 }
 
-function styleOf(runId: string): RunStyle {
-  let slot = styleSlots.get(runId);
-  if (slot === undefined) {
-    slot = nextSlot++;
-    styleSlots.set(runId, slot);
-  }
+/** Style slot per seed group, given in order of appearance and never reused while the page lives. */
+const groupSlots = new Map<string, number>();
+function groupStyle(key: string): RunStyle {
+  let slot = groupSlots.get(key);
+  if (slot === undefined) groupSlots.set(key, (slot = groupSlots.size));
   return runStyle(theme, slot);
 }
 
-const epochsOf = (runId: string): readonly EpochEvent[] => epochs.get(runId) ?? [];
-const lookup: RunLookup = {
-  label: (id) => runs.get(id)?.name ?? id,
-  style: styleOf,
-  totalEpochs: (id) => runs.get(id)?.totalEpochs ?? 0,
-};
+function runStyleOf(runId: string): RunStyle {
+  const r = data.runs.get(runId);
+  return r ? groupStyle(seedGroupKey(r)) : runStyle(theme, 0);
+}
 
-/** Runs in creation order (oldest first): the legend and the chart colors follow it. */
-function runsByAge(): RunSummary[] {
-  return [...runs.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+/** The comparison's own colors, by position (A, B, C, …): they differ even for seeds of one group. */
+function compareStyle(runId: string): RunStyle {
+  const c = comparison.comparison;
+  return runStyle(theme, Math.max(0, c ? comparedRuns(c).findIndex((r) => r.id === runId) : 0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,50 +64,63 @@ function button(label: string, appearance: 'primary' | 'secondary', onClick: () 
   return b;
 }
 
-const chartsTab = button('Charts', 'primary', () => setViewMode('charts'));
-const compareTab = button('Comparison', 'secondary', () => setViewMode('compare'));
+const MODES: ReadonlyArray<[ViewMode, string]> = [['charts', 'Charts'], ['leaderboard', 'Leaderboard'], ['compare', 'Comparison']];
+const modeTabs = new Map(MODES.map(([mode, label]) => [mode, button(label, 'secondary', () => setViewMode(mode))]));
 const compareButton = button('Compare selected', 'secondary', () => {
-  const [a, b] = view.selected;
-  if (a && b) postToHost({ type: 'compare', payload: { a, b } });
+  const [a, b, ...more] = view.selected;
+  if (a && b) postToHost({ type: 'compare', payload: more.length ? { a, b, more } : { a, b } });
 });
 const clearButton = button('Clear selection', 'secondary', () => setSelection([]));
 const selectionInfo = h('span', { class: 'selection-info muted', attrs: { 'aria-live': 'polite' } });
 
-const legendEl = h('div', { class: 'legend' });
-const chartsGrid = h('div', { class: 'charts' });
-const chartsView = h('section', { class: 'view charts-view', attrs: { 'aria-label': 'Charts' } }, legendEl, chartsGrid);
-const comparePlaceholder = h('p', { class: 'muted compare-placeholder' }, 'Select two runs in the table (ctrl/cmd-click) and press “Compare selected”.');
+const sections: Record<ViewMode, HTMLElement> = {
+  charts: h('section', { class: 'view charts-view', attrs: { 'aria-label': 'Charts' } }),
+  leaderboard: h('section', { class: 'view leaderboard-view', attrs: { 'aria-label': 'Leaderboard' } }),
+  compare: h('section', { class: 'view compare-view', attrs: { 'aria-label': 'Comparison' } }),
+};
+const comparePlaceholder = h('p', { class: 'muted compare-placeholder' }, 'Select two or more runs in the table (ctrl/cmd-click; the first is the baseline) and press “Compare selected”.');
 const compareBody = h('div', { class: 'compare-body' });
-const compareView = h('section', { class: 'view compare-view', attrs: { 'aria-label': 'Comparison' } }, comparePlaceholder, compareBody);
+sections.compare.append(comparePlaceholder, compareBody);
 const tableSection = h('section', { class: 'runs-section', attrs: { 'aria-label': 'Runs' } }, h('h2', {}, 'Runs'));
 
 document.body.append(
   h(
     'main',
     { class: 'dashboard' },
-    h('header', { class: 'toolbar' }, h('div', { class: 'tabs', attrs: { role: 'group', 'aria-label': 'View' } }, chartsTab, compareTab), h('div', { class: 'spacer' }), selectionInfo, compareButton, clearButton),
-    chartsView,
-    compareView,
+    h('header', { class: 'toolbar' }, h('div', { class: 'tabs', attrs: { role: 'group', 'aria-label': 'View' } }, ...modeTabs.values()), h('div', { class: 'spacer' }), selectionInfo, compareButton, clearButton),
+    ...Object.values(sections),
     tableSection,
   ),
 );
 
-const charts = new MetricCharts(chartsGrid, ALL_METRICS, theme, lookup, 'main');
-const comparison = new ComparisonView(compareBody, theme, lookup, styleOf);
-const legend = new Legend(legendEl, (id) => setHidden(id, !hidden.has(id)));
-const table = new RunsTable(tableSection, {
-  setHidden,
-  select: (id, additive) => {
-    if (!additive) setSelection(view.selected.length === 1 && view.selected[0] === id ? [] : [id]);
-    else setSelection(view.selected.includes(id) ? view.selected.filter((s) => s !== id) : [...view.selected, id]);
-  },
-  open: (runId) => postToHost({ type: 'openRun', payload: { runId } }),
-  cancel: (runId) => postToHost({ type: 'cancelRun', payload: { runId } }),
-  showLog: (runId) => postToHost({ type: 'showLog', payload: { runId } }),
+const benchView = new BenchView(sections.charts, theme, data, groupStyle, {
+  selectBench: (bench) => updateView({ bench, focus: null }),
+  setShowSeeds: (showSeeds) => updateView({ showSeeds }),
+  clearFocus: () => updateView({ focus: null }),
+  setGroupHidden: (runIds, hide) => runIds.forEach((id) => setHidden(id, hide)),
 });
+const leaderboard = new LeaderboardView(sections.leaderboard, openCell);
+const comparison = new ComparisonView(compareBody, theme, data, compareStyle);
+const table = new RunsTable(
+  tableSection,
+  {
+    setHidden,
+    select: (id, additive) => {
+      if (!additive) setSelection(view.selected.length === 1 && view.selected[0] === id ? [] : [id]);
+      else setSelection(view.selected.includes(id) ? view.selected.filter((s) => s !== id) : [...view.selected, id]);
+    },
+    open: (runId) => postToHost({ type: 'openRun', payload: { runId } }),
+    cancel: (runId) => postToHost({ type: 'cancelRun', payload: { runId } }),
+    showLog: (runId) => postToHost({ type: 'showLog', payload: { runId } }),
+    setFilters: (filters) => updateView({ filters }),
+    setSort: (sort) => updateView({ sort }),
+    refresh: () => scheduleRender(),
+  },
+  view,
+);
 
 // ---------------------------------------------------------------------------------------------
-// Rendering (the table and legend at most once per frame; charts update themselves)
+// Rendering (at most once per frame; charts redraw themselves once per frame too)
 // ---------------------------------------------------------------------------------------------
 
 let renderFrame = 0;
@@ -121,21 +130,20 @@ function scheduleRender(): void {
 
 function render(): void {
   renderFrame = 0;
-  const ordered = runsByAge();
-  table.render(ordered, view.selected, hidden, styleOf);
-  legend.render(ordered, hidden, styleOf);
-  const mode: ViewMode = view.view;
-  chartsView.hidden = mode !== 'charts';
-  compareView.hidden = mode !== 'compare';
-  chartsTab.setAttribute('appearance', mode === 'charts' ? 'primary' : 'secondary');
-  compareTab.setAttribute('appearance', mode === 'compare' ? 'primary' : 'secondary');
-  chartsTab.setAttribute('aria-pressed', String(mode === 'charts'));
-  compareTab.setAttribute('aria-pressed', String(mode === 'compare'));
+  const mode = view.view;
+  table.render(data.runsByAge(), view, hidden, runStyleOf);
+  if (mode === 'charts') benchView.render(view, hidden);
+  if (mode === 'leaderboard') leaderboard.render([...data.rows.values()], data.columns);
+  for (const [m, section] of Object.entries(sections)) section.hidden = m !== mode;
+  for (const [m, tab] of modeTabs) {
+    tab.setAttribute('appearance', m === mode ? 'primary' : 'secondary');
+    tab.setAttribute('aria-pressed', String(m === mode));
+  }
   comparePlaceholder.hidden = comparison.comparison !== null;
   compareBody.hidden = comparison.comparison === null;
   const n = view.selected.length;
   selectionInfo.textContent = n ? `${n} selected` : '';
-  compareButton.disabled = n !== 2;
+  compareButton.disabled = n < 2;
   clearButton.disabled = n === 0;
 }
 
@@ -143,22 +151,22 @@ function render(): void {
 // User actions
 // ---------------------------------------------------------------------------------------------
 
+function updateView(change: Partial<ViewState>): void {
+  view = { ...view, ...change };
+  saveView();
+  scheduleRender();
+}
+
 function setHidden(runId: string, hide: boolean): void {
   if (hidden.has(runId) === hide) return;
-  if (hide) {
-    hidden.add(runId);
-    charts.removeRun(runId);
-  } else {
-    hidden.delete(runId);
-    // Re-adding keeps the run's slot, so its color does not change.
-    charts.addRun(runId, epochsOf(runId));
-  }
+  if (hide) hidden.add(runId);
+  else hidden.delete(runId);
   saveView();
   scheduleRender();
 }
 
 function setSelection(ids: string[], tellHost = true): void {
-  const next = ids.filter((id, i) => runs.has(id) && ids.indexOf(id) === i);
+  const next = ids.filter((id, i) => data.runs.has(id) && ids.indexOf(id) === i);
   if (next.length === view.selected.length && next.every((id, i) => view.selected[i] === id)) return;
   view = { ...view, selected: next };
   saveView();
@@ -168,11 +176,19 @@ function setSelection(ids: string[], tellHost = true): void {
 
 function setViewMode(mode: ViewMode): void {
   if (view.view === mode) return;
-  view = { ...view, view: mode };
-  saveView();
+  updateView({ view: mode });
   render();
   // Charts created while their section was hidden have no size yet; let them measure again.
   window.dispatchEvent(new Event('resize'));
+}
+
+/** A leaderboard cell: that benchmark's charts, narrowed to the cell's seed group, seeds shown. */
+function openCell(_row: LeaderboardRow, bench: string, cell: ScoredCell): void {
+  const run = cell.runIds.map((id) => data.runs.get(id)).find((r) => r !== undefined);
+  if (!run) return;
+  cell.runIds.forEach((id) => setHidden(id, false));
+  updateView({ bench, focus: seedGroupKey(run), showSeeds: true });
+  setViewMode('charts');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,76 +196,49 @@ function setViewMode(mode: ViewMode): void {
 // ---------------------------------------------------------------------------------------------
 
 function showComparison(c: Comparison): void {
-  comparison.show(c, epochsOf);
-  view = { ...view, view: 'compare', comparePair: { a: c.a.id, b: c.b.id } };
+  comparison.show(c);
+  const more = (c.more ?? []).map((m) => m.run.id);
+  view = { ...view, view: 'compare', comparePair: more.length ? { a: c.a.id, b: c.b.id, more } : { a: c.a.id, b: c.b.id } };
   saveView();
   render();
   window.dispatchEvent(new Event('resize'));
 }
 
-/** Inserts or replaces one epoch (a resent epoch replaces the old one), keeping epoch order. */
-function storeEpoch(e: EpochEvent): void {
-  const list = epochs.get(e.runId) ?? [];
-  const at = list.findIndex((x) => x.epoch >= e.epoch);
-  if (at < 0) list.push(e);
-  else if (list[at].epoch === e.epoch) list[at] = e;
-  else list.splice(at, 0, e);
-  epochs.set(e.runId, list);
+function onSnapshot(p: Extract<HostToWebviewMessage, { type: 'snapshot' }>['payload']): void {
+  data.snapshot(p);
+  for (const r of data.runsByAge()) groupStyle(seedGroupKey(r));
+  hidden = new Set([...hidden].filter((id) => data.runs.has(id)));
+  const selected = (p.selected.length ? p.selected : view.selected).filter((id) => data.runs.has(id));
+  view = { ...view, selected };
+  if (p.comparison) showComparison(p.comparison);
+  else if (view.view === 'compare' && view.comparePair && [view.comparePair.a, view.comparePair.b, ...(view.comparePair.more ?? [])].every((id) => data.runs.has(id))) {
+    // The comparison is not part of the page state: ask the host for it again after a reload.
+    postToHost({ type: 'compare', payload: view.comparePair });
+  }
+  saveView();
+  scheduleRender();
 }
 
 function handle(msg: HostToWebviewMessage): void {
   switch (msg.type) {
-    case 'snapshot': {
-      const p = msg.payload;
-      runs.clear();
-      epochs.clear();
-      for (const r of p.runs) runs.set(r.id, r);
-      for (const [id, list] of Object.entries(p.epochs)) epochs.set(id, [...list].sort((x, y) => x.epoch - y.epoch));
-      for (const r of runsByAge()) styleOf(r.id);
-      hidden = new Set([...hidden].filter((id) => runs.has(id)));
-      const selected = (p.selected.length ? p.selected : view.selected).filter((id) => runs.has(id));
-      view = { ...view, selected };
-      charts.setRuns(runsByAge().map((r) => r.id).filter((id) => !hidden.has(id)), epochsOf);
-      if (p.comparison) showComparison(p.comparison);
-      else if (view.view === 'compare' && view.comparePair && runs.has(view.comparePair.a) && runs.has(view.comparePair.b)) {
-        // The comparison is not part of the page state: ask the host for it again after a reload.
-        postToHost({ type: 'compare', payload: view.comparePair });
-      }
+    case 'snapshot':
+      onSnapshot(msg.payload);
+      break;
+    case 'append':
+      data.append(msg.payload);
+      groupStyle(seedGroupKey(msg.payload.run));
+      benchView.update(msg.payload.run);
+      comparison.update(msg.payload.runId);
+      scheduleRender();
+      break;
+    case 'remove':
+      data.remove(msg.payload);
+      comparison.removeRun(msg.payload.runId);
+      hidden.delete(msg.payload.runId);
+      view = { ...view, selected: view.selected.filter((s) => s !== msg.payload.runId) };
       saveView();
       scheduleRender();
       break;
-    }
-    case 'append': {
-      const { run, event } = msg.payload;
-      const before = runs.get(run.id);
-      runs.set(run.id, run);
-      if (!before) {
-        styleOf(run.id);
-        if (!hidden.has(run.id)) charts.addRun(run.id, epochsOf(run.id));
-      } else if (before.name !== run.name) {
-        charts.restyle();
-        comparison.restyle();
-      }
-      if (event && event.runId === run.id) {
-        storeEpoch(event);
-        charts.appendEpoch(event);
-        comparison.appendEpoch(event);
-      }
-      scheduleRender();
-      break;
-    }
-    case 'remove': {
-      const id = msg.payload.runId;
-      runs.delete(id);
-      epochs.delete(id);
-      charts.removeRun(id);
-      comparison.removeRun(id);
-      hidden.delete(id);
-      view = { ...view, selected: view.selected.filter((s) => s !== id) };
-      saveView();
-      scheduleRender();
-      break;
-    }
     case 'select':
       setSelection(msg.payload.runIds, false);
       break;
@@ -266,7 +255,7 @@ window.addEventListener('message', (ev: MessageEvent<unknown>) => {
 
 watchTheme(() => {
   theme = readChartTheme();
-  charts.restyle(theme);
+  benchView.restyle(theme, view, hidden);
   comparison.restyle(theme);
   scheduleRender();
 });
@@ -274,7 +263,7 @@ watchTheme(() => {
 // Test hook (read-only): test/dashboard.test.ts inspects the chart data through it, because the
 // Chart.js registry lives inside this bundle. It returns plain copies; nothing reads it in VS Code.
 Object.defineProperty(window, '__regbenchCharts', {
-  value: Object.freeze({ describe: () => ({ ...charts.describe(), ...comparison.describeCharts() }) }),
+  value: Object.freeze({ describe: () => ({ ...benchView.describe(), ...comparison.describeCharts() }) }),
   writable: false,
 });
 

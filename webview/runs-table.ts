@@ -1,14 +1,17 @@
 /**
- * The runs table: one row per run, grouped by variant (name + benchmark + budget); a group of
- * several seeds gets a header row with mean ± std of the best test accuracy. Rows are kept and
- * updated in place, so a live run does not rebuild the table (nor steal focus from a checkbox).
+ * The runs table: filters (status, benchmark, variant, engine, budget, free text), sorting by any
+ * column, and the first rows of the result with "show more" (a table of 500 live rows would cost
+ * every frame). Rows are kept and updated in place, so a live run does not rebuild the table
+ * (nor steal focus from a checkbox).
  */
 import type { RunSummary } from '../src/protocol/webview';
+import { runLabel } from '../src/runs/run-label';
 import { h, setChildren, setText } from './dom';
 import { benchShort, formatAcc, formatSeconds, STATUS_ICON } from './format';
-import { groupRuns, mean, sampleStd } from './stats';
 import { restyleSwatch, swatch } from './swatch';
+import { choices, queryRuns } from './table-query';
 import type { RunStyle } from './theme';
+import type { SortKey, TableFilters, ViewState } from './view-state';
 
 export interface RunsTableActions {
   setHidden(runId: string, hidden: boolean): void;
@@ -17,151 +20,195 @@ export interface RunsTableActions {
   open(runId: string): void;
   cancel(runId: string): void;
   showLog(runId: string): void;
+  setFilters(filters: TableFilters): void;
+  setSort(sort: ViewState['sort']): void;
+  /** Draw again (more rows were asked for). */
+  refresh(): void;
 }
-
-/** The toolkit checkbox: a custom element with a `checked` property. */
-type CheckboxElement = HTMLElement & { checked: boolean };
 
 interface RunRow {
   tr: HTMLTableRowElement;
-  show: CheckboxElement;
+  show: HTMLInputElement;
   status: HTMLTableCellElement;
   swatch: SVGSVGElement;
   name: HTMLButtonElement;
   detail: HTMLDivElement;
-  bench: HTMLTableCellElement;
-  seed: HTMLTableCellElement;
-  best: HTMLTableCellElement;
-  final: HTMLTableCellElement;
-  epoch: HTMLTableCellElement;
-  time: HTMLTableCellElement;
-  backend: HTMLTableCellElement;
+  cells: Record<'bench' | 'seed' | 'best' | 'final' | 'epoch' | 'time' | 'backend', HTMLTableCellElement>;
   cancel: HTMLButtonElement;
 }
 
-interface GroupRow {
-  tr: HTMLTableRowElement;
-  label: HTMLTableCellElement;
-  best: HTMLTableCellElement;
-}
+const COLUMNS: ReadonlyArray<{ title: string; sort?: SortKey; num?: boolean }> = [
+  { title: 'Show' },
+  { title: 'Status', sort: 'status' },
+  { title: 'Run', sort: 'label' },
+  { title: 'Benchmark', sort: 'bench' },
+  { title: 'Seed', sort: 'seed', num: true },
+  { title: 'Best acc', sort: 'best', num: true },
+  { title: 'Final acc', sort: 'final', num: true },
+  { title: 'Epoch', sort: 'epoch', num: true },
+  { title: 'Epoch time', sort: 'time', num: true },
+  { title: 'Backend', sort: 'backend' },
+  { title: '' },
+];
 
-const COLUMNS = ['Show', 'Status', 'Run', 'Benchmark', 'Seed', 'Best acc', 'Final acc', 'Epoch', 'Epoch time', 'Backend', ''];
+/** Rows shown before "show more"; enough for a screen of runs, cheap to keep live. */
+const PAGE = 100;
+
+type FilterField = Exclude<keyof TableFilters, 'text'>;
+const FILTER_FIELDS: ReadonlyArray<{ field: FilterField; all: string; value: (r: RunSummary) => string; text?: (v: string) => string }> = [
+  { field: 'status', all: 'Any status', value: (r) => r.status },
+  { field: 'bench', all: 'All benchmarks', value: (r) => r.bench, text: benchShort },
+  { field: 'variant', all: 'All variants', value: (r) => r.variantName },
+  { field: 'engine', all: 'Any engine', value: (r) => r.engine },
+  { field: 'budget', all: 'Any budget', value: (r) => r.budget },
+];
 
 export class RunsTable {
   private readonly tbody: HTMLTableSectionElement;
   private readonly empty: HTMLElement;
+  private readonly count: HTMLElement;
+  private readonly more: HTMLButtonElement;
+  private readonly selects = new Map<FilterField, HTMLSelectElement>();
+  private readonly text: HTMLInputElement;
+  private readonly headers = new Map<SortKey, HTMLButtonElement>();
   private readonly rows = new Map<string, RunRow>();
-  private readonly groups = new Map<string, GroupRow>();
+  private filters: TableFilters;
+  private sortKey: SortKey = 'created';
+  private sortDesc = true;
+  private limit = PAGE;
 
-  constructor(container: HTMLElement, private readonly actions: RunsTableActions) {
+  constructor(container: HTMLElement, private readonly actions: RunsTableActions, initial: ViewState) {
+    this.filters = { ...initial.filters };
     this.tbody = h('tbody');
-    const head = h('thead', {}, h('tr', {}, ...COLUMNS.map((c) => h('th', { attrs: { scope: 'col' } }, c))));
+    this.text = h('input', { class: 'filter-text', attrs: { type: 'search', placeholder: 'Filter runs…', 'aria-label': 'Filter runs by text' } });
+    this.text.value = this.filters.text;
+    this.text.addEventListener('input', () => this.changeFilter({ text: this.text.value }));
+    const bar = h('div', { class: 'filters', attrs: { role: 'search' } }, ...FILTER_FIELDS.map((f) => this.filterSelect(f.field, f.all)), this.text);
+    this.count = h('span', { class: 'muted run-count', attrs: { 'aria-live': 'polite' } });
+    bar.append(this.count);
+    const head = h('thead', {}, h('tr', {}, ...COLUMNS.map((c) => this.header(c))));
     this.empty = h('p', { class: 'empty' }, 'No runs yet. Start one with “Regbench: Run Benchmark” or a code lens above a variant.');
-    container.append(h('table', { class: 'runs' }, head, this.tbody), this.empty);
+    this.more = h('button', { class: 'link show-more' });
+    this.more.addEventListener('click', () => {
+      this.limit += PAGE;
+      this.actions.refresh();
+    });
+    container.append(bar, h('table', { class: 'runs' }, head, this.tbody), this.more, this.empty);
   }
 
-  render(runs: Iterable<RunSummary>, selected: readonly string[], hidden: ReadonlySet<string>, styleOf: (id: string) => RunStyle): void {
-    const ordered: HTMLTableRowElement[] = [];
-    const liveRuns = new Set<string>();
-    const liveGroups = new Set<string>();
-    for (const g of groupRuns(runs)) {
-      if (g.runs.length > 1) {
-        liveGroups.add(g.key);
-        const row = this.groupRow(g.key);
-        const first = g.runs[0];
-        const seeds = g.runs.map((r) => r.seed).join(', ');
-        setText(row.label, `${first.variantName} · ${benchShort(first.bench)} · ${first.budget} — ${g.runs.length} runs (seeds ${seeds})`);
-        setText(row.best, g.accs.length >= 2 ? `${mean(g.accs).toFixed(2)} ± ${sampleStd(g.accs).toFixed(2)}` : g.accs.length === 1 ? formatAcc(g.accs[0]) : '—');
-        row.best.title = `mean ± sample std of the best test accuracy over ${g.accs.length} run(s) with an accuracy`;
-        ordered.push(row.tr);
-      }
-      for (const r of g.runs) {
-        liveRuns.add(r.id);
-        const row = this.runRow(r.id);
-        this.fill(row, r, selected.includes(r.id), hidden.has(r.id), styleOf(r.id));
-        row.tr.classList.toggle('in-group', g.runs.length > 1);
-        ordered.push(row.tr);
-      }
+  private filterSelect(field: FilterField, all: string): HTMLSelectElement {
+    const select = h('select', { class: 'filter', attrs: { 'aria-label': all, 'data-filter': field } });
+    select.append(h('option', { attrs: { value: '' } }, all));
+    select.addEventListener('change', () => this.changeFilter({ [field]: select.value }));
+    this.selects.set(field, select);
+    return select;
+  }
+
+  private header(c: (typeof COLUMNS)[number]): HTMLTableCellElement {
+    const th = h('th', { class: c.num ? 'num' : '', attrs: { scope: 'col' } });
+    const key = c.sort;
+    if (!key) {
+      th.textContent = c.title;
+      return th;
     }
-    for (const id of [...this.rows.keys()]) if (!liveRuns.has(id)) this.rows.delete(id);
-    for (const key of [...this.groups.keys()]) if (!liveGroups.has(key)) this.groups.delete(key);
+    const b = h('button', { class: 'link sort', title: `Sort by ${c.title.toLowerCase()}`, attrs: { 'data-sort': key } }, c.title);
+    b.addEventListener('click', () => this.actions.setSort({ key, desc: this.sortKey === key ? !this.sortDesc : key === 'best' || key === 'final' }));
+    this.headers.set(key, b);
+    th.append(b);
+    return th;
+  }
+
+  private changeFilter(change: Partial<TableFilters>): void {
+    this.filters = { ...this.filters, ...change };
+    this.limit = PAGE;
+    this.actions.setFilters(this.filters);
+  }
+
+  render(runs: readonly RunSummary[], view: ViewState, hidden: ReadonlySet<string>, styleOf: (id: string) => RunStyle): void {
+    this.filters = view.filters;
+    this.sortKey = view.sort.key;
+    this.sortDesc = view.sort.desc;
+    this.renderControls(runs);
+    const shown = queryRuns(runs, view.filters, view.sort);
+    const page = shown.slice(0, this.limit);
+    const live = new Set<string>();
+    const ordered = page.map((r) => {
+      live.add(r.id);
+      const row = this.runRow(r.id);
+      this.fill(row, r, view.selected.includes(r.id), hidden.has(r.id), styleOf(r.id));
+      return row.tr;
+    });
+    for (const id of [...this.rows.keys()]) if (!live.has(id)) this.rows.delete(id);
     setChildren(this.tbody, ordered);
-    this.empty.hidden = ordered.length > 0;
+    setText(this.count, shown.length === runs.length ? `${runs.length} runs` : `${shown.length} of ${runs.length} runs`);
+    const rest = shown.length - page.length;
+    this.more.hidden = rest <= 0;
+    setText(this.more, `Show ${Math.min(rest, PAGE)} more (${rest} not shown)`);
+    this.empty.hidden = runs.length > 0;
   }
 
-  private groupRow(key: string): GroupRow {
-    let row = this.groups.get(key);
-    if (!row) {
-      const label = h('td', { attrs: { colspan: '4' } });
-      const best = h('td', { class: 'num' });
-      const tr = h('tr', { class: 'group' }, h('td'), label, best, h('td', { attrs: { colspan: '5' } }, h('span', { class: 'muted' }, 'mean ± std of best accuracy')));
-      row = { tr, label, best };
-      this.groups.set(key, row);
+  private renderControls(runs: readonly RunSummary[]): void {
+    for (const f of FILTER_FIELDS) {
+      const select = this.selects.get(f.field);
+      if (!select) continue;
+      const values = choices(runs, f.value);
+      if (this.filters[f.field] && !values.includes(this.filters[f.field])) values.push(this.filters[f.field]);
+      const signature = values.join('\u0000');
+      if (select.dataset.signature !== signature) {
+        select.dataset.signature = signature;
+        select.replaceChildren(select.options[0], ...values.map((v) => h('option', { attrs: { value: v } }, f.text ? f.text(v) : v)));
+      }
+      if (select.value !== this.filters[f.field]) select.value = this.filters[f.field];
     }
-    return row;
+    if (this.text.value !== this.filters.text && document.activeElement !== this.text) this.text.value = this.filters.text;
+    for (const [key, b] of this.headers) {
+      const th = b.parentElement;
+      const state = key === this.sortKey ? (this.sortDesc ? 'descending' : 'ascending') : 'none';
+      if (th && th.getAttribute('aria-sort') !== state) th.setAttribute('aria-sort', state);
+      b.classList.toggle('sorted', key === this.sortKey);
+      b.dataset.dir = key === this.sortKey ? (this.sortDesc ? '▼' : '▲') : '';
+    }
+  }
+
+  private linkButton(label: string, title: string, onClick: () => void): HTMLButtonElement {
+    const b = h('button', { class: 'link', title }, label);
+    b.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      onClick();
+    });
+    return b;
   }
 
   private runRow(id: string): RunRow {
     const existing = this.rows.get(id);
     if (existing) return existing;
-    const show = document.createElement('vscode-checkbox') as CheckboxElement;
-    show.setAttribute('aria-label', 'Show in charts');
+    // A native checkbox: a hundred toolkit checkboxes (each a FAST element with a shadow root)
+    // cost a fifth of a second at first render.
+    const show = h('input', { class: 'show-run', attrs: { type: 'checkbox', 'aria-label': 'Show in charts' } });
     show.addEventListener('change', () => this.actions.setHidden(id, !show.checked));
     show.addEventListener('click', (ev) => ev.stopPropagation());
-    const name = h('button', { class: 'link run-name', title: 'Reveal in the runs tree' });
-    name.addEventListener('click', (ev) => {
-      ev.stopPropagation();
-      this.actions.open(id);
-    });
-    const detail = h('div', { class: 'detail' });
-    const sw = swatch({ color: 'currentColor', dash: [] });
-    const log = h('button', { class: 'link', title: 'Show the run log' }, 'Log');
-    log.addEventListener('click', (ev) => {
-      ev.stopPropagation();
-      this.actions.showLog(id);
-    });
-    const cancel = h('button', { class: 'link', title: 'Cancel the run' }, 'Cancel');
-    cancel.addEventListener('click', (ev) => {
-      ev.stopPropagation();
-      this.actions.cancel(id);
-    });
+    const name = this.linkButton('', 'Reveal in the runs tree', () => this.actions.open(id));
+    name.classList.add('run-name');
     const cell = (cls?: string) => h('td', cls ? { class: cls } : {});
     const row: RunRow = {
       tr: h('tr', { class: 'run', attrs: { 'data-run-id': id, tabindex: '0' } }),
       show,
       status: cell('status'),
-      swatch: sw,
+      swatch: swatch({ color: 'currentColor', dash: [] }),
       name,
-      detail,
-      bench: cell(),
-      seed: cell('num'),
-      best: cell('num best'),
-      final: cell('num final'),
-      epoch: cell('num epoch'),
-      time: cell('num'),
-      backend: cell(),
-      cancel,
+      detail: h('div', { class: 'detail' }),
+      cells: { bench: cell(), seed: cell('num'), best: cell('num best'), final: cell('num final'), epoch: cell('num epoch'), time: cell('num'), backend: cell() },
+      cancel: this.linkButton('Cancel', 'Cancel the run', () => this.actions.cancel(id)),
     };
-    row.tr.append(
-      h('td', { class: 'show' }, show),
-      row.status,
-      h('td', { class: 'name' }, h('div', { class: 'name-line' }, sw, name), detail),
-      row.bench,
-      row.seed,
-      row.best,
-      row.final,
-      row.epoch,
-      row.time,
-      row.backend,
-      h('td', { class: 'actions' }, log, cancel),
-    );
+    const c = row.cells;
+    const log = this.linkButton('Log', 'Show the run log', () => this.actions.showLog(id));
+    row.tr.append(h('td', { class: 'show' }, show), row.status, h('td', { class: 'name' }, h('div', { class: 'name-line' }, row.swatch, name), row.detail));
+    row.tr.append(c.bench, c.seed, c.best, c.final, c.epoch, c.time, c.backend, h('td', { class: 'actions' }, log, row.cancel));
     row.tr.addEventListener('click', (ev) => this.actions.select(id, ev.ctrlKey || ev.metaKey));
     row.tr.addEventListener('keydown', (ev) => {
-      if (ev.target !== row.tr) return;
-      if (ev.key === ' ' || ev.key === 'Enter') {
-        ev.preventDefault();
-        this.actions.select(id, ev.ctrlKey || ev.metaKey || ev.key === ' ');
-      }
+      if (ev.target !== row.tr || (ev.key !== ' ' && ev.key !== 'Enter')) return;
+      ev.preventDefault();
+      this.actions.select(id, ev.ctrlKey || ev.metaKey || ev.key === ' ');
     });
     this.rows.set(id, row);
     return row;
@@ -175,16 +222,18 @@ export class RunsTable {
     setText(row.status, `${STATUS_ICON[r.status] ?? '?'} ${r.status}`);
     row.status.title = r.errorMessage ?? '';
     restyleSwatch(row.swatch, style);
-    setText(row.name, r.name);
+    setText(row.name, runLabel(r));
+    if (row.name.title !== r.name) row.name.title = r.name;
     setText(row.detail, r.errorMessage ?? '');
     row.detail.hidden = !r.errorMessage;
-    setText(row.bench, benchShort(r.bench));
-    setText(row.seed, String(r.seed));
-    setText(row.best, formatAcc(r.bestTestAcc));
-    setText(row.final, formatAcc(r.finalTestAcc));
-    setText(row.epoch, `${r.epochsCompleted}/${r.totalEpochs}`);
-    setText(row.time, formatSeconds(r.epochSeconds));
-    setText(row.backend, r.backend ? `${r.engine} · ${r.backend}` : r.engine);
+    const c = row.cells;
+    setText(c.bench, benchShort(r.bench));
+    setText(c.seed, String(r.seed));
+    setText(c.best, r.heldOut ? 'held out' : formatAcc(r.bestTestAcc));
+    setText(c.final, r.heldOut ? 'held out' : formatAcc(r.finalTestAcc));
+    setText(c.epoch, `${r.epochsCompleted}/${r.totalEpochs}`);
+    setText(c.time, formatSeconds(r.epochSeconds));
+    setText(c.backend, r.backend ? `${r.engine} · ${r.backend}` : r.engine);
     row.cancel.hidden = r.status !== 'running' && r.status !== 'queued';
   }
 }

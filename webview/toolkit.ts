@@ -3,10 +3,10 @@
  * are registered, so the rest of the toolkit is tree-shaken away and no second script is needed).
  * FAST styles them through constructable stylesheets, which the webview's CSP allows.
  */
-import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox } from '@vscode/webview-ui-toolkit';
+import { provideVSCodeDesignSystem, vsCodeButton } from '@vscode/webview-ui-toolkit';
 
 export function registerToolkit(): void {
-  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox());
+  provideVSCodeDesignSystem().register(vsCodeButton());
 }
 
 /** `vscode-button` as the dashboard drives it. */

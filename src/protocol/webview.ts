@@ -10,11 +10,14 @@
  * - Both sides must ignore a message whose `type` they do not know (isWebviewToHostMessage and
  *   isHostToWebviewMessage return false for it).
  * - Accuracies are percentages (0-100), as in events.ts.
- * No `vscode` import: the host (src/vscode/dashboard-panel.ts) and the page (webview/) share it.
+ * - Held-out benchmarks: the host never sends their numbers. A run on one arrives with
+ *   `heldOut: true`, null accuracies and no epoch events; its leaderboard cells are HeldOutCell
+ *   (a run count, no accuracy). Absent, not merely hidden: the page cannot show what it never got.
+ * Contracts only: types, message unions and their validators. It imports nothing outside
+ * src/protocol/ and no `vscode`; the host builds payloads with src/runs/dashboard-model.ts.
  */
-import type { BackendId, BenchId, BudgetId, EngineId, RunSpec } from './benchmarks';
+import type { BackendId, BenchId, BudgetId, EngineId } from './benchmarks';
 import type { EpochEvent, RunStatus } from './events';
-import type { RunRecord } from '../runs/run-record';
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -44,7 +47,24 @@ export interface RunSummary {
   /** One line: the error message, else the end reason (cancelled, diverged), else null. */
   errorMessage: string | null;
   createdAt: string;
+  /** The user's name for the run, when given (see src/runs/run-label.ts). */
+  displayName?: string;
+  /** 1-based edit number of the variant file (n-th distinct source hash, by time); null when unknown. */
+  edit: number | null;
+  /** Set on runs of a held-out benchmark: accuracies are null and no epochs are sent. */
+  heldOut?: true;
 }
+
+/** The per-epoch metrics the dashboard draws (fields of EpochEvent). */
+export const EPOCH_METRICS = ['trainLoss', 'testLoss', 'trainAcc', 'testAcc', 'lr', 'regTerm'] as const;
+export type EpochMetric = (typeof EPOCH_METRICS)[number];
+
+/**
+ * A run's epochs column-wise: `epoch[i]` (0-based) and each metric's value at it, null where it
+ * was not finite. One array per metric instead of an object per epoch: a snapshot of 500 runs x
+ * 200 epochs clones and sits in memory several times cheaper.
+ */
+export type EpochColumns = { epoch: number[] } & Record<EpochMetric, Array<number | null>>;
 
 export type SettingValue = string | number | boolean | null;
 
@@ -65,6 +85,13 @@ export interface AccuracyDelta {
   delta: number | null;
 }
 
+/** A further run compared with the same baseline `a`, with its own differences against it. */
+export interface ComparedRun {
+  run: RunSummary;
+  settingsDiff: SettingDifference[];
+  accuracyDeltas: AccuracyDelta[];
+}
+
 export interface Comparison {
   a: RunSummary;
   b: RunSummary;
@@ -72,6 +99,69 @@ export interface Comparison {
   settingsDiff: SettingDifference[];
   /** One row per benchmark that either variant ran on, sorted by bench id. */
   accuracyDeltas: AccuracyDelta[];
+  /** Runs C, D, … against the same baseline; there is no cap on how many. */
+  more?: ComparedRun[];
+}
+
+/**
+ * Significance of a cell's difference against the baseline variant on that benchmark (computed by
+ * the statistics module on the host; optional until it exists). `diff` in percentage points.
+ */
+export interface Significance {
+  p: number;
+  diff: number;
+}
+
+/** A seed group on one benchmark: mean ± sample std of the best test accuracy. */
+export interface ScoredCell {
+  heldOut?: false;
+  /** Null while no run of the group has an accuracy. */
+  mean: number | null;
+  /** Sample std (n - 1); null below two accuracies. */
+  std: number | null;
+  /** Runs with an accuracy (what mean and std are over). */
+  n: number;
+  /** Every run of the group, for "show its curves". */
+  runIds: string[];
+  significance?: Significance;
+}
+
+/** A held-out benchmark's cell: how many runs there are, and nothing measured. */
+export interface HeldOutCell {
+  heldOut: true;
+  runs: number;
+}
+
+export type LeaderboardCell = ScoredCell | HeldOutCell;
+
+/** One variant (same source hash, budget and engine) across the benchmarks. */
+export interface LeaderboardRow {
+  /** variantHash, budget and engine: see variantKey in src/runs/dashboard-model.ts. */
+  key: string;
+  variantName: string;
+  variantHash: string;
+  edit: number | null;
+  displayName?: string;
+  budget: BudgetId;
+  engine: EngineId;
+  /** Only benchmarks the variant ran on. */
+  cells: Partial<Record<BenchId, LeaderboardCell>>;
+}
+
+export interface LeaderboardColumn {
+  bench: BenchId;
+  heldOut: boolean;
+}
+
+export interface Leaderboard {
+  columns: LeaderboardColumn[];
+  rows: LeaderboardRow[];
+}
+
+/** A changed leaderboard row; `row: null` removes the row (its last run was deleted). */
+export interface LeaderboardRowUpdate {
+  key: string;
+  row: LeaderboardRow | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,8 +175,8 @@ export type WebviewToHostMessage =
   | { type: 'openRun'; payload: { runId: string } }
   /** The user changed the selection in the table (the host may mirror it in the tree). */
   | { type: 'selectRuns'; payload: { runIds: string[] } }
-  /** Ask for a comparison of run a (baseline) with run b; the host answers with `compare`. */
-  | { type: 'compare'; payload: { a: string; b: string } }
+  /** Ask for a comparison of run a (baseline) with run b (and `more`); the host answers with `compare`. */
+  | { type: 'compare'; payload: { a: string; b: string; more?: string[] } }
   | { type: 'cancelRun'; payload: { runId: string } }
   /** Open the run's events/log in an editor or output channel. */
   | { type: 'showLog'; payload: { runId: string } };
@@ -97,15 +187,19 @@ export type HostToWebviewMessage =
       type: 'snapshot';
       payload: {
         runs: RunSummary[];
-        /** Completed epochs per run id, in epoch order. */
-        epochs: Record<string, EpochEvent[]>;
+        /** Completed epochs per run id, in epoch order; held-out runs are absent. */
+        epochs: Record<string, EpochColumns>;
         selected: string[];
         comparison?: Comparison;
+        leaderboard: Leaderboard;
       };
     }
-  /** The run's new summary; `event` is set when the change was a completed epoch. */
-  | { type: 'append'; payload: { runId: string; run: RunSummary; event?: EpochEvent } }
-  | { type: 'remove'; payload: { runId: string } }
+  /**
+   * The run's new summary; `event` is set when the change was a completed epoch, `leaderboard`
+   * when the run's variant row changed.
+   */
+  | { type: 'append'; payload: { runId: string; run: RunSummary; event?: EpochEvent; leaderboard?: LeaderboardRowUpdate } }
+  | { type: 'remove'; payload: { runId: string; leaderboard?: LeaderboardRowUpdate } }
   | { type: 'select'; payload: { runIds: string[] } }
   | { type: 'compare'; payload: { comparison: Comparison } };
 
@@ -130,7 +224,7 @@ const WEBVIEW_PAYLOAD_CHECKS: Record<WebviewToHostType, (p: Record<string, unkno
   ready: () => true,
   openRun: (p) => nonEmpty(p.runId),
   selectRuns: (p) => isStringArray(p.runIds),
-  compare: (p) => nonEmpty(p.a) && nonEmpty(p.b),
+  compare: (p) => nonEmpty(p.a) && nonEmpty(p.b) && (p.more === undefined || (isStringArray(p.more) && p.more.every(nonEmpty))),
   cancelRun: (p) => nonEmpty(p.runId),
   showLog: (p) => nonEmpty(p.runId),
 };
@@ -146,8 +240,31 @@ function isRunSummary(x: unknown): x is RunSummary {
   return isObject(x) && nonEmpty(x.id) && typeof x.status === 'string' && typeof x.bench === 'string' && typeof x.name === 'string';
 }
 
+function isComparedRun(x: unknown): x is ComparedRun {
+  return isObject(x) && isRunSummary(x.run) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas);
+}
+
 function isComparison(x: unknown): x is Comparison {
-  return isObject(x) && isRunSummary(x.a) && isRunSummary(x.b) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas);
+  const more = isObject(x) ? x.more : undefined;
+  return isObject(x) && isRunSummary(x.a) && isRunSummary(x.b) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas) && (more === undefined || (Array.isArray(more) && more.every(isComparedRun)));
+}
+
+function isLeaderboardRow(x: unknown): x is LeaderboardRow {
+  return isObject(x) && nonEmpty(x.key) && typeof x.variantName === 'string' && isObject(x.cells);
+}
+
+function isLeaderboard(x: unknown): x is Leaderboard {
+  return isObject(x) && Array.isArray(x.columns) && x.columns.every((c) => isObject(c) && typeof c.bench === 'string') && Array.isArray(x.rows) && x.rows.every(isLeaderboardRow);
+}
+
+function isRowUpdate(x: unknown): x is LeaderboardRowUpdate {
+  return isObject(x) && nonEmpty(x.key) && (x.row === null || isLeaderboardRow(x.row));
+}
+
+function isEpochColumns(x: unknown): x is EpochColumns {
+  if (!isObject(x) || !Array.isArray(x.epoch)) return false;
+  const n = x.epoch.length;
+  return EPOCH_METRICS.every((k) => Array.isArray(x[k]) && (x[k] as unknown[]).length === n);
 }
 
 function isEpochEvent(x: unknown): x is EpochEvent {
@@ -159,11 +276,13 @@ const HOST_PAYLOAD_CHECKS: Record<HostToWebviewType, (p: Record<string, unknown>
     Array.isArray(p.runs) &&
     p.runs.every(isRunSummary) &&
     isObject(p.epochs) &&
-    Object.values(p.epochs).every((list) => Array.isArray(list) && list.every(isEpochEvent)) &&
+    Object.values(p.epochs).every(isEpochColumns) &&
     isStringArray(p.selected) &&
-    (p.comparison === undefined || isComparison(p.comparison)),
-  append: (p) => nonEmpty(p.runId) && isRunSummary(p.run) && (p.event === undefined || isEpochEvent(p.event)),
-  remove: (p) => nonEmpty(p.runId),
+    (p.comparison === undefined || isComparison(p.comparison)) &&
+    isLeaderboard(p.leaderboard),
+  append: (p) =>
+    nonEmpty(p.runId) && isRunSummary(p.run) && (p.event === undefined || isEpochEvent(p.event)) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
+  remove: (p) => nonEmpty(p.runId) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
   select: (p) => isStringArray(p.runIds),
   compare: (p) => isComparison(p.comparison),
 };
@@ -172,130 +291,4 @@ const HOST_PAYLOAD_CHECKS: Record<HostToWebviewType, (p: Record<string, unknown>
 export function isHostToWebviewMessage(x: unknown): x is HostToWebviewMessage {
   if (!isObject(x) || typeof x.type !== 'string' || !isObject(x.payload)) return false;
   return Object.hasOwn(HOST_PAYLOAD_CHECKS, x.type) && HOST_PAYLOAD_CHECKS[x.type as HostToWebviewType](x.payload);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Building payloads (pure; the host calls these)
-// ---------------------------------------------------------------------------------------------
-
-/** "…/variants/confidence-penalty.ts" -> "confidence-penalty" */
-export function variantNameOf(variantPath: string): string {
-  const file = variantPath.replace(/\\/g, '/').split('/').pop() ?? variantPath;
-  return file.replace(/\.(ts|js|mjs|cjs|py)$/, '') || variantPath;
-}
-
-export function toRunSummary(record: RunRecord): RunSummary {
-  const spec = record.spec;
-  return {
-    id: record.id,
-    name: record.name,
-    status: record.status,
-    bench: spec.bench,
-    budget: spec.budget,
-    seed: spec.seed,
-    variantName: variantNameOf(spec.variantPath),
-    variantHash: spec.variantHash,
-    engine: record.env?.engine ?? spec.engine,
-    backend: record.env?.backend ?? spec.backend ?? spec.device ?? null,
-    bestTestAcc: record.bestTestAcc,
-    finalTestAcc: record.finalTestAcc,
-    epochsCompleted: record.epochsCompleted,
-    totalEpochs: record.totalEpochs,
-    epochSeconds: record.epochSeconds,
-    errorMessage: record.error?.message ?? record.reason ?? null,
-    createdAt: record.createdAt,
-  };
-}
-
-/**
- * Keys that identify a run rather than configure it: they differ between any two runs, so a
- * diff listing them says nothing. Matched against the last segment of a dotted key.
- */
-const IDENTITY_KEYS: ReadonlySet<string> = new Set(['runId', 'runDir', 'time', 'date', 'pid', 'hostname']);
-const TIME_LIKE = /(At|Time|Date)$/;
-
-function isIgnoredKey(key: string): boolean {
-  const last = key.slice(key.lastIndexOf('.') + 1);
-  return IDENTITY_KEYS.has(last) || TIME_LIKE.test(last);
-}
-
-function flatten(value: unknown, prefix: string, out: Map<string, SettingValue>): void {
-  if (prefix && isIgnoredKey(prefix)) return;
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => flatten(v, prefix ? `${prefix}.${i}` : String(i), out));
-  } else if (isObject(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
-    // Absent: a key set to undefined is the same as a missing key.
-  } else if (typeof value === 'bigint') {
-    out.set(prefix, value.toString());
-  } else {
-    out.set(prefix, value as SettingValue);
-  }
-}
-
-/**
- * The settings that differ between two run specs (or any JSON-like objects), flattened to dotted
- * keys ("recipe.lr", "variantKind.norm", arrays as "x.0"), sorted by key. Identity and time keys
- * (runId, runDir, *At, *Time, *Date, ...) are ignored at every depth.
- */
-export function settingsDiff(a: object, b: object): SettingDifference[] {
-  const fa = new Map<string, SettingValue>();
-  const fb = new Map<string, SettingValue>();
-  flatten(a, '', fa);
-  flatten(b, '', fb);
-  const keys = [...new Set([...fa.keys(), ...fb.keys()])].sort();
-  const out: SettingDifference[] = [];
-  for (const key of keys) {
-    const va = fa.get(key);
-    const vb = fb.get(key);
-    if (!Object.is(va, vb)) out.push({ key, a: va, b: vb });
-  }
-  return out;
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-/**
- * Per benchmark, the mean best test accuracy of the runs in `a` and in `b` (runs without an
- * accuracy are left out) and b - a. One row per benchmark present on either side, sorted by id.
- */
-export function accuracyDeltas(a: readonly RunSummary[], b: readonly RunSummary[]): AccuracyDelta[] {
-  const benches = [...new Set([...a, ...b].map((r) => r.bench))].sort();
-  const meanOn = (runs: readonly RunSummary[], bench: BenchId): number | null => {
-    const accs = runs.filter((r) => r.bench === bench && r.bestTestAcc !== null).map((r) => r.bestTestAcc as number);
-    return accs.length ? mean(accs) : null;
-  };
-  return benches.map((bench) => {
-    const ma = meanOn(a, bench);
-    const mb = meanOn(b, bench);
-    return { bench, a: ma, b: mb, delta: ma !== null && mb !== null ? mb - ma : null };
-  });
-}
-
-/** The settings a comparison diffs: the spec plus what the environment decided (actual backend, versions). */
-function comparableSettings(r: RunRecord): Record<string, unknown> {
-  const env = r.env ? { backend: r.env.backend, versions: r.env.versions, threads: r.env.threads } : {};
-  return { ...(r.spec as RunSpec), env };
-}
-
-/**
- * The comparison of run `a` (baseline) with run `b`. Accuracy deltas compare the two *variants*:
- * every run in `all` with the same variant source (variantHash) and budget as a, resp. b, averaged
- * over seeds per benchmark. When a and b ran the same source, only a and b themselves are used.
- */
-export function buildComparison(a: RunRecord, b: RunRecord, all: readonly RunRecord[]): Comparison {
-  const sa = toRunSummary(a);
-  const sb = toRunSummary(b);
-  const summaries = all.map(toRunSummary);
-  const sameVariant = (x: RunSummary, ref: RunSummary) => x.variantHash === ref.variantHash && x.budget === ref.budget && x.engine === ref.engine;
-  const groupA = sa.variantHash === sb.variantHash ? [sa] : withRun(summaries.filter((x) => sameVariant(x, sa)), sa);
-  const groupB = sa.variantHash === sb.variantHash ? [sb] : withRun(summaries.filter((x) => sameVariant(x, sb)), sb);
-  return { a: sa, b: sb, settingsDiff: settingsDiff(comparableSettings(a), comparableSettings(b)), accuracyDeltas: accuracyDeltas(groupA, groupB) };
-}
-
-function withRun(group: RunSummary[], run: RunSummary): RunSummary[] {
-  return group.some((x) => x.id === run.id) ? group : [...group, run];
 }

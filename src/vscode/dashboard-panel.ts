@@ -3,19 +3,25 @@
  * panel serializer) that speaks src/protocol/webview.ts. The page posts `ready` when mounted;
  * only then does the host send one snapshot, and after it deltas: an `append` per store event
  * that changes a run, `remove`, `select`, `compare`. The page keeps its own view state
- * (getState/setState), so the panel does not retain its context when hidden.
+ * (getState/setState), so the panel does not retain its context when hidden. Payloads come from
+ * src/runs/dashboard-model.ts (which also keeps held-out numbers out of every message).
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
+import type { BenchId } from '../protocol/benchmarks';
 import type { EpochEvent } from '../protocol/events';
+import { isWebviewToHostMessage, type Comparison, type HostToWebviewMessage, type WebviewToHostMessage } from '../protocol/webview';
 import {
+  appendMessage,
   buildComparison,
-  isWebviewToHostMessage,
-  toRunSummary,
-  type Comparison,
-  type HostToWebviewMessage,
-  type WebviewToHostMessage,
-} from '../protocol/webview';
+  dashboardContext,
+  NO_HELD_OUT,
+  removeMessage,
+  snapshotMessage,
+  variantKey,
+  type DashboardContext,
+  type SignificanceOf,
+} from '../runs/dashboard-model';
 import type { RunRecord } from '../runs/run-record';
 import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
@@ -28,6 +34,10 @@ export interface DashboardDeps {
   index: RunIndex;
   /** Reveals a run in the Experiments view (the page's "open run"). */
   revealRun(runId: string): void;
+  /** Benchmarks whose numbers the dashboard must never receive (held-out test sets); none when absent. */
+  heldOutBenchmarks?(): ReadonlySet<BenchId>;
+  /** The statistics module's significance of a leaderboard cell against the baseline; no marks when absent. */
+  significance?: SignificanceOf;
 }
 
 export class DashboardPanel implements vscode.Disposable {
@@ -39,6 +49,9 @@ export class DashboardPanel implements vscode.Disposable {
   private comparison: Comparison | undefined;
   /** Epoch events the page has of each run, so a record that moved on sends only the new ones. */
   private readonly sentEpochs = new Map<string, number>();
+  /** Leaderboard row key of every run the page has, so a deleted run's row can be updated. */
+  private readonly sentKeys = new Map<string, string>();
+  private context: DashboardContext = { heldOut: NO_HELD_OUT, edits: new Map() };
 
   /**
    * Shows the dashboard, creating it when needed: beside the editor when `beside` (comparisons,
@@ -97,9 +110,12 @@ export class DashboardPanel implements vscode.Disposable {
     if (this.ready) this.post({ type: 'select', payload: { runIds } });
   }
 
-  compare(a: RunRecord, b: RunRecord): void {
-    this.comparison = buildComparison(a, b, this.deps.index.all());
-    this.selected = [a.id, b.id];
+  /** Compares run `a` (the baseline) with `b` and any number of `more`. */
+  compare(a: RunRecord, b: RunRecord, more: readonly RunRecord[] = []): void {
+    const all = this.deps.index.all();
+    this.context = this.newContext(all);
+    this.comparison = buildComparison(a, b, all, this.context, more);
+    this.selected = [a.id, b.id, ...more.map((r) => r.id)];
     if (this.ready) {
       this.post({ type: 'select', payload: { runIds: this.selected } });
       this.post({ type: 'compare', payload: { comparison: this.comparison } });
@@ -124,7 +140,8 @@ export class DashboardPanel implements vscode.Disposable {
       case 'compare': {
         const a = this.deps.index.get(m.payload.a);
         const b = this.deps.index.get(m.payload.b);
-        if (a && b) this.compare(a, b);
+        const more = (m.payload.more ?? []).map((id) => this.deps.index.get(id)).filter((r): r is RunRecord => r !== undefined);
+        if (a && b) this.compare(a, b, more);
         break;
       }
       case 'cancelRun':
@@ -136,46 +153,67 @@ export class DashboardPanel implements vscode.Disposable {
     }
   }
 
+  private newContext(records: readonly RunRecord[]): DashboardContext {
+    return dashboardContext(records, this.deps.heldOutBenchmarks?.() ?? NO_HELD_OUT, this.deps.significance);
+  }
+
   private sendSnapshot(): void {
     const records = this.deps.index.all();
-    const epochs: Record<string, EpochEvent[]> = {};
+    this.context = this.newContext(records);
+    const message = snapshotMessage(records, (id) => this.epochEvents(id), this.selectedOf(records), this.comparison, this.context);
     this.sentEpochs.clear();
-    for (const r of records) {
-      const list = this.epochEvents(r.id);
-      epochs[r.id] = list;
-      this.sentEpochs.set(r.id, list.length);
-    }
+    this.sentKeys.clear();
+    for (const run of message.payload.runs) this.sentKeys.set(run.id, variantKey(run));
+    for (const [id, cols] of Object.entries(message.payload.epochs)) this.sentEpochs.set(id, cols.epoch.length);
+    this.post(message);
+  }
+
+  private selectedOf(records: readonly RunRecord[]): string[] {
     const known = new Set(records.map((r) => r.id));
     this.selected = this.selected.filter((id) => known.has(id));
-    this.post({ type: 'snapshot', payload: { runs: records.map(toRunSummary), epochs, selected: this.selected, comparison: this.comparison } });
+    return this.selected;
   }
 
   private onIndexChange(c: IndexChange): void {
     if (!this.ready || !c.runId) return;
-    if (c.kind === 'deleted') {
-      this.sentEpochs.delete(c.runId);
-      this.selected = this.selected.filter((id) => id !== c.runId);
-      this.post({ type: 'remove', payload: { runId: c.runId } });
-      return;
-    }
-    if (c.event?.type === 'progress' || c.event?.type === 'log' || c.event?.type === 'hello') return;
+    if (c.kind === 'deleted') return this.onDeleted(c.runId);
+    if (c.event?.type === 'progress' || c.event?.type === 'log' || c.event?.type === 'hello' || c.event?.type === 'checkpoint') return;
     const record = c.record ?? this.deps.index.get(c.runId);
     if (!record) return;
-    const run = toRunSummary(record);
-    const sent = this.sentEpochs.get(c.runId) ?? 0;
-    if (c.event?.type === 'epoch' && c.event.epoch === sent) {
-      this.sentEpochs.set(c.runId, sent + 1);
-      this.post({ type: 'append', payload: { runId: c.runId, run, event: c.event } });
-      return;
+    const all = this.deps.index.all();
+    // A new run may be a new version of its file: edit numbers are counted again.
+    if (!this.sentKeys.has(record.id)) this.context = this.newContext(all);
+    this.sentKeys.set(record.id, variantKey({ variantHash: record.spec.variantHash, budget: record.spec.budget, engine: record.env?.engine ?? record.spec.engine }));
+    const epochs = this.newEpochs(record, c.event);
+    if (!epochs.length) this.post(appendMessage(record, all, this.context));
+    for (const event of epochs) this.post(appendMessage(record, all, this.context, event));
+  }
+
+  /**
+   * The epochs the page does not have yet: the event itself when it is the next one, else (a run
+   * of another process, seen through the file watcher) every epoch since the last one sent.
+   */
+  private newEpochs(record: RunRecord, event: IndexChange['event']): EpochEvent[] {
+    if (this.context.heldOut.has(record.spec.bench)) return [];
+    const sent = this.sentEpochs.get(record.id) ?? 0;
+    if (event?.type === 'epoch' && event.epoch === sent) {
+      this.sentEpochs.set(record.id, sent + 1);
+      return [event];
     }
-    if (record.epochsCompleted > sent) {
-      // A run of another process (seen through the file watcher) moved on by whole epochs.
-      const missing = this.epochEvents(c.runId).slice(sent);
-      this.sentEpochs.set(c.runId, sent + missing.length);
-      for (const event of missing) this.post({ type: 'append', payload: { runId: c.runId, run, event } });
-      if (missing.length) return;
-    }
-    this.post({ type: 'append', payload: { runId: c.runId, run } });
+    if (record.epochsCompleted <= sent) return [];
+    const missing = this.epochEvents(record.id).slice(sent);
+    this.sentEpochs.set(record.id, sent + missing.length);
+    return missing;
+  }
+
+  private onDeleted(runId: string): void {
+    const key = this.sentKeys.get(runId);
+    this.sentEpochs.delete(runId);
+    this.sentKeys.delete(runId);
+    this.selected = this.selected.filter((id) => id !== runId);
+    const rest = this.deps.index.all().filter((r) => r.id !== runId);
+    if (key) this.post(removeMessage(runId, key, rest, this.context));
+    else this.post({ type: 'remove', payload: { runId } });
   }
 
   private epochEvents(runId: string): EpochEvent[] {

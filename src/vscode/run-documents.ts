@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getBenchmark } from '../protocol/benchmarks';
 import type { RunRecord } from '../runs/run-record';
-import { variantNameOf } from '../protocol/webview';
+import { variantNameOf } from '../runs/dashboard-model';
 import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
