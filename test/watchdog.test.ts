@@ -106,3 +106,22 @@ test('a Python variant that never returns fails its run (first step: 3x the set 
   assert.equal(record.error?.line, 8);
   assert.ok(seconds < 90, `took ${seconds} s`);
 });
+
+test('a TypeScript variant that never returns fails its run, naming its file and the line it loops on', async () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-watchdog-ts-'));
+  const variant = path.join(ws, 'loops-forever.ts');
+  fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'variants', 'loops-forever.ts'), variant);
+  const store = RunStore.forWorkspace(ws);
+  const started = Date.now();
+  const handle = await startRun(
+    { variantPath: variant, bench: 'resnet20-cifar10', budget: 'smoke', dataDir, trainSubset: 256, testSubset: 64, stepTimeoutSeconds: 2 },
+    { store, distDir: path.join(repo, 'dist') },
+  );
+  const record = await handle.done;
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(record.status, 'failed');
+  assert.equal(record.error?.kind, 'variant');
+  assert.match(record.error?.message ?? '', /loops-forever\.ts:[56]: the variant did not return within 6 s at epoch 1, step 1; it was in computeRegularization at line [56]/);
+  assert.ok(record.error?.line === 5 || record.error?.line === 6, `line ${record.error?.line}`);
+  assert.ok(seconds < 60, `took ${seconds} s`);
+});

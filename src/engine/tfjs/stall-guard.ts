@@ -50,12 +50,12 @@ export class StallGuard {
   }
 
   /**
-   * Runs one step (or one evaluation batch, with `extraSeconds` for it) under the current limit;
-   * a step that does not return in time throws StallError with where it was.
+   * Runs one step under the current limit (`factor` times it: an evaluation of many batches, not
+   * counted as a step); a step that does not return in time throws StallError with where it was.
    */
-  run<T>(fn: () => T, countAsStep = true): T {
+  run<T>(fn: () => T, countAsStep = true, factor = 1): T {
     if (!this.policy.enabled) return fn();
-    const limit = this.policy.limitSeconds();
+    const limit = this.policy.limitSeconds() * factor;
     const started = Date.now();
     let result!: T;
     this.context.step = () => {

@@ -14,6 +14,7 @@ import { cosineLr, type RunSpec } from '../../protocol/benchmarks';
 import type { EpochEvent, ProgressEvent } from '../../protocol/events';
 import { LeakMonitor } from './leak';
 import { trainStep, type Batch, type StepResult } from './step';
+import { StallError, variantFrameOf, type StallGuard } from './stall-guard';
 import type { Model, NormLayer, Variant } from './types';
 import { VariantError, type LoadedVariant } from './variant-loader';
 
@@ -87,6 +88,8 @@ export interface TrainOptions {
   checkpoint?: (snapshot: TrainSnapshot, why: 'epoch' | 'stop') => void;
   /** Polled at every step boundary; true: checkpoint there and return with `stopped`. */
   stopRequested?: () => boolean;
+  /** The step watchdog: every step and every evaluation runs under it (stall-guard.ts). */
+  guard?: StallGuard;
 }
 
 export interface TrainResult {
@@ -235,12 +238,12 @@ async function trainEpoch(run: Run): Promise<boolean> {
   const seenBefore = state.sums.seen;
   let lastProgress = Date.now();
   for (const batch of opts.data.trainBatches(state.epoch, state.step)) {
-    const r = trainStep({
+    const r = guarded(run, () => trainStep({
       model: opts.model, params: run.params, momenta: run.momenta, batch,
       lr: cosineLr(spec.recipe.lr, state.globalStep, run.totalSteps), momentum: spec.recipe.momentum, weightDecay: spec.recipe.weightDecay,
       numClasses: spec.numClasses, variant: opts.variant, microBatch: opts.microBatch,
       config: { numClasses: spec.numClasses, epoch: state.epoch, totalEpochs: spec.epochs, step: state.step, stepsPerEpoch: run.stepsPerEpoch },
-    });
+    }));
     recordStep(run, r, batch.size);
     opts.afterStep?.();
     run.leaks.afterStep(state.epoch, state.step);
@@ -254,6 +257,33 @@ async function trainEpoch(run: Run): Promise<boolean> {
   }
   run.trainSeconds = (Date.now() - run.epochStarted) / 1000;
   return true;
+}
+
+/**
+ * Runs `fn` under the step guard; a stall becomes a VariantError that names the variant's file
+ * and the line it was stuck on (or the engine, when no variant frame was running).
+ */
+function guarded<T>(run: Run, fn: () => T, how?: { countAsStep?: boolean; factor?: number }): T {
+  const guard = run.opts.guard;
+  if (!guard) return fn();
+  try {
+    return guard.run(fn, how?.countAsStep ?? true, how?.factor ?? 1);
+  } catch (err) {
+    if (!(err instanceof StallError)) throw err;
+    throw stallError(err, run);
+  }
+}
+
+function stallError(err: StallError, run: Run): Error {
+  const { variant } = run.opts;
+  const { epoch, step } = run.state;
+  const at = `at epoch ${epoch + 1}, step ${step + 1}`;
+  const stack = err.frames.map((f) => `    at ${f.functionName || '(anonymous)'} (${f.url}:${f.line}:${f.column})`).join('\n');
+  const frame = variant ? variantFrameOf(err.frames, variant.compiledName) : undefined;
+  if (!variant || !frame) return new VariantError(`${err.message} ${at}; it was not in the variant's code when stopped`, variant?.path ?? 'the engine', undefined, undefined, stack);
+  const loc = variant.locateCompiled(frame.line, frame.column);
+  const where = `${variant.path}${loc.line ? `:${loc.line}` : ''}`;
+  return new VariantError(`${where}: ${err.message} ${at}; it was in ${frame.functionName || 'the variant'} at line ${loc.line ?? '?'}`, variant.path, loc.line, loc.column, stack);
 }
 
 /** Checks a step's values and adds them to the epoch's sums; advances the step counters. */
@@ -290,7 +320,10 @@ function emitProgress(run: Run, imagesPerSec: number): void {
 function endEpoch(run: Run): void {
   const { opts, state } = run;
   const { spec } = opts;
-  const test = evaluate(opts.model, opts.data, spec.numClasses);
+  // The test set takes about a third of a step per batch: one step's limit for every batch.
+  const batches = Math.ceil(opts.data.testImages / spec.recipe.batchSize);
+  const test = guarded(run, () => evaluate(opts.model, opts.data, spec.numClasses), { countAsStep: false, factor: Math.max(1, batches) });
+  opts.guard?.restartProfile();
   if (!test.finite) throw evaluationError(run, test.loss);
   state.final = test.acc;
   state.best = state.best === null ? test.acc : Math.max(state.best, test.acc);

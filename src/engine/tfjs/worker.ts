@@ -19,6 +19,8 @@ import { buildModel } from './models';
 import { checkedNormFactory, DivergedError, microBatchFor, train, type BatchSource, type TrainSnapshot } from './train';
 import type { Model } from './types';
 import { loadVariant, VariantError, type LoadedVariant } from './variant-loader';
+import { StallGuard } from './stall-guard';
+import { StepWatchdog } from '../step-watchdog';
 
 function emit(e: RunEvent): void {
   process.stdout.write(formatEventLine(e) + '\n');
@@ -206,6 +208,7 @@ function checkpointWriter(s: Session, p: Prepared): (snapshot: TrainSnapshot) =>
 
 async function runTraining(s: Session, p: Prepared, from: LoadedCheckpoint | undefined, stop: StopSignals): Promise<number> {
   stop.training();
+  const guard = new StallGuard(new StepWatchdog(s.spec.stepTimeoutSeconds));
   try {
     const result = await train({
       spec: s.spec,
@@ -217,6 +220,7 @@ async function runTraining(s: Session, p: Prepared, from: LoadedCheckpoint | und
       start: from ? { state: from.state, momenta: from.momenta } : undefined,
       checkpoint: checkpointWriter(s, p),
       stopRequested: stop.requested,
+      guard,
       emit: (e) => {
         if (e.type === 'epoch') {
           s.epochsCompleted = e.epoch + 1;
@@ -232,6 +236,8 @@ async function runTraining(s: Session, p: Prepared, from: LoadedCheckpoint | und
     }
   } catch (err) {
     return failTraining(s, p, err);
+  } finally {
+    guard.dispose();
   }
   s.end('completed');
   return 0;
