@@ -26,6 +26,7 @@ import type {
 } from '../protocol/webview';
 import type { RunRecord } from './run-record';
 import { editNumbers } from './run-label';
+import { mean, sampleStd } from './descriptive';
 
 /**
  * The significance hook: given a variant's runs on one benchmark (a seed group, all with
@@ -162,16 +163,7 @@ export function settingsDiff(a: object, b: object): SettingDifference[] {
   return out;
 }
 
-export function mean(xs: readonly number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-/** Sample standard deviation (n - 1): the seeds are a sample of the variant's outcomes. */
-export function sampleStd(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
-}
+export { mean, sampleStd };
 
 const accuracies = (runs: readonly RunSummary[]): number[] => runs.flatMap((r) => (r.bestTestAcc === null ? [] : [r.bestTestAcc]));
 

@@ -8,6 +8,7 @@
  */
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { mean, sampleVariance } from './descriptive';
 
 export const NO_TEST_N1 = 'no test possible with n=1';
 /** The permutation test enumerates every split, so it is limited to small groups. */
@@ -50,15 +51,7 @@ export interface Comparison {
   note?: string;
 }
 
-export function mean(xs: readonly number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-export function sampleVariance(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1);
-}
+export { mean, sampleVariance };
 
 function checkValues(xs: readonly number[], what: string): void {
   if (!xs.length) throw new Error(`${what}: no values (a group needs at least one completed run)`);
