@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { RECIPE, type BenchId, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
-import { accuracyLensText, benchCellText, formatMeanStd, latestVariantRuns, MISSING } from '../src/runs/lens-text';
+import { accuracyLensText, benchCellText, formatMeanStd, HELD_OUT_TEXT, latestVariantRuns, MISSING } from '../src/runs/lens-text';
 import { findLensAnchors } from '../src/runs/variant-file';
 import { trackBenchmarks } from '../src/protocol/benchmark-tracks';
 
@@ -110,7 +110,8 @@ test('the lens speaks of the latest source of this file only', () => {
 
 test('the whole lens: track benchmarks in order, then any other benchmark the variant ran on', () => {
   const runs = [
-    run({ bench: 'mobilenetv2-fmnist', best: 94.5 }),
+    // The held-out benchmark shows once the source has a final evaluation (a started final run).
+    { ...run({ bench: 'mobilenetv2-fmnist', best: 94.5 }), final: true, startedAt: '2026-11-23T19:00:00.000Z' },
     run({ bench: 'resnet56-cifar100', seed: 0, best: 72.2 }),
     run({ bench: 'resnet56-cifar100', seed: 1, best: 72.6 }),
     run({ bench: 'resnet20-cifar10', best: 91.2, budget: 'quick' }),
@@ -144,4 +145,25 @@ test('lens anchors: entry-point definitions only, with the name range', () => {
     { line: 4, column: 6, length: 10, entry: 'norm' },
   ]);
   assert.deepEqual(findLensAnchors('/ws/notes.md', ts), []);
+});
+
+test('the lens compares a completed group with the baseline: difference and Welch p; n=1 says no test is possible', () => {
+  const baselines = new Map([['blank', { kind: 'regularizer' as const, engine: 'tfjs' as const, file: 'templates/regularizers/blank.ts' }]]);
+  const base = [70.1, 70.5, 70.3].map((best, seed) => run({ path: '/ws/variants/blank.ts', hash: 'blank', seed, best }));
+  const mine = [71.0, 71.4, 71.2].map((best, seed) => run({ seed, best }));
+  const text = accuracyLensText([...base, ...mine], VARIANT, ['resnet56-cifar100'], baselines);
+  // Welch's t-test on these two groups (scipy.stats.ttest_ind(equal_var=False)): p = 0.00529.
+  assert.equal(text, 'ResNet-56/C100 71.2 ± 0.2 (n=3), +0.9 vs baseline, p=0.005');
+  const one = accuracyLensText([...base, run({ hash: 'h2', best: 71.0 })], VARIANT, ['resnet56-cifar100'], baselines);
+  assert.equal(one, 'ResNet-56/C100 71.0 (n=1), +0.7 vs baseline, no test possible with n=1');
+  // Without baseline runs the cell stays as before.
+  assert.equal(accuracyLensText(mine, VARIANT, ['resnet56-cifar100'], baselines), 'ResNet-56/C100 71.2 ± 0.2% (3 seeds)');
+});
+
+test('a held-out benchmark says "held out" until the source has a final evaluation', () => {
+  const hidden = run({ bench: 'mobilenetv2-fmnist', best: 93.1 });
+  assert.equal(accuracyLensText([hidden], VARIANT, ['mobilenetv2-fmnist']), `MobileNetV2/FMNIST ${HELD_OUT_TEXT}`);
+  assert.ok(!accuracyLensText([hidden], VARIANT, ['mobilenetv2-fmnist']).includes('93'));
+  const final = { ...run({ bench: 'mobilenetv2-fmnist', best: 93.4 }), final: true, startedAt: '2026-11-23T19:00:00.000Z' };
+  assert.equal(accuracyLensText([hidden, final], VARIANT, ['mobilenetv2-fmnist']), 'MobileNetV2/FMNIST 93.4%');
 });

@@ -9,12 +9,21 @@
  *   accuracy). Otherwise the completed runs at the budget of the latest completed one, latest run
  *   per seed: one seed gives its best test accuracy, several give "mean ± sample std (n seeds)".
  *   A budget other than full is named, because a quick accuracy is not a paper figure.
+ * - With baseline runs of the same budget, engine and recipe, a completed cell also says the
+ *   difference and Welch's p against the baseline ("72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02";
+ *   with n=1: "no test possible with n=1").
+ * - A held-out benchmark says "held out" until the source has a final evaluation.
  * - Otherwise "queued", or the last final status (failed, diverged, cancelled), or "—".
  * No `vscode` import.
  */
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
 import type { RunRecord } from './run-record';
 import { sameFile } from './variant-file';
+import { finalHashes, isVisible } from './held-out';
+import { groupRuns, baselineGroupFor, type BaselineHashes } from './run-groups';
+import { significanceText } from './significance-text';
+
+export const HELD_OUT_TEXT = 'held out (Final Evaluation… shows it)';
 
 export const MISSING = '—';
 const SEPARATOR = ' · ';
@@ -57,13 +66,36 @@ export function runningText(r: RunRecord): string {
  * The whole accuracy lens: one cell per benchmark in `benches` (the variant's track), then any
  * other benchmark the variant has runs on.
  */
-export function accuracyLensText(records: readonly RunRecord[], variantPath: string, benches: readonly BenchId[]): string {
+export function accuracyLensText(records: readonly RunRecord[], variantPath: string, benches: readonly BenchId[], baselines?: BaselineHashes): string {
   const runs = latestVariantRuns(records, variantPath);
   const shown: BenchId[] = [...benches];
   for (const r of runs) if (!shown.includes(r.spec.bench)) shown.push(r.spec.bench);
+  const finals = finalHashes(records);
   return shown
-    .map((bench) => `${getBenchmark(bench).short} ${benchCellText(runs.filter((r) => r.spec.bench === bench))}`)
+    .map((bench) => {
+      const here = runs.filter((r) => r.spec.bench === bench);
+      if (here.some((r) => !isVisible(r, finals))) return `${getBenchmark(bench).short} ${HELD_OUT_TEXT}`;
+      const withStats = baselines ? significanceCell(records, here, baselines) : undefined;
+      return `${getBenchmark(bench).short} ${withStats ?? benchCellText(here)}`;
+    })
     .join(SEPARATOR);
+}
+
+/**
+ * The completed cell with its comparison to the baseline group, when the cell is a completed
+ * group and the baseline has runs of the same budget, engine and recipe; undefined otherwise.
+ */
+function significanceCell(records: readonly RunRecord[], runs: readonly RunRecord[], baselines: BaselineHashes): string | undefined {
+  if (!runs.length || runs.some((r) => r.status === 'running')) return undefined;
+  const groups = groupRuns(records).filter((g) => g.values.length > 0);
+  const latest = [...runs].sort(byCreation).filter((r) => r.status === 'completed').pop();
+  if (!latest) return undefined;
+  const mine = groups.find((g) => g.runs.some((r) => r.id === latest.id));
+  if (!mine || baselines.has(mine.variantHash)) return undefined;
+  const baseline = baselineGroupFor(mine, groups, baselines);
+  if (!baseline) return undefined;
+  const budget = latest.spec.budget === 'full' ? '' : ` [${latest.spec.budget}]`;
+  return `${significanceText('', mine.values, baseline.values).trim()}${budget}`;
 }
 
 /** 72.4% (one decimal, as the papers report). */
