@@ -199,7 +199,7 @@ test('regbench final --wait waits for the running runs of the source, then runs'
   const variant = path.join(ws, 'variants', 'my-norm.ts');
   fs.copyFileSync(path.join(root, 'templates/norms/groupnorm.ts'), variant);
   const hash = variantHash(fs.readFileSync(variant, 'utf8'));
-  // A run owned by a process that ends in 2 s: the store then reconciles it (failed), the wait ends.
+  // A run owned by a process that ends in 2 s: the store then reconciles it (interrupted: resumable), the wait ends.
   const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 2000)']);
   plant(ws, { ...run({ hash, norm: true, status: 'running' }), id: 'planted-running', ownerPid: owner.pid });
   const started = Date.now();
@@ -213,6 +213,6 @@ test('regbench final --wait waits for the running runs of the source, then runs'
   assert.equal(code, 1, 'the final run itself fails: no CIFAR-100 offline');
   assert.ok(Date.now() - started >= 2000);
   const store = new RunStore(path.join(ws, '.regbench'));
-  assert.equal(store.get('planted-running')?.status, 'failed');
+  assert.equal(store.get('planted-running')?.status, 'interrupted');
   assert.equal(store.list().filter((r) => r.final).length, 1);
 });
