@@ -142,7 +142,7 @@ const QUICK: Record<BenchId, BudgetSize> = {
 };
 
 export type EngineId = 'tfjs' | 'pytorch';
-export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'wasm+native' | 'wasm' | 'cpu';
 
 /** Everything a worker needs to run one benchmark; written into the run record as is. */
 export interface RunSpec {
