@@ -1,16 +1,18 @@
-// Training-step benchmark: TensorFlow.js (wasm by default) against PyTorch (2 threads) on the same
-// architectures. Bundles a small runner with esbuild into /tmp, then runs one child process per
-// architecture and engine so that each peak RSS is that run's own.
+// Training-step benchmark: TensorFlow.js (wasm+native where the native kernels are built, else
+// wasm) against PyTorch (2 threads) on the same architectures. Bundles a small runner with esbuild
+// into /tmp, then runs one child process per architecture and engine so that each peak RSS is
+// that run's own.
 //
-//   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--backend wasm]
-//                       [--no-torch] [--no-cpu] [--profile]
+//   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--backend wasm+native]
+//                       [--with-wasm] [--no-torch] [--no-cpu] [--profile]
 //
-// Prints a table, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated
-// linearly to the requested batch), and last one JSON object per architecture:
-// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb"}.
+// --with-wasm also times the pure wasm path (before/after in the same run). Prints a line per
+// architecture, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated linearly
+// to the requested batch), a summary table, and last one JSON object per architecture:
+// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb"[,"wasmMs","wasmRatio"]}.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +27,11 @@ const has = (name) => process.argv.includes(`--${name}`);
 const archs = flag('arch', ALL.join(',')).split(',').filter(Boolean);
 const batch = Number(flag('batch', '128'));
 const steps = Number(flag('steps', '5'));
-const backend = flag('backend', 'wasm');
+// The runner is bundled into /tmp; it finds the addon through this variable.
+const addon = join(root, 'dist/native/regbench_kernels.node');
+if (existsSync(addon)) process.env.REGBENCH_NATIVE_ADDON ??= addon;
+const backend = flag('backend', existsSync(addon) ? 'wasm+native' : 'wasm');
+const withWasm = has('with-wasm') && backend !== 'wasm';
 const profile = has('profile');
 
 const outDir = '/tmp/regbench-bench';
@@ -70,8 +76,18 @@ for (const arch of archs) {
   }
   const torch = has('no-torch') ? null : runTorch(arch, batch);
   const ratio = torch ? t.ms / torch.torchMs : null;
+  let wasm = null;
+  if (withWasm) {
+    try {
+      wasm = runTfjs(arch, batch, steps, 'wasm', 2);
+      console.log(`${arch.padEnd(12)} tfjs-wasm(${wasm.threads ?? 1}t) ${wasm.ms.toFixed(0).padStart(6)} ms/step (min ${wasm.minMs.toFixed(0)})   peak RSS ${wasm.peakRssMb} MB`);
+    } catch (e) {
+      console.log(`${arch.padEnd(12)} tfjs-wasm FAILED: ${String(e.message).split('\n')[0]}`);
+    }
+  }
   console.log(`${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`);
-  results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb });
+  const extra = wasm ? { wasmMs: round1(wasm.ms), wasmRatio: torch ? round2(wasm.ms / torch.torchMs) : null } : {};
+  results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb, ...extra });
 }
 
 if (!has('no-cpu')) {
@@ -83,6 +99,13 @@ if (!has('no-cpu')) {
   console.log(`cpu backend, resnet20: ${c.ms.toFixed(0)} ms for one step at batch ${small} -> ~${extrapolated.toFixed(0)} ms at batch ${batch} (linear extrapolation)${torch ? `, ratio to torch ~${(extrapolated / torch.torchMs).toFixed(0)}x` : ''}`);
 }
 
+console.log(`\nbatch ${batch}, median of ${steps} steps (ms/step); ratio = TypeScript / PyTorch`);
+console.log(`| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''} peak RSS (MB) |`);
+console.log(`|---|---|---|---|${withWasm ? '---|---|' : ''}---|`);
+for (const r of results) {
+  const cells = [r.arch, r.tfjsMs ?? 'failed', r.torchMs ?? '-', r.ratio ?? '-', ...(withWasm ? [r.wasmMs ?? 'failed', r.wasmRatio ?? '-'] : []), r.peakRssMb ?? '-'];
+  console.log(`| ${cells.join(' | ')} |`);
+}
 for (const r of results) console.log(JSON.stringify(r));
 
 function round1(x) {

@@ -47,6 +47,11 @@ export function loadAddon(): { addon: NativeAddon | null; reason: string; path: 
     loaded = { addon: null, reason: `no ${ADDON_FILE} (built by \`npm run build\` where g++ and libtorch are installed)`, path: null };
     return loaded;
   }
+  // libtorch's OpenMP workers spin after each parallel region by default; between two native
+  // kernels the wasm kernels (and their own thread pool) need those cores, so the workers sleep
+  // instead (measured on 2 cores, ResNet-20: every wasm kernel 5-20x slower with spinning
+  // workers). libgomp reads this when the addon loads it; an explicit setting is kept.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     // A run-time require that esbuild leaves alone: the addon is a file beside the bundle.
     const addon = createRequire(__filename)(path) as NativeAddon;
