@@ -6,13 +6,14 @@
 // libtorch, first found wins: $REGBENCH_LIBTORCH (a directory with include/ and lib/), Debian's
 // libtorch-dev (/usr/include/torch, /usr/lib/<multiarch>/libtorch_cpu.so), then pip's torch
 // (`python3 -c 'import torch'`: <site-packages>/torch/include and lib). The addon records the
-// library directory as its rpath. The compiled addon is cached in native/.build by a hash of the
-// source, the flags and the library, so a rebuild without changes only copies it.
+// library directory as its rpath. The compiled addon is cached in <tmpdir>/regbench-native-build
+// by a hash of the source, the flags and the library, so a rebuild without changes only copies it.
 //
 // REGBENCH_NATIVE=0 skips the native build.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -109,7 +110,8 @@ export function buildNative({ root, dist, log = console.log } = {}) {
     `-L${torch.lib}`, `-Wl,-rpath,${torch.lib}`, '-ltorch_cpu', '-lc10', '-o',
   ];
   const hash = createHash('sha256').update(readFileSync(src)).update(cxx).update(JSON.stringify(flags)).digest('hex').slice(0, 16);
-  const cacheDir = join(root, 'native', '.build');
+  // Outside the repository (a .vsix must not carry it) and outside dist (cleaned by every build).
+  const cacheDir = join(tmpdir(), 'regbench-native-build');
   const cached = join(cacheDir, `${hash}.node`);
   const outDir = join(dist, 'native');
   const out = join(outDir, ADDON);
