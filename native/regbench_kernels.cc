@@ -316,6 +316,67 @@ napi_value MaskedGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// leadingSum: [x, out, rows, C] -> out[c] = sum over rows of x[row][c] (a Sum over leading axes).
+napi_value LeadingSum(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!parse(env, info, 4, &a)) return nullptr;
+  return guarded(env, [&] {
+    const float* x = a.f32(0);
+    int64_t rows = a.i(2), c = a.i(3);
+    std::vector<double> total;
+    // blockSums keeps two sums per channel; the second half stays unused here.
+    blockSums(rows, c, total, [&](int64_t r0, int64_t count, float* acc) {
+      for (int64_t r = r0; r < r0 + count; r++)
+        for (int64_t j = 0; j < c; j++) acc[j] += x[r * c + j];
+    });
+    float* out = a.f32(1);
+    for (int64_t j = 0; j < c; j++) out[j] = static_cast<float>(total[j]);
+  });
+}
+
+// maxPoolGrad: [dy, x, dx, N, H, W, C, kh, kw, strideH, strideW, padTop, padLeft, outH, outW].
+// Each window's gradient goes to its first maximum in row-major order (tfjs' convention).
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!parse(env, info, 15, &a)) return nullptr;
+  return guarded(env, [&] {
+    const float *dy = a.f32(0), *x = a.f32(1);
+    float* dx = a.f32(2);
+    int64_t n = a.i(3), h = a.i(4), w = a.i(5), c = a.i(6), kh = a.i(7), kw = a.i(8), sh = a.i(9), sw = a.i(10), pt = a.i(11), pl = a.i(12), oh = a.i(13), ow = a.i(14);
+    at::parallel_for(0, n, 1, [&](int64_t from, int64_t to) {
+      std::vector<float> best(c);
+      std::vector<int64_t> pos(c);
+      for (int64_t b = from; b < to; b++) {
+        const float* xb = x + b * h * w * c;
+        float* dxb = dx + b * h * w * c;
+        std::fill(dxb, dxb + h * w * c, 0.f);
+        for (int64_t y = 0; y < oh; y++)
+          for (int64_t z = 0; z < ow; z++) {
+            std::fill(best.begin(), best.end(), -INFINITY);
+            std::fill(pos.begin(), pos.end(), -1);
+            for (int64_t ky = 0; ky < kh; ky++) {
+              int64_t iy = y * sh - pt + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (int64_t kx = 0; kx < kw; kx++) {
+                int64_t ix = z * sw - pl + kx;
+                if (ix < 0 || ix >= w) continue;
+                const float* px = xb + (iy * w + ix) * c;
+                for (int64_t j = 0; j < c; j++)
+                  if (px[j] > best[j] || pos[j] < 0) {
+                    best[j] = px[j];
+                    pos[j] = (iy * w + ix) * c + j;
+                  }
+              }
+            }
+            const float* g = dy + ((b * oh + y) * ow + z) * c;
+            for (int64_t j = 0; j < c; j++)
+              if (pos[j] >= 0) dxb[pos[j]] += g[j];
+          }
+      }
+    });
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -355,6 +416,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"channelAffine", ChannelAffine},
       {"channelAffine2", ChannelAffine2},
       {"maskedGrad", MaskedGrad},
+      {"leadingSum", LeadingSum},
+      {"maxPoolGrad", MaxPoolGrad},
       {"setThreads", SetThreads},
       {"info", Info},
   };

@@ -105,6 +105,19 @@ describe('native kernels (wasm+native)', { skip }, () => {
     });
   }
 
+  for (const [shape, filter, stride, pad] of [[[2, 8, 8, 4], 2, 2, 'valid'], [[2, 7, 9, 3], 3, 2, 'same'], [[1, 6, 6, 5], 3, 1, 1]] as const) {
+    test(`maxPool gradient (MaxPoolGrad): x ${shape.join('x')} filter ${filter} stride ${stride} pad ${pad}`, () => {
+      // Rounded to a few levels so that windows hold ties: the first maximum takes the gradient.
+      agreesWithCpu('maxPoolGrad', [[...shape]], (x) => tf.grads((t: tf.Tensor) => tf.sum(tf.sin(tf.maxPool(t as tf.Tensor4D, filter, stride, pad))))([tf.round(tf.mul(x, 2))]));
+    });
+  }
+
+  for (const axes of [[0, 1, 2], [0], [0, 1]]) {
+    test(`sum over leading axes [${axes.join(', ')}] (Sum), and keepDims`, () => {
+      agreesWithCpu('sum', [[3, 5, 4, 6]], (x) => [tf.sum(x, axes), tf.sum(x, axes, true), tf.sum(x, [2, 3])]);
+    });
+  }
+
   test('a fused activation the native kernels do not cover falls back to the wasm kernel', () => {
     agreesWithCpu('fused matMul elu', [[6, 9], [9, 4], [4]], (a, b, bias) => [tf.fused.matMul({ a, b, bias, activation: 'elu' })]);
   });

@@ -23,6 +23,8 @@ export interface NativeAddon {
   channelAffine: NativeCall;
   channelAffine2: NativeCall;
   maskedGrad: NativeCall;
+  leadingSum: NativeCall;
+  maxPoolGrad: NativeCall;
   setThreads(n: number): void;
   info(): { threads: number; libtorch: string; mkldnn: boolean };
 }

@@ -157,6 +157,28 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
     backpropFilter('DepthwiseConv2dNativeBackpropFilter', true),
     matMul('BatchMatMul', false),
     matMul('_FusedMatMul', true),
+    // Sum over leading axes (e.g. [0, 1, 2] of NHWC: the bias gradient of a fused convolution).
+    channel('Sum', (be, { x }, attrs) => {
+      const { axis, keepDims } = attrs as { axis: number | number[]; keepDims?: boolean };
+      if (!x || !allFloat([x])) return null;
+      const rank = x.shape.length;
+      const axes = (Array.isArray(axis) ? axis : [axis]).map((d) => (d < 0 ? d + rank : d)).sort((p, q) => p - q);
+      if (axes.length === 0 || axes.length >= rank || axes.some((d, i) => d !== i)) return null;
+      const kept = x.shape.slice(axes.length);
+      const out = be.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+      call(be, addon.leadingSum, [ptr(be, x), ptr(be, out), size(x.shape.slice(0, axes.length)), size(kept)]);
+      return out;
+    }),
+    channel('MaxPoolGrad', (be, { dy, input, output }, attrs) => {
+      const a = attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: Pad; dimRoundingMode?: Rounding };
+      if (!dy || !input || !output || input.shape.length !== 4 || !allFloat([dy, input])) return null;
+      const info = backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+      if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+      const [n, h, w, c] = input.shape;
+      const dx = be.makeOutput(input.shape, 'float32');
+      call(be, addon.maxPoolGrad, [ptr(be, dy), ptr(be, input), ptr(be, dx), n, h, w, c, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth]);
+      return dx;
+    }),
     channel(CHANNEL_MOMENTS, (be, { x }) => {
       if (!x || !allFloat([x])) return null;
       const [rows, c] = rowsAndChannels(x);
