@@ -1,16 +1,18 @@
-// Training-step benchmark: TensorFlow.js (wasm by default) against PyTorch (2 threads) on the same
-// architectures. Bundles a small runner with esbuild into /tmp, then runs one child process per
-// architecture and engine so that each peak RSS is that run's own.
+// Training-step benchmark: TensorFlow.js (wasm+native where the native kernels are built, else
+// wasm) against PyTorch (2 threads) on the same architectures. Bundles a small runner with esbuild
+// into /tmp, then runs one child process per architecture and engine so that each peak RSS is
+// that run's own.
 //
-//   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--backend wasm]
-//                       [--no-torch] [--no-cpu] [--profile]
+//   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--warmup 2] [--backend wasm+native]
+//                       [--with-wasm] [--torch-passive] [--no-torch] [--no-cpu] [--profile]
 //
-// Prints a table, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated
-// linearly to the requested batch), and last one JSON object per architecture:
-// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb"}.
+// --with-wasm also times the pure wasm path (before/after in the same run). Prints a line per
+// architecture, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated linearly
+// to the requested batch), a summary table, and last one JSON object per architecture:
+// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb"[,"wasmMs","wasmRatio"]}.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +27,15 @@ const has = (name) => process.argv.includes(`--${name}`);
 const archs = flag('arch', ALL.join(',')).split(',').filter(Boolean);
 const batch = Number(flag('batch', '128'));
 const steps = Number(flag('steps', '5'));
-const backend = flag('backend', 'wasm');
+const warmup = Number(flag('warmup', '2'));
+// The runner is bundled into /tmp; it finds the addon through this variable.
+const addon = join(root, 'dist/native/regbench_kernels.node');
+if (existsSync(addon)) process.env.REGBENCH_NATIVE_ADDON ??= addon;
+const backend = flag('backend', existsSync(addon) ? 'wasm+native' : 'wasm');
+const withWasm = has('with-wasm') && backend !== 'wasm';
+// PyTorch's OpenMP workers spin between ops by default, which costs it dearly on a loaded machine;
+// --torch-passive runs it with OMP_WAIT_POLICY=PASSIVE, as the native kernels run.
+const torchEnv = has('torch-passive') ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
 const profile = has('profile');
 
 const outDir = '/tmp/regbench-bench';
@@ -53,7 +63,7 @@ function runTfjs(arch, b, n, be, warmup) {
 }
 
 function runTorch(arch, b) {
-  const out = execFileSync('/usr/bin/python3', [join(root, 'bench/torch_step.py'), '--arch', arch, '--batch', String(b), '--steps', String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('/usr/bin/python3', [join(root, 'bench/torch_step.py'), '--arch', arch, '--batch', String(b), '--steps', String(steps), '--warmup', String(warmup)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: torchEnv });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -61,7 +71,7 @@ const results = [];
 for (const arch of archs) {
   let t;
   try {
-    t = runTfjs(arch, batch, steps, backend, 2);
+    t = runTfjs(arch, batch, steps, backend, warmup);
   } catch (e) {
     // A crash of one architecture (e.g. the 4 GB wasm32 heap exhausted) must not hide the others.
     console.log(`${arch.padEnd(12)} tfjs-${backend} FAILED: ${String(e.message).split('\n')[0]}`);
@@ -70,8 +80,18 @@ for (const arch of archs) {
   }
   const torch = has('no-torch') ? null : runTorch(arch, batch);
   const ratio = torch ? t.ms / torch.torchMs : null;
-  console.log(`${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`);
-  results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb });
+  let wasm = null;
+  if (withWasm) {
+    try {
+      wasm = runTfjs(arch, batch, steps, 'wasm', warmup);
+      console.log(`${arch.padEnd(12)} tfjs-wasm(${wasm.threads ?? 1}t) ${wasm.ms.toFixed(0).padStart(6)} ms/step (min ${wasm.minMs.toFixed(0)})   peak RSS ${wasm.peakRssMb} MB`);
+    } catch (e) {
+      console.log(`${arch.padEnd(12)} tfjs-wasm FAILED: ${String(e.message).split('\n')[0]}`);
+    }
+  }
+  console.log(`${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB (wasm heap ${t.heapMb ?? '-'} MB) / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`);
+  const extra = wasm ? { wasmMs: round1(wasm.ms), wasmRatio: torch ? round2(wasm.ms / torch.torchMs) : null } : {};
+  results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb, heapMb: t.heapMb, ...extra });
 }
 
 if (!has('no-cpu')) {
@@ -83,6 +103,13 @@ if (!has('no-cpu')) {
   console.log(`cpu backend, resnet20: ${c.ms.toFixed(0)} ms for one step at batch ${small} -> ~${extrapolated.toFixed(0)} ms at batch ${batch} (linear extrapolation)${torch ? `, ratio to torch ~${(extrapolated / torch.torchMs).toFixed(0)}x` : ''}`);
 }
 
+console.log(`\nbatch ${batch}, median of ${steps} steps (ms/step); ratio = TypeScript / PyTorch`);
+console.log(`| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''} peak RSS (MB) |`);
+console.log(`|---|---|---|---|${withWasm ? '---|---|' : ''}---|`);
+for (const r of results) {
+  const cells = [r.arch, r.tfjsMs ?? 'failed', r.torchMs ?? '-', r.ratio ?? '-', ...(withWasm ? [r.wasmMs ?? 'failed', r.wasmRatio ?? '-'] : []), r.peakRssMb ?? '-'];
+  console.log(`| ${cells.join(' | ')} |`);
+}
 for (const r of results) console.log(JSON.stringify(r));
 
 function round1(x) {
@@ -158,7 +185,10 @@ async function main(): Promise<void> {
   }
   times.sort((a, b) => a - b);
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-  console.log(JSON.stringify({ arch, backend: info.backend, threads: info.threads, ms: times[Math.floor(times.length / 2)], minMs: times[0], peakRssMb, leakedTensorsPerStep: leaked }));
+  // The wasm heap never shrinks: its size is the step's peak heap (wasm32: at most 4096 MB).
+  const wasmModule = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; HEAPU8?: Uint8Array } }).wasm;
+  const heapMb = wasmModule ? Math.round((wasmModule.wasmMemory?.buffer ?? wasmModule.HEAPU8?.buffer ?? new ArrayBuffer(0)).byteLength / 1048576) : null;
+  console.log(JSON.stringify({ arch, backend: info.backend, threads: info.threads, ms: times[Math.floor(times.length / 2)], minMs: times[0], peakRssMb, heapMb, leakedTensorsPerStep: leaked }));
   process.exit(0);
 }
 main().catch((e) => { console.error(e); process.exit(1); });

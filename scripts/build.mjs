@@ -1,6 +1,7 @@
 // Bundles Regbench with esbuild: the extension, the training worker, the CLI, the webview and the
 // tests, each separately. TensorFlow.js is bundled into the worker only (never the extension).
 import { build } from 'esbuild';
+import { buildNative } from './build-native.mjs';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +97,8 @@ for (const f of readdirSync(wasmDir)) {
 for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')).map((p) => `@esbuild/${p}`)]) {
   cpSync(join(root, 'node_modules', pkg), join(dist, 'node_modules', pkg), { recursive: true, dereference: true });
 }
+// The native training kernels (dist/native), where a compiler and libtorch exist.
+buildNative({ root, dist });
 // The Python worker ships as source beside the bundles.
 if (exists('src/engine/pytorch')) {
   cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p) });

@@ -53,6 +53,7 @@ import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo 
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import type { ArchId } from '../src/protocol/benchmarks';
 import { initBackend } from '../src/engine/tfjs/backend';
+import { wasmTrainingPaths } from '../src/engine/tfjs/native/index';
 import { WASM_TRAINING_KERNELS } from '../src/engine/tfjs/kernels/register';
 import { MASKED_GRAD } from '../src/engine/tfjs/kernels/activation-grad';
 import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS } from '../src/engine/tfjs/kernels/channel-stats';
@@ -183,9 +184,11 @@ function inputFor(c: ArchCase): { images: Float32Array; labels: Int32Array } {
   return { images, labels };
 }
 
-async function gradientsOn(backendName: 'wasm' | 'cpu', c: ArchCase): Promise<BackendRun> {
-  if (backendName === 'wasm') assert.equal((await initBackend('wasm')).backend, 'wasm');
+async function gradientsOn(path: 'wasm' | 'wasm+native' | 'cpu', c: ArchCase): Promise<BackendRun> {
+  if (path !== 'cpu') assert.equal((await initBackend(path)).backend, path);
   else assert.equal((await initBackend('cpu')).versions['tfjs-backend-cpu'], version_cpu);
+  // Both wasm paths run on the tfjs backend 'wasm' (wasm+native replaces some of its kernels).
+  const backendName = path === 'cpu' ? 'cpu' : 'wasm';
   assert.equal(tf.getBackend(), backendName);
   const tensorsBefore = tf.memory().numTensors;
   const dataIdsBefore = tf.engine().backend.numDataIds();
@@ -370,7 +373,10 @@ function format(x: number): string {
   return x.toExponential(2);
 }
 
-describe('whole-model gradients: wasm training kernels against the cpu backend', () => {
+// The cpu side of each case, computed once for both wasm paths.
+const cpuRuns = new Map<string, BackendRun>();
+
+for (const path of wasmTrainingPaths()) describe(`whole-model gradients: ${path} training kernels against the cpu backend`, () => {
   before(async () => {
     // Both backends once up front: the threaded wasm start-up is not part of any architecture.
     assert.ok(version_cpu);
@@ -381,8 +387,9 @@ describe('whole-model gradients: wasm training kernels against the cpu backend',
 
   for (const c of CASES) {
     test(`${c.arch}: every parameter gradient, ${c.batch}x${c.size}x${c.size}x3, seed ${c.seed}`, async (t) => {
-      const cpu = await gradientsOn('cpu', c);
-      const wasm = await gradientsOn('wasm', c);
+      const cpu = cpuRuns.get(c.arch) ?? (await gradientsOn('cpu', c));
+      cpuRuns.set(c.arch, cpu);
+      const wasm = await gradientsOn(path, c);
 
       // Same network, same numbers: the seeded initialization is backend-independent.
       assert.deepEqual([...wasm.state.keys()], [...cpu.state.keys()]);

@@ -5,11 +5,14 @@
  * depthwiseConv2d, tf.conv2dTranspose), so the engine dispatches to the registered kernels.
  * The SIMD loops (BatchNorm statistics and input gradient, ReLU/ReLU6 gradients) are checked the
  * same way: wasm uses them, the cpu backend computes tfjs-core's / the tf-op formulas.
+ * Every suite runs once per wasm training path: pure wasm, and wasm+native (the native kernels
+ * of native/ registered over the wasm ones) where the addon is built; same cases, same tolerance.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
+import { wasmTrainingPaths } from '../src/engine/tfjs/native/index';
 import { WASM_TRAINING_KERNELS } from '../src/engine/tfjs/kernels/register';
 import { channelKernelsFor } from '../src/engine/tfjs/kernels/channel-stats';
 import { BatchNorm2d } from '../src/engine/tfjs/models/batchnorm';
@@ -133,11 +136,20 @@ function convLoss(c: ConvCase, depthwise: boolean): (x: tf.Tensor, w: tf.Tensor)
   };
 }
 
-describe('wasm training kernels', () => {
-  before(async () => {
-    const info = await initBackend('wasm');
-    assert.equal(info.backend, 'wasm');
-  });
+/** `describe` once per wasm training path, with that path's kernels registered first. */
+function describePerPath(name: string, body: () => void): void {
+  for (const path of wasmTrainingPaths()) {
+    describe(`${name} (${path})`, () => {
+      before(async () => {
+        const info = await initBackend(path);
+        assert.equal(info.backend, path);
+      });
+      body();
+    });
+  }
+}
+
+describePerPath('wasm training kernels', () => {
 
   test('every training kernel is registered for wasm', () => {
     for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), `${name} missing`);
@@ -266,10 +278,7 @@ function activationInput(shape: number[]): tf.Tensor {
   return tf.tensor(v, shape);
 }
 
-describe('wasm SIMD training loops', () => {
-  before(async () => {
-    await initBackend('wasm');
-  });
+describePerPath('wasm SIMD training loops', () => {
 
   for (const shape of BN_SHAPES) {
     test(`BatchNorm2d training output, gradients and running stats: x ${shape.join('x')}`, () => {

@@ -6,11 +6,11 @@
  * 2 bad usage.
  */
 import { parseArgs } from 'node:util';
-import { BENCHMARKS, isBenchId, type BackendId } from '../protocol/benchmarks';
+import { BENCHMARKS, isBenchId, type BackendId, BACKEND_IDS } from '../protocol/benchmarks';
 import { UsageError } from '../runs/run-request';
 import type { ParityCheck, ParityReport } from '../engine/parity/run-parity';
 
-const BACKENDS: readonly BackendId[] = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
+const BACKENDS = BACKEND_IDS;
 
 /** Where the command writes; the process's streams unless a caller (a test) passes others. */
 export interface ParityOutput {

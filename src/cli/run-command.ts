@@ -4,7 +4,7 @@
  * JSON with --json), Ctrl-C cancels. Exit code 0 when the run completed, 1 otherwise.
  */
 import { parseArgs } from 'node:util';
-import { BENCHMARKS, BUDGET_IDS, isBenchId, type BackendId, type BudgetId } from '../protocol/benchmarks';
+import { BENCHMARKS, BUDGET_IDS, isBenchId, type BackendId, type BudgetId, BACKEND_IDS } from '../protocol/benchmarks';
 import { UsageError, type RunRequest } from '../runs/run-request';
 import { resumeRun, type RunHandle, type RunnerOptions } from '../runs/runner';
 import { parseSeeds, prepareSeries, runSeries } from './run-series';
@@ -12,7 +12,7 @@ import { RunFollower } from './run-follower';
 import { resultDifferences, startRerun } from '../runs/rerun';
 import { findRunId, intOption, storeFor } from './options';
 
-const BACKENDS: readonly BackendId[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = BACKEND_IDS;
 
 const RUN_OPTIONS = {
   bench: { type: 'string' },

@@ -134,7 +134,9 @@ export function budgetSize(budget: BudgetId, bench: BenchId): BudgetSize {
 }
 
 export type EngineId = 'tfjs' | 'pytorch';
-export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'wasm+native' | 'wasm' | 'cpu';
+/** Every TensorFlow.js backend `--backend` accepts, fastest first. */
+export const BACKEND_IDS: readonly BackendId[] = ['tensorflow-gpu', 'tensorflow', 'wasm+native', 'wasm', 'cpu'];
 
 /** Everything a worker needs to run one benchmark; written into the run record as is. */
 export interface RunSpec {

@@ -1,8 +1,10 @@
 /**
  * Chooses and starts the TensorFlow.js backend of the training worker.
  *
- * Preference when nothing is requested: native TensorFlow with a working GPU, native TensorFlow
- * on the CPU, then WebAssembly (XNNPACK, SIMD, one thread per core), then plain JavaScript.
+ * Preference when nothing is requested: native TensorFlow with a working GPU, WebAssembly with the
+ * native training kernels ('wasm+native': native/ over libtorch, where built; see native/index.ts),
+ * native TensorFlow on the CPU, then WebAssembly alone (XNNPACK, SIMD, one thread per core), then
+ * plain JavaScript. 'wasm' forces the pure wasm path (the native kernels unregistered).
  * The native packages are optional and normally absent; they are loaded with a run-time require
  * that esbuild leaves alone (they are external in scripts/build.mjs).
  *
@@ -29,9 +31,13 @@ import { dirname, join } from 'node:path';
 import type { BackendId } from '../../protocol/benchmarks';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { endSimdPool, liveHelperThreads } from './kernels/simd-pool';
+import { nativeStatus, setNativeKernels } from './native/index';
 
 export interface BackendInfo {
-  /** The tfjs backend name actually in use: 'tensorflow' (native, GPU or not), 'wasm' or 'cpu'. */
+  /**
+   * What trains: 'tensorflow' (native, GPU or not), 'wasm+native' (the wasm backend with the
+   * native training kernels), 'wasm' or 'cpu'.
+   */
   backend: string;
   /** wasm: the XNNPACK thread pool size. */
   threads?: number;
@@ -49,7 +55,7 @@ const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tf
 /** Starts the best available backend, or exactly `requested` (throws when it cannot load). */
 export async function initBackend(requested?: BackendId): Promise<BackendInfo> {
   if (requested) return startBackend(requested);
-  for (const candidate of ['tensorflow-gpu', 'tensorflow', 'wasm'] as const) {
+  for (const candidate of ['tensorflow-gpu', 'wasm+native', 'tensorflow', 'wasm'] as const) {
     try {
       return await startBackend(candidate);
     } catch {
@@ -65,8 +71,16 @@ async function startBackend(id: BackendId): Promise<BackendInfo> {
       return startNative('@tensorflow/tfjs-node-gpu', true);
     case 'tensorflow':
       return startNative('@tensorflow/tfjs-node', false);
-    case 'wasm':
-      return startWasm();
+    case 'wasm+native': {
+      const wasm = await startWasm();
+      setNativeKernels(true, wasm.threads);
+      return { ...wasm, backend: 'wasm+native', versions: { ...wasm.versions, libtorch: nativeStatus().libtorch ?? 'unknown' } };
+    }
+    case 'wasm': {
+      const wasm = await startWasm();
+      setNativeKernels(false);
+      return wasm;
+    }
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new Error("backend 'cpu' failed to start");
       return { backend: 'cpu', versions: { 'tfjs-core': tf.version_core, 'tfjs-backend-cpu': version_cpu } };

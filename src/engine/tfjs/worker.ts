@@ -253,7 +253,7 @@ function failTraining(s: Session, p: Prepared, err: unknown): number {
   }
   const message = (err as Error).message ?? String(err);
   // tfjs-wasm reports an exhausted 4 GB heap as a broken function table, not as out-of-memory.
-  if (p.backend.backend === 'wasm' && /null function or function signature mismatch|out of memory|memory access out of bounds/i.test(message)) {
+  if (p.backend.backend.startsWith('wasm') && /null function or function signature mismatch|out of memory|memory access out of bounds/i.test(message)) {
     const slice = p.microBatch ?? s.spec.recipe.batchSize;
     return s.fail('internal', `the wasm backend ran out of memory (its heap is limited to 4 GB) training ${s.spec.arch} with gradient slices of ${slice}; set REGBENCH_MICRO_BATCH=${Math.max(8, slice / 2)} or use a native backend`, { detail: (err as Error).stack });
   }
