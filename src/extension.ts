@@ -56,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
     dashboard,
     new CompareCommands(index, documents, dashboard, () => tree.selectedRunIds()),
     new RunCommands(service, index),
-    new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath),
+    new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath, vscode.Uri.joinPath(context.extensionUri, 'dist', 'types').fsPath),
     new AccuracyLensProvider(index),
     new RunStatusBar(service),
     new RunProgressNotifications(service),
