@@ -14,6 +14,7 @@ import { RunOutputLog } from './vscode/output-log';
 import { RunCommands } from './vscode/run-commands';
 import { RunDocuments } from './vscode/run-documents';
 import { RunIndex } from './runs/run-index';
+import { RunLabels } from './vscode/run-labels';
 import { RunProgressNotifications } from './vscode/run-progress';
 import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';
@@ -59,7 +60,8 @@ export function activate(context: vscode.ExtensionContext): void {
     new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath, vscode.Uri.joinPath(context.extensionUri, 'dist', 'types').fsPath),
     new AccuracyLensProvider(index),
     new RunStatusBar(service),
-    new RunProgressNotifications(service),
+    new RunProgressNotifications(service, RunLabels.of(index)),
+    RunLabels.of(index),
     onSettingsChange(() => (service.concurrency = readSettings().concurrency)),
   );
 }

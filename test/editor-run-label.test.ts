@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunRecord } from '../src/runs/run-record';
-import { compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from '../src/runs/run-label-editor';
+import { batchSummary, compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from '../src/runs/run-label-editor';
 
 function run(id: string, variantPath: string, variantHash: string, extra: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -44,4 +44,16 @@ test('the previous run of a file, and the compact diff of two sources', () => {
   assert.deepEqual(compactDiff(before, after), ['@@ -2,3 +2,3 @@', ' b', '-const BETA = 0.1;', '+const BETA = 0.3;', ' c', '@@ -8,1 +8,2 @@', ' g', '+h']);
   assert.deepEqual(compactDiff(before, before), []);
   assert.equal(compactDiff('', Array.from({ length: 100 }, (_, i) => `l${i}`).join('\n'), 1, 10).at(-1), '… 92 more lines');
+});
+
+test('one summary for a batch of runs: counts by status, the best completed run named', () => {
+  const runs = [
+    run('1', '/w/a.ts', 'h1', { bestTestAcc: 60 }),
+    run('2', '/w/a.ts', 'h2', { bestTestAcc: 70.04 }),
+    run('3', '/w/a.ts', 'h2', { status: 'failed', bestTestAcc: 90 }),
+    run('4', '/w/a.ts', 'h2', { status: 'cancelled' }),
+  ];
+  const edits = editNumbers(runs);
+  assert.equal(batchSummary(runs, (r) => runLabel(r, edits.get(r.id))), '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a edit 2 · ResNet-20/C10 · seed 0 · 70.0%.');
+  assert.equal(batchSummary(runs.slice(2), (r) => r.id), '2 runs ended: 1 failed, 1 cancelled.');
 });

@@ -9,6 +9,7 @@ import { getBenchmark } from '../protocol/benchmarks';
 import type { RunRecord } from './run-record';
 
 type Labelled = Pick<RunRecord, 'id' | 'spec' | 'bestTestAcc' | 'displayName'>;
+type Ended = Labelled & Pick<RunRecord, 'status'>;
 
 /** The edit number of every run: per variant file, its source's rank among the distinct sources, in run order. */
 export function editNumbers(records: readonly Labelled[]): Map<string, number> {
@@ -45,6 +46,17 @@ export function runTreeLabel(r: Labelled, edit: number | undefined): string {
   const named = r.displayName?.trim();
   const tag = `${sourceTag(r, edit)}${edit ? ` (#${r.spec.variantHash.slice(0, 7)})` : ''}`;
   return named ? `${named} · ${tag} · seed ${r.spec.seed}` : `${tag} · seed ${r.spec.seed}`;
+}
+
+/** "6 runs ended: 5 completed, 1 failed. Best: my-reg edit 2 · ResNet-20/C10 · seed 0 · 71.3%." */
+export function batchSummary<T extends Ended>(records: readonly T[], label: (r: T) => string): string {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const order = ['completed', 'interrupted', 'diverged', 'failed', 'cancelled'];
+  const parts = [...counts].sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0])).map(([s, n]) => `${n} ${s}`);
+  const scored = records.filter((r) => r.status === 'completed' && r.bestTestAcc !== null);
+  const best = scored.reduce<T | undefined>((b, r) => (!b || (r.bestTestAcc ?? 0) > (b.bestTestAcc ?? 0) ? r : b), undefined);
+  return `${records.length} runs ended: ${parts.join(', ')}.${best ? ` Best: ${label(best)}.` : ''}`;
 }
 
 /** The latest run of the same file created before `r` (any benchmark or seed). */
