@@ -26,6 +26,8 @@ const RUN_OPTIONS = {
   'data-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
   workspace: { type: 'string' },
+  /** A name for the run (record field displayName), shown instead of the variant's edit number. */
+  name: { type: 'string' },
 } as const;
 
 type RunValues = ReturnType<typeof parseRunArgs>['values'];
@@ -62,7 +64,10 @@ export async function commandRun(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run needs exactly one variant file');
   const request = runRequestOf(positionals[0], values);
   const follower = new RunFollower(values.json === true);
-  const handle = await startRun(request, { store: storeFor(values.workspace), onStderr: (l) => follower.stderr(l) });
+  const store = storeFor(values.workspace);
+  const handle = await startRun(request, { store, onStderr: (l) => follower.stderr(l) });
+  const displayName = values.name?.trim();
+  if (displayName) store.update(handle.runId, (r) => ({ ...r, displayName }));
   return follower.follow(handle);
 }
 
