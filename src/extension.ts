@@ -21,6 +21,7 @@ import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
 import { VariantCommands } from './vscode/variant-commands';
+import { PythonHint } from './vscode/python-hint';
 
 export function activate(context: vscode.ExtensionContext): void {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
     new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath, vscode.Uri.joinPath(context.extensionUri, 'dist', 'types').fsPath),
     new AccuracyLensProvider(index),
     new RunStatusBar(service),
+    new PythonHint(),
     new RunProgressNotifications(service, RunLabels.of(index)),
     RunLabels.of(index),
     onSettingsChange(() => (service.concurrency = readSettings().concurrency)),

@@ -285,6 +285,7 @@ function runTooltip(r: RunRecord, labels: RunLabels): vscode.MarkdownString {
   ];
   if (r.error) rows.splice(1, 0, ['error', `${r.error.kind}: ${r.error.message}`]);
   if (r.env?.gitCommit) rows.push(['git', r.env.gitCommit]);
+  if (r.segments && r.segments.length > 1) rows.push(['segments', segmentsText(r.segments)]);
   for (const [k, v] of rows) md.appendMarkdown(`${k}: ${escape(v)}  \n`);
   appendChanges(md, labels.changesSincePrevious(r));
   return md;
@@ -296,6 +297,12 @@ function appendChanges(md: vscode.MarkdownString, changes: ReturnType<RunLabels[
   md.appendMarkdown(`\n**Changes since ${escape(changes.previous)}**\n\n`);
   if (!changes.lines.length) md.appendMarkdown('Same source.\n');
   else md.appendCodeblock(changes.lines.join('\n'), 'diff');
+}
+
+/** "3: interrupted, interrupted, running from epoch 5": how each stretch of work ended. */
+function segmentsText(segments: NonNullable<RunRecord['segments']>): string {
+  const ends = segments.map((s) => (s.end ? (s.status ?? 'ended') : `running${s.resumedFrom ? ` from epoch ${s.resumedFrom.epoch + 1}` : ''}`));
+  return `${segments.length}: ${ends.join(', ')}`;
 }
 
 function fmt(acc: number | null): string {
