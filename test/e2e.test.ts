@@ -29,6 +29,7 @@ import {
   notificationTexts,
   openBrowser,
   quickPickLabels,
+  quickPickRow,
   quickPickTitle,
   runCommand,
   waitForCodeLens,
@@ -511,6 +512,16 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     await tree.locator('.monaco-list-row', { hasText: /^beta 0\.3 · edit 2 \(#[0-9a-f]{7}\) · seed 0/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
     await screenshot(page, 'tree-renamed');
   });
+
+  step('the Getting Started walkthrough lists its four steps', 60_000, async ({ page }) => {
+    await runCommand(page, 'Welcome: Open Walkthrough...');
+    await quickPickRow(page, 'Get Started with Regbench').first().click();
+    const walkthrough = page.locator('.gettingStartedContainer');
+    for (const title of ['Scaffold a variant', 'Run the smoke budget', 'Open the dashboard', 'Compare two runs']) {
+      await walkthrough.getByText(title, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    }
+    await screenshot(page, 'walkthrough');
+  }, { runsAfterFailureOf: 'any' });
 
   step('the extension activated on its first command; its activation time is listed', 60_000, async ({ page }, t) => {
     await runCommand(page, 'Developer: Show Running Extensions');
