@@ -99,6 +99,17 @@ for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')
 }
 // The native training kernels (dist/native), where a compiler and libtorch exist.
 buildNative({ root, dist });
+// Editor types for TypeScript variants: the declarations of tfjs-core and of the packages they
+// reference, in a node_modules tree of their own (dist/types) that the tsconfig.json Regbench
+// writes beside variants points at. Declarations only: nothing here is loaded at run time.
+for (const pkg of ['@tensorflow/tfjs-core', '@webgpu/types', '@types/long', '@types/offscreencanvas', '@types/seedrandom']) {
+  const from = join(root, 'node_modules', pkg);
+  cpSync(from, join(dist, 'types', 'node_modules', pkg), {
+    recursive: true,
+    dereference: true,
+    filter: (p) => statSync(p).isDirectory() ? !/[\\/](src|miniprogram|node_modules)$/.test(p) : /(\.d\.ts|package\.json|LICENSE)$/.test(p) && !p.endsWith('_test.d.ts'),
+  });
+}
 // The Python worker ships as source beside the bundles.
 if (exists('src/engine/pytorch')) {
   cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p) });

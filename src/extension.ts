@@ -14,12 +14,14 @@ import { RunOutputLog } from './vscode/output-log';
 import { RunCommands } from './vscode/run-commands';
 import { RunDocuments } from './vscode/run-documents';
 import { RunIndex } from './runs/run-index';
+import { RunLabels } from './vscode/run-labels';
 import { RunProgressNotifications } from './vscode/run-progress';
 import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
 import { VariantCommands } from './vscode/variant-commands';
+import { PythonHint } from './vscode/python-hint';
 
 export function activate(context: vscode.ExtensionContext): void {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
@@ -56,10 +58,12 @@ export function activate(context: vscode.ExtensionContext): void {
     dashboard,
     new CompareCommands(index, documents, dashboard, () => tree.selectedRunIds()),
     new RunCommands(service, index),
-    new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath),
+    new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath, vscode.Uri.joinPath(context.extensionUri, 'dist', 'types').fsPath),
     new AccuracyLensProvider(index),
     new RunStatusBar(service),
-    new RunProgressNotifications(service),
+    new PythonHint(),
+    new RunProgressNotifications(service, RunLabels.of(index)),
+    RunLabels.of(index),
     onSettingsChange(() => (service.concurrency = readSettings().concurrency)),
   );
 }

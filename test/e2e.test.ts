@@ -1,9 +1,11 @@
 /**
  * End to end, in a real VS Code: the packaged extension (regbench.vsix) installed into code-server
  * 4.139.1 (VS Code 1.139, offline from the npm registry; test/e2e/setup-code-server.sh), driven
- * by headless Chromium the way a user works: open a variant, run it on ResNet-20/CIFAR-10 from
- * the command palette, watch it complete in the dashboard, read its accuracy on the code lens,
- * run an edited version and compare the two runs in a diff editor.
+ * by headless Chromium the way a user works: scaffold a variant from the Experiments view's welcome
+ * (zero problems, `tf.` completes with nothing installed in the workspace), run it on
+ * ResNet-20/CIFAR-10 from the command palette, watch it complete in the dashboard, read its
+ * accuracy on the code lens, run an edited version and compare the two runs (told apart by their
+ * edit numbers) in a diff editor.
  *
  * Data: a synthetic CIFAR-10 written by the CLI (no download); the smoke budget (1 epoch, 512
  * train / 256 test images), so each run takes well under a minute.
@@ -26,8 +28,8 @@ import {
   editorTab,
   notificationTexts,
   openBrowser,
-  openFile,
   quickPickLabels,
+  quickPickRow,
   quickPickTitle,
   runCommand,
   waitForCodeLens,
@@ -46,7 +48,8 @@ const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 const IN_CI = Boolean(process.env.CI) && process.env.CI !== 'false';
 
 const VARIANT = 'variants/my-reg.ts';
-const TEMPLATE = path.join(ROOT, 'templates', 'regularizers', 'confidence-penalty.ts');
+/** The template the variant is scaffolded from (New Regularizer Variant…). */
+const TEMPLATE_NAME = 'confidence-penalty';
 const RUN_COMMAND = 'Regbench: Run Benchmark on ResNet-20/CIFAR-10';
 const BUDGET_PICK = /budget for my-reg\.ts/;
 /** The accuracy lens cell of the benchmark once a run of the variant's latest source completed. */
@@ -153,15 +156,13 @@ function packageExtension(): string {
   return vsix;
 }
 
-/** A folder with one variant and settings that point at a synthetic CIFAR-10; returns the folder. */
+/** An empty folder with settings that point at a synthetic CIFAR-10; returns the folder. */
 function writeWorkspace(tmp: string): string {
   const dataDir = path.join(tmp, 'cifar10');
   // The smoke budget needs 512 training and 256 test images.
   run(process.execPath, [path.join(ROOT, 'bin', 'regbench.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '512', '--test', '256'], ROOT, 60_000);
   const workspace = path.join(tmp, 'workspace');
-  fs.mkdirSync(path.join(workspace, 'variants'), { recursive: true });
-  fs.copyFileSync(TEMPLATE, path.join(workspace, VARIANT));
-  fs.mkdirSync(path.join(workspace, '.vscode'));
+  fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
   const settings = {
     'regbench.dataDirectory': dataDir,
     'regbench.defaultBudget': 'smoke',
@@ -270,11 +271,79 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     }
   });
 
-  step('the workbench opens the workspace with the extension installed', 60_000, async ({ page }) => {
+  step('the empty Experiments view offers the first steps; New Regularizer Variant scaffolds and opens the variant', 60_000, async ({ page, workspace }) => {
     await screenshot(page, 'workbench');
-    await openFile(page, VARIANT);
+    await page.locator('.activitybar .action-item a[aria-label^="Regbench"]').first().click();
+    const welcome = page.locator('.welcome-view-content');
+    await welcome.waitFor({ state: 'visible', timeout: 30_000 });
+    for (const action of ['New Regularizer Variant', 'Run Benchmark…', 'Open Dashboard', 'Compare Experiments…']) {
+      assert.ok(await welcome.getByRole('button', { name: action }).isVisible(), `the welcome view offers ${action}`);
+    }
+    await screenshot(page, 'welcome-view');
+    await welcome.getByRole('button', { name: 'New Regularizer Variant' }).click();
+    await answerQuickPick(page, /new regularizer from a template/, TEMPLATE_NAME);
+    const name = page.locator('.quick-input-widget .quick-input-box input');
+    await name.waitFor({ state: 'visible' });
+    await name.fill('my-reg');
+    await name.press('Enter');
+    await editorTab(page, 'my-reg.ts').waitFor({ state: 'visible' });
     await page.locator('.monaco-editor .view-lines', { hasText: 'computeRegularization' }).first().waitFor({ state: 'visible' });
+    assert.ok(fs.existsSync(path.join(workspace, 'variants', 'tsconfig.json')), 'the scaffold writes variants/tsconfig.json');
+    assert.ok(!fs.existsSync(path.join(workspace, 'node_modules')), 'nothing is installed in the workspace');
     await screenshot(page, 'variant-open');
+  });
+
+  step('the scaffolded variant is typed: `tf.` completion offers tf.logSoftmax, and the Problems panel is empty', 120_000, async ({ page, workspace }) => {
+    // The TypeScript server loads tfjs-core's ~900 declaration files first: hover until it answers
+    // with the docs of tf.logSoftmax (a hover is asked again each time the pointer comes back).
+    const token = page.locator('.view-line', { hasText: 'const logP = tf.logSoftmax' }).locator('span', { hasText: /^logSoftmax$/ }).first();
+    const docs = page.locator('.monaco-hover', { hasText: 'Computes the log softmax' }).first();
+    for (let i = 0; i < 30 && !(await docs.isVisible()); i++) {
+      await page.mouse.move(0, 0);
+      await token.hover();
+      await docs.waitFor({ state: 'visible', timeout: 3_000 }).catch(() => undefined);
+    }
+    await docs.waitFor({ state: 'visible', timeout: 3_000 });
+    await screenshot(page, 'tf-hover');
+    await page.mouse.move(0, 0);
+    const editor = page.locator('.monaco-editor', { hasText: 'computeRegularization' }).first();
+    await editor.locator('.view-lines').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('tf.logSo');
+    // Only the server's answer counts: a word-based suggestion ("abc": the word occurs in the file) does not.
+    const suggestion = page
+      .locator('.suggest-widget .monaco-list-row', { hasText: 'logSoftmax' })
+      .filter({ hasNot: page.locator('.codicon-symbol-text') })
+      .first();
+    for (let i = 0; i < 10 && !(await suggestion.isVisible()); i++) {
+      // Ctrl+Space in an open list toggles its details: close it, then ask again.
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+Space');
+      await suggestion.waitFor({ state: 'visible', timeout: 3_000 }).catch(() => undefined);
+    }
+    await suggestion.waitFor({ state: 'visible', timeout: 3_000 });
+    await screenshot(page, 'tf-completion');
+    await page.keyboard.press('Escape');
+    // Back to the scaffolded text (the later steps edit the file on disk): remove the probe line, save.
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Delete');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Control+S');
+    const template = fs.readFileSync(path.join(ROOT, 'templates', 'regularizers', `${TEMPLATE_NAME}.ts`), 'utf8');
+    const file = path.join(workspace, VARIANT);
+    for (let i = 0; i < 50 && fs.readFileSync(file, 'utf8') !== template; i++) await page.waitForTimeout(200);
+    assert.equal(fs.readFileSync(file, 'utf8'), template, 'the variant is back to the template');
+    await page.locator('#status\\.problems').first().click();
+    const markers = page.locator('.markers-panel');
+    await markers.waitFor({ state: 'visible', timeout: 15_000 });
+    // Diagnostics settle after the revert: no error squiggle and the panel's "no problems" message.
+    await page.locator('.markers-panel .message-box-container', { hasText: /No problems have been detected/ }).waitFor({ state: 'visible', timeout: 30_000 });
+    await page.waitForTimeout(1_500);
+    assert.equal(await page.locator('.monaco-editor .squiggly-error').count(), 0, 'no error squiggles in the variant');
+    assert.match(await page.locator('.markers-panel').innerText(), /No problems have been detected/);
+    await screenshot(page, 'problems-empty');
+    await page.locator('#status\\.problems').first().click();
   });
 
   let firstAcc = 0;
@@ -358,11 +427,20 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
   const COMPARE_STEP = 'Compare Experiments… on the two runs shows the diff of their snapshots with the dashboard beside it';
 
   step(COMPARE_STEP, 90_000, async ({ page }) => {
-    await runCommand(page, 'Regbench: Compare Experiments…');
-    await quickPickTitle(page).filter({ hasText: /baseline/ }).waitFor({ state: 'visible' });
+    // The dashboard opened by the last step may still take the focus, which closes a quick pick: ask again then.
+    const baselinePick = quickPickTitle(page).filter({ hasText: /baseline/ });
+    for (let i = 0; i < 3 && !(await baselinePick.isVisible()); i++) {
+      await runCommand(page, 'Regbench: Compare Experiments…');
+      await baselinePick.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => undefined);
+    }
+    await baselinePick.waitFor({ state: 'visible', timeout: 5_000 });
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.nth(1).waitFor({ state: 'visible' });
     assert.equal(await rows.count(), 2, `runs offered: ${(await quickPickLabels(page)).join(', ')}`);
+    // The two runs differ only in the variant's source: their labels say which edit each ran.
+    const offered = await rows.allInnerTexts();
+    assert.match(offered[0], /^my-reg edit 2 · ResNet-20\/C10 · seed 0 · \d+\.\d%/, offered.join(' | '));
+    assert.match(offered[1], /^my-reg edit 1 · ResNet-20\/C10 · seed 0 · \d+\.\d%/, offered.join(' | '));
     await screenshot(page, 'compare-pick-baseline');
     // Newest first: the second row is the first run (BETA = 0.1), the baseline.
     await rows.nth(1).click();
@@ -383,7 +461,7 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     const diffTab = page.locator(DIFF_TAB).first();
     await diffTab.waitFor({ state: 'attached' });
     const title = (await diffTab.getAttribute('aria-label')) ?? '';
-    assert.match(title, /^my-reg · ResNet-20\/C10 · seed 0 · .+ ↔ my-reg · ResNet-20\/C10 · seed 0 · /, title);
+    assert.match(title, /^my-reg edit 1 · ResNet-20\/C10 · seed 0 · \d+\.\d% ↔ my-reg edit 2 · ResNet-20\/C10 · seed 0 · \d+\.\d%/, title);
     // The diff stays in sight: the dashboard opens beside it, not on top of it in the same group.
     const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((t) => `${t.getAttribute('aria-label')}${t.classList.contains('active') ? ' [active]' : ''}`));
     assert.ok(await diffTab.evaluate((tab) => tab.classList.contains('active')), `the diff is hidden behind another tab of its group: ${tabs.join(' | ')}`);
@@ -405,6 +483,45 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     const messages = await notificationTexts(page);
     assert.ok(!messages.some((m) => /Regbench: .*failed/.test(m)), `no failure notifications: ${messages.join(' | ')}`);
   }, { runsAfterFailureOf: [COMPARE_STEP] });
+
+  step('the Experiments view tells the two runs apart: edit numbers, the changed line on hover, Rename Run…', 60_000, async ({ page }) => {
+    const tree = page.locator('.pane-body .monaco-list').filter({ hasText: 'my-reg.ts' }).first();
+    // The activity bar icon toggles the side bar: click it only when the view is not in sight.
+    if (!(await tree.isVisible())) await page.locator('.activitybar .action-item a[aria-label^="Regbench"]').first().click();
+    const bench = tree.locator('.monaco-list-row', { hasText: 'ResNet-20/CIFAR-10' }).first();
+    await bench.waitFor({ state: 'visible', timeout: 15_000 });
+    if ((await bench.getAttribute('aria-expanded')) !== 'true') await bench.click();
+    const second = tree.locator('.monaco-list-row', { hasText: /^edit 2 \(#[0-9a-f]{7}\) · seed 0/ }).first();
+    const first = tree.locator('.monaco-list-row', { hasText: /^edit 1 \(#[0-9a-f]{7}\) · seed 0/ }).first();
+    await second.waitFor({ state: 'visible', timeout: 15_000 });
+    await first.waitFor({ state: 'visible' });
+    await second.locator('.label-name').first().hover();
+    const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Changes since' }).first();
+    await hover.waitFor({ state: 'visible', timeout: 15_000 });
+    const text = await hover.innerText();
+    assert.match(text, /-const BETA = 0\.1;/, text);
+    assert.match(text, /\+const BETA = 0\.3;/, text);
+    await screenshot(page, 'tree-hover-diff');
+    await page.mouse.move(0, 0);
+    await second.click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Rename Run…' }).first().click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('beta 0.3');
+    await input.press('Enter');
+    await tree.locator('.monaco-list-row', { hasText: /^beta 0\.3 · edit 2 \(#[0-9a-f]{7}\) · seed 0/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await screenshot(page, 'tree-renamed');
+  });
+
+  step('the Getting Started walkthrough lists its four steps', 60_000, async ({ page }) => {
+    await runCommand(page, 'Welcome: Open Walkthrough...');
+    await quickPickRow(page, 'Get Started with Regbench').first().click();
+    const walkthrough = page.locator('.gettingStartedContainer');
+    for (const title of ['Scaffold a variant', 'Run the smoke budget', 'Open the dashboard', 'Compare two runs']) {
+      await walkthrough.getByText(title, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    }
+    await screenshot(page, 'walkthrough');
+  }, { runsAfterFailureOf: 'any' });
 
   step('the extension activated on its first command; its activation time is listed', 60_000, async ({ page }, t) => {
     await runCommand(page, 'Developer: Show Running Extensions');

@@ -28,6 +28,8 @@ const RUN_OPTIONS = {
   'step-timeout': { type: 'string' },
   json: { type: 'boolean', default: false },
   workspace: { type: 'string' },
+  /** A name for the run (record field displayName), shown instead of the variant's edit number. */
+  name: { type: 'string' },
 } as const;
 
 type RunValues = ReturnType<typeof parseRunArgs>['values'];
@@ -66,7 +68,9 @@ export async function commandRun(argv: string[]): Promise<number> {
   const seeds = parseSeeds(values.seeds, values.seed);
   const request = runRequestOf(positionals[0], { ...values, seed: undefined });
   const store = storeFor(values.workspace);
-  return runSeries(prepareSeries(request, seeds, store), { store, json: values.json === true });
+  const displayName = values.name?.trim();
+  const records = prepareSeries(request, seeds, store).map((r) => (displayName ? store.update(r.id, (x) => ({ ...x, displayName })) : r));
+  return runSeries(records, { store, json: values.json === true });
 }
 
 export async function commandResume(argv: string[]): Promise<number> {

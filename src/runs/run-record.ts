@@ -10,6 +10,8 @@ export interface RunRecord {
   id: string;
   /** Readable name: variant, benchmark, seed, date. */
   name: string;
+  /** A name the user gave the run (`regbench run --name`, Rename Run… in the editor); not derived from events. */
+  displayName?: string;
   spec: RunSpec;
   env?: RunEnvironment;
   status: RunStatus;

@@ -8,8 +8,8 @@
 import type { RunEvent } from '../protocol/events';
 import { syntheticRunEnd, type RunRecord } from './run-record';
 import type { RunStore } from './run-store';
-import type { RunRequest } from './run-request';
-import { prepareRun, RunHandle } from './runner';
+import { UsageError, type RunRequest } from './run-request';
+import { prepareRun, RESUMABLE, resumeRun, RunHandle } from './runner';
 import { RunQueue, type CancelOutcome } from './run-queue';
 
 /** The worker's stderr of one run, beside its events, so a run's log can be shown later. */
@@ -61,11 +61,48 @@ export class RunService {
       id: record.id,
       run: () => {
         // Built at start, not at submit: a changed interpreter setting applies to waiting runs.
-        handle = this.createHandle(record);
-        return this.runToEnd(record, handle);
+        const created = this.createHandle(record);
+        handle = created;
+        this.emit({ type: 'started', record: this.opts.store.get(record.id) ?? record });
+        return this.follow(record, created, () => created.start());
       },
       cancel: () => void handle?.cancel(),
       discard: () => this.discard(record),
+    });
+    return record;
+  }
+
+  /**
+   * Queues a stopped run (interrupted, failed or cancelled) to continue from its last checkpoint
+   * (from the start when it has none), like a new run: it waits for a slot. Until it starts its
+   * record stays as it was, so a resume cancelled while waiting leaves it resumable. Throws
+   * UsageError when the run cannot be resumed.
+   */
+  resume(runId: string): RunRecord {
+    const record = this.opts.store.get(runId);
+    if (!record) throw new UsageError(`no run '${runId}' in ${this.opts.store.root}`);
+    if (this.queue.has(runId)) throw new UsageError(`${record.name} is already queued or running in this window`);
+    if (!RESUMABLE.includes(record.status)) throw new UsageError(`${record.name} cannot be resumed: it is ${record.status}`);
+    this.emit({ type: 'queued', record });
+    let handle: RunHandle | undefined;
+    this.queue.enqueue({
+      id: runId,
+      run: async () => {
+        this.emit({ type: 'started', record: this.opts.store.get(runId) ?? record });
+        try {
+          handle = await resumeRun(runId, { store: this.opts.store, distDir: this.opts.distDir, python: this.opts.python(), onStderr: (line) => this.stderr(record, line) });
+        } catch (err) {
+          // Refused when it was about to start (the run changed meanwhile): it stays as it is.
+          this.stderr(record, `regbench: ${(err as Error).message}`);
+          this.emit({ type: 'ended', record: this.opts.store.get(runId) ?? record });
+          return;
+        }
+        this.handles.set(runId, handle);
+        // Its events come from the worker's pipes, never before this line runs.
+        await this.follow(record, handle, async () => undefined);
+      },
+      cancel: () => void handle?.cancel(),
+      discard: () => this.emit({ type: 'ended', record: this.opts.store.get(runId) ?? record }),
     });
     return record;
   }
@@ -111,11 +148,11 @@ export class RunService {
     return handle;
   }
 
-  private async runToEnd(record: RunRecord, handle: RunHandle): Promise<void> {
+  /** Re-emits the handle's events from before `start` until the run has ended. */
+  private async follow(record: RunRecord, handle: RunHandle, start: () => Promise<void>): Promise<void> {
     const subscription = handle.onEvent((event, r) => this.emit({ type: 'event', event, record: r }));
     try {
-      this.emit({ type: 'started', record: this.opts.store.get(record.id) ?? record });
-      await handle.start();
+      await start();
       const ended = await handle.done;
       this.emit({ type: 'ended', record: ended });
     } finally {

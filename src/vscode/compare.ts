@@ -11,6 +11,7 @@ import type { DashboardCommands } from './dashboard-panel';
 import { sameFile } from '../runs/variant-file';
 import { pickRun, type RunDocuments } from './run-documents';
 import type { RunIndex } from '../runs/run-index';
+import { RunLabels } from './run-labels';
 
 export class CompareCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -27,12 +28,16 @@ export class CompareCommands implements vscode.Disposable {
     );
   }
 
+  private get labels(): RunLabels {
+    return RunLabels.of(this.index);
+  }
+
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
   }
 
   async compare(a: RunRecord, b: RunRecord): Promise<void> {
-    await vscode.commands.executeCommand('vscode.diff', this.documents.snapshotUri(a), this.documents.snapshotUri(b), `${a.name} ↔ ${b.name}`, { preview: false });
+    await vscode.commands.executeCommand('vscode.diff', this.documents.snapshotUri(a), this.documents.snapshotUri(b), `${this.labels.label(a)} ↔ ${this.labels.label(b)}`, { preview: false });
     this.dashboard.compare(a, b);
   }
 
@@ -55,7 +60,7 @@ export class CompareCommands implements vscode.Disposable {
     if (!first || first === 'extra') return;
     const a = this.index.get(first);
     if (!a) return;
-    const second = await pickRun(this.index, `Regbench: compare ${a.name} with which run?`, undefined, (r) => r.id !== a.id);
+    const second = await pickRun(this.index, `Regbench: compare ${this.labels.label(a)} with which run?`, undefined, (r) => r.id !== a.id);
     if (!second || second === 'extra') return;
     const b = this.index.get(second);
     if (b) await this.compare(a, b);

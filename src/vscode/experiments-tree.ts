@@ -5,7 +5,9 @@
  * refresh, open variant, delete runs.
  */
 import * as vscode from 'vscode';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkpointMetaPath } from '../runs/checkpoint-info';
 import { BENCHMARKS, getBenchmark, type BenchId } from '../protocol/benchmarks';
 import type { RunStatus } from '../protocol/events';
 import type { RunRecord } from '../runs/run-record';
@@ -14,6 +16,8 @@ import { COMMANDS } from '../protocol/command-ids';
 import { benchCellText, latestVariantRuns } from '../runs/lens-text';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
+import { EDITOR_COMMANDS } from './editor-command-ids';
+import { RunLabels } from './run-labels';
 
 export const VIEW_ID = 'regbench.experiments';
 
@@ -64,6 +68,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
       vscode.commands.registerCommand(COMMANDS.refreshExperiments, () => this.index.reload()),
       vscode.commands.registerCommand(COMMANDS.openVariant, (arg) => this.openVariant(arg)),
       vscode.commands.registerCommand(COMMANDS.deleteRun, (arg, selection) => this.deleteRuns(runIdsOf(arg, selection))),
+      vscode.commands.registerCommand(EDITOR_COMMANDS.renameRun, (arg) => this.renameRun(runIdsOf(arg)[0] ?? this.selectedRunIds()[0])),
     );
   }
 
@@ -116,7 +121,14 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
     if (node.kind === 'variant') return this.variantItem(node.variantPath);
     if (node.kind === 'bench') return this.benchItem(node.variantPath, node.bench);
     const r = this.index.get(node.runId);
-    return r ? runItem(r) : new vscode.TreeItem('(deleted run)');
+    return r ? runItem(r, RunLabels.of(this.index), isResumable(r, this.index.store.runDir(r.id))) : new vscode.TreeItem('(deleted run)');
+  }
+
+  /** A run's hover is built when it is shown: it reads two variant snapshots for the diff. */
+  resolveTreeItem(item: vscode.TreeItem, node: ExperimentNode): vscode.TreeItem {
+    const r = node.kind === 'run' ? this.index.get(node.runId) : undefined;
+    if (r) item.tooltip = runTooltip(r, RunLabels.of(this.index));
+    return item;
   }
 
   private variantItem(variantPath: string): vscode.TreeItem {
@@ -181,6 +193,24 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
     }
   }
 
+  /** Asks for the run's name (its label everywhere); an empty name goes back to the edit number. */
+  private async renameRun(runId: string | undefined): Promise<void> {
+    const r = runId ? this.index.get(runId) : undefined;
+    if (!r) {
+      void vscode.window.showInformationMessage('Regbench: select a run in the Experiments view to rename it.');
+      return;
+    }
+    const labels = RunLabels.of(this.index);
+    const name = await vscode.window.showInputBox({
+      title: `Regbench: rename ${labels.label(r)}`,
+      prompt: 'A name for this run, shown in the tree, pickers and notifications. Empty: the variant and its edit number.',
+      value: r.displayName ?? '',
+      validateInput: (v) => (v.length > 80 ? 'At most 80 characters.' : undefined),
+    });
+    if (name === undefined) return;
+    this.index.store.update(r.id, (current) => ({ ...current, displayName: name.trim() || undefined }));
+  }
+
   private async deleteRuns(ids: string[]): Promise<void> {
     const records = ids.map((id) => this.index.get(id)).filter((r): r is RunRecord => r !== undefined);
     if (!records.length) return;
@@ -207,13 +237,19 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
   }
 }
 
-function runItem(r: RunRecord): vscode.TreeItem {
-  const item = new vscode.TreeItem(r.name, vscode.TreeItemCollapsibleState.None);
+/** Interrupted runs, and failed or cancelled ones that left a checkpoint, can continue. */
+export function isResumable(r: RunRecord, runDir: string): boolean {
+  if (r.status === 'interrupted') return true;
+  return (r.status === 'failed' || r.status === 'cancelled') && fs.existsSync(checkpointMetaPath(runDir));
+}
+
+function runItem(r: RunRecord, labels: RunLabels, resumable: boolean): vscode.TreeItem {
+  const item = new vscode.TreeItem(labels.treeLabel(r), vscode.TreeItemCollapsibleState.None);
   item.id = `run:${r.id}`;
   item.iconPath = statusIcon(r.status);
   item.description = runDescription(r);
-  item.tooltip = runTooltip(r);
-  item.contextValue = `regbench.run.${r.status}`;
+  // Menus match `regbench.run.<status>` and, for Resume, the `.resumable` suffix.
+  item.contextValue = `regbench.run.${r.status}${resumable ? '.resumable' : ''}`;
   item.command = { command: COMMANDS.openRunInDashboard, title: 'Open in Dashboard', arguments: [r.id] };
   return item;
 }
@@ -232,10 +268,10 @@ function runDescription(r: RunRecord): string {
   }
 }
 
-function runTooltip(r: RunRecord): vscode.MarkdownString {
+function runTooltip(r: RunRecord, labels: RunLabels): vscode.MarkdownString {
   const spec = r.spec;
   const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${escape(r.name)}**\n\n`);
+  md.appendMarkdown(`**${escape(labels.label(r))}**\n\n`);
   const rows: Array<[string, string]> = [
     ['status', r.status + (r.reason ? ` (${r.reason})` : '')],
     ['best / last test accuracy', `${fmt(r.bestTestAcc)} / ${fmt(r.finalTestAcc)}`],
@@ -249,8 +285,24 @@ function runTooltip(r: RunRecord): vscode.MarkdownString {
   ];
   if (r.error) rows.splice(1, 0, ['error', `${r.error.kind}: ${r.error.message}`]);
   if (r.env?.gitCommit) rows.push(['git', r.env.gitCommit]);
+  if (r.segments && r.segments.length > 1) rows.push(['segments', segmentsText(r.segments)]);
   for (const [k, v] of rows) md.appendMarkdown(`${k}: ${escape(v)}  \n`);
+  appendChanges(md, labels.changesSincePrevious(r));
   return md;
+}
+
+/** The lines that changed against the previous run of the same file, as a diff block. */
+function appendChanges(md: vscode.MarkdownString, changes: ReturnType<RunLabels['changesSincePrevious']>): void {
+  if (!changes) return;
+  md.appendMarkdown(`\n**Changes since ${escape(changes.previous)}**\n\n`);
+  if (!changes.lines.length) md.appendMarkdown('Same source.\n');
+  else md.appendCodeblock(changes.lines.join('\n'), 'diff');
+}
+
+/** "3: interrupted, interrupted, running from epoch 5": how each stretch of work ended. */
+function segmentsText(segments: NonNullable<RunRecord['segments']>): string {
+  const ends = segments.map((s) => (s.end ? (s.status ?? 'ended') : `running${s.resumedFrom ? ` from epoch ${s.resumedFrom.epoch + 1}` : ''}`));
+  return `${segments.length}: ${ends.join(', ')}`;
 }
 
 function fmt(acc: number | null): string {

@@ -16,6 +16,9 @@ import { runIdsOf } from './command-args';
 import { COMMANDS, runOnBenchCommand } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
+import { EDITOR_COMMANDS } from './editor-command-ids';
+import { isResumable } from './experiments-tree';
+import { RunLabels } from './run-labels';
 import { readSettings } from './settings';
 import { ensureTrusted } from './trust';
 
@@ -40,6 +43,7 @@ export class RunCommands implements vscode.Disposable {
     this.register(COMMANDS.runAllBenchmarks, (arg) => this.runOn(arg, 'track'));
     this.register(COMMANDS.cancelRun, (arg, selection) => this.cancel(runIdsOf(arg, selection)));
     this.register(COMMANDS.rerunRun, (arg, selection) => this.rerun(runIdsOf(arg, selection)));
+    this.register(EDITOR_COMMANDS.resumeRun, (arg, selection) => this.resume(runIdsOf(arg, selection)));
   }
 
   dispose(): void {
@@ -98,6 +102,33 @@ export class RunCommands implements vscode.Disposable {
     return submitted;
   }
 
+  /** Continues stopped runs from their last checkpoint, queued like new runs; asks which when none is given. */
+  private async resume(ids: string[]): Promise<void> {
+    if (!ensureTrusted('resume a run')) return;
+    const labels = RunLabels.of(this.index);
+    let targets = ids;
+    if (!targets.length) {
+      const stopped = this.index.all().filter((r) => isResumable(r, this.index.store.runDir(r.id)) && !this.service.owns(r.id)).reverse();
+      if (!stopped.length) {
+        void vscode.window.showInformationMessage('Regbench: no run is interrupted or left a checkpoint to resume from.');
+        return;
+      }
+      const picked = await vscode.window.showQuickPick(
+        stopped.map((r) => ({ label: labels.label(r), description: `${r.status} · epoch ${r.epochsCompleted}/${r.totalEpochs}`, runId: r.id })),
+        { title: 'Regbench: resume which runs?', canPickMany: true },
+      );
+      if (!picked?.length) return;
+      targets = picked.map((p) => p.runId);
+    }
+    for (const id of targets) {
+      try {
+        this.service.resume(id);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Regbench: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private async cancel(ids: string[]): Promise<void> {
     let targets = ids;
     if (!targets.length) {
@@ -110,7 +141,7 @@ export class RunCommands implements vscode.Disposable {
         targets = [active[0].id];
       } else {
         const picked = await vscode.window.showQuickPick(
-          active.map((r) => ({ label: r.name, description: r.status, runId: r.id, picked: r.status === 'running' })),
+          active.map((r) => ({ label: RunLabels.of(this.index).label(r), description: r.status, runId: r.id, picked: r.status === 'running' })),
           { title: 'Regbench: cancel which runs?', canPickMany: true },
         );
         if (!picked?.length) return;

@@ -14,6 +14,7 @@ import { COMMANDS } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import { runLogText } from '../runs/run-log-text';
 import { STDERR_FILE } from '../runs/run-store';
+import { RunLabels } from './run-labels';
 
 export const LOG_SCHEME = 'regbench-log';
 export const SNAPSHOT_SCHEME = 'regbench-snapshot';
@@ -143,7 +144,7 @@ export async function pickRun(
   const ordered = [...runs.filter(active), ...runs.filter((r) => !active(r))];
   const items: Item[] = [
     ...(extra ? [{ label: extra.label, description: extra.description }] : []),
-    ...ordered.map((r) => ({ label: r.name, description: describeRun(r), runId: r.id })),
+    ...ordered.map((r) => ({ label: RunLabels.of(index).label(r), description: describeRun(r), runId: r.id })),
   ];
   if (!ordered.length && !extra) {
     void vscode.window.showInformationMessage('Regbench: there are no runs yet.');

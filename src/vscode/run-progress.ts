@@ -1,6 +1,7 @@
 /**
  * A cancellable progress notification per running run (cancel ends its worker's process tree),
- * with a link to the worker log; and a message when a run ends that is worth knowing about.
+ * with a link to the worker log; and when the window's runs have all ended, one message: about
+ * the run when it was alone, else one summary of the batch ("6 runs ended: 5 completed, 1 failed").
  */
 import * as vscode from 'vscode';
 import * as path from 'node:path';
@@ -9,6 +10,8 @@ import type { RunRecord } from '../runs/run-record';
 import { COMMANDS } from '../protocol/command-ids';
 import type { RunService, RunServiceEvent } from '../runs/run-service';
 import { advance, epochText, fractionDone, stepText, type RunProgress } from '../runs/run-status';
+import { batchSummary } from '../runs/run-label-editor';
+import type { RunLabels } from './run-labels';
 
 const SHOW_LOG = 'Show Log';
 const OPEN_DASHBOARD = 'Open Dashboard';
@@ -18,8 +21,13 @@ export class RunProgressNotifications implements vscode.Disposable {
   private readonly subscription: { dispose(): void };
   /** Ends each open notification (its withProgress task) by run id. */
   private readonly open = new Map<string, { update(e: RunServiceEvent): void; close(): void }>();
+  /** Runs that ended while others of this window were still queued or running. */
+  private batch: RunRecord[] = [];
 
-  constructor(private readonly service: RunService) {
+  constructor(
+    private readonly service: RunService,
+    private readonly labels: RunLabels,
+  ) {
     this.subscription = service.onEvent((e) => this.onEvent(e));
   }
 
@@ -36,7 +44,13 @@ export class RunProgressNotifications implements vscode.Disposable {
     if (e.type === 'ended') {
       this.open.get(id)?.close();
       this.open.delete(id);
-      announceEnd(e.record);
+      this.batch.push(e.record);
+      // The run that ends is still the service's until its 'ended' listeners have run.
+      if (this.service.activeRuns().some((r) => r.id !== id)) return;
+      const ended = this.batch;
+      this.batch = [];
+      if (ended.length === 1) announceEnd(ended[0], this.labels.label(ended[0]));
+      else announceBatch(ended, this.labels);
     }
   }
 
@@ -46,7 +60,7 @@ export class RunProgressNotifications implements vscode.Disposable {
     void vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
-        title: `Regbench: ${variant} on ${bench.title}, seed ${record.spec.seed}`,
+        title: `Regbench: ${record.displayName ? `${record.displayName} (${variant})` : variant} on ${bench.title}, seed ${record.spec.seed}`,
         cancellable: true,
       },
       (progress, token) =>
@@ -84,8 +98,18 @@ export class RunProgressNotifications implements vscode.Disposable {
   }
 }
 
-function announceEnd(r: RunRecord): void {
-  const best = r.bestTestAcc === null ? '' : `, best test accuracy ${r.bestTestAcc.toFixed(1)}%`;
+function announceBatch(records: readonly RunRecord[], labels: RunLabels): void {
+  const failed = records.find((r) => r.status === 'failed' || r.status === 'diverged');
+  const message = `Regbench: ${batchSummary(records, (r) => labels.label(r))}`;
+  const choose = (choice: string | undefined) => {
+    if (choice === OPEN_DASHBOARD) void vscode.commands.executeCommand(COMMANDS.openDashboard);
+    if (choice === SHOW_LOG && failed) void vscode.commands.executeCommand(COMMANDS.showRunLog, failed.id);
+  };
+  if (failed) void vscode.window.showWarningMessage(message, OPEN_DASHBOARD, SHOW_LOG).then(choose);
+  else void vscode.window.showInformationMessage(message, OPEN_DASHBOARD).then(choose);
+}
+
+function announceEnd(r: RunRecord, label: string): void {
   const showLog = (choice: string | undefined) => {
     if (choice === SHOW_LOG) void vscode.commands.executeCommand(COMMANDS.showRunLog, r.id);
     if (choice === OPEN_DASHBOARD) void vscode.commands.executeCommand(COMMANDS.openRunInDashboard, r.id);
@@ -96,17 +120,17 @@ function announceEnd(r: RunRecord): void {
   };
   switch (r.status) {
     case 'completed':
-      void vscode.window.showInformationMessage(`Regbench: ${r.name} completed${best}.`, OPEN_DASHBOARD, SHOW_LOG).then(showLog);
+      void vscode.window.showInformationMessage(`Regbench: ${label} completed.`, OPEN_DASHBOARD, SHOW_LOG).then(showLog);
       break;
     case 'cancelled':
       break;
     case 'diverged':
-      void vscode.window.showWarningMessage(`Regbench: ${r.name} diverged${r.reason ? `: ${r.reason}` : ''}${best}.`, SHOW_LOG, OPEN_DASHBOARD).then(showLog);
+      void vscode.window.showWarningMessage(`Regbench: ${label} diverged${r.reason ? `: ${r.reason}` : ''}.`, SHOW_LOG, OPEN_DASHBOARD).then(showLog);
       break;
     default: {
       const message = r.error?.message ?? r.reason ?? 'the run failed';
       const actions = r.error?.kind === 'variant' && r.error.file ? [OPEN_VARIANT, SHOW_LOG] : [SHOW_LOG];
-      void vscode.window.showErrorMessage(`Regbench: ${r.name} failed: ${message}`, ...actions).then(showLog);
+      void vscode.window.showErrorMessage(`Regbench: ${label} failed: ${message}`, ...actions).then(showLog);
     }
   }
 }

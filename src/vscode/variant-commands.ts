@@ -6,12 +6,30 @@ import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { COMMANDS } from '../protocol/command-ids';
-import { checkVariantName, createVariant, freeVariantName, listTemplates, variantTarget, type TemplateKind } from '../runs/variant-templates';
+import {
+  checkVariantName,
+  createVariant,
+  freeVariantName,
+  hasTypeScriptVariants,
+  listTemplates,
+  provideVariantTypes,
+  variantTarget,
+  VARIANTS_DIR,
+  type TemplateKind,
+} from '../runs/variant-templates';
 
 export class VariantCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly templatesDir: string) {
+  /**
+   * `templatesDir`: the extension's templates; `typesDir`: its `dist/types` (tfjs-core's
+   * declarations), which the variants' tsconfig.json points at.
+   */
+  constructor(
+    private readonly templatesDir: string,
+    private readonly typesDir: string,
+  ) {
+    this.refreshVariantTypes();
     this.disposables.push(
       vscode.commands.registerCommand(COMMANDS.newRegularizerVariant, () => this.create('regularizers')),
       vscode.commands.registerCommand(COMMANDS.newNormVariant, () => this.create('norms')),
@@ -20,6 +38,23 @@ export class VariantCommands implements vscode.Disposable {
 
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
+  }
+
+  /**
+   * The extension's folder changes with each install or update: the variants' tsconfig.json of
+   * every workspace folder is pointed at this one (a user's own tsconfig.json is left alone).
+   */
+  private refreshVariantTypes(): void {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (folder.uri.scheme !== 'file') continue;
+      const dir = path.join(folder.uri.fsPath, VARIANTS_DIR);
+      if (!hasTypeScriptVariants(dir)) continue;
+      try {
+        provideVariantTypes(dir, this.templatesDir, this.typesDir);
+      } catch {
+        // A read-only workspace: the variants still run, only the editor lacks the types.
+      }
+    }
   }
 
   private async create(kind: TemplateKind): Promise<vscode.Uri | undefined> {
@@ -49,7 +84,7 @@ export class VariantCommands implements vscode.Disposable {
     if (name === undefined) return undefined;
     let target: string;
     try {
-      target = createVariant(workspace, name, template);
+      target = createVariant(workspace, name, template, this.typesDir);
     } catch (err) {
       const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
       void vscode.window.showErrorMessage(exists ? `Regbench: variants/${name}${path.extname(template.file)} exists already; it was left as it is.` : `Regbench: could not create the variant: ${(err as Error).message}`);
