@@ -370,7 +370,7 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
 
     assert.equal(await row.count(), 1);
     await assertCompleted(row);
-    assert.match(await row.locator('.run-name').innerText(), /^my-reg · ResNet-20\/C10 · seed 0 · /);
+    assert.match(await row.locator('.run-name').innerText(), /^my-reg #1 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0/);
     assert.equal(await row.locator('td.epoch').innerText(), '1/1');
     const best = await row.locator('td.best').innerText();
     assert.match(best, /^\d+\.\d\d$/, 'the best test accuracy, in percent');
@@ -439,8 +439,8 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     assert.equal(await rows.count(), 2, `runs offered: ${(await quickPickLabels(page)).join(', ')}`);
     // The two runs differ only in the variant's source: their labels say which edit each ran.
     const offered = await rows.allInnerTexts();
-    assert.match(offered[0], /^my-reg edit 2 · ResNet-20\/C10 · seed 0 · \d+\.\d%/, offered.join(' | '));
-    assert.match(offered[1], /^my-reg edit 1 · ResNet-20\/C10 · seed 0 · \d+\.\d%/, offered.join(' | '));
+    assert.match(offered[0], /^my-reg #2 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0 · \d+\.\d%/, offered.join(' | '));
+    assert.match(offered[1], /^my-reg #1 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0 · \d+\.\d%/, offered.join(' | '));
     await screenshot(page, 'compare-pick-baseline');
     // Newest first: the second row is the first run (BETA = 0.1), the baseline.
     await rows.nth(1).click();
@@ -461,7 +461,7 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     const diffTab = page.locator(DIFF_TAB).first();
     await diffTab.waitFor({ state: 'attached' });
     const title = (await diffTab.getAttribute('aria-label')) ?? '';
-    assert.match(title, /^my-reg edit 1 · ResNet-20\/C10 · seed 0 · \d+\.\d% ↔ my-reg edit 2 · ResNet-20\/C10 · seed 0 · \d+\.\d%/, title);
+    assert.match(title, /^my-reg #1 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0 · \d+\.\d% ↔ my-reg #2 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0 · \d+\.\d%/, title);
     // The diff stays in sight: the dashboard opens beside it, not on top of it in the same group.
     const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((t) => `${t.getAttribute('aria-label')}${t.classList.contains('active') ? ' [active]' : ''}`));
     assert.ok(await diffTab.evaluate((tab) => tab.classList.contains('active')), `the diff is hidden behind another tab of its group: ${tabs.join(' | ')}`);
@@ -491,8 +491,8 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     const bench = tree.locator('.monaco-list-row', { hasText: 'ResNet-20/CIFAR-10' }).first();
     await bench.waitFor({ state: 'visible', timeout: 15_000 });
     if ((await bench.getAttribute('aria-expanded')) !== 'true') await bench.click();
-    const second = tree.locator('.monaco-list-row', { hasText: /^edit 2 \(#[0-9a-f]{7}\) · seed 0/ }).first();
-    const first = tree.locator('.monaco-list-row', { hasText: /^edit 1 \(#[0-9a-f]{7}\) · seed 0/ }).first();
+    const second = tree.locator('.monaco-list-row', { hasText: /^#2 \([0-9a-f]{6}\) · s0/ }).first();
+    const first = tree.locator('.monaco-list-row', { hasText: /^#1 \([0-9a-f]{6}\) · s0/ }).first();
     await second.waitFor({ state: 'visible', timeout: 15_000 });
     await first.waitFor({ state: 'visible' });
     await second.locator('.label-name').first().hover();
@@ -509,7 +509,7 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     await input.waitFor({ state: 'visible' });
     await input.fill('beta 0.3');
     await input.press('Enter');
-    await tree.locator('.monaco-list-row', { hasText: /^beta 0\.3 · edit 2 \(#[0-9a-f]{7}\) · seed 0/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await tree.locator('.monaco-list-row', { hasText: /^beta 0\.3 · #2 \([0-9a-f]{6}\) · s0/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
     await screenshot(page, 'tree-renamed');
   });
 

@@ -27,11 +27,11 @@ test('edit numbers count the distinct sources of each file in run order; a rerun
 
 test('labels name the run: its given name, else file and edit; then benchmark, seed and best accuracy', () => {
   const first = run('1', '/w/variants/my-reg.ts', 'abcdef0123456789', { bestTestAcc: 71.26 });
-  assert.equal(runLabel(first, 1), 'my-reg edit 1 · ResNet-20/C10 · seed 0 · 71.3%');
-  assert.equal(runLabel({ ...first, bestTestAcc: null }, undefined), 'my-reg #abcdef0 · ResNet-20/C10 · seed 0');
-  assert.equal(runLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · ResNet-20/C10 · seed 0 · 71.3%');
-  assert.equal(runTreeLabel(first, 2), 'edit 2 (#abcdef0) · seed 0');
-  assert.equal(runTreeLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · edit 2 (#abcdef0) · seed 0');
+  assert.equal(runLabel(first, 1), 'my-reg #1 (abcdef) · ResNet-20/C10 · s0 · 71.3%');
+  assert.equal(runLabel({ ...first, bestTestAcc: null }, undefined), 'my-reg (abcdef) · ResNet-20/C10 · s0');
+  assert.equal(runLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · ResNet-20/C10 · s0 · 71.3%');
+  assert.equal(runTreeLabel(first, 2), '#2 (abcdef) · s0');
+  assert.equal(runTreeLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · #2 (abcdef) · s0');
   assert.notEqual(runLabel(first, 1), runLabel(run('2', '/w/variants/my-reg.ts', 'ffff', { bestTestAcc: 71.26 }), 2));
 });
 
@@ -54,6 +54,6 @@ test('one summary for a batch of runs: counts by status, the best completed run 
     run('4', '/w/a.ts', 'h2', { status: 'cancelled' }),
   ];
   const edits = editNumbers(runs);
-  assert.equal(batchSummary(runs, (r) => runLabel(r, edits.get(r.id))), '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a edit 2 · ResNet-20/C10 · seed 0 · 70.0%.');
+  assert.equal(batchSummary(runs, (r) => runLabel(r, edits.get(r.id))), '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a #2 (h2) · ResNet-20/C10 · s0 · 70.0%.');
   assert.equal(batchSummary(runs.slice(2), (r) => r.id), '2 runs ended: 1 failed, 1 cancelled.');
 });

@@ -25,8 +25,8 @@ import { COMPARE_USAGE, runCompareCommand } from './compare-command';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
-               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
-               [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--json]
+               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm+native|wasm|cpu|tensorflow|tensorflow-gpu]
+               [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--name NAME] [--json]
   regbench resume <run-id> [--json]   (continue a stopped run from its last checkpoint)
   regbench rerun <run-id> [--json]    (the same run again; says whether the result is identical, exit 3 if not)
   ${FINAL_USAGE}

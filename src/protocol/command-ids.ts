@@ -10,6 +10,10 @@ export const COMMANDS = {
   cancelRun: 'regbench.cancelRun',
   openDashboard: 'regbench.openDashboard',
   compareExperiments: 'regbench.compareExperiments',
+  /** Gives a run a name of the user's (record field displayName); empty clears it. */
+  renameRun: 'regbench.renameRun',
+  /** Continues an interrupted (or failed/cancelled, checkpointed) run from its last checkpoint. */
+  resumeRun: 'regbench.resumeRun',
   showRunLog: 'regbench.showRunLog',
   /** The output channel with every worker's stderr (the progress notification's link). */
   showOutput: 'regbench.showOutput',

@@ -3,49 +3,43 @@
  * user gave the run, else the variant file with its edit number (the n-th distinct source of that
  * file that was run), then benchmark, seed and best accuracy. And the compact diff of a run's
  * source against the previous run of the same file, for the tree's hover. Pure; no `vscode`.
- * (The dashboard's labels come from src/runs/run-label.ts; the two are to be unified.)
+ * The label itself is the dashboard's (src/runs/run-label.ts): one format everywhere.
  */
-import { getBenchmark } from '../protocol/benchmarks';
 import type { RunRecord } from './run-record';
+import { editNumbers, runLabel as sharedRunLabel, shortHash } from './run-label';
 
 type Labelled = Pick<RunRecord, 'id' | 'spec' | 'bestTestAcc' | 'displayName'>;
 type Ended = Labelled & Pick<RunRecord, 'status'>;
 
-/** The edit number of every run: per variant file, its source's rank among the distinct sources, in run order. */
-export function editNumbers(records: readonly Labelled[]): Map<string, number> {
-  const sources = new Map<string, Map<string, number>>();
-  const out = new Map<string, number>();
-  for (const r of [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    let hashes = sources.get(r.spec.variantPath);
-    if (!hashes) sources.set(r.spec.variantPath, (hashes = new Map()));
-    if (!hashes.has(r.spec.variantHash)) hashes.set(r.spec.variantHash, hashes.size + 1);
-    out.set(r.id, hashes.get(r.spec.variantHash) ?? 0);
-  }
-  return out;
-}
+export { editNumbers };
 
 /** "my-reg" from ".../variants/my-reg.ts". */
 export function variantBase(variantPath: string): string {
   return variantPath.replace(/\\/g, '/').split('/').pop()?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantPath;
 }
 
-/** What names the run's source: "edit 2", or the short source hash when the edit is unknown. */
+/** What names the run's source: "#2 (a1b2c3)", or "(a1b2c3)" when the edit is unknown. */
 export function sourceTag(r: Labelled, edit: number | undefined): string {
-  return edit ? `edit ${edit}` : `#${r.spec.variantHash.slice(0, 7)}`;
+  return `${edit ? `#${edit} ` : ''}(${shortHash(r.spec.variantHash)})`;
 }
 
-/** "fast-beta · ResNet-20/C10 · seed 0 · 71.3%" or "my-reg edit 2 · ResNet-20/C10 · seed 0 · 71.3%". */
+/** The one label format (src/runs/run-label.ts): "my-reg #2 (a1b2c3) · ResNet-20/C10 · s0 · 71.3%". */
 export function runLabel(r: Labelled, edit: number | undefined): string {
-  const who = r.displayName?.trim() || `${variantBase(r.spec.variantPath)} ${sourceTag(r, edit)}`;
-  const best = r.bestTestAcc === null ? [] : [`${r.bestTestAcc.toFixed(1)}%`];
-  return [who, getBenchmark(r.spec.bench).short, `seed ${r.spec.seed}`, ...best].join(' · ');
+  return sharedRunLabel({
+    displayName: r.displayName,
+    variantName: variantBase(r.spec.variantPath),
+    variantHash: r.spec.variantHash,
+    edit: edit ?? null,
+    bench: r.spec.bench,
+    seed: r.spec.seed,
+    bestTestAcc: r.bestTestAcc,
+  });
 }
 
-/** The tree's label under variant → benchmark: the name, or the edit and the short hash. */
+/** The tree's label under variant → benchmark: the name, then the edit and short hash, and the seed. */
 export function runTreeLabel(r: Labelled, edit: number | undefined): string {
   const named = r.displayName?.trim();
-  const tag = `${sourceTag(r, edit)}${edit ? ` (#${r.spec.variantHash.slice(0, 7)})` : ''}`;
-  return named ? `${named} · ${tag} · seed ${r.spec.seed}` : `${tag} · seed ${r.spec.seed}`;
+  return [named, sourceTag(r, edit), `s${r.spec.seed}`].filter(Boolean).join(' · ');
 }
 
 /** "6 runs ended: 5 completed, 1 failed. Best: my-reg edit 2 · ResNet-20/C10 · seed 0 · 71.3%." */

@@ -16,7 +16,6 @@ import { COMMANDS } from '../protocol/command-ids';
 import { benchCellText, latestVariantRuns } from '../runs/lens-text';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
-import { EDITOR_COMMANDS } from './editor-command-ids';
 import { RunLabels } from './run-labels';
 
 export const VIEW_ID = 'regbench.experiments';
@@ -68,7 +67,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
       vscode.commands.registerCommand(COMMANDS.refreshExperiments, () => this.index.reload()),
       vscode.commands.registerCommand(COMMANDS.openVariant, (arg) => this.openVariant(arg)),
       vscode.commands.registerCommand(COMMANDS.deleteRun, (arg, selection) => this.deleteRuns(runIdsOf(arg, selection))),
-      vscode.commands.registerCommand(EDITOR_COMMANDS.renameRun, (arg) => this.renameRun(runIdsOf(arg)[0] ?? this.selectedRunIds()[0])),
+      vscode.commands.registerCommand(COMMANDS.renameRun, (arg) => this.renameRun(runIdsOf(arg)[0] ?? this.selectedRunIds()[0])),
     );
   }
 

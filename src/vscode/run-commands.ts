@@ -16,7 +16,6 @@ import { runIdsOf } from './command-args';
 import { COMMANDS, runOnBenchCommand } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
-import { EDITOR_COMMANDS } from './editor-command-ids';
 import { isResumable } from './experiments-tree';
 import { RunLabels } from './run-labels';
 import { readSettings } from './settings';
@@ -43,7 +42,7 @@ export class RunCommands implements vscode.Disposable {
     this.register(COMMANDS.runAllBenchmarks, (arg) => this.runOn(arg, 'track'));
     this.register(COMMANDS.cancelRun, (arg, selection) => this.cancel(runIdsOf(arg, selection)));
     this.register(COMMANDS.rerunRun, (arg, selection) => this.rerun(runIdsOf(arg, selection)));
-    this.register(EDITOR_COMMANDS.resumeRun, (arg, selection) => this.resume(runIdsOf(arg, selection)));
+    this.register(COMMANDS.resumeRun, (arg, selection) => this.resume(runIdsOf(arg, selection)));
   }
 
   dispose(): void {
