@@ -137,7 +137,7 @@ test('a run owned by a Slurm task is not reconciled by a local pid; squeue lines
   const localRun = make();
   const byId = new Map(store.list().map((r) => [r.id, r]));
   assert.equal(byId.get(slurmRun.id)?.status, 'queued');
-  assert.equal(byId.get(localRun.id)?.status, 'failed');
+  assert.equal(byId.get(localRun.id)?.status, 'cancelled'); // queued by a process that is gone: it never started
   const tasks = parseSqueue('7|1|8|PENDING|BeginTime|\n7|0|7|CANCELLED by 0|None|vm\n');
   assert.deepEqual(tasks.map((t) => [t.arrayTaskId, t.jobId, t.state]), [[0, '7', 'cancelled'], [1, '8', 'pending']]);
 });
