@@ -26,7 +26,7 @@ import { buildModel } from '../tfjs/models/index';
 import { SeededRandom } from '../tfjs/models/init';
 import { trainStep } from '../tfjs/train';
 import type { Model, NamedVariable, RegConfig } from '../tfjs/types';
-import { loadVariant } from '../tfjs/variant-loader';
+import { loadVariant, type LoadedVariant } from '../tfjs/variant-loader';
 import { maxAbsDiff, maxRelativeDiff, worstOf } from './compare';
 import { disableDropout } from './dropout';
 import { tfjsShapeOf, tfjsToTorch, torchToTfjs } from './layout';
@@ -121,29 +121,13 @@ export async function runParity(opts: ParityOptions): Promise<ParityReport> {
   const templates = findTemplates(opts.templatesDir);
   const script = findParityScript(opts.distDir);
   const { python } = await findPython({ setting: opts.python, env });
-
   const input = parityInput(batch, bench.numClasses, seed);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-parity-'));
   let model: Model | undefined;
   // Settles when the Python child is done, so the folder it writes to outlives it.
   let torchDone: Promise<unknown> = Promise.resolve();
   try {
-    const inputPath = path.join(tmp, 'input.bin');
-    fs.writeFileSync(inputPath, new Uint8Array(input.nchw.buffer, input.nchw.byteOffset, input.nchw.byteLength));
-    const torchRun = runTorchSide(
-      {
-        arch: bench.arch,
-        numClasses: bench.numClasses,
-        seed,
-        batch,
-        inputPath,
-        labels: Array.from(input.labels),
-        variantPath: path.join(templates, PY_REGULARIZER),
-        recipe: { lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, bnMomentum: RECIPE.bnMomentum, bnEpsilon: RECIPE.bnEpsilon },
-        outDir: tmp,
-      },
-      { python, script, env, onStderr: opts.onStderr },
-    );
+    const torchRun = startTorchSide({ bench, batch, seed, input, templates, tmp, python, script, env, onStderr: opts.onStderr });
     torchDone = torchRun.catch(() => undefined);
     // Built while Python works; its own initial weights are overwritten by PyTorch's below.
     const backend = await initBackend(opts.backend ?? 'wasm');
@@ -151,62 +135,10 @@ export async function runParity(opts: ParityOptions): Promise<ParityReport> {
     const variant = await loadVariant(path.join(templates, TS_REGULARIZER));
     const torch = await torchRun;
     const tfjsStarted = Date.now();
-
-    const report: ParityReport = {
-      bench: bench.id,
-      arch: bench.arch,
-      numClasses: bench.numClasses,
-      batch,
-      seed,
-      torch: { python, version: torch.torchVersion, threads: torch.threads },
-      tfjs: { backend: backend.backend, threads: backend.threads },
-      tensors: torch.initial.length,
-      dropoutLayersDisabled: 0,
-      stepMagnitude: changeMagnitude(torch, true),
-      statsMagnitude: changeMagnitude(torch, false),
-      reluMargin: torch.reluMargin,
-      poolTieGap: torch.poolTieGap,
-      checks: [],
-      pass: false,
-      seconds: { torch: torch.seconds.process, tfjs: 0, total: 0 },
-    };
+    const report = emptyReport(bench, batch, seed, python, torch, backend);
     const stateCheck = compareState(model.namedVariables(), torch.initial);
     report.checks.push(stateCheck);
-    if (stateCheck.pass) {
-      loadTorchState(model.namedVariables(), torch.initial);
-      const x = torchToTfjs('activations', { data: input.nchw, shape: [batch, 3, IMAGE, IMAGE] });
-      const current = model;
-      const logits = tf.tidy(() => current.forward(tf.tensor4d(x.data, [batch, IMAGE, IMAGE, 3]), false).dataSync() as Float32Array);
-      report.checks.push(check('eval-logits', 'eval-mode logits', maxRelativeDiff(logits, torch.evalLogits.data), 'relative'));
-
-      report.dropoutLayersDisabled = disableDropout(model);
-      const params = model.trainableVariables();
-      const momenta = params.map((p) => tf.variable(tf.zerosLike(p), false));
-      const config: RegConfig = { numClasses: bench.numClasses, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
-      let step;
-      let updates;
-      try {
-        step = trainStep({
-          model, params, momenta, batch: { images: x.data, labels: input.labels, size: batch },
-          lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, numClasses: bench.numClasses, variant, config,
-        });
-        updates = stepUpdates(model.namedVariables().filter((v) => v.trainable), momenta, torch);
-      } finally {
-        momenta.forEach((m) => m.dispose());
-      }
-      const after = afterStep(model.namedVariables(), torch.after);
-      const stats = worstOf(after.filter((p) => !p.trainable), maxRelativeDiff);
-      report.checks.push(check('bn-running-stats', 'BN running stats after a train forward', stats.error, 'relative', stats.worst));
-      const ceError = Math.abs(step.ce - torch.ce) / Math.max(Math.abs(torch.ce), Number.MIN_VALUE);
-      const termError = Math.abs(step.term - torch.term) / Math.max(Math.abs(torch.term), Number.MIN_VALUE);
-      report.checks.push(
-        check('step-loss', 'step loss: cross-entropy, term', Math.max(ceError, termError), 'relative', ceError >= termError ? 'cross-entropy' : 'term', `PyTorch: ce ${torch.ce.toPrecision(7)}, term ${torch.term.toPrecision(7)}; TensorFlow.js: ce ${step.ce.toPrecision(7)}, term ${step.term.toPrecision(7)}`),
-      );
-      const update = worstOf(updates, maxRelativeDiff);
-      report.checks.push(check('step-update', 'step update (grad + decay) per tensor', update.error, 'relative', update.worst, `nearest ReLU/ReLU6 input to a kink: ${torch.reluMargin.margin.toExponential(2)} away (${torch.reluMargin.at})`));
-      const moved = worstOf(after.filter((p) => p.trainable), maxAbsDiff);
-      report.checks.push(check('step-params', 'parameters after one SGD step', moved.error, 'absolute', moved.worst, `largest parameter change of the step ${report.stepMagnitude.toExponential(2)}`));
-    }
+    if (stateCheck.pass) report.checks.push(...compareStep(model, report, input, variant, torch));
     report.pass = report.checks.every((c) => c.pass);
     report.seconds.tfjs = (Date.now() - tfjsStarted) / 1000;
     report.seconds.total = (Date.now() - started) / 1000;
@@ -216,6 +148,101 @@ export async function runParity(opts: ParityOptions): Promise<ParityReport> {
     await torchDone;
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+interface TorchSideStart {
+  bench: ReturnType<typeof getBenchmark>;
+  batch: number;
+  seed: number;
+  input: ReturnType<typeof parityInput>;
+  templates: string;
+  tmp: string;
+  python: string;
+  script: string;
+  env: NodeJS.ProcessEnv;
+  onStderr?: (line: string) => void;
+}
+
+/** Writes the input batch and starts the PyTorch side on it (the confidence penalty template). */
+function startTorchSide(o: TorchSideStart): Promise<TorchSideResult> {
+  const inputPath = path.join(o.tmp, 'input.bin');
+  fs.writeFileSync(inputPath, new Uint8Array(o.input.nchw.buffer, o.input.nchw.byteOffset, o.input.nchw.byteLength));
+  return runTorchSide(
+    {
+      arch: o.bench.arch,
+      numClasses: o.bench.numClasses,
+      seed: o.seed,
+      batch: o.batch,
+      inputPath,
+      labels: Array.from(o.input.labels),
+      variantPath: path.join(o.templates, PY_REGULARIZER),
+      recipe: { lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, bnMomentum: RECIPE.bnMomentum, bnEpsilon: RECIPE.bnEpsilon },
+      outDir: o.tmp,
+    },
+    { python: o.python, script: o.script, env: o.env, onStderr: o.onStderr },
+  );
+}
+
+function emptyReport(bench: ReturnType<typeof getBenchmark>, batch: number, seed: number, python: string, torch: TorchSideResult, backend: { backend: string; threads?: number }): ParityReport {
+  return {
+    bench: bench.id,
+    arch: bench.arch,
+    numClasses: bench.numClasses,
+    batch,
+    seed,
+    torch: { python, version: torch.torchVersion, threads: torch.threads },
+    tfjs: { backend: backend.backend, threads: backend.threads },
+    tensors: torch.initial.length,
+    dropoutLayersDisabled: 0,
+    stepMagnitude: changeMagnitude(torch, true),
+    statsMagnitude: changeMagnitude(torch, false),
+    reluMargin: torch.reluMargin,
+    poolTieGap: torch.poolTieGap,
+    checks: [],
+    pass: false,
+    seconds: { torch: torch.seconds.process, tfjs: 0, total: 0 },
+  };
+}
+
+/**
+ * With PyTorch's initial state loaded: the eval-mode logits, then one SGD step of this engine's
+ * trainStep against PyTorch's (loss, update, parameters, BN running statistics).
+ */
+function compareStep(model: Model, report: ParityReport, input: ReturnType<typeof parityInput>, variant: LoadedVariant, torch: TorchSideResult): ParityCheck[] {
+  const { batch, numClasses } = report;
+  const checks: ParityCheck[] = [];
+  loadTorchState(model.namedVariables(), torch.initial);
+  const x = torchToTfjs('activations', { data: input.nchw, shape: [batch, 3, IMAGE, IMAGE] });
+  const logits = tf.tidy(() => model.forward(tf.tensor4d(x.data, [batch, IMAGE, IMAGE, 3]), false).dataSync() as Float32Array);
+  checks.push(check('eval-logits', 'eval-mode logits', maxRelativeDiff(logits, torch.evalLogits.data), 'relative'));
+  report.dropoutLayersDisabled = disableDropout(model);
+  const params = model.trainableVariables();
+  const momenta = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  const config: RegConfig = { numClasses, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
+  let step;
+  let updates;
+  try {
+    step = trainStep({
+      model, params, momenta, batch: { images: x.data, labels: input.labels, size: batch },
+      lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, numClasses, variant, config,
+    });
+    updates = stepUpdates(model.namedVariables().filter((v) => v.trainable), momenta, torch);
+  } finally {
+    momenta.forEach((m) => m.dispose());
+  }
+  const after = afterStep(model.namedVariables(), torch.after);
+  const stats = worstOf(after.filter((p) => !p.trainable), maxRelativeDiff);
+  checks.push(check('bn-running-stats', 'BN running stats after a train forward', stats.error, 'relative', stats.worst));
+  const ceError = Math.abs(step.ce - torch.ce) / Math.max(Math.abs(torch.ce), Number.MIN_VALUE);
+  const termError = Math.abs(step.term - torch.term) / Math.max(Math.abs(torch.term), Number.MIN_VALUE);
+  checks.push(
+    check('step-loss', 'step loss: cross-entropy, term', Math.max(ceError, termError), 'relative', ceError >= termError ? 'cross-entropy' : 'term', `PyTorch: ce ${torch.ce.toPrecision(7)}, term ${torch.term.toPrecision(7)}; TensorFlow.js: ce ${step.ce.toPrecision(7)}, term ${step.term.toPrecision(7)}`),
+  );
+  const update = worstOf(updates, maxRelativeDiff);
+  checks.push(check('step-update', 'step update (grad + decay) per tensor', update.error, 'relative', update.worst, `nearest ReLU/ReLU6 input to a kink: ${torch.reluMargin.margin.toExponential(2)} away (${torch.reluMargin.at})`));
+  const moved = worstOf(after.filter((p) => p.trainable), maxAbsDiff);
+  checks.push(check('step-params', 'parameters after one SGD step', moved.error, 'absolute', moved.worst, `largest parameter change of the step ${report.stepMagnitude.toExponential(2)}`));
+  return checks;
 }
 
 function check(id: ParityCheckId, title: string, error: number, unit: ParityCheck['unit'], worst?: string, note?: string): ParityCheck {

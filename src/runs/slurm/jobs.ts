@@ -6,7 +6,7 @@
  */
 import { FINAL_STATUSES, type RunStatus } from '../../protocol/events';
 import type { RunStore } from '../run-store';
-import type { RunRecord } from '../run-record';
+import { syntheticRunEnd, type RunRecord } from '../run-record';
 import { scancel, type SlurmClientOptions } from './client';
 import { squeueArray, type SlurmTask, type TaskState } from './job-state';
 import { listMatrices, taskOutputTail, type MatrixInfo } from './matrix';
@@ -40,17 +40,7 @@ function stateOfRecord(r: RunRecord): TaskState {
 }
 
 function endRun(store: RunStore, r: RunRecord, status: 'failed' | 'cancelled', reason: string): RunRecord {
-  return store.append(r.id, {
-    type: 'run-end',
-    runId: r.id,
-    time: new Date().toISOString(),
-    status,
-    bestTestAcc: r.bestTestAcc,
-    finalTestAcc: r.finalTestAcc,
-    epochsCompleted: r.epochsCompleted,
-    seconds: 0,
-    reason,
-  });
+  return store.append(r.id, syntheticRunEnd(r, status, reason));
 }
 
 /** A run not final whose task Slurm reports as ended (or forgot) is ended in the store too. */
