@@ -107,11 +107,13 @@ export interface TrainResult {
  * measured) and fit with almost no headroom for ResNet-110 (3.9 GB). REGBENCH_MICRO_BATCH
  * overrides (0 = whole batch).
  */
-export function microBatchFor(arch: string, backend: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+export function microBatchFor(arch: string, backend: string, env: NodeJS.ProcessEnv = process.env, customNorm = false): number | undefined {
   const forced = env.REGBENCH_MICRO_BATCH;
   if (forced !== undefined && forced !== '') return Number(forced) > 0 ? Number(forced) : undefined;
-  if (backend === 'wasm+native') return NATIVE_MICRO_BATCH[arch];
-  if (backend !== 'wasm') return undefined;
+  // A CustomNorm built from tf ops keeps several intermediates per norm slot alive until the step
+  // ends (the built-in BatchNorm keeps one): MobileNetV2 at 64 ran out of the heap (measured).
+  if (backend === 'wasm+native' && !customNorm) return NATIVE_MICRO_BATCH[arch];
+  if (!backend.startsWith('wasm')) return undefined;
   return WASM_MICRO_BATCH[arch];
 }
 
@@ -284,7 +286,11 @@ function stallError(err: StallError, run: Run): Error {
   const at = `at epoch ${epoch + 1}, step ${step + 1}`;
   const stack = err.frames.map((f) => `    at ${f.functionName || '(anonymous)'} (${f.url}:${f.line}:${f.column})`).join('\n');
   const frame = variant ? variantFrameOf(err.frames, variant.compiledName) : undefined;
-  if (!variant || !frame) return new VariantError(`${err.message} ${at}; it was not in the variant's code when stopped`, variant?.path ?? 'the engine', undefined, undefined, stack);
+  if (!variant || !frame) {
+    const inner = err.frames.find((f) => f.functionName && !f.url.startsWith('wasm://'))?.functionName ?? 'the engine';
+    const hint = /dispose|malloc|makeOutput|write/i.test(inner) ? '; memory management never returned, which on the wasm backend means its 4 GB heap is full: REGBENCH_MICRO_BATCH=16 computes each batch in smaller slices' : '';
+    return new VariantError(`${err.message} ${at}; it was not in the variant's code when stopped but in ${inner}${hint}`, variant?.path ?? 'the engine', undefined, undefined, stack);
+  }
   const loc = variant.locateCompiled(frame.line, frame.column);
   const where = `${variant.path}${loc.line ? `:${loc.line}` : ''}`;
   return new VariantError(`${where}: ${err.message} ${at}; it was in ${frame.functionName || 'the variant'} at line ${loc.line ?? '?'}`, variant.path, loc.line, loc.column, stack);
