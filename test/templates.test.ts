@@ -20,6 +20,9 @@ import * as blankRegularizer from '../templates/regularizers/blank';
 import * as confidencePenalty from '../templates/regularizers/confidence-penalty';
 import * as dropblockPenalty from '../templates/regularizers/dropblock-penalty';
 import * as orthogonalReg from '../templates/regularizers/orthogonal-reg';
+import * as l1Penalty from '../templates/regularizers/l1-penalty';
+import * as l2Penalty from '../templates/regularizers/l2-penalty';
+import * as labelSmoothing from '../templates/regularizers/label-smoothing';
 import { CustomNorm as BlankNorm } from '../templates/norms/blank';
 import { CustomNorm as BatchNorm } from '../templates/norms/batchnorm';
 import { CustomNorm as GroupNorm } from '../templates/norms/groupnorm';
@@ -192,6 +195,100 @@ describe('regularizer templates', () => {
     const g = grad.dataSync();
     // Gradient descent lowers the largest logit and raises the smallest one.
     assert.ok(g[0] > 0 && g[2] < 0, `gradient ${Array.from(g)}`);
+  });
+});
+
+describe('weight penalty templates (L1, L2)', () => {
+  const conv = randomNormal(3 * 3 * 2 * 4, 61);
+  const depthwise = randomNormal(3 * 3 * 5, 62);
+  const linear = [1, -2, 0, 0.5, -0.25, 3];
+  const make = () => fakeModel({
+    weights: [
+      tf.variable(tf.tensor4d(conv, [3, 3, 2, 4])),
+      tf.variable(tf.tensor4d(depthwise, [3, 3, 5, 1])), // depthwise: included
+      tf.variable(tf.tensor2d(linear, [3, 2])),
+    ],
+  });
+  const all = [...conv, ...depthwise, ...linear];
+
+  test('L1 is 1e-5 * sum |w| over every conv and linear weight', () => {
+    const model = make();
+    const expected = 1e-5 * all.reduce((s, w) => s + Math.abs(w), 0);
+    assertClose(value(l1Penalty.computeRegularization, model), expected, 1e-6 * expected, 'L1 penalty');
+    assert.equal(value(l1Penalty.computeRegularization, fakeModel({})), 0, 'no weights: 0');
+    // Gradient 1e-5 * sign(w), 0 at w = 0.
+    const vars = model.weights().map((n) => n.variable);
+    const { grads } = tf.variableGrads(() => regularize(l1Penalty.computeRegularization, model), vars);
+    assertAllClose(grads[vars[2].name].dataSync(), linear.map((w) => 1e-5 * Math.sign(w)), 1e-12, 'L1 gradient');
+    tf.dispose(grads);
+    model.dispose();
+  });
+
+  test('L2 is 5e-4 / 2 * sum w^2, with gradient 5e-4 * w (an extra weight decay)', () => {
+    const model = make();
+    const expected = (5e-4 / 2) * all.reduce((s, w) => s + w * w, 0);
+    assertClose(value(l2Penalty.computeRegularization, model), expected, 1e-6 * expected, 'L2 penalty');
+    const vars = model.weights().map((n) => n.variable);
+    const { grads } = tf.variableGrads(() => regularize(l2Penalty.computeRegularization, model), vars);
+    assertAllClose(grads[vars[0].name].dataSync(), conv.map((w) => 5e-4 * w), 1e-9, 'L2 gradient (conv)');
+    assertAllClose(grads[vars[2].name].dataSync(), linear.map((w) => 5e-4 * w), 1e-9, 'L2 gradient (linear)');
+    tf.dispose(grads);
+    model.dispose();
+  });
+});
+
+/** log softmax of one row in float64. */
+function logSoftmaxRow(row: number[]): number[] {
+  const max = Math.max(...row);
+  const logZ = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+  return row.map((v) => v - logZ);
+}
+
+describe('label smoothing template', () => {
+  const EPS_LS = 0.1;
+  const logits = [
+    [2, 0.5, -1, 0],
+    [0, 0, 0, 0],
+    [-3, 4, 1, 0.2],
+    [10, -10, 0, 1],
+    [0.3, 0.1, -0.2, 2],
+  ];
+  const labels = [0, 2, 1, 1, 3];
+  const term = (l: number[][], y: number[]): number =>
+    tf.tidy(() => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([l.length, 4, 4, 3]), tf.tensor2d(l), tf.tensor1d(y, 'int32'), CONFIG)).arraySync() as number;
+
+  test('CE + term equals the cross-entropy against (1 - eps) one-hot + eps / K targets', () => {
+    const K = 4;
+    let ce = 0;
+    let smoothed = 0;
+    logits.forEach((row, b) => {
+      const logP = logSoftmaxRow(row);
+      ce += -logP[labels[b]];
+      // The smoothed targets written out, not the (1 - eps) CE + eps U decomposition the template uses.
+      smoothed += -logP.reduce((s, lp, k) => s + ((k === labels[b] ? 1 - EPS_LS : 0) + EPS_LS / K) * lp, 0);
+    });
+    ce /= logits.length;
+    smoothed /= logits.length;
+    assertClose(ce + term(logits, labels), smoothed, 1e-6, 'CE + term');
+  });
+
+  test('is 0 for uniform logits, positive for a right confident prediction, negative for a wrong one', () => {
+    assertClose(term([[0, 0, 0, 0]], [2]), 0, 1e-7, 'uniform');
+    // Right: CE ~ 0, U ~ 30 / 4, term ~ 0.75; wrong: CE ~ 10, term ~ 0.1 * (7.5 - 10).
+    const right = term([[10, 0, 0, 0]], [0]);
+    assertClose(right, 0.1 * (logSoftmaxRow([10, 0, 0, 0]).reduce((s, v) => s - v / 4, 0) + logSoftmaxRow([10, 0, 0, 0])[0]), 1e-6, 'right');
+    assert.ok(right > 0, `right and confident: ${right}`);
+    const wrong = term([[10, 0, 0, 0]], [1]);
+    assert.ok(wrong < 0, `wrong and confident: ${wrong}`);
+  });
+
+  test('has the constant logit gradient eps * ([k = y] - 1/K): it lowers the label logit, raises the others', () => {
+    const g = tf.grad((l: tf.Tensor) => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([1, 4, 4, 3]), l as tf.Tensor2D, tf.tensor1d([0], 'int32'), CONFIG))(tf.tensor2d([[6, 0, 1, -1]]));
+    const d = g.dataSync();
+    // dU/dz_k = p_k - 1/K and dCE/dz_k = p_k - [k = y]: the p_k cancel.
+    const expected = [0, 1, 2, 3].map((k) => EPS_LS * ((k === 0 ? 1 : 0) - 1 / 4));
+    assertAllClose(d, expected, 1e-6, 'gradient');
+    assert.ok(d[0] > 0 && d[1] < 0, `gradient ${Array.from(d)}`);
   });
 });
 
@@ -735,6 +832,9 @@ for w in d['weights']:
         m.weight.data = t.permute(3, 2, 0, 1).contiguous()
     layers.append(m)
 out['orthogonal'] = load('regularizers/orthogonal_reg.py').compute_regularization(nn.Sequential(*layers), None, logits, None, None).item()
+for key, rel in (('l1', 'l1_penalty'), ('l2', 'l2_penalty')):
+    out[key] = load('regularizers/' + rel + '.py').compute_regularization(nn.Sequential(*layers), None, logits, None, None).item()
+out['label_smoothing'] = load('regularizers/label_smoothing.py').compute_regularization(None, None, logits, torch.tensor(d['targets']), None).item()
 print(json.dumps(out))
 `;
 
@@ -752,7 +852,7 @@ describe('TypeScript and Python templates agree', () => {
   const dir = templatesDir();
   const skip = !python ? 'no Python with torch (set REGBENCH_PYTHON)' : !dir ? 'templates/*.py not found' : false;
 
-  test('norms in training and evaluation, running statistics, and all three regularizers', { skip }, () => {
+  test('norms in training and evaluation, running statistics, and the regularizers', { skip }, () => {
     const C = 24; // GroupNorm: 8 groups of 3
     const x1 = tf.add(tf.mul(tf.randomNormal([3, 4, 4, C], 0, 1, 'float32', 1), 2), 0.5) as tf.Tensor4D;
     const x2 = tf.randomNormal([3, 4, 4, C], 0.3, 1.5, 'float32', 2) as tf.Tensor4D;
@@ -776,6 +876,7 @@ describe('TypeScript and Python templates agree', () => {
     }
 
     const logits = tf.randomNormal([5, 10], 0, 3, 'float32', 5) as tf.Tensor2D;
+    const targets = [3, 0, 9, 3, 7];
     const features = [
       tf.relu(tf.randomNormal([2, 8, 8, 4], 0.2, 1, 'float32', 6)),
       tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 7),
@@ -787,12 +888,15 @@ describe('TypeScript and Python templates agree', () => {
       confidence: value(confidencePenalty.computeRegularization, model, logits),
       dropblock: value(dropblockPenalty.computeRegularization, model, logits),
       orthogonal: value(orthogonalReg.computeRegularization, model, logits),
+      l1: value(l1Penalty.computeRegularization, model, logits),
+      l2: value(l2Penalty.computeRegularization, model, logits),
+      label_smoothing: tf.tidy(() => labelSmoothing.computeRegularization(model, tf.zeros([5, 4, 4, 3]), logits, tf.tensor1d(targets, 'int32'), CONFIG)).arraySync() as number,
     };
 
-    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense) };
+    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense), targets };
     const res = spawnSync(python as string, ['-c', PARITY_SCRIPT, dir as string], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(res.status, 0, `python failed: ${res.stderr}`);
-    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number };
+    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number; l1: number; l2: number; label_smoothing: number };
 
     for (const [name, outputs] of Object.entries(tsNorms)) {
       assert.deepEqual(Object.keys(py.norms[name]).sort(), Object.keys(outputs).sort(), `${name}: same outputs and buffers`);
@@ -802,6 +906,9 @@ describe('TypeScript and Python templates agree', () => {
     assertClose(py.dropblock, tsRegs.dropblock, 1e-6 * Math.abs(tsRegs.dropblock) + 1e-9, 'dropblock penalty');
     assert.ok(tsRegs.dropblock > 1e-4, `a non-trivial dropblock value (${tsRegs.dropblock})`);
     assertClose(py.orthogonal, tsRegs.orthogonal, 1e-6 * tsRegs.orthogonal, 'orthogonal penalty');
+    assertClose(py.l1, tsRegs.l1, 1e-6 * tsRegs.l1, 'L1 penalty');
+    assertClose(py.l2, tsRegs.l2, 1e-6 * tsRegs.l2, 'L2 penalty');
+    assertClose(py.label_smoothing, tsRegs.label_smoothing, 1e-6, 'label smoothing');
     model.dispose();
   });
 });

@@ -54,6 +54,57 @@ class RegularizerTemplateTest(unittest.TestCase):
         # W W^T = [[1,1],[1,1]]; minus I: two off-diagonal ones.
         self.assertAlmostEqual(call(mod, nn.Sequential(conv), torch.randn(2, 10)).item(), 2e-4, places=8)
 
+    def _weight_model(self):
+        conv = nn.Conv2d(2, 4, 3, bias=True)
+        depthwise = nn.Conv2d(5, 5, 3, groups=5, bias=False)
+        linear = nn.Linear(3, 2)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor([[1.0, -2.0, 0.0], [0.5, -0.25, 3.0]]))
+        model = nn.Sequential(conv, depthwise, nn.BatchNorm2d(5), linear)
+        weights = [conv.weight, depthwise.weight, linear.weight]  # no bias, no BN parameter
+        return model, weights, linear
+
+    def test_l1_penalty_sums_abs_conv_and_linear_weights(self):
+        mod = load_template("regularizers", "l1_penalty.py")
+        model, weights, linear = self._weight_model()
+        expected = 1e-5 * sum(float(v) for w in weights for v in w.detach().abs().flatten())
+        term = call(mod, model, torch.randn(2, 10))
+        self.assertAlmostEqual(term.item(), expected, delta=1e-6 * expected)
+        term.backward()
+        self.assertTrue(torch.equal(linear.weight.grad, 1e-5 * torch.tensor([[1.0, -1.0, 0.0], [1.0, -1.0, 1.0]])))
+        self.assertIsNone(linear.bias.grad)
+        self.assertEqual(call(mod, nn.ReLU(), torch.randn(2, 10)).item(), 0.0)
+
+    def test_l2_penalty_is_half_lambda_sum_squares_with_gradient_lambda_w(self):
+        mod = load_template("regularizers", "l2_penalty.py")
+        model, weights, linear = self._weight_model()
+        expected = 5e-4 / 2 * sum(float(v) ** 2 for w in weights for v in w.detach().flatten())
+        term = call(mod, model, torch.randn(2, 10))
+        self.assertAlmostEqual(term.item(), expected, delta=1e-6 * expected)
+        term.backward()
+        for w in weights:
+            self.assertTrue(torch.allclose(w.grad, 5e-4 * w.detach(), atol=1e-10))
+
+    def test_label_smoothing_plus_ce_is_smoothed_ce(self):
+        mod = load_template("regularizers", "label_smoothing.py")
+        torch.manual_seed(3)
+        logits = torch.randn(6, 5, dtype=torch.float64) * 3
+        targets = torch.tensor([0, 4, 2, 2, 1, 3])
+        term = mod.compute_regularization(None, None, logits, targets, CONFIG)
+        ce = F.cross_entropy(logits, targets)
+        self.assertAlmostEqual((ce + term).item(), F.cross_entropy(logits, targets, label_smoothing=0.1).item(), places=12)
+        # The smoothed targets written out by hand.
+        q = torch.full((6, 5), 0.1 / 5, dtype=torch.float64)
+        q[torch.arange(6), targets] += 0.9
+        by_hand = -(q * torch.log_softmax(logits, 1)).sum(1).mean()
+        self.assertAlmostEqual((ce + term).item(), by_hand.item(), places=12)
+        self.assertAlmostEqual(mod.compute_regularization(None, None, torch.zeros(2, 5), targets[:2], CONFIG).item(), 0.0, places=7)
+        # Constant logit gradient eps * ([k = y] - 1/K) / B.
+        z = logits.clone().requires_grad_()
+        mod.compute_regularization(None, None, z, targets, CONFIG).backward()
+        expected = 0.1 * (F.one_hot(targets, 5).double() - 0.2) / 6
+        self.assertTrue(torch.allclose(z.grad, expected, atol=1e-12))
+
     def test_dropblock_penalty_values(self):
         mod = load_template("regularizers", "dropblock_penalty.py")
         self.assertAlmostEqual(mod.co_activation(torch.full((2, 3, 8, 8), 5.0), 3).item(), 1.0, places=4)
