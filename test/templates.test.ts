@@ -28,6 +28,8 @@ import { CustomNorm as BatchNorm } from '../templates/norms/batchnorm';
 import { CustomNorm as GroupNorm } from '../templates/norms/groupnorm';
 import { CustomNorm as BatchInstanceNorm } from '../templates/norms/batch-instance-norm';
 import { CustomNorm as SwitchableNorm } from '../templates/norms/switchable-norm';
+import { CustomNorm as LayerNormChannels } from '../templates/norms/layernorm-channels';
+import { CustomNorm as FilterResponseNorm } from '../templates/norms/filter-response-norm';
 
 const EPS = 1e-5;
 const MOMENTUM = 0.1;
@@ -491,6 +493,8 @@ const NORMS: [string, NormClass][] = [
   ['groupnorm', GroupNorm],
   ['batch-instance-norm', BatchInstanceNorm],
   ['switchable-norm', SwitchableNorm],
+  ['layernorm-channels', LayerNormChannels],
+  ['filter-response-norm', FilterResponseNorm],
 ];
 
 /** Runs apply() in a tidy and returns the output values and shape. */
@@ -566,6 +570,8 @@ describe('norm templates: shared contract', () => {
       groupnorm: [['weight', true], ['bias', true]],
       'batch-instance-norm': [['weight', true], ['bias', true], ['rho', true], ['running_mean', false], ['running_var', false]],
       'switchable-norm': [['weight', true], ['bias', true], ['mean_weight', true], ['var_weight', true], ['running_mean', false], ['running_var', false]],
+      'layernorm-channels': [['weight', true], ['bias', true]],
+      'filter-response-norm': [['weight', true], ['bias', true], ['tau', true]],
     };
     for (const [name, Norm] of NORMS) {
       // Two instances: tf variable names must not collide across the norm slots of one model.
@@ -764,6 +770,85 @@ describe('switchable norm template', () => {
   });
 });
 
+describe('layernorm-channels template', () => {
+  const shape: [number, number, number, number] = [3, 4, 5, 6];
+  const perPosition = (b: number, h: number, w: number): string => `${b}/${h}/${w}`;
+
+  test('standardizes the C values of each (sample, position), then applies the per-channel affine', () => {
+    const x = channelShiftedInput(shape, 70, 1.5);
+    const norm = new LayerNormChannels(6);
+    assertStandardized(groupStats(run(norm, x, true).data, shape, perPosition), 1e-3, 'per position');
+    const weight = [0.5, 2, -1, 1.5, 1, 0.25];
+    const bias = [0.1, -0.2, 0, 0.3, -1, 2];
+    norm.weight.assign(tf.tensor1d(weight));
+    norm.bias.assign(tf.tensor1d(bias));
+    const input = x.dataSync();
+    const stats = groupStats(input, shape, perPosition);
+    const expected = Array.from(input, (v, i) => {
+      const c = i % 6;
+      const s = stats.get(perPosition(Math.floor(i / (4 * 5 * 6)), Math.floor(i / (5 * 6)) % 4, Math.floor(i / 6) % 5))!;
+      return weight[c] * ((v - s.mean) / Math.sqrt(s.variance + EPS)) + bias[c];
+    });
+    const train = run(norm, x, true).data;
+    assertAllClose(train, expected, 1e-4, 'output');
+    assert.deepEqual(run(norm, x, false).data, train, 'eval == train');
+    // Per-channel offsets are removed at each position, per-sample shifts too: not a BatchNorm.
+    const channelMeans = groupStats(run(new LayerNormChannels(6), x, true).data, shape, perChannel);
+    assert.ok(Math.abs(channelMeans.get('0')!.mean) > 0.5, 'channel means are not zeroed');
+  });
+});
+
+describe('filter-response-norm template', () => {
+  const shape: [number, number, number, number] = [3, 4, 4, 5];
+
+  /** README's formula in float64. */
+  function reference(x: ArrayLike<number>, weight: number[], bias: number[], tau: number[]): number[] {
+    const [, H, W, C] = shape;
+    const nu2 = new Map<string, number>();
+    for (let i = 0; i < x.length; i++) {
+      const k = `${Math.floor(i / (H * W * C))}/${i % C}`;
+      nu2.set(k, (nu2.get(k) ?? 0) + (x[i] * x[i]) / (H * W));
+    }
+    return Array.from(x, (v, i) => {
+      const c = i % C;
+      const xHat = v / Math.sqrt(nu2.get(`${Math.floor(i / (H * W * C))}/${c}`)! + EPS);
+      return Math.max(weight[c] * xHat + bias[c], tau[c]);
+    });
+  }
+
+  test('divides by the spatial RMS per (sample, channel), then max(weight * x_hat + bias, tau)', () => {
+    const x = channelShiftedInput(shape, 80, 1.5);
+    const norm = new FilterResponseNorm(5);
+    assert.deepEqual(readVector(norm.tau), [0, 0, 0, 0, 0]);
+    const input = x.dataSync();
+    // At initialization: max(x_hat, 0).
+    assertAllClose(run(norm, x, true).data, reference(input, [1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]), 1e-5, 'initial');
+    const weight = [0.5, 2, -1, 1.5, 1];
+    const bias = [0.1, -0.2, 0, 0.3, -1];
+    const tau = [-0.5, 0.2, -100, 0, 1];
+    norm.weight.assign(tf.tensor1d(weight));
+    norm.bias.assign(tf.tensor1d(bias));
+    norm.tau.assign(tf.tensor1d(tau));
+    const train = run(norm, x, true).data;
+    assertAllClose(train, reference(input, weight, bias, tau), 1e-5, 'learned parameters');
+    assert.deepEqual(run(norm, x, false).data, train, 'eval == train');
+  });
+
+  test('without the threshold, x_hat has mean square nu2 / (nu2 + eps) ~ 1 per (sample, channel), and no mean removed', () => {
+    const x = channelShiftedInput(shape, 81, 1.5);
+    const norm = new FilterResponseNorm(5);
+    norm.tau.assign(tf.fill([5], -100)); // below every y (|x_hat| <= sqrt(H*W) = 4)
+    const y = run(norm, x, true).data;
+    const squares = groupStats(Array.from(y, (v) => v * v), shape, perSampleChannel);
+    for (const [k, s] of squares) assertClose(s.mean, 1, 1e-3, `mean square ${k}`);
+    // Channel 0 has mean +2.5 in the input: its sign survives (FRN does not center).
+    assert.ok(groupStats(y, shape, perChannel).get('0')!.mean > 0.5, 'not centered');
+    // Scale invariance per (sample, channel).
+    const scaled = run(norm, tf.mul(x, 7) as tf.Tensor4D, true).data;
+    assertAllClose(scaled, y, 1e-4, 'scale invariant');
+  });
+});
+
 // ---------------------------------------------------------------- TypeScript and Python agree
 
 /** A Python with torch: $REGBENCH_PYTHON, Debian's python3, or the one on PATH. */
@@ -864,8 +949,10 @@ describe('TypeScript and Python templates agree', () => {
       groupnorm: affine,
       batch_instance_norm: { ...affine, rho: Array.from({ length: C }, (_, i) => -0.2 + (1.4 * i) / (C - 1)) },
       switchable_norm: { ...affine, mean_weight: [0.5, -1, 2], var_weight: [-0.3, 1.2, 0] },
+      layernorm_channels: affine,
+      filter_response_norm: { ...affine, tau: randomNormal(C, 5).map((z) => 0.5 * z) },
     };
-    const classes: Record<string, NormClass> = { blank: BlankNorm, batchnorm: BatchNorm, groupnorm: GroupNorm, batch_instance_norm: BatchInstanceNorm, switchable_norm: SwitchableNorm };
+    const classes: Record<string, NormClass> = { blank: BlankNorm, batchnorm: BatchNorm, groupnorm: GroupNorm, batch_instance_norm: BatchInstanceNorm, switchable_norm: SwitchableNorm, layernorm_channels: LayerNormChannels, filter_response_norm: FilterResponseNorm };
     const tsNorms: Record<string, Record<string, ArrayLike<number>>> = {};
     for (const [name, setup] of Object.entries(setups)) {
       const norm = new classes[name](C);

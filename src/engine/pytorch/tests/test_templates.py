@@ -154,7 +154,8 @@ class NormTemplateTest(unittest.TestCase):
         self.x = torch.randn(8, 16, 6, 6) * 3 + 1
 
     def test_every_norm_template_keeps_the_shape_and_trains(self):
-        for name in ("blank.py", "batchnorm.py", "groupnorm.py", "batch_instance_norm.py", "switchable_norm.py"):
+        for name in ("blank.py", "batchnorm.py", "groupnorm.py", "batch_instance_norm.py", "switchable_norm.py",
+                     "layernorm_channels.py", "filter_response_norm.py"):
             with self.subTest(name=name):
                 mod = load_template("norms", name)
                 self.assertTrue(mod.__doc__ and len(mod.__doc__) > 100)
@@ -222,6 +223,50 @@ class NormTemplateTest(unittest.TestCase):
         ln = (x - m_ln) / torch.sqrt(v_ln + 1e-5)
         self.assertTrue(torch.allclose(norm(x), ln, atol=1e-4))
 
+
+    def test_layernorm_channels_normalizes_each_position_over_channels(self):
+        norm = load_template("norms", "layernorm_channels.py").CustomNorm(16)
+        x = self.x
+        with torch.no_grad():
+            norm.weight.copy_(torch.linspace(0.5, 2, 16))
+            norm.bias.copy_(torch.linspace(-1, 1, 16))
+        # The same thing by moving channels last and calling torch's LayerNorm over the last axis.
+        ref = F.layer_norm(x.permute(0, 2, 3, 1), (16,), norm.weight, norm.bias, eps=1e-5).permute(0, 3, 1, 2)
+        self.assertTrue(torch.allclose(norm(x), ref, atol=1e-5))
+        plain = load_template("norms", "layernorm_channels.py").CustomNorm(16)(x)
+        self.assertTrue(torch.allclose(plain.mean(1), torch.zeros(8, 6, 6), atol=1e-5))
+        self.assertTrue(torch.allclose(plain.var(1, correction=0), torch.ones(8, 6, 6), atol=1e-3))
+        self.assertTrue(torch.equal(norm(x), norm.eval()(x)))
+        self.assertEqual(len(list(norm.buffers())), 0)
+
+    def test_filter_response_norm_with_tlu(self):
+        mod = load_template("norms", "filter_response_norm.py")
+        norm = mod.CustomNorm(16)
+        self.assertEqual([n for n, _ in norm.named_parameters()], ["weight", "bias", "tau"])
+        x = self.x.double()
+        norm = norm.double()
+        self.assertTrue(torch.equal(norm(x), norm.eval()(x)))
+        with torch.no_grad():
+            norm.weight.copy_(torch.linspace(-1, 2, 16))
+            norm.bias.copy_(torch.linspace(-0.5, 0.5, 16))
+            norm.tau.copy_(torch.linspace(-1, 0.7, 16))
+        y = norm(x)
+        # Element by element for one (sample, channel), in plain Python.
+        b, c = 3, 11
+        values = [float(v) for v in x[b, c].flatten()]
+        nu2 = sum(v * v for v in values) / len(values)
+        g, be, t = (float(p[c]) for p in (norm.weight, norm.bias, norm.tau))
+        expected = [max(g * v / math.sqrt(nu2 + 1e-5) + be, t) for v in values]
+        self.assertTrue(torch.allclose(y[b, c].flatten(), torch.tensor(expected, dtype=torch.float64), atol=1e-12))
+        # Whole tensor against a vectorized reference.
+        nu2_all = (x * x).mean((2, 3), keepdim=True)
+        ref = torch.maximum(norm.weight.view(1, -1, 1, 1) * x / torch.sqrt(nu2_all + 1e-5) + norm.bias.view(1, -1, 1, 1),
+                            norm.tau.view(1, -1, 1, 1))
+        self.assertTrue(torch.allclose(y, ref, atol=1e-12))
+        # Not centered, scale invariant per (sample, channel).
+        self.assertTrue(torch.allclose(norm(x * 7), y, atol=1e-6))
+        y.sum().backward()
+        self.assertTrue(all(p.grad is not None and p.grad.abs().sum() > 0 for p in norm.parameters()))
 
 if __name__ == "__main__":
     unittest.main()
