@@ -23,6 +23,8 @@ import * as orthogonalReg from '../templates/regularizers/orthogonal-reg';
 import * as l1Penalty from '../templates/regularizers/l1-penalty';
 import * as l2Penalty from '../templates/regularizers/l2-penalty';
 import * as labelSmoothing from '../templates/regularizers/label-smoothing';
+import * as gradaugConsistency from '../templates/regularizers/gradaug-consistency';
+import { buildModel } from '../src/engine/tfjs/models';
 import { CustomNorm as BlankNorm } from '../templates/norms/blank';
 import { CustomNorm as BatchNorm } from '../templates/norms/batchnorm';
 import { CustomNorm as GroupNorm } from '../templates/norms/groupnorm';
@@ -291,6 +293,146 @@ describe('label smoothing template', () => {
     const expected = [0, 1, 2, 3].map((k) => EPS_LS * ((k === 0 ? 1 : 0) - 1 / 4));
     assertAllClose(d, expected, 1e-6, 'gradient');
     assert.ok(d[0] > 0 && d[1] < 0, `gradient ${Array.from(d)}`);
+  });
+});
+
+/**
+ * A position-sensitive model with a training-mode statistic and a buffer: logits = flatten(x - m) M,
+ * m the per-channel batch mean in training (running_mean <- 0.9 running_mean + 0.1 m), running_mean in
+ * evaluation.
+ */
+function tinyModel(shape: [number, number, number, number], classes: number, seed: number): RegModel & { M: tf.Variable; running_mean: tf.Variable } {
+  const [, H, W, C] = shape;
+  const M = tf.variable(tf.tensor2d(randomNormal(H * W * C * classes, seed).map((z) => 0.3 * z), [H * W * C, classes]));
+  const running_mean = tf.variable(tf.zeros([C]), false);
+  const named: NamedVariable[] = [
+    { name: 'fc.weight', variable: M, trainable: true },
+    { name: 'bn.running_mean', variable: running_mean, trainable: false },
+  ];
+  return {
+    M,
+    running_mean,
+    arch: 'resnet20',
+    numClasses: classes,
+    forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+      let m: tf.Tensor = running_mean;
+      if (training) {
+        m = tf.mean(x, [0, 1, 2]);
+        running_mean.assign(tf.add(tf.mul(running_mean, 0.9), tf.mul(m, 0.1)));
+      }
+      return tf.matMul(tf.reshape(tf.sub(x, m), [x.shape[0], -1]), M) as tf.Tensor2D;
+    },
+    namedVariables: () => named,
+    trainableVariables: () => [M],
+    normLayers: [],
+    weights: () => [named[0]],
+    dispose: () => named.forEach((n) => n.variable.dispose()),
+    features: new Map(),
+  };
+}
+
+describe('GradAug-style consistency template', () => {
+  const shape: [number, number, number, number] = [3, 4, 6, 2];
+  const [B, H, W, C] = shape;
+  const K = 5;
+  const xs = randomNormal(B * H * W * C, 90).map((z, i) => z + (i % 7) / 3);
+  const at = (b: number, h: number, w: number, c: number): number => xs[((b * H + h) * W + w) * C + c];
+
+  /** view(x) by loops: flip W, average 2x2 blocks, repeat each mean over its 2x2 block. */
+  function viewByLoops(): number[] {
+    const out: number[] = [];
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < W; j++)
+          for (let c = 0; c < C; c++) {
+            const [p, q] = [Math.floor(i / 2), Math.floor(j / 2)];
+            let s = 0;
+            for (let di = 0; di < 2; di++) for (let dj = 0; dj < 2; dj++) s += at(b, 2 * p + di, W - 1 - (2 * q + dj), c);
+            out.push(s / 4);
+          }
+    return out;
+  }
+
+  /** The tiny model's training-mode logits of NHWC `v`, in float64. */
+  function logitsByLoops(v: number[], M: ArrayLike<number>): number[][] {
+    const mean = Array.from({ length: C }, (_, c) => v.filter((_, i) => i % C === c).reduce((a, x) => a + x, 0) / (B * H * W));
+    const n = H * W * C;
+    return Array.from({ length: B }, (_, b) => Array.from({ length: K }, (_, k) => {
+      let z = 0;
+      for (let f = 0; f < n; f++) z += (v[b * n + f] - mean[f % C]) * M[f * K + k];
+      return z;
+    }));
+  }
+
+  function klByLoops(teacher: number[][], student: number[][]): number {
+    let total = 0;
+    teacher.forEach((row, b) => {
+      const lq = logSoftmaxRow(row);
+      const lr = logSoftmaxRow(student[b]);
+      total += lq.reduce((s, l, k) => s + Math.exp(l) * (l - lr[k]), 0);
+    });
+    return total / teacher.length;
+  }
+
+  test('view() flips, averages 2x2 blocks and shows them at full size', () => {
+    assertAllClose(tf.tidy(() => gradaugConsistency.view(tf.tensor4d(xs, shape))).dataSync(), viewByLoops(), 1e-5, 'view');
+  });
+
+  test('is KL(softmax(outputs) || softmax(logits of the view in training mode)), and leaves the buffers as they were', () => {
+    const model = tinyModel(shape, K, 91);
+    model.running_mean.assign(tf.tensor1d([0.25, -0.5]));
+    const teacher = [[1, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]];
+    const term = (outputs: number[][]): number =>
+      tf.tidy(() => gradaugConsistency.computeRegularization(model, tf.tensor4d(xs, shape), tf.tensor2d(outputs), tf.tensor1d([0, 1, 2], 'int32'), CONFIG)).arraySync() as number;
+    const studentLogits = logitsByLoops(viewByLoops(), model.M.dataSync());
+    const expected = klByLoops(teacher, studentLogits);
+    assert.ok(expected > 0.1, `a non-trivial case (${expected})`);
+    assertClose(term(teacher), expected, 1e-5 * expected, 'term');
+    assert.deepEqual(readVector(model.running_mean), [0.25, -0.5], 'running_mean restored');
+    // Self-consistent predictions: 0.
+    assertClose(term(studentLogits), 0, 1e-6, 'outputs = view logits');
+    // The tiny model does move its buffer in a training forward: the restore is what kept it.
+    tf.tidy(() => model.forward(tf.tensor4d(xs, shape), true));
+    assert.notDeepEqual(readVector(model.running_mean), [0.25, -0.5]);
+    model.dispose();
+  });
+
+  test('sends no gradient to the batch predictions (stop-gradient), only to the weights through the view', () => {
+    const model = tinyModel(shape, K, 92);
+    const outputs = tf.tensor2d([[1, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]]);
+    const x = tf.tensor4d(xs, shape);
+    const f = (o: tf.Tensor) => gradaugConsistency.computeRegularization(model, x, o as tf.Tensor2D, tf.tensor1d([0, 1, 2], 'int32'), CONFIG);
+    assert.ok(tf.grad(f)(outputs).dataSync().every((g) => g === 0), 'zero gradient w.r.t. outputs');
+    const { grads } = tf.variableGrads(() => f(outputs), [model.M]);
+    const g = grads[model.M.name].dataSync();
+    assert.ok(g.every(Number.isFinite) && g.some((v) => Math.abs(v) > 1e-6), 'weights get a gradient');
+    tf.dispose(grads);
+    model.dispose();
+  });
+
+  test('runs on a real network through the engine\'s wrapper, with its running statistics untouched', () => {
+    const net = buildModel('resnet20', 10, { seed: 3 });
+    const regModel: RegModel = Object.assign(Object.create(net) as typeof net, { features: new Map<string, tf.Tensor4D>() });
+    const buffers = net.namedVariables().filter((v) => !v.trainable);
+    const before = buffers.map((v) => Array.from(v.variable.dataSync()));
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 93) as tf.Tensor4D;
+    const conv = net.weights()[0].variable;
+    const { value: term, grads } = tf.variableGrads(() => {
+      const logits = regModel.forward(x, true, regModel.features);
+      return gradaugConsistency.computeRegularization(regModel, x, logits, tf.tensor1d([0, 1], 'int32'), CONFIG);
+    }, [conv]);
+    const t = term.dataSync()[0];
+    assert.ok(Number.isFinite(t) && t >= 0, `term ${t}`);
+    assert.ok(grads[conv.name].dataSync().some((v) => Math.abs(v) > 0), 'the first conv gets a gradient');
+    // Only the batch's own forward moved the running statistics; the view's was undone.
+    const afterBatchOnly = buildModel('resnet20', 10, { seed: 3 });
+    tf.tidy(() => afterBatchOnly.forward(x, true));
+    const expected = afterBatchOnly.namedVariables().filter((v) => !v.trainable).map((v) => Array.from(v.variable.dataSync()));
+    buffers.forEach((v, i) => assertAllClose(v.variable.dataSync(), expected[i], 1e-6, v.name));
+    assert.ok(buffers.some((v, i) => v.variable.dataSync().some((e, j) => e !== before[i][j])), 'the batch forward did update them');
+    tf.dispose([term, grads, x]);
+    net.dispose();
+    afterBatchOnly.dispose();
   });
 });
 
@@ -919,6 +1061,9 @@ for w in d['weights']:
 out['orthogonal'] = load('regularizers/orthogonal_reg.py').compute_regularization(nn.Sequential(*layers), None, logits, None, None).item()
 for key, rel in (('l1', 'l1_penalty'), ('l2', 'l2_penalty')):
     out[key] = load('regularizers/' + rel + '.py').compute_regularization(nn.Sequential(*layers), None, logits, None, None).item()
+ga = load('regularizers/gradaug_consistency.py')
+out['gradaug_view'] = flat(ga.view(x1))
+out['gradaug_consistency'] = ga.consistency(logits, torch.tensor(d['logits2']['data']).reshape(d['logits2']['shape'])).item()
 out['label_smoothing'] = load('regularizers/label_smoothing.py').compute_regularization(None, None, logits, torch.tensor(d['targets']), None).item()
 print(json.dumps(out))
 `;
@@ -964,6 +1109,7 @@ describe('TypeScript and Python templates agree', () => {
 
     const logits = tf.randomNormal([5, 10], 0, 3, 'float32', 5) as tf.Tensor2D;
     const targets = [3, 0, 9, 3, 7];
+    const logits2 = tf.randomNormal([5, 10], 0, 3, 'float32', 9) as tf.Tensor2D;
     const features = [
       tf.relu(tf.randomNormal([2, 8, 8, 4], 0.2, 1, 'float32', 6)),
       tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 7),
@@ -980,10 +1126,10 @@ describe('TypeScript and Python templates agree', () => {
       label_smoothing: tf.tidy(() => labelSmoothing.computeRegularization(model, tf.zeros([5, 4, 4, 3]), logits, tf.tensor1d(targets, 'int32'), CONFIG)).arraySync() as number,
     };
 
-    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense), targets };
+    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense), targets, logits2: dense(logits2) };
     const res = spawnSync(python as string, ['-c', PARITY_SCRIPT, dir as string], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(res.status, 0, `python failed: ${res.stderr}`);
-    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number; l1: number; l2: number; label_smoothing: number };
+    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number; l1: number; l2: number; label_smoothing: number; gradaug_view: number[]; gradaug_consistency: number };
 
     for (const [name, outputs] of Object.entries(tsNorms)) {
       assert.deepEqual(Object.keys(py.norms[name]).sort(), Object.keys(outputs).sort(), `${name}: same outputs and buffers`);
@@ -996,6 +1142,10 @@ describe('TypeScript and Python templates agree', () => {
     assertClose(py.l1, tsRegs.l1, 1e-6 * tsRegs.l1, 'L1 penalty');
     assertClose(py.l2, tsRegs.l2, 1e-6 * tsRegs.l2, 'L2 penalty');
     assertClose(py.label_smoothing, tsRegs.label_smoothing, 1e-6, 'label smoothing');
+    assertAllClose(py.gradaug_view, tf.tidy(() => gradaugConsistency.view(x1)).dataSync(), 1e-6, 'GradAug view');
+    const tsConsistency = tf.tidy(() => gradaugConsistency.consistency(logits, logits2)).arraySync() as number;
+    assert.ok(tsConsistency > 0.1, `a non-trivial consistency value (${tsConsistency})`);
+    assertClose(py.gradaug_consistency, tsConsistency, 1e-6 * tsConsistency, 'GradAug consistency');
     model.dispose();
   });
 });

@@ -105,6 +105,59 @@ class RegularizerTemplateTest(unittest.TestCase):
         expected = 0.1 * (F.one_hot(targets, 5).double() - 0.2) / 6
         self.assertTrue(torch.allclose(z.grad, expected, atol=1e-12))
 
+    def test_gradaug_consistency_is_kl_to_the_view_in_training_mode(self):
+        mod = load_template("regularizers", "gradaug_consistency.py")
+        torch.manual_seed(4)
+        B, C, H, W, K = 3, 2, 4, 6, 5
+        bn, fc = nn.BatchNorm2d(C), nn.Linear(C * H * W, K)
+        with torch.no_grad():
+            bn.weight.copy_(torch.tensor([1.5, 0.5]))
+            bn.bias.copy_(torch.tensor([0.2, -0.1]))
+            bn.running_mean.copy_(torch.tensor([0.25, -0.5]))
+        model = nn.Sequential(bn, nn.Flatten(), fc).train()
+        x = torch.randn(B, C, H, W) + torch.arange(W).float() / 3
+        # The view by index loops: flip W, average 2x2 blocks, repeat each mean over its block.
+        v = torch.zeros_like(x)
+        for i in range(H):
+            for j in range(W):
+                p, q = i // 2, j // 2
+                v[:, :, i, j] = sum(x[:, :, 2 * p + di, W - 1 - (2 * q + dj)] for di in (0, 1) for dj in (0, 1)) / 4
+        self.assertTrue(torch.allclose(mod.view(x), v, atol=1e-6))
+        # The model on the view in training mode, by hand: batch statistics of the view.
+        m = v.mean((0, 2, 3), keepdim=True)
+        var = ((v - m) ** 2).mean((0, 2, 3), keepdim=True)
+        h = (v - m) / torch.sqrt(var + 1e-5) * bn.weight.view(1, -1, 1, 1) + bn.bias.view(1, -1, 1, 1)
+        student = h.flatten(1) @ fc.weight.t() + fc.bias
+        teacher = torch.tensor([[1.0, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]], requires_grad=True)
+        expected = 0.0
+        for b in range(B):
+            q = torch.softmax(teacher[b].detach().double(), 0)
+            r = torch.softmax(student[b].detach().double(), 0)
+            expected += float((q * (q / r).log()).sum()) / B
+        buffers = [t.clone() for t in model.buffers()]
+        term = mod.compute_regularization(model, x, teacher, None, CONFIG)
+        self.assertGreater(expected, 0.1)
+        self.assertAlmostEqual(term.item(), expected, delta=1e-5 * expected)
+        # Running statistics and num_batches_tracked as they were.
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(buffers, model.buffers())))
+        term.backward()
+        self.assertIsNone(teacher.grad)  # stop-gradient on the batch predictions
+        self.assertTrue(fc.weight.grad.abs().sum() > 0)
+        # Self-consistent predictions give 0.
+        self.assertAlmostEqual(mod.compute_regularization(model, x, student.detach(), None, CONFIG).item(), 0.0, places=6)
+
+    def test_gradaug_consistency_on_a_real_network(self):
+        mod = load_template("regularizers", "gradaug_consistency.py")
+        model = models.build_model("resnet20", 10, seed=0).train()
+        x = torch.randn(2, 3, 32, 32)
+        out = model(x)
+        after_batch = [t.clone() for t in model.buffers()]
+        term = mod.compute_regularization(model, x, out, None, CONFIG)
+        self.assertTrue(math.isfinite(term.item()) and term.item() >= 0)
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(after_batch, model.buffers())))
+        term.backward()
+        self.assertIsNotNone(model.conv1.weight.grad)
+
     def test_dropblock_penalty_values(self):
         mod = load_template("regularizers", "dropblock_penalty.py")
         self.assertAlmostEqual(mod.co_activation(torch.full((2, 3, 8, 8), 5.0), 3).item(), 1.0, places=4)
