@@ -20,11 +20,18 @@ import * as blankRegularizer from '../templates/regularizers/blank';
 import * as confidencePenalty from '../templates/regularizers/confidence-penalty';
 import * as dropblockPenalty from '../templates/regularizers/dropblock-penalty';
 import * as orthogonalReg from '../templates/regularizers/orthogonal-reg';
+import * as l1Penalty from '../templates/regularizers/l1-penalty';
+import * as l2Penalty from '../templates/regularizers/l2-penalty';
+import * as labelSmoothing from '../templates/regularizers/label-smoothing';
+import * as gradaugConsistency from '../templates/regularizers/gradaug-consistency';
+import { buildModel } from '../src/engine/tfjs/models';
 import { CustomNorm as BlankNorm } from '../templates/norms/blank';
 import { CustomNorm as BatchNorm } from '../templates/norms/batchnorm';
 import { CustomNorm as GroupNorm } from '../templates/norms/groupnorm';
 import { CustomNorm as BatchInstanceNorm } from '../templates/norms/batch-instance-norm';
 import { CustomNorm as SwitchableNorm } from '../templates/norms/switchable-norm';
+import { CustomNorm as LayerNormChannels } from '../templates/norms/layernorm-channels';
+import { CustomNorm as FilterResponseNorm } from '../templates/norms/filter-response-norm';
 
 const EPS = 1e-5;
 const MOMENTUM = 0.1;
@@ -192,6 +199,240 @@ describe('regularizer templates', () => {
     const g = grad.dataSync();
     // Gradient descent lowers the largest logit and raises the smallest one.
     assert.ok(g[0] > 0 && g[2] < 0, `gradient ${Array.from(g)}`);
+  });
+});
+
+describe('weight penalty templates (L1, L2)', () => {
+  const conv = randomNormal(3 * 3 * 2 * 4, 61);
+  const depthwise = randomNormal(3 * 3 * 5, 62);
+  const linear = [1, -2, 0, 0.5, -0.25, 3];
+  const make = () => fakeModel({
+    weights: [
+      tf.variable(tf.tensor4d(conv, [3, 3, 2, 4])),
+      tf.variable(tf.tensor4d(depthwise, [3, 3, 5, 1])), // depthwise: included
+      tf.variable(tf.tensor2d(linear, [3, 2])),
+    ],
+  });
+  const all = [...conv, ...depthwise, ...linear];
+
+  test('L1 is 1e-5 * sum |w| over every conv and linear weight', () => {
+    const model = make();
+    const expected = 1e-5 * all.reduce((s, w) => s + Math.abs(w), 0);
+    assertClose(value(l1Penalty.computeRegularization, model), expected, 1e-6 * expected, 'L1 penalty');
+    assert.equal(value(l1Penalty.computeRegularization, fakeModel({})), 0, 'no weights: 0');
+    // Gradient 1e-5 * sign(w), 0 at w = 0.
+    const vars = model.weights().map((n) => n.variable);
+    const { grads } = tf.variableGrads(() => regularize(l1Penalty.computeRegularization, model), vars);
+    assertAllClose(grads[vars[2].name].dataSync(), linear.map((w) => 1e-5 * Math.sign(w)), 1e-12, 'L1 gradient');
+    tf.dispose(grads);
+    model.dispose();
+  });
+
+  test('L2 is 5e-4 / 2 * sum w^2, with gradient 5e-4 * w (an extra weight decay)', () => {
+    const model = make();
+    const expected = (5e-4 / 2) * all.reduce((s, w) => s + w * w, 0);
+    assertClose(value(l2Penalty.computeRegularization, model), expected, 1e-6 * expected, 'L2 penalty');
+    const vars = model.weights().map((n) => n.variable);
+    const { grads } = tf.variableGrads(() => regularize(l2Penalty.computeRegularization, model), vars);
+    assertAllClose(grads[vars[0].name].dataSync(), conv.map((w) => 5e-4 * w), 1e-9, 'L2 gradient (conv)');
+    assertAllClose(grads[vars[2].name].dataSync(), linear.map((w) => 5e-4 * w), 1e-9, 'L2 gradient (linear)');
+    tf.dispose(grads);
+    model.dispose();
+  });
+});
+
+/** log softmax of one row in float64. */
+function logSoftmaxRow(row: number[]): number[] {
+  const max = Math.max(...row);
+  const logZ = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+  return row.map((v) => v - logZ);
+}
+
+describe('label smoothing template', () => {
+  const EPS_LS = 0.1;
+  const logits = [
+    [2, 0.5, -1, 0],
+    [0, 0, 0, 0],
+    [-3, 4, 1, 0.2],
+    [10, -10, 0, 1],
+    [0.3, 0.1, -0.2, 2],
+  ];
+  const labels = [0, 2, 1, 1, 3];
+  const term = (l: number[][], y: number[]): number =>
+    tf.tidy(() => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([l.length, 4, 4, 3]), tf.tensor2d(l), tf.tensor1d(y, 'int32'), CONFIG)).arraySync() as number;
+
+  test('CE + term equals the cross-entropy against (1 - eps) one-hot + eps / K targets', () => {
+    const K = 4;
+    let ce = 0;
+    let smoothed = 0;
+    logits.forEach((row, b) => {
+      const logP = logSoftmaxRow(row);
+      ce += -logP[labels[b]];
+      // The smoothed targets written out, not the (1 - eps) CE + eps U decomposition the template uses.
+      smoothed += -logP.reduce((s, lp, k) => s + ((k === labels[b] ? 1 - EPS_LS : 0) + EPS_LS / K) * lp, 0);
+    });
+    ce /= logits.length;
+    smoothed /= logits.length;
+    assertClose(ce + term(logits, labels), smoothed, 1e-6, 'CE + term');
+  });
+
+  test('is 0 for uniform logits, positive for a right confident prediction, negative for a wrong one', () => {
+    assertClose(term([[0, 0, 0, 0]], [2]), 0, 1e-7, 'uniform');
+    // Right: CE ~ 0, U ~ 30 / 4, term ~ 0.75; wrong: CE ~ 10, term ~ 0.1 * (7.5 - 10).
+    const right = term([[10, 0, 0, 0]], [0]);
+    assertClose(right, 0.1 * (logSoftmaxRow([10, 0, 0, 0]).reduce((s, v) => s - v / 4, 0) + logSoftmaxRow([10, 0, 0, 0])[0]), 1e-6, 'right');
+    assert.ok(right > 0, `right and confident: ${right}`);
+    const wrong = term([[10, 0, 0, 0]], [1]);
+    assert.ok(wrong < 0, `wrong and confident: ${wrong}`);
+  });
+
+  test('has the constant logit gradient eps * ([k = y] - 1/K): it lowers the label logit, raises the others', () => {
+    const g = tf.grad((l: tf.Tensor) => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([1, 4, 4, 3]), l as tf.Tensor2D, tf.tensor1d([0], 'int32'), CONFIG))(tf.tensor2d([[6, 0, 1, -1]]));
+    const d = g.dataSync();
+    // dU/dz_k = p_k - 1/K and dCE/dz_k = p_k - [k = y]: the p_k cancel.
+    const expected = [0, 1, 2, 3].map((k) => EPS_LS * ((k === 0 ? 1 : 0) - 1 / 4));
+    assertAllClose(d, expected, 1e-6, 'gradient');
+    assert.ok(d[0] > 0 && d[1] < 0, `gradient ${Array.from(d)}`);
+  });
+});
+
+/**
+ * A position-sensitive model with a training-mode statistic and a buffer: logits = flatten(x - m) M,
+ * m the per-channel batch mean in training (running_mean <- 0.9 running_mean + 0.1 m), running_mean in
+ * evaluation.
+ */
+function tinyModel(shape: [number, number, number, number], classes: number, seed: number): RegModel & { M: tf.Variable; running_mean: tf.Variable } {
+  const [, H, W, C] = shape;
+  const M = tf.variable(tf.tensor2d(randomNormal(H * W * C * classes, seed).map((z) => 0.3 * z), [H * W * C, classes]));
+  const running_mean = tf.variable(tf.zeros([C]), false);
+  const named: NamedVariable[] = [
+    { name: 'fc.weight', variable: M, trainable: true },
+    { name: 'bn.running_mean', variable: running_mean, trainable: false },
+  ];
+  return {
+    M,
+    running_mean,
+    arch: 'resnet20',
+    numClasses: classes,
+    forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+      let m: tf.Tensor = running_mean;
+      if (training) {
+        m = tf.mean(x, [0, 1, 2]);
+        running_mean.assign(tf.add(tf.mul(running_mean, 0.9), tf.mul(m, 0.1)));
+      }
+      return tf.matMul(tf.reshape(tf.sub(x, m), [x.shape[0], -1]), M) as tf.Tensor2D;
+    },
+    namedVariables: () => named,
+    trainableVariables: () => [M],
+    normLayers: [],
+    weights: () => [named[0]],
+    dispose: () => named.forEach((n) => n.variable.dispose()),
+    features: new Map(),
+  };
+}
+
+describe('GradAug-style consistency template', () => {
+  const shape: [number, number, number, number] = [3, 4, 6, 2];
+  const [B, H, W, C] = shape;
+  const K = 5;
+  const xs = randomNormal(B * H * W * C, 90).map((z, i) => z + (i % 7) / 3);
+  const at = (b: number, h: number, w: number, c: number): number => xs[((b * H + h) * W + w) * C + c];
+
+  /** view(x) by loops: flip W, average 2x2 blocks, repeat each mean over its 2x2 block. */
+  function viewByLoops(): number[] {
+    const out: number[] = [];
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < W; j++)
+          for (let c = 0; c < C; c++) {
+            const [p, q] = [Math.floor(i / 2), Math.floor(j / 2)];
+            let s = 0;
+            for (let di = 0; di < 2; di++) for (let dj = 0; dj < 2; dj++) s += at(b, 2 * p + di, W - 1 - (2 * q + dj), c);
+            out.push(s / 4);
+          }
+    return out;
+  }
+
+  /** The tiny model's training-mode logits of NHWC `v`, in float64. */
+  function logitsByLoops(v: number[], M: ArrayLike<number>): number[][] {
+    const mean = Array.from({ length: C }, (_, c) => v.filter((_, i) => i % C === c).reduce((a, x) => a + x, 0) / (B * H * W));
+    const n = H * W * C;
+    return Array.from({ length: B }, (_, b) => Array.from({ length: K }, (_, k) => {
+      let z = 0;
+      for (let f = 0; f < n; f++) z += (v[b * n + f] - mean[f % C]) * M[f * K + k];
+      return z;
+    }));
+  }
+
+  function klByLoops(teacher: number[][], student: number[][]): number {
+    let total = 0;
+    teacher.forEach((row, b) => {
+      const lq = logSoftmaxRow(row);
+      const lr = logSoftmaxRow(student[b]);
+      total += lq.reduce((s, l, k) => s + Math.exp(l) * (l - lr[k]), 0);
+    });
+    return total / teacher.length;
+  }
+
+  test('view() flips, averages 2x2 blocks and shows them at full size', () => {
+    assertAllClose(tf.tidy(() => gradaugConsistency.view(tf.tensor4d(xs, shape))).dataSync(), viewByLoops(), 1e-5, 'view');
+  });
+
+  test('is KL(softmax(outputs) || softmax(logits of the view in training mode)), and leaves the buffers as they were', () => {
+    const model = tinyModel(shape, K, 91);
+    model.running_mean.assign(tf.tensor1d([0.25, -0.5]));
+    const teacher = [[1, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]];
+    const term = (outputs: number[][]): number =>
+      tf.tidy(() => gradaugConsistency.computeRegularization(model, tf.tensor4d(xs, shape), tf.tensor2d(outputs), tf.tensor1d([0, 1, 2], 'int32'), CONFIG)).arraySync() as number;
+    const studentLogits = logitsByLoops(viewByLoops(), model.M.dataSync());
+    const expected = klByLoops(teacher, studentLogits);
+    assert.ok(expected > 0.1, `a non-trivial case (${expected})`);
+    assertClose(term(teacher), expected, 1e-5 * expected, 'term');
+    assert.deepEqual(readVector(model.running_mean), [0.25, -0.5], 'running_mean restored');
+    // Self-consistent predictions: 0.
+    assertClose(term(studentLogits), 0, 1e-6, 'outputs = view logits');
+    // The tiny model does move its buffer in a training forward: the restore is what kept it.
+    tf.tidy(() => model.forward(tf.tensor4d(xs, shape), true));
+    assert.notDeepEqual(readVector(model.running_mean), [0.25, -0.5]);
+    model.dispose();
+  });
+
+  test('sends no gradient to the batch predictions (stop-gradient), only to the weights through the view', () => {
+    const model = tinyModel(shape, K, 92);
+    const outputs = tf.tensor2d([[1, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]]);
+    const x = tf.tensor4d(xs, shape);
+    const f = (o: tf.Tensor) => gradaugConsistency.computeRegularization(model, x, o as tf.Tensor2D, tf.tensor1d([0, 1, 2], 'int32'), CONFIG);
+    assert.ok(tf.grad(f)(outputs).dataSync().every((g) => g === 0), 'zero gradient w.r.t. outputs');
+    const { grads } = tf.variableGrads(() => f(outputs), [model.M]);
+    const g = grads[model.M.name].dataSync();
+    assert.ok(g.every(Number.isFinite) && g.some((v) => Math.abs(v) > 1e-6), 'weights get a gradient');
+    tf.dispose(grads);
+    model.dispose();
+  });
+
+  test('runs on a real network through the engine\'s wrapper, with its running statistics untouched', () => {
+    const net = buildModel('resnet20', 10, { seed: 3 });
+    const regModel: RegModel = Object.assign(Object.create(net) as typeof net, { features: new Map<string, tf.Tensor4D>() });
+    const buffers = net.namedVariables().filter((v) => !v.trainable);
+    const before = buffers.map((v) => Array.from(v.variable.dataSync()));
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 93) as tf.Tensor4D;
+    const conv = net.weights()[0].variable;
+    const { value: term, grads } = tf.variableGrads(() => {
+      const logits = regModel.forward(x, true, regModel.features);
+      return gradaugConsistency.computeRegularization(regModel, x, logits, tf.tensor1d([0, 1], 'int32'), CONFIG);
+    }, [conv]);
+    const t = term.dataSync()[0];
+    assert.ok(Number.isFinite(t) && t >= 0, `term ${t}`);
+    assert.ok(grads[conv.name].dataSync().some((v) => Math.abs(v) > 0), 'the first conv gets a gradient');
+    // Only the batch's own forward moved the running statistics; the view's was undone.
+    const afterBatchOnly = buildModel('resnet20', 10, { seed: 3 });
+    tf.tidy(() => afterBatchOnly.forward(x, true));
+    const expected = afterBatchOnly.namedVariables().filter((v) => !v.trainable).map((v) => Array.from(v.variable.dataSync()));
+    buffers.forEach((v, i) => assertAllClose(v.variable.dataSync(), expected[i], 1e-6, v.name));
+    assert.ok(buffers.some((v, i) => v.variable.dataSync().some((e, j) => e !== before[i][j])), 'the batch forward did update them');
+    tf.dispose([term, grads, x]);
+    net.dispose();
+    afterBatchOnly.dispose();
   });
 });
 
@@ -394,6 +635,8 @@ const NORMS: [string, NormClass][] = [
   ['groupnorm', GroupNorm],
   ['batch-instance-norm', BatchInstanceNorm],
   ['switchable-norm', SwitchableNorm],
+  ['layernorm-channels', LayerNormChannels],
+  ['filter-response-norm', FilterResponseNorm],
 ];
 
 /** Runs apply() in a tidy and returns the output values and shape. */
@@ -469,6 +712,8 @@ describe('norm templates: shared contract', () => {
       groupnorm: [['weight', true], ['bias', true]],
       'batch-instance-norm': [['weight', true], ['bias', true], ['rho', true], ['running_mean', false], ['running_var', false]],
       'switchable-norm': [['weight', true], ['bias', true], ['mean_weight', true], ['var_weight', true], ['running_mean', false], ['running_var', false]],
+      'layernorm-channels': [['weight', true], ['bias', true]],
+      'filter-response-norm': [['weight', true], ['bias', true], ['tau', true]],
     };
     for (const [name, Norm] of NORMS) {
       // Two instances: tf variable names must not collide across the norm slots of one model.
@@ -667,6 +912,85 @@ describe('switchable norm template', () => {
   });
 });
 
+describe('layernorm-channels template', () => {
+  const shape: [number, number, number, number] = [3, 4, 5, 6];
+  const perPosition = (b: number, h: number, w: number): string => `${b}/${h}/${w}`;
+
+  test('standardizes the C values of each (sample, position), then applies the per-channel affine', () => {
+    const x = channelShiftedInput(shape, 70, 1.5);
+    const norm = new LayerNormChannels(6);
+    assertStandardized(groupStats(run(norm, x, true).data, shape, perPosition), 1e-3, 'per position');
+    const weight = [0.5, 2, -1, 1.5, 1, 0.25];
+    const bias = [0.1, -0.2, 0, 0.3, -1, 2];
+    norm.weight.assign(tf.tensor1d(weight));
+    norm.bias.assign(tf.tensor1d(bias));
+    const input = x.dataSync();
+    const stats = groupStats(input, shape, perPosition);
+    const expected = Array.from(input, (v, i) => {
+      const c = i % 6;
+      const s = stats.get(perPosition(Math.floor(i / (4 * 5 * 6)), Math.floor(i / (5 * 6)) % 4, Math.floor(i / 6) % 5))!;
+      return weight[c] * ((v - s.mean) / Math.sqrt(s.variance + EPS)) + bias[c];
+    });
+    const train = run(norm, x, true).data;
+    assertAllClose(train, expected, 1e-4, 'output');
+    assert.deepEqual(run(norm, x, false).data, train, 'eval == train');
+    // Per-channel offsets are removed at each position, per-sample shifts too: not a BatchNorm.
+    const channelMeans = groupStats(run(new LayerNormChannels(6), x, true).data, shape, perChannel);
+    assert.ok(Math.abs(channelMeans.get('0')!.mean) > 0.5, 'channel means are not zeroed');
+  });
+});
+
+describe('filter-response-norm template', () => {
+  const shape: [number, number, number, number] = [3, 4, 4, 5];
+
+  /** README's formula in float64. */
+  function reference(x: ArrayLike<number>, weight: number[], bias: number[], tau: number[]): number[] {
+    const [, H, W, C] = shape;
+    const nu2 = new Map<string, number>();
+    for (let i = 0; i < x.length; i++) {
+      const k = `${Math.floor(i / (H * W * C))}/${i % C}`;
+      nu2.set(k, (nu2.get(k) ?? 0) + (x[i] * x[i]) / (H * W));
+    }
+    return Array.from(x, (v, i) => {
+      const c = i % C;
+      const xHat = v / Math.sqrt(nu2.get(`${Math.floor(i / (H * W * C))}/${c}`)! + EPS);
+      return Math.max(weight[c] * xHat + bias[c], tau[c]);
+    });
+  }
+
+  test('divides by the spatial RMS per (sample, channel), then max(weight * x_hat + bias, tau)', () => {
+    const x = channelShiftedInput(shape, 80, 1.5);
+    const norm = new FilterResponseNorm(5);
+    assert.deepEqual(readVector(norm.tau), [0, 0, 0, 0, 0]);
+    const input = x.dataSync();
+    // At initialization: max(x_hat, 0).
+    assertAllClose(run(norm, x, true).data, reference(input, [1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]), 1e-5, 'initial');
+    const weight = [0.5, 2, -1, 1.5, 1];
+    const bias = [0.1, -0.2, 0, 0.3, -1];
+    const tau = [-0.5, 0.2, -100, 0, 1];
+    norm.weight.assign(tf.tensor1d(weight));
+    norm.bias.assign(tf.tensor1d(bias));
+    norm.tau.assign(tf.tensor1d(tau));
+    const train = run(norm, x, true).data;
+    assertAllClose(train, reference(input, weight, bias, tau), 1e-5, 'learned parameters');
+    assert.deepEqual(run(norm, x, false).data, train, 'eval == train');
+  });
+
+  test('without the threshold, x_hat has mean square nu2 / (nu2 + eps) ~ 1 per (sample, channel), and no mean removed', () => {
+    const x = channelShiftedInput(shape, 81, 1.5);
+    const norm = new FilterResponseNorm(5);
+    norm.tau.assign(tf.fill([5], -100)); // below every y (|x_hat| <= sqrt(H*W) = 4)
+    const y = run(norm, x, true).data;
+    const squares = groupStats(Array.from(y, (v) => v * v), shape, perSampleChannel);
+    for (const [k, s] of squares) assertClose(s.mean, 1, 1e-3, `mean square ${k}`);
+    // Channel 0 has mean +2.5 in the input: its sign survives (FRN does not center).
+    assert.ok(groupStats(y, shape, perChannel).get('0')!.mean > 0.5, 'not centered');
+    // Scale invariance per (sample, channel).
+    const scaled = run(norm, tf.mul(x, 7) as tf.Tensor4D, true).data;
+    assertAllClose(scaled, y, 1e-4, 'scale invariant');
+  });
+});
+
 // ---------------------------------------------------------------- TypeScript and Python agree
 
 /** A Python with torch: $REGBENCH_PYTHON, Debian's python3, or the one on PATH. */
@@ -735,6 +1059,12 @@ for w in d['weights']:
         m.weight.data = t.permute(3, 2, 0, 1).contiguous()
     layers.append(m)
 out['orthogonal'] = load('regularizers/orthogonal_reg.py').compute_regularization(nn.Sequential(*layers), None, logits, None, None).item()
+for key, rel in (('l1', 'l1_penalty'), ('l2', 'l2_penalty')):
+    out[key] = load('regularizers/' + rel + '.py').compute_regularization(nn.Sequential(*layers), None, logits, None, None).item()
+ga = load('regularizers/gradaug_consistency.py')
+out['gradaug_view'] = flat(ga.view(x1))
+out['gradaug_consistency'] = ga.consistency(logits, torch.tensor(d['logits2']['data']).reshape(d['logits2']['shape'])).item()
+out['label_smoothing'] = load('regularizers/label_smoothing.py').compute_regularization(None, None, logits, torch.tensor(d['targets']), None).item()
 print(json.dumps(out))
 `;
 
@@ -752,7 +1082,7 @@ describe('TypeScript and Python templates agree', () => {
   const dir = templatesDir();
   const skip = !python ? 'no Python with torch (set REGBENCH_PYTHON)' : !dir ? 'templates/*.py not found' : false;
 
-  test('norms in training and evaluation, running statistics, and all three regularizers', { skip }, () => {
+  test('norms in training and evaluation, running statistics, and the regularizers', { skip }, () => {
     const C = 24; // GroupNorm: 8 groups of 3
     const x1 = tf.add(tf.mul(tf.randomNormal([3, 4, 4, C], 0, 1, 'float32', 1), 2), 0.5) as tf.Tensor4D;
     const x2 = tf.randomNormal([3, 4, 4, C], 0.3, 1.5, 'float32', 2) as tf.Tensor4D;
@@ -764,8 +1094,10 @@ describe('TypeScript and Python templates agree', () => {
       groupnorm: affine,
       batch_instance_norm: { ...affine, rho: Array.from({ length: C }, (_, i) => -0.2 + (1.4 * i) / (C - 1)) },
       switchable_norm: { ...affine, mean_weight: [0.5, -1, 2], var_weight: [-0.3, 1.2, 0] },
+      layernorm_channels: affine,
+      filter_response_norm: { ...affine, tau: randomNormal(C, 5).map((z) => 0.5 * z) },
     };
-    const classes: Record<string, NormClass> = { blank: BlankNorm, batchnorm: BatchNorm, groupnorm: GroupNorm, batch_instance_norm: BatchInstanceNorm, switchable_norm: SwitchableNorm };
+    const classes: Record<string, NormClass> = { blank: BlankNorm, batchnorm: BatchNorm, groupnorm: GroupNorm, batch_instance_norm: BatchInstanceNorm, switchable_norm: SwitchableNorm, layernorm_channels: LayerNormChannels, filter_response_norm: FilterResponseNorm };
     const tsNorms: Record<string, Record<string, ArrayLike<number>>> = {};
     for (const [name, setup] of Object.entries(setups)) {
       const norm = new classes[name](C);
@@ -776,6 +1108,8 @@ describe('TypeScript and Python templates agree', () => {
     }
 
     const logits = tf.randomNormal([5, 10], 0, 3, 'float32', 5) as tf.Tensor2D;
+    const targets = [3, 0, 9, 3, 7];
+    const logits2 = tf.randomNormal([5, 10], 0, 3, 'float32', 9) as tf.Tensor2D;
     const features = [
       tf.relu(tf.randomNormal([2, 8, 8, 4], 0.2, 1, 'float32', 6)),
       tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 7),
@@ -787,12 +1121,15 @@ describe('TypeScript and Python templates agree', () => {
       confidence: value(confidencePenalty.computeRegularization, model, logits),
       dropblock: value(dropblockPenalty.computeRegularization, model, logits),
       orthogonal: value(orthogonalReg.computeRegularization, model, logits),
+      l1: value(l1Penalty.computeRegularization, model, logits),
+      l2: value(l2Penalty.computeRegularization, model, logits),
+      label_smoothing: tf.tidy(() => labelSmoothing.computeRegularization(model, tf.zeros([5, 4, 4, 3]), logits, tf.tensor1d(targets, 'int32'), CONFIG)).arraySync() as number,
     };
 
-    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense) };
+    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense), targets, logits2: dense(logits2) };
     const res = spawnSync(python as string, ['-c', PARITY_SCRIPT, dir as string], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(res.status, 0, `python failed: ${res.stderr}`);
-    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number };
+    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number; l1: number; l2: number; label_smoothing: number; gradaug_view: number[]; gradaug_consistency: number };
 
     for (const [name, outputs] of Object.entries(tsNorms)) {
       assert.deepEqual(Object.keys(py.norms[name]).sort(), Object.keys(outputs).sort(), `${name}: same outputs and buffers`);
@@ -802,6 +1139,13 @@ describe('TypeScript and Python templates agree', () => {
     assertClose(py.dropblock, tsRegs.dropblock, 1e-6 * Math.abs(tsRegs.dropblock) + 1e-9, 'dropblock penalty');
     assert.ok(tsRegs.dropblock > 1e-4, `a non-trivial dropblock value (${tsRegs.dropblock})`);
     assertClose(py.orthogonal, tsRegs.orthogonal, 1e-6 * tsRegs.orthogonal, 'orthogonal penalty');
+    assertClose(py.l1, tsRegs.l1, 1e-6 * tsRegs.l1, 'L1 penalty');
+    assertClose(py.l2, tsRegs.l2, 1e-6 * tsRegs.l2, 'L2 penalty');
+    assertClose(py.label_smoothing, tsRegs.label_smoothing, 1e-6, 'label smoothing');
+    assertAllClose(py.gradaug_view, tf.tidy(() => gradaugConsistency.view(x1)).dataSync(), 1e-6, 'GradAug view');
+    const tsConsistency = tf.tidy(() => gradaugConsistency.consistency(logits, logits2)).arraySync() as number;
+    assert.ok(tsConsistency > 0.1, `a non-trivial consistency value (${tsConsistency})`);
+    assertClose(py.gradaug_consistency, tsConsistency, 1e-6 * tsConsistency, 'GradAug consistency');
     model.dispose();
   });
 });
