@@ -13,7 +13,7 @@ import { requeue } from '../runs/slurm/client';
 import { cancelTasks, type TaskRow } from '../runs/slurm/jobs';
 import { listMatrices, type MatrixInfo } from '../runs/slurm/matrix';
 import { canCancel, canResume, matrixLabel, matrixSummary, taskDescription } from '../runs/slurm/matrix-view';
-import { MatrixPoller, type MatrixRows } from './matrix-poller';
+import { MatrixPoller, type MatrixRows } from '../runs/slurm/matrix-poller';
 
 export const MATRICES_VIEW_ID = 'regbench.slurmMatrices';
 export const MATRIX_COMMANDS = { cancel: 'regbench.cancelSlurmTasks', resume: 'regbench.resumeSlurmTasks', refresh: 'regbench.refreshSlurmMatrices' } as const;
@@ -34,7 +34,7 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
     private readonly store: RunStore,
     index: RunIndex,
   ) {
-    this.poller = new MatrixPoller(store, () => this.changed.fire(undefined), () => this.view.visible);
+    this.poller = new MatrixPoller({ store, changed: () => this.changed.fire(undefined), visible: () => this.view.visible });
     this.view = vscode.window.createTreeView(MATRICES_VIEW_ID, { treeDataProvider: this, canSelectMany: true });
     const sub = index.onChange((c) => c.record && this.poller.onRecord(c.record) && this.changed.fire(undefined));
     this.disposables.push(

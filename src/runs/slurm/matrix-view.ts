@@ -25,7 +25,7 @@ export function onPath(command: string, env: NodeJS.ProcessEnv = process.env): b
   });
 }
 
-function rowOf(m: MatrixInfo, i: number, r: RunRecord): TaskRow {
+function rowOf(m: Pick<MatrixInfo, 'id' | 'jobId'>, i: number, r: RunRecord): TaskRow {
   return {
     matrixId: m.id,
     jobId: m.jobId,
@@ -50,6 +50,13 @@ export function finishedRows(m: MatrixInfo, get: (runId: string) => RunRecord | 
   const records = m.runIds.map(get);
   if (records.some((r) => r === undefined || !FINAL_STATUSES.includes(r.status))) return undefined;
   return records.map((r, i) => rowOf(m, i, r as RunRecord));
+}
+
+/** A row after its run's record changed: progress from the record; the state too once the run is final. */
+export function rowWithRecord(row: TaskRow, r: RunRecord): TaskRow {
+  const progress = { lastEpoch: r.epochsCompleted, totalEpochs: r.totalEpochs, bestTestAcc: r.bestTestAcc, runStatus: r.status };
+  if (!FINAL_STATUSES.includes(r.status)) return { ...row, ...progress };
+  return { ...rowOf({ id: row.matrixId, jobId: row.jobId }, row.arrayTaskId, r), slurmState: row.slurmState };
 }
 
 export function isUnfinished(row: TaskRow): boolean {
