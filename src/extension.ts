@@ -67,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): void {
     dashboard,
     new CompareCommands(index, documents, dashboard, () => tree.selectedRunIds()),
     new RunCommands(service, index),
-    new VariantCommands(templatesDir),
+    new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath),
     new AccuracyLensProvider(index, () => research.baselines()),
     matrices,
     new SlurmMatrixCommand(store, (m) => matrices.submitted(m)),

@@ -14,7 +14,7 @@ import type { SignificanceOf } from './dashboard-model';
 import { finalHashes, isVisible, visibleGroups } from './held-out';
 import type { RunRecord } from './run-record';
 import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
-import { compareGroups } from './statistics';
+import { mean, welch } from './statistics';
 
 const HELD_OUT_BENCHES: ReadonlySet<BenchId> = new Set(Object.values(TASK_KINDS).map((k) => k.heldOut));
 
@@ -28,8 +28,9 @@ export function groupSignificance(target: RunGroup, groups: readonly RunGroup[],
   if (baselines.has(target.variantHash) || !target.values.length) return undefined;
   const base = baselineGroupFor(target, groups, baselines);
   if (!base) return undefined;
-  const c = compareGroups(base.values, target.values);
-  return c.welch?.p != null ? { p: c.welch.p, diff: c.diff } : undefined;
+  // Welch only: the leaderboard asks once per cell, and the bootstrap and permutation tests are not shown there.
+  const p = welch(base.values, target.values)?.result.p;
+  return p != null ? { p, diff: mean(target.values) - mean(base.values) } : undefined;
 }
 
 /**
