@@ -56,15 +56,23 @@ test('polls every 5 s doubling to 60 s while a task runs unchanged, back to 5 s 
 test('a matrix whose runs all ended in the store asks no scheduler and sets no timer', async () => {
   const { clock, timers } = fakeClock();
   let asked = 0;
-  const poller = new MatrixPoller({ store: fakeStore({ 'run-a': record({ status: 'completed' }) }), changed: () => undefined, visible: () => true, clock, tasks: async () => (asked++, []) });
+  let answer = [row('completed')];
+  const poller = new MatrixPoller({ store: fakeStore({ 'run-a': record({ status: 'failed' }) }), changed: () => undefined, visible: () => true, clock, tasks: async () => (asked++, answer) });
   await poller.poll();
   assert.equal(asked, 0);
   assert.equal(timers.length, 0);
-  assert.equal(poller.matrices[0].rows[0].state, 'completed');
-  // Resumed: polled (through the scheduler) for a while even though the store says it ended.
+  assert.equal(poller.matrices[0].rows[0].state, 'failed');
+  // Resumed: asked through the scheduler, and polled while the requeue is not visible yet.
   poller.kick(MATRIX.id);
   await poller.poll();
-  assert.equal(asked > 0, true);
+  assert.equal(asked, 1);
+  assert.equal(poller.scheduled, true);
+  // Once the scheduler lists the task again, the usual rule applies: no timer after it ends.
+  answer = [row('pending')];
+  await poller.poll();
+  answer = [row('completed')];
+  await poller.poll();
+  assert.equal(poller.scheduled, false);
 });
 
 test('no timer while the view is hidden; a scheduler error keeps the rows and says why', async () => {

@@ -58,7 +58,7 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
   /** A matrix was just submitted: show the view and follow it. */
   submitted(m: MatrixInfo): void {
     void vscode.commands.executeCommand('setContext', HAS_MATRICES, true);
-    this.poller.kick(m.id);
+    this.poller.kick();
   }
 
   getChildren(node?: Node): Node[] {

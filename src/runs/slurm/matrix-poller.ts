@@ -50,7 +50,7 @@ export class MatrixPoller {
   private readonly backoff: PollBackoff;
   private readonly resumedAt = new Map<string, number>();
   private timer: unknown;
-  private polling = false;
+  private inFlight: Promise<void> | undefined;
   private current: MatrixRows[] = [];
   private loaded = false;
 
@@ -105,17 +105,16 @@ export class MatrixPoller {
     this.timer = undefined;
   }
 
-  /** Polls now; resolves once the rows are read and the next poll (if any) is scheduled. */
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const previous = new Map(this.current.map((m) => [m.matrix.id, m]));
-      this.current = await Promise.all(listMatrices(this.opts.store).map((m) => this.rowsOf(m, previous.get(m.id))));
-      this.loaded = true;
-    } finally {
-      this.polling = false;
-    }
+  /** Polls now (or joins the poll under way); resolves once the rows are read and the next poll, if any, is scheduled. */
+  poll(): Promise<void> {
+    this.inFlight ??= this.readAll().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async readAll(): Promise<void> {
+    const previous = new Map(this.current.map((m) => [m.matrix.id, m]));
+    this.current = await Promise.all(listMatrices(this.opts.store).map((m) => this.rowsOf(m, previous.get(m.id))));
+    this.loaded = true;
     this.opts.changed();
     this.schedule();
   }
@@ -125,7 +124,10 @@ export class MatrixPoller {
     const done = resumed ? undefined : finishedRows(m, (id) => this.opts.store.get(id));
     if (done) return { matrix: m, rows: done };
     try {
-      return { matrix: m, rows: await (this.opts.tasks ?? matrixTasks)(this.opts.store, m) };
+      const rows = await (this.opts.tasks ?? matrixTasks)(this.opts.store, m);
+      // The requeued tasks are back in the scheduler's list: the usual rule applies again.
+      if (rows.some(isUnfinished)) this.resumedAt.delete(m.id);
+      return { matrix: m, rows };
     } catch (err) {
       return { matrix: m, rows: previous?.rows ?? [], error: (err as Error).message.split('\n')[0] };
     }
