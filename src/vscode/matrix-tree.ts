@@ -7,6 +7,7 @@
  * store watcher, as the nodes write the runs' records.
  */
 import * as vscode from 'vscode';
+import { COMMANDS } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import type { RunStore } from '../runs/run-store';
 import { requeue } from '../runs/slurm/client';
@@ -157,5 +158,6 @@ function taskItem(r: TaskRow): vscode.TreeItem {
   item.tooltip = `${r.runId}\nSlurm: ${r.slurmState || '(no longer listed)'}, run: ${r.runStatus}${r.reason ? `\n${r.reason}` : ''}`;
   item.contextValue = `regbench.slurmTask.${r.state}${canResume(r) ? '.resumable' : ''}`;
   item.iconPath = new vscode.ThemeIcon(STATE_ICONS[r.state]);
+  item.command = { command: COMMANDS.openRunInDashboard, title: 'Open in Dashboard', arguments: [r.runId] };
   return item;
 }
