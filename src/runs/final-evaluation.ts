@@ -50,3 +50,38 @@ export function repeatText(plan: FinalPlan, name: string): string {
 export function startedText(plan: FinalPlan, name: string, runs: number): string {
   return `Final evaluation of ${name} (source ${plan.hash}) on ${benchTitles(plan.benches)}: ${runs} run${runs === 1 ? '' : 's'} queued at budget ${plan.budget}. Its numbers show in the lens, the dashboard and tables from now on.`;
 }
+
+/** The editor's side of a final evaluation: its questions and the run service. */
+export interface FinalFlow {
+  records(): readonly RunRecord[];
+  /** Says why it must wait (`text`) and offers to; true once the runs ended, false when declined. */
+  waitForActive(text: string): PromiseLike<boolean>;
+  /** The modal question before another final evaluation of the same source; true to go on. */
+  confirmRepeat(text: string): PromiseLike<boolean>;
+  /** Queues one run of the held-out benchmark and marks it final before its worker starts. */
+  startFinal(bench: BenchId, seed: number): RunRecord;
+}
+
+export interface FinalTarget {
+  hash: string;
+  name: string;
+  kinds: readonly TaskKind[];
+  budget: BudgetId;
+  seeds: readonly number[];
+}
+
+/**
+ * A final evaluation from start to queued runs: waits for (or stops at) runs of the source still
+ * going, asks before a repeat, then queues one final run per held-out benchmark and seed. Returns
+ * the queued runs (none when the user stopped) and the plan they were queued under.
+ */
+export async function runFinalEvaluation(flow: FinalFlow, t: FinalTarget): Promise<{ plan: FinalPlan; queued: RunRecord[] }> {
+  let plan = finalPlan(flow.records(), t.hash, t.kinds, t.budget);
+  if (plan.active.length) {
+    if (!(await flow.waitForActive(activeText(plan, t.name)))) return { plan, queued: [] };
+    plan = finalPlan(flow.records(), t.hash, t.kinds, t.budget);
+  }
+  if (plan.prior.length && !(await flow.confirmRepeat(repeatText(plan, t.name)))) return { plan, queued: [] };
+  const queued = plan.benches.flatMap((bench) => t.seeds.map((seed) => flow.startFinal(bench, seed)));
+  return { plan, queued };
+}

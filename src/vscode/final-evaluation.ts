@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUDGET_IDS, TASK_KINDS, type BudgetId, type TaskKind } from '../protocol/benchmarks';
-import { activeText, finalPlan, repeatText, startedText, type FinalPlan } from '../runs/final-evaluation';
+import { runFinalEvaluation, startedText, type FinalFlow } from '../runs/final-evaluation';
 import { activeRunsOf, markFinal } from '../runs/held-out';
 import type { RunIndex } from '../runs/run-index';
 import { taskKindsOf } from '../runs/run-groups';
@@ -43,34 +43,26 @@ export class FinalEvaluationCommand implements vscode.Disposable {
     const kinds = await pickKinds(variant);
     const budget = kinds && (await pickBudget());
     if (!kinds || !budget) return;
+    const s = readSettings();
     const hash = variantHash(fs.readFileSync(variant.path, 'utf8'));
     const name = path.basename(variant.path);
-    let plan = finalPlan(this.index.all(), hash, kinds, budget);
-    if (plan.active.length) {
-      const choice = await vscode.window.showWarningMessage(`Regbench: ${activeText(plan, name)}`, WAIT);
-      if (choice !== WAIT || !(await this.waitForIdle(hash))) return;
-      plan = finalPlan(this.index.all(), hash, kinds, budget);
-    }
-    if (plan.prior.length && (await vscode.window.showWarningMessage(repeatText(plan, name), { modal: true }, AGAIN)) !== AGAIN) return;
-    this.start(variant, plan, name);
-  }
-
-  private start(variant: Variant, plan: FinalPlan, name: string): void {
-    const s = readSettings();
-    let queued = 0;
+    const seeds = Array.from({ length: s.defaultSeeds }, (_, i) => i);
+    const flow: FinalFlow = {
+      records: () => this.index.all(),
+      waitForActive: async (text) => (await vscode.window.showWarningMessage(`Regbench: ${text}`, WAIT)) === WAIT && (await this.waitForIdle(hash)),
+      confirmRepeat: async (text) => (await vscode.window.showWarningMessage(text, { modal: true }, AGAIN)) === AGAIN,
+      startFinal: (bench, seed) => {
+        const record = this.service.submit({ variantPath: variant.path, bench, budget, seed, engine: variant.engine, backend: s.backend, device: s.device, dataDir: s.dataDirectory });
+        // Synchronously after submit: the worker's first event comes later, so the run is still queued.
+        return markFinal(this.service.store, record.id);
+      },
+    };
     try {
-      for (const bench of plan.benches) {
-        for (let seed = 0; seed < s.defaultSeeds; seed++) {
-          const record = this.service.submit({ variantPath: variant.path, bench, budget: plan.budget, seed, engine: variant.engine, backend: s.backend, device: s.device, dataDir: s.dataDirectory });
-          // Synchronously after submit: the worker's first event comes later, so the run is still queued.
-          markFinal(this.service.store, record.id);
-          queued++;
-        }
-      }
+      const { plan, queued } = await runFinalEvaluation(flow, { hash, name, kinds, budget, seeds });
+      if (queued.length) void vscode.window.showInformationMessage(startedText(plan, name, queued.length));
     } catch (err) {
       void vscode.window.showErrorMessage(`Regbench: final evaluation of ${name}: ${(err as Error).message}`);
     }
-    if (queued) void vscode.window.showInformationMessage(startedText(plan, name, queued));
   }
 
   /** Resolves true once no run of `hash` is queued or running; false when the user gives up. */
