@@ -22,6 +22,12 @@ import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
 import { VariantCommands } from './vscode/variant-commands';
 import { PythonHint } from './vscode/python-hint';
+import { FinalEvaluationCommand } from './vscode/final-evaluation';
+import { MatrixTree } from './vscode/matrix-tree';
+import { CopyRerunCommand } from './vscode/rerun-command';
+import { ResearchDeps } from './vscode/research-deps';
+import { ResultsTableCommand } from './vscode/results-table-command';
+import { SlurmMatrixCommand } from './vscode/slurm-matrix';
 
 export function activate(context: vscode.ExtensionContext): void {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
@@ -38,9 +44,13 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   const serviceLog = service.onEvent((e) => output.onServiceEvent(e));
   const index = new RunIndex(store);
+  const templatesDir = vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath;
+  // Before the views: its snapshot of the records must be dropped before they ask on a change.
+  const research = new ResearchDeps(index, templatesDir);
   const tree = new ExperimentsTree(index, service);
+  const matrices = new MatrixTree(store, index);
   const documents = new RunDocuments(index, output.channel);
-  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id) });
+  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance });
   const treeToDashboard = tree.view.onDidChangeSelection(() => {
     const ids = tree.selectedRunIds();
     if (ids.length) DashboardPanel.instance?.select(ids);
@@ -51,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
     service,
     { dispose: () => serviceLog.dispose() },
     index,
+    research,
     folder ? new StoreWatcher(index, folder, '.regbench/') : new StoreWatcher(index, vscode.Uri.file(store.root), ''),
     tree,
     treeToDashboard,
@@ -59,7 +70,12 @@ export function activate(context: vscode.ExtensionContext): void {
     new CompareCommands(index, documents, dashboard, () => tree.selectedRunIds()),
     new RunCommands(service, index),
     new VariantCommands(vscode.Uri.joinPath(context.extensionUri, 'templates').fsPath, vscode.Uri.joinPath(context.extensionUri, 'dist', 'types').fsPath),
-    new AccuracyLensProvider(index),
+    new AccuracyLensProvider(index, () => research.baselines()),
+    matrices,
+    new SlurmMatrixCommand(store, (m) => matrices.submitted(m)),
+    new FinalEvaluationCommand(service, index),
+    new ResultsTableCommand(index, () => research.baselines()),
+    new CopyRerunCommand(index),
     new RunStatusBar(service),
     new PythonHint(),
     new RunProgressNotifications(service, RunLabels.of(index)),

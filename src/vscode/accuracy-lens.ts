@@ -10,6 +10,8 @@ import { COMMANDS } from '../protocol/command-ids';
 import { accuracyLensText, latestVariantRuns } from '../runs/lens-text';
 import type { RunIndex } from '../runs/run-index';
 import { findLensAnchors } from '../runs/variant-file';
+import { lensTooltipText } from '../runs/lens-tooltip';
+import type { BaselineHashes } from '../runs/run-groups';
 
 type LensRole = 'accuracy' | 'run' | 'compare';
 
@@ -36,7 +38,11 @@ export class AccuracyLensProvider implements vscode.CodeLensProvider<VariantLens
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly index: RunIndex) {
+  /** `baselines`: the baseline templates' hashes (differences and p-values against them). */
+  constructor(
+    private readonly index: RunIndex,
+    private readonly baselines?: () => BaselineHashes,
+  ) {
     const sub = index.onChange((c) => {
       if (c.event?.type === 'progress' || c.event?.type === 'log') return;
       this.timer ??= setTimeout(() => {
@@ -76,8 +82,8 @@ export class AccuracyLensProvider implements vscode.CodeLensProvider<VariantLens
         const records = this.index.all();
         const runIds = latestVariantRuns(records, lens.variantPath).map((r) => r.id);
         lens.command = {
-          title: accuracyLensText(records, lens.variantPath, trackBenchmarks(lens.kind)),
-          tooltip: 'Best test accuracy of the latest version of this variant per benchmark (mean ± std over seeds); click to open the dashboard',
+          title: accuracyLensText(records, lens.variantPath, trackBenchmarks(lens.kind), this.baselines?.()),
+          tooltip: lensTooltipText(records, lens.variantPath, trackBenchmarks(lens.kind), this.baselines?.() ?? new Map()),
           command: COMMANDS.openDashboard,
           arguments: [{ runIds }],
         };

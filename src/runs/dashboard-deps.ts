@@ -1,0 +1,52 @@
+/**
+ * What the dashboard host is given about held-out benchmarks and significance (DashboardDeps in
+ * src/vscode/dashboard-panel.ts), computed from the run store's records:
+ * - hiddenBenchmarks: the held-out benchmarks with at least one run not yet visible (no final
+ *   evaluation of its source). The dashboard hides a whole benchmark, so one hidden run hides the
+ *   benchmark for every variant: coarser than the lenses, but a hidden number never reaches it.
+ * - significanceOf: a leaderboard cell's difference and Welch p against the task's baseline group
+ *   (same benchmark, budget, engine and recipe); nothing for the baseline itself or without a test.
+ * No `vscode` import.
+ */
+import { TASK_KINDS, type BenchId } from '../protocol/benchmarks';
+import type { RunSummary, Significance } from '../protocol/webview';
+import type { SignificanceOf } from './dashboard-model';
+import { finalHashes, isVisible, visibleGroups } from './held-out';
+import type { RunRecord } from './run-record';
+import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
+import { mean, welch } from './statistics';
+
+const HELD_OUT_BENCHES: ReadonlySet<BenchId> = new Set(Object.values(TASK_KINDS).map((k) => k.heldOut));
+
+export function hiddenBenchmarks(records: readonly RunRecord[]): Set<BenchId> {
+  const finals = finalHashes(records);
+  return new Set(records.filter((r) => HELD_OUT_BENCHES.has(r.spec.bench) && !isVisible(r, finals)).map((r) => r.spec.bench));
+}
+
+/** The significance of one visible group against its baseline group, or undefined. */
+export function groupSignificance(target: RunGroup, groups: readonly RunGroup[], baselines: BaselineHashes): Significance | undefined {
+  if (baselines.has(target.variantHash) || !target.values.length) return undefined;
+  const base = baselineGroupFor(target, groups, baselines);
+  if (!base) return undefined;
+  // Welch only: the leaderboard asks once per cell, and the bootstrap and permutation tests are not shown there.
+  const p = welch(base.values, target.values)?.result.p;
+  return p != null ? { p, diff: mean(target.values) - mean(base.values) } : undefined;
+}
+
+/**
+ * The dashboard's significance hook over the records `records()` returns at the time of asking;
+ * the groups are computed once per records array (the leaderboard asks once per cell).
+ */
+export function significanceOf(records: () => readonly RunRecord[], baselines: () => BaselineHashes): SignificanceOf {
+  let cached: { source: readonly RunRecord[]; groups: RunGroup[] } | undefined;
+  const groupsOf = (all: readonly RunRecord[]) => {
+    if (cached?.source !== all) cached = { source: all, groups: visibleGroups(groupRuns(all), all).filter((g) => g.values.length > 0) };
+    return cached.groups;
+  };
+  return (cell: readonly RunSummary[], bench: BenchId) => {
+    const ids = new Set(cell.map((s) => s.id));
+    const groups = groupsOf(records());
+    const target = groups.find((g) => g.bench === bench && g.runs.some((r) => ids.has(r.id)));
+    return target ? groupSignificance(target, groups, baselines()) : undefined;
+  };
+}

@@ -1,0 +1,65 @@
+/** Run records for the tests of the editor's research commands (not a test file itself). */
+import { RECIPE, type BenchId, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
+import type { RunStatus } from '../src/protocol/events';
+import type { RunRecord } from '../src/runs/run-record';
+import type { BaselineHashes } from '../src/runs/run-groups';
+
+export const VARIANT = '/ws/variants/confidence-penalty.ts';
+export const BLANK = '/ws/variants/blank.ts';
+export const BASELINES: BaselineHashes = new Map([['blank', { kind: 'regularizer' as const, engine: 'tfjs' as const, file: 'templates/regularizers/blank.ts' }]]);
+
+export interface Over {
+  bench?: BenchId;
+  seed?: number;
+  status?: RunStatus;
+  best?: number | null;
+  budget?: BudgetId;
+  hash?: string;
+  path?: string;
+  final?: boolean;
+  command?: string;
+}
+
+let clock = 0;
+
+/** A completed run record by default; each call is created one minute after the previous one. */
+export function record(o: Over = {}): RunRecord {
+  clock++;
+  const bench = o.bench ?? 'resnet56-cifar100';
+  const id = `20261202-03${String(clock).padStart(4, '0')}-${bench}-0000`;
+  const spec: RunSpec = {
+    runId: id,
+    bench,
+    arch: 'resnet56',
+    dataset: 'cifar100',
+    numClasses: 100,
+    budget: o.budget ?? 'full',
+    epochs: 200,
+    trainSubset: null,
+    testSubset: null,
+    seed: o.seed ?? 0,
+    recipe: { ...RECIPE },
+    engine: 'tfjs',
+    variantPath: o.path ?? VARIANT,
+    variantHash: o.hash ?? 'h1',
+    variantKind: { regularizer: true, norm: false },
+    runDir: `/ws/.regbench/runs/${id}`,
+  };
+  const status = o.status ?? 'completed';
+  return {
+    id,
+    name: id,
+    spec,
+    status,
+    createdAt: new Date(Date.UTC(2026, 11, 2, 3, clock)).toISOString(),
+    startedAt: status === 'queued' ? undefined : new Date(Date.UTC(2026, 11, 2, 3, clock)).toISOString(),
+    epochsCompleted: 200,
+    totalEpochs: 200,
+    bestTestAcc: o.best === undefined ? 72.4 : o.best,
+    finalTestAcc: o.best === undefined ? 72.1 : o.best,
+    epochSeconds: 10,
+    variantSnapshot: 'variant.ts',
+    ...(o.final ? { final: true } : {}),
+    ...(o.command ? { env: { command: o.command } } : {}),
+  } as RunRecord;
+}
