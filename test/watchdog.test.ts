@@ -102,8 +102,8 @@ test('a Python variant that never returns fails its run (first step: 3x the set 
   const seconds = (Date.now() - started) / 1000;
   assert.equal(record.status, 'failed');
   assert.equal(record.error?.kind, 'variant');
-  assert.match(record.error?.message ?? '', /the variant did not return within 12 s; it was at .*loops_forever\.py:8 in compute_regularization/);
-  assert.equal(record.error?.line, 8);
+  assert.match(record.error?.message ?? '', /the variant did not return within 12 s; it was at .*loops_forever\.py:[78] in compute_regularization/);
+  assert.ok(record.error?.line === 7 || record.error?.line === 8, `line ${record.error?.line}`); // the loop: lines 7-8
   assert.ok(seconds < 90, `took ${seconds} s`);
 });
 

@@ -77,7 +77,8 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       const { x, filter, bias, preluActivationWeights } = inputs;
       const a = attrsMap as unknown as ConvAttrs;
       const act = ACTIVATIONS[a.activation ?? 'linear'];
-      if (!x || !filter || !nhwc(a) || act === undefined || preluActivationWeights || !allFloat([x, filter, bias])) return null;
+      // A rounding mode ('ceil'/'round') gives output sizes libtorch's convolution does not make.
+      if (!x || !filter || !nhwc(a) || a.dimRoundingMode || act === undefined || preluActivationWeights || !allFloat([x, filter, bias])) return null;
       const [kH, kW, c, m] = filter.shape as Shape4;
       const outC = depthwise ? c * m : m;
       if (!biasOk(bias, outC) || (bias && size(bias.shape) !== outC)) return null;
@@ -91,7 +92,7 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
     withFallback(name, previous, (be, inputs, attrsMap) => {
       const { dy, filter } = inputs;
       const a = attrsMap as unknown as ConvAttrs;
-      if (!dy || !filter || !a.inputShape || !nhwc(a) || !allFloat([dy, filter])) return null;
+      if (!dy || !filter || !a.inputShape || !nhwc(a) || a.dimRoundingMode || !allFloat([dy, filter])) return null;
       const [kH, kW, c, m] = filter.shape as Shape4;
       const outC = depthwise ? c * m : m;
       const g = convGeometry(a.inputShape, [kH, kW, c, m], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise);
@@ -105,7 +106,7 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
     withFallback(name, previous, (be, inputs, attrsMap) => {
       const { x, dy } = inputs;
       const a = attrsMap as unknown as ConvAttrs;
-      if (!x || !dy || !a.filterShape || !nhwc(a) || !allFloat([x, dy])) return null;
+      if (!x || !dy || !a.filterShape || !nhwc(a) || a.dimRoundingMode || !allFloat([x, dy])) return null;
       const [kH, kW, c, m] = a.filterShape;
       const outC = depthwise ? c * m : m;
       const g = convGeometry(x.shape as Shape4, a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise);
