@@ -590,10 +590,14 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     // ----- buttons post their messages -----
     await row(page, live.id).locator('button.run-name').click();
     await row(page, failed.id).locator('td.actions button', { hasText: 'Log' }).click();
-    assert.deepEqual((await posted(page)).slice(-2), [
+    await row(page, failed.id).locator('td.actions button', { hasText: 'Rerun cmd' }).click();
+    assert.deepEqual((await posted(page)).slice(-3), [
       { type: 'openRun', payload: { runId: live.id } },
       { type: 'showLog', payload: { runId: failed.id } },
+      { type: 'copyRerunCommand', payload: { runId: failed.id } },
     ]);
+    // Resume is offered for interrupted runs only (a failed one is resumed from the tree, where its checkpoint is checked).
+    assert.equal(await row(page, failed.id).locator('td.actions button', { hasText: 'Resume' }).isHidden(), true);
 
     // ----- filters and sorting -----
     await page.locator('select[data-filter="status"]').selectOption('failed');

@@ -77,6 +77,8 @@ test('webview->host validator accepts each message type and rejects malformed on
     { type: 'compare', payload: { a: 'r1', b: 'r2', more: ['r3', 'r4'] } },
     { type: 'cancelRun', payload: { runId: 'r1' } },
     { type: 'showLog', payload: { runId: 'r1' } },
+    { type: 'resumeRun', payload: { runId: 'r1' } },
+    { type: 'copyRerunCommand', payload: { runId: 'r1' } },
   ];
   for (const m of good) assert.equal(isWebviewToHostMessage(m), true, JSON.stringify(m));
   const bad: unknown[] = [
@@ -90,6 +92,7 @@ test('webview->host validator accepts each message type and rejects malformed on
     { type: 'compare', payload: { a: 'r1' } },
     { type: 'compare', payload: { a: 'r1', b: 'r2', more: ['r3', ''] } },
     { type: 'cancelRun', payload: {} },
+    { type: 'resumeRun', payload: { runId: '' } },
     { type: 'deleteEverything', payload: { runId: 'r1' } },
     { type: 'toString', payload: {} },
   ];

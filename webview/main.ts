@@ -111,6 +111,8 @@ const table = new RunsTable(
     },
     open: (runId) => postToHost({ type: 'openRun', payload: { runId } }),
     cancel: (runId) => postToHost({ type: 'cancelRun', payload: { runId } }),
+    resume: (runId) => postToHost({ type: 'resumeRun', payload: { runId } }),
+    copyRerun: (runId) => postToHost({ type: 'copyRerunCommand', payload: { runId } }),
     showLog: (runId) => postToHost({ type: 'showLog', payload: { runId } }),
     setFilters: (filters) => updateView({ filters }),
     setSort: (sort) => updateView({ sort }),

@@ -19,6 +19,10 @@ export interface RunsTableActions {
   select(runId: string, additive: boolean): void;
   open(runId: string): void;
   cancel(runId: string): void;
+  /** Continue an interrupted run from its last checkpoint. */
+  resume(runId: string): void;
+  /** Copy the command that repeats the run. */
+  copyRerun(runId: string): void;
   showLog(runId: string): void;
   setFilters(filters: TableFilters): void;
   setSort(sort: ViewState['sort']): void;
@@ -35,6 +39,7 @@ interface RunRow {
   detail: HTMLDivElement;
   cells: Record<'bench' | 'seed' | 'best' | 'final' | 'epoch' | 'time' | 'backend', HTMLTableCellElement>;
   cancel: HTMLButtonElement;
+  resume: HTMLButtonElement;
 }
 
 const COLUMNS: ReadonlyArray<{ title: string; sort?: SortKey; num?: boolean }> = [
@@ -199,11 +204,13 @@ export class RunsTable {
       detail: h('div', { class: 'detail' }),
       cells: { bench: cell(), seed: cell('num'), best: cell('num best'), final: cell('num final'), epoch: cell('num epoch'), time: cell('num'), backend: cell() },
       cancel: this.linkButton('Cancel', 'Cancel the run', () => this.actions.cancel(id)),
+      resume: this.linkButton('Resume', 'Continue the run from its last checkpoint', () => this.actions.resume(id)),
     };
     const c = row.cells;
     const log = this.linkButton('Log', 'Show the run log', () => this.actions.showLog(id));
+    const rerun = this.linkButton('Rerun cmd', 'Copy the command that repeats this run', () => this.actions.copyRerun(id));
     row.tr.append(h('td', { class: 'show' }, show), row.status, h('td', { class: 'name' }, h('div', { class: 'name-line' }, row.swatch, name), row.detail));
-    row.tr.append(c.bench, c.seed, c.best, c.final, c.epoch, c.time, c.backend, h('td', { class: 'actions' }, log, row.cancel));
+    row.tr.append(c.bench, c.seed, c.best, c.final, c.epoch, c.time, c.backend, h('td', { class: 'actions' }, log, rerun, row.resume, row.cancel));
     row.tr.addEventListener('click', (ev) => this.actions.select(id, ev.ctrlKey || ev.metaKey));
     row.tr.addEventListener('keydown', (ev) => {
       if (ev.target !== row.tr || (ev.key !== ' ' && ev.key !== 'Enter')) return;
@@ -235,5 +242,6 @@ export class RunsTable {
     setText(c.time, formatSeconds(r.epochSeconds));
     setText(c.backend, r.backend ? `${r.engine} · ${r.backend}` : r.engine);
     row.cancel.hidden = r.status !== 'running' && r.status !== 'queued';
+    row.resume.hidden = r.status !== 'interrupted';
   }
 }

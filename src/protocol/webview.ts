@@ -178,6 +178,10 @@ export type WebviewToHostMessage =
   /** Ask for a comparison of run a (baseline) with run b (and `more`); the host answers with `compare`. */
   | { type: 'compare'; payload: { a: string; b: string; more?: string[] } }
   | { type: 'cancelRun'; payload: { runId: string } }
+  /** Continue an interrupted run from its last checkpoint (the tree's Resume Run). */
+  | { type: 'resumeRun'; payload: { runId: string } }
+  /** Copy the command recorded with the run that repeats it. */
+  | { type: 'copyRerunCommand'; payload: { runId: string } }
   /** Open the run's events/log in an editor or output channel. */
   | { type: 'showLog'; payload: { runId: string } };
 
@@ -226,6 +230,8 @@ const WEBVIEW_PAYLOAD_CHECKS: Record<WebviewToHostType, (p: Record<string, unkno
   selectRuns: (p) => isStringArray(p.runIds),
   compare: (p) => nonEmpty(p.a) && nonEmpty(p.b) && (p.more === undefined || (isStringArray(p.more) && p.more.every(nonEmpty))),
   cancelRun: (p) => nonEmpty(p.runId),
+  resumeRun: (p) => nonEmpty(p.runId),
+  copyRerunCommand: (p) => nonEmpty(p.runId),
   showLog: (p) => nonEmpty(p.runId),
 };
 

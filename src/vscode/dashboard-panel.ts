@@ -7,6 +7,7 @@
  * src/runs/dashboard-model.ts (which also keeps held-out numbers out of every message).
  */
 import * as vscode from 'vscode';
+import { COPY_RERUN_COMMAND } from './rerun-command';
 import { randomBytes } from 'node:crypto';
 import type { BenchId } from '../protocol/benchmarks';
 import type { EpochEvent } from '../protocol/events';
@@ -149,6 +150,12 @@ export class DashboardPanel implements vscode.Disposable {
         break;
       case 'showLog':
         void vscode.commands.executeCommand(COMMANDS.showRunLog, m.payload.runId);
+        break;
+      case 'resumeRun':
+        void vscode.commands.executeCommand(COMMANDS.resumeRun, m.payload.runId);
+        break;
+      case 'copyRerunCommand':
+        void vscode.commands.executeCommand(COPY_RERUN_COMMAND, m.payload.runId);
         break;
     }
   }
