@@ -4,6 +4,7 @@
  * per-epoch test accuracy, best and final accuracy, and the weights' hash at every checkpoint.
  */
 import type { RunEvent } from '../protocol/events';
+import type { RunSpec } from '../protocol/benchmarks';
 import type { RunRecord } from './run-record';
 import type { RunRequest } from './run-request';
 import type { RunStore } from './run-store';
@@ -11,7 +12,11 @@ import { RunHandle, prepareRun, withUnchangedVariant, type RunnerOptions } from 
 
 /** The request that repeats `record` (its snapshot when the variant file changed since). */
 export function rerunRequest(record: RunRecord, store: RunStore, say?: (line: string) => void): RunRequest {
-  const spec = withUnchangedVariant(record, store, say);
+  return sameSettingsRequest(withUnchangedVariant(record, store, say));
+}
+
+/** A request with every setting of `spec` (benchmark, budget, overrides, seed, engine, backend, device). */
+export function sameSettingsRequest(spec: RunSpec): RunRequest {
   return {
     variantPath: spec.variantPath,
     bench: spec.bench,

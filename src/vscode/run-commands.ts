@@ -5,6 +5,7 @@
  * unless the caller passes it, the seeds come from regbench.defaultSeeds unless passed.
  */
 import * as vscode from 'vscode';
+import { sameSettingsRequest } from '../runs/rerun';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { BENCHMARKS, BUDGET_IDS, budgetSize, getBenchmark, type BenchId, type BudgetId } from '../protocol/benchmarks';
@@ -168,21 +169,8 @@ export class RunCommands implements vscode.Disposable {
     }
     const requests: RunRequest[] = [];
     for (const r of records) {
-      const spec = r.spec;
       if (!(await this.variantReady(r))) continue;
-      requests.push({
-        variantPath: spec.variantPath,
-        bench: spec.bench,
-        budget: spec.budget,
-        seed: spec.seed,
-        epochs: spec.epochs,
-        trainSubset: spec.trainSubset ?? undefined,
-        testSubset: spec.testSubset ?? undefined,
-        backend: spec.backend,
-        device: spec.device,
-        dataDir: spec.dataDir,
-        engine: spec.engine,
-      });
+      requests.push(sameSettingsRequest(r.spec));
     }
     this.submitAll(requests);
   }
