@@ -11,7 +11,7 @@ import type { DashboardCommands } from './dashboard-panel';
 import { sameFile } from '../runs/variant-file';
 import { pickRun, type RunDocuments } from './run-documents';
 import type { RunIndex } from '../runs/run-index';
-import { RunLabels } from './run-labels';
+import { RunLabels } from '../runs/run-labels';
 
 export class CompareCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

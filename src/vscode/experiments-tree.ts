@@ -16,7 +16,7 @@ import { COMMANDS } from '../protocol/command-ids';
 import { benchCellText, latestVariantRuns } from '../runs/lens-text';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
-import { RunLabels } from './run-labels';
+import { RunLabels } from '../runs/run-labels';
 
 export const VIEW_ID = 'regbench.experiments';
 

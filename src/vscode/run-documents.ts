@@ -14,7 +14,7 @@ import { COMMANDS } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import { runLogText } from '../runs/run-log-text';
 import { STDERR_FILE } from '../runs/run-store';
-import { RunLabels } from './run-labels';
+import { RunLabels } from '../runs/run-labels';
 
 export const LOG_SCHEME = 'regbench-log';
 export const SNAPSHOT_SCHEME = 'regbench-snapshot';

@@ -11,7 +11,7 @@ import { COMMANDS } from '../protocol/command-ids';
 import type { RunService, RunServiceEvent } from '../runs/run-service';
 import { advance, epochText, fractionDone, stepText, type RunProgress } from '../runs/run-status';
 import { batchSummary } from '../runs/run-label-editor';
-import type { RunLabels } from './run-labels';
+import type { RunLabels } from '../runs/run-labels';
 
 const SHOW_LOG = 'Show Log';
 const OPEN_DASHBOARD = 'Open Dashboard';
