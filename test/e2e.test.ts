@@ -513,6 +513,20 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     await screenshot(page, 'tree-renamed');
   });
 
+  step('a second seed of the edited variant, run from the CLI into the same store, makes a seed group: the leaderboard shows mean ± std (n=2)', RUN_TIMEOUT_MS + 60_000, async ({ page, workspace }) => {
+    // The editor and the CLI share the run store: the dashboard picks up the CLI's run by itself.
+    const dataDir = path.join(path.dirname(workspace), 'cifar10');
+    const variant = path.join(workspace, 'variants', 'my-reg.ts');
+    run(process.execPath, [path.join(ROOT, 'bin', 'regbench.js'), 'run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--seed', '1', '--data-dir', dataDir, '--workspace', workspace], ROOT, RUN_TIMEOUT_MS);
+    await runCommand(page, 'Regbench: Open Dashboard');
+    const dash = webview(page);
+    await dash.locator('vscode-button', { hasText: 'Leaderboard' }).first().click();
+    const cell = dash.locator('table.leaderboard td[data-bench="resnet20-cifar10"]', { hasText: /± .*\(2\)/ }).first();
+    await cell.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await cell.innerText(), /\d+\.\d+ ± \d+\.\d+ \(2\)/);
+    await screenshot(page, 'leaderboard-seed-group');
+  });
+
   step('the Getting Started walkthrough lists its four steps', 60_000, async ({ page }) => {
     await runCommand(page, 'Welcome: Open Walkthrough...');
     await quickPickRow(page, 'Get Started with Regbench').first().click();
