@@ -503,10 +503,20 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     assert.match(text, /\+const BETA = 0\.3;/, text);
     await screenshot(page, 'tree-hover-diff');
     await page.mouse.move(0, 0);
-    await second.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Rename Run…' }).first().click();
+    // The tree re-renders when a run's record changes (a notification, a label): a context menu
+    // opened just before can close under the click. Open it again until the input box shows.
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
+    for (let attempt = 1; ; attempt++) {
+      await second.click({ button: 'right' });
+      await page.locator('.context-view .action-label', { hasText: 'Rename Run…' }).first().click();
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+        await page.keyboard.press('Escape');
+      }
+    }
     await input.fill('beta 0.3');
     await input.press('Enter');
     await tree.locator('.monaco-list-row', { hasText: /^beta 0\.3 · #2 \([0-9a-f]{6}\) · s0/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
