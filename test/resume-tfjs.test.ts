@@ -116,10 +116,15 @@ test('SIGKILL mid-epoch 2, resume: identical final weights, best and final accur
 });
 
 test('SIGUSR1 mid-epoch: checkpoint at the step boundary, run-end interrupted, resume identical', async () => {
+  // Steps of ~100 ms (a slow variant), so that a signal sent at epoch 1's checkpoint lands inside
+  // epoch 2 whatever the machine's speed; the reference is the same spec never interrupted.
+  const slow = (runDir: string, extra: Partial<RunSpec> = {}) =>
+    spec(runDir, { variantPath: path.join(root, 'test', 'fixtures', 'variants', 'slow-steps.ts'), variantHash: 'slowsteps000', variantKind: { regularizer: true, norm: false }, ...extra });
+  const reference = await runWorker(slow(path.join(tmp, 'usr1-reference')));
   const runDir = path.join(tmp, 'usr1');
   let signalled = false;
-  const stopped = await runWorker(spec(runDir), (e, child) => {
-    if (!signalled && e.type === 'progress' && e.epoch === 1 && e.step >= 2) {
+  const stopped = await runWorker(slow(runDir), (e, child) => {
+    if (!signalled && e.type === 'checkpoint' && e.epoch === 1) {
       signalled = true;
       child.kill('SIGUSR1');
     }
@@ -127,14 +132,14 @@ test('SIGUSR1 mid-epoch: checkpoint at the step boundary, run-end interrupted, r
   assert.equal(stopped.code, 0);
   const end = runEnd(stopped);
   assert.equal(end.status, 'interrupted');
-  assert.match(end.reason ?? '', /^stopped by SIGUSR1 at epoch 2, step [2-5]; checkpoint written$/);
+  assert.match(end.reason ?? '', /^stopped by SIGUSR1 at epoch 2, step [1-5]; checkpoint written$/);
   const mid = lastCheckpoint(stopped);
   assert.equal(mid.epoch, 1);
-  assert.ok(mid.step >= 2 && mid.step < 6, `checkpoint at step ${mid.step}`);
-  const resumed = await runWorker(spec(runDir, { resume: true }));
+  assert.ok(mid.step >= 1 && mid.step < 6, `checkpoint at step ${mid.step}`);
+  const resumed = await runWorker(slow(runDir, { resume: true }));
   assert.deepEqual((ofType(resumed, 'run-start')[0] as RunStartEvent).resumedFrom, { epoch: 1, step: mid.step });
   assert.ok(ofType(resumed, 'progress').every((e) => e.epoch > 1 || e.step > mid.step), 'the resumed epoch does not repeat steps');
-  assertSameEnd(resumed, await uninterrupted());
+  assertSameEnd(resumed, reference);
 });
 
 function copyRun(name: string): string {
