@@ -182,7 +182,9 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private onIndexChange(c: IndexChange): void {
-    if (!this.ready || !c.runId) return;
+    if (!this.ready) return;
+    // "Refresh" reloaded the whole index (runs another process wrote that no watcher reported).
+    if (!c.runId) return this.sendSnapshot();
     if (c.kind === 'deleted') return this.onDeleted(c.runId);
     if (c.event?.type === 'progress' || c.event?.type === 'log' || c.event?.type === 'hello' || c.event?.type === 'checkpoint') return;
     const record = c.record ?? this.deps.index.get(c.runId);

@@ -205,6 +205,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
       prompt: 'A name for this run, shown in the tree, pickers and notifications. Empty: the variant and its edit number.',
       value: r.displayName ?? '',
       validateInput: (v) => (v.length > 80 ? 'At most 80 characters.' : undefined),
+      // A notification or a tree refresh (runs end while the user types) must not close it.
+      ignoreFocusOut: true,
     });
     if (name === undefined) return;
     this.index.store.update(r.id, (current) => ({ ...current, displayName: name.trim() || undefined }));
