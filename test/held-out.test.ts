@@ -9,7 +9,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RECIPE, type BenchId, type BudgetId, type EngineId, type RunSpec } from '../src/protocol/benchmarks';
+import type { BenchId, BudgetId, EngineId } from '../src/protocol/benchmarks';
 import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
 import { RECORD_FILE, RunStore } from '../src/runs/run-store';
@@ -17,6 +17,7 @@ import { variantHash } from '../src/runs/run-request';
 import { finalHashes, heldOutKinds, priorFinals, visibleGroups, visibleRecords } from '../src/runs/held-out';
 import { baselineGroupFor, baselineHashes, groupRuns, mismatch } from '../src/runs/run-groups';
 import { parseSeeds } from '../src/cli/run-series';
+import { fixtureRecord } from './fixtures/run-records';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'bin', 'regbench.js');
@@ -40,40 +41,27 @@ function run(o: Over = {}): RunRecord {
   clock++;
   const bench = o.bench ?? 'resnet56-cifar100';
   const id = `20261201-10${String(clock).padStart(4, '0')}-${bench}-0000`;
-  const spec: RunSpec = {
-    runId: id,
-    bench,
-    arch: 'resnet56',
-    dataset: 'cifar100',
-    numClasses: 100,
-    budget: o.budget ?? 'quick',
-    epochs: o.epochs ?? 5,
-    trainSubset: 10000,
-    testSubset: 2000,
-    seed: o.seed ?? 0,
-    recipe: { ...RECIPE },
-    engine: o.engine ?? 'tfjs',
-    variantPath: o.path ?? '/ws/variants/cp.ts',
-    variantHash: o.hash ?? 'h1',
-    variantKind: { regularizer: !o.norm, norm: o.norm === true },
-    runDir: `/ws/.regbench/runs/${id}`,
-  };
   const status = o.status ?? 'completed';
-  return {
+  const at = new Date(Date.UTC(2026, 11, 1, 10, clock)).toISOString();
+  return fixtureRecord(
     id,
-    name: id,
-    spec,
-    status,
-    createdAt: new Date(Date.UTC(2026, 11, 1, 10, clock)).toISOString(),
-    startedAt: status === 'queued' ? undefined : new Date(Date.UTC(2026, 11, 1, 10, clock)).toISOString(),
-    epochsCompleted: status === 'queued' ? 0 : 5,
-    totalEpochs: 5,
-    bestTestAcc: o.best === undefined ? 70 : o.best,
-    finalTestAcc: o.best === undefined ? 70 : o.best,
-    epochSeconds: 1,
-    variantSnapshot: 'variant.ts',
-    final: o.final,
-  };
+    at,
+    {
+      bench, budget: o.budget ?? 'quick', epochs: o.epochs ?? 5, trainSubset: 10000, testSubset: 2000, seed: o.seed ?? 0,
+      engine: o.engine ?? 'tfjs', variantPath: o.path ?? '/ws/variants/cp.ts', variantHash: o.hash ?? 'h1',
+      variantKind: { regularizer: !o.norm, norm: o.norm === true },
+    },
+    {
+      status,
+      startedAt: status === 'queued' ? undefined : at,
+      epochsCompleted: status === 'queued' ? 0 : 5,
+      totalEpochs: 5,
+      bestTestAcc: o.best === undefined ? 70 : o.best,
+      finalTestAcc: o.best === undefined ? 70 : o.best,
+      epochSeconds: 1,
+      final: o.final,
+    },
+  );
 }
 
 test('held-out benchmarks per task kind', () => {

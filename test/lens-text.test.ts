@@ -1,7 +1,8 @@
 /** The accuracy code lens text and where lenses sit (src/runs/lens-text.ts, variant-file.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECIPE, type BenchId, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
+import type { BenchId, BudgetId } from '../src/protocol/benchmarks';
+import { fixtureRecord } from './fixtures/run-records';
 import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
 import { accuracyLensText, benchCellText, formatMeanStd, HELD_OUT_TEXT, latestVariantRuns, MISSING } from '../src/runs/lens-text';
@@ -27,38 +28,20 @@ interface Over {
 function run(o: Over = {}): RunRecord {
   clock++;
   const id = `20261123-19${String(clock).padStart(4, '0')}-${o.bench ?? 'resnet56-cifar100'}-0000`;
-  const spec: RunSpec = {
-    runId: id,
-    bench: o.bench ?? 'resnet56-cifar100',
-    arch: 'resnet56',
-    dataset: 'cifar100',
-    numClasses: 100,
-    budget: o.budget ?? 'full',
-    epochs: 200,
-    trainSubset: null,
-    testSubset: null,
-    seed: o.seed ?? 0,
-    recipe: { ...RECIPE },
-    engine: 'tfjs',
-    variantPath: o.path ?? VARIANT,
-    variantHash: o.hash ?? 'h1',
-    variantKind: { regularizer: true, norm: false },
-    runDir: `/ws/.regbench/runs/${id}`,
-  };
   const [done, total] = o.epochs ?? [200, 200];
-  return {
+  return fixtureRecord(
     id,
-    name: id,
-    spec,
-    status: o.status ?? 'completed',
-    createdAt: new Date(Date.UTC(2026, 10, 23, 19, clock)).toISOString(),
-    epochsCompleted: done,
-    totalEpochs: total,
-    bestTestAcc: o.best === undefined ? 72.4 : o.best,
-    finalTestAcc: o.last === undefined ? (o.best === undefined ? 72.1 : o.best) : o.last,
-    epochSeconds: 10,
-    variantSnapshot: 'variant.ts',
-  };
+    new Date(Date.UTC(2026, 10, 23, 19, clock)).toISOString(),
+    { bench: o.bench ?? 'resnet56-cifar100', budget: o.budget ?? 'full', seed: o.seed ?? 0, variantPath: o.path ?? VARIANT, variantHash: o.hash ?? 'h1' },
+    {
+      status: o.status ?? 'completed',
+      startedAt: undefined,
+      epochsCompleted: done,
+      totalEpochs: total,
+      bestTestAcc: o.best === undefined ? 72.4 : o.best,
+      finalTestAcc: o.last === undefined ? (o.best === undefined ? 72.1 : o.best) : o.last,
+    },
+  );
 }
 
 test('one completed run: its best accuracy with one decimal; the full budget goes unnamed', () => {

@@ -1,5 +1,6 @@
 /** Run records for the tests of the editor's research commands (not a test file itself). */
-import { RECIPE, type BenchId, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
+import type { BenchId, BudgetId } from '../src/protocol/benchmarks';
+import { fixtureRecord } from './fixtures/run-records';
 import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
 import type { BaselineHashes } from '../src/runs/run-groups';
@@ -27,39 +28,19 @@ export function record(o: Over = {}): RunRecord {
   clock++;
   const bench = o.bench ?? 'resnet56-cifar100';
   const id = `20261202-03${String(clock).padStart(4, '0')}-${bench}-0000`;
-  const spec: RunSpec = {
-    runId: id,
-    bench,
-    arch: 'resnet56',
-    dataset: 'cifar100',
-    numClasses: 100,
-    budget: o.budget ?? 'full',
-    epochs: 200,
-    trainSubset: null,
-    testSubset: null,
-    seed: o.seed ?? 0,
-    recipe: { ...RECIPE },
-    engine: 'tfjs',
-    variantPath: o.path ?? VARIANT,
-    variantHash: o.hash ?? 'h1',
-    variantKind: { regularizer: true, norm: false },
-    runDir: `/ws/.regbench/runs/${id}`,
-  };
   const status = o.status ?? 'completed';
-  return {
+  const at = new Date(Date.UTC(2026, 11, 2, 3, clock)).toISOString();
+  return fixtureRecord(
     id,
-    name: id,
-    spec,
-    status,
-    createdAt: new Date(Date.UTC(2026, 11, 2, 3, clock)).toISOString(),
-    startedAt: status === 'queued' ? undefined : new Date(Date.UTC(2026, 11, 2, 3, clock)).toISOString(),
-    epochsCompleted: 200,
-    totalEpochs: 200,
-    bestTestAcc: o.best === undefined ? 72.4 : o.best,
-    finalTestAcc: o.best === undefined ? 72.1 : o.best,
-    epochSeconds: 10,
-    variantSnapshot: 'variant.ts',
-    ...(o.final ? { final: true } : {}),
-    ...(o.command ? { env: { command: o.command } } : {}),
-  } as RunRecord;
+    at,
+    { bench, budget: o.budget ?? 'full', seed: o.seed ?? 0, variantPath: o.path ?? VARIANT, variantHash: o.hash ?? 'h1' },
+    {
+      status,
+      startedAt: status === 'queued' ? undefined : at,
+      bestTestAcc: o.best === undefined ? 72.4 : o.best,
+      finalTestAcc: o.best === undefined ? 72.1 : o.best,
+      ...(o.final ? { final: true } : {}),
+      ...(o.command ? { env: { command: o.command } as RunRecord['env'] } : {}),
+    },
+  );
 }

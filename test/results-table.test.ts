@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RECIPE, type BenchId, type BudgetId, type EngineId, type RunSpec } from '../src/protocol/benchmarks';
+import type { BenchId, BudgetId, EngineId } from '../src/protocol/benchmarks';
 import type { RunRecord } from '../src/runs/run-record';
 import { RECORD_FILE } from '../src/runs/run-store';
 import { variantHash } from '../src/runs/run-request';
@@ -17,6 +17,7 @@ import { baselineHashes } from '../src/runs/run-groups';
 import { buildResultsTable, TableError, type ResultsTable } from '../src/runs/results-table';
 import { CSV_HEADER, JSON_FORMAT_ID, renderTable } from '../src/runs/results-format';
 import { describe as stats } from '../src/runs/statistics';
+import { fixtureRecord } from './fixtures/run-records';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'bin', 'regbench.js');
@@ -37,26 +38,16 @@ function run(file: string, hash: string, seed: number, best: number, o: Over = {
   clock++;
   const bench = o.bench ?? 'resnet20-cifar10';
   const id = `20261201-11${String(clock).padStart(4, '0')}-${bench}-0000`;
-  const spec: RunSpec = {
-    runId: id,
-    bench,
-    arch: 'resnet20',
-    dataset: 'cifar10',
-    numClasses: 10,
-    budget: o.budget ?? 'quick',
-    epochs: o.epochs ?? 5,
-    trainSubset: 10000,
-    testSubset: 2000,
-    seed,
-    recipe: { ...RECIPE },
-    engine: o.engine ?? 'tfjs',
-    variantPath: `/ws/variants/${file}`,
-    variantHash: hash,
-    variantKind: { regularizer: true, norm: false },
-    runDir: `/ws/.regbench/runs/${id}`,
-  };
   const at = new Date(Date.UTC(2026, 11, 1, 11, clock)).toISOString();
-  return { id, name: id, spec, status: 'completed', createdAt: at, startedAt: at, epochsCompleted: 5, totalEpochs: 5, bestTestAcc: best, finalTestAcc: best, epochSeconds: 1, variantSnapshot: 'variant.ts', final: o.final };
+  return fixtureRecord(
+    id,
+    at,
+    {
+      bench, arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: o.budget ?? 'quick', epochs: o.epochs ?? 5,
+      trainSubset: 10000, testSubset: 2000, seed, engine: o.engine ?? 'tfjs', variantPath: `/ws/variants/${file}`, variantHash: hash,
+    },
+    { epochsCompleted: 5, totalEpochs: 5, bestTestAcc: best, finalTestAcc: best, epochSeconds: 1, final: o.final },
+  );
 }
 
 const BASE20 = [45.0, 45.6, 44.9];
