@@ -49,9 +49,9 @@ interface WorkerRun {
 }
 
 /** Runs the worker; `watch` sees every event with the child (to signal it). */
-function runWorker(s: RunSpec, watch?: (e: RunEvent, child: ChildProcess) => void): Promise<WorkerRun> {
+function runWorker(s: RunSpec, watch?: (e: RunEvent, child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<WorkerRun> {
   fs.mkdirSync(s.runDir, { recursive: true });
-  const child = spawn('nice', ['-n', '5', process.execPath, worker], { env: { ...process.env, REGBENCH_OFFLINE: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('nice', ['-n', '5', process.execPath, worker], { env: { ...process.env, REGBENCH_OFFLINE: '1', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify(s) + '\n');
   const events: RunEvent[] = [];
   let tail = '';
@@ -116,19 +116,14 @@ test('SIGKILL mid-epoch 2, resume: identical final weights, best and final accur
 });
 
 test('SIGUSR1 mid-epoch: checkpoint at the step boundary, run-end interrupted, resume identical', async () => {
-  // Steps of ~100 ms (a slow variant), so that a signal sent at epoch 1's checkpoint lands inside
-  // epoch 2 whatever the machine's speed; the reference is the same spec never interrupted.
+  // Steps of ~100 ms (a slow variant); the worker signals itself during epoch 2's third step
+  // (REGBENCH_TEST_SIGNAL_AT, 0-based), so the stop lands mid-epoch whatever the machine's load.
+  // The reference is the same spec never interrupted.
   const slow = (runDir: string, extra: Partial<RunSpec> = {}) =>
     spec(runDir, { variantPath: path.join(root, 'test', 'fixtures', 'variants', 'slow-steps.ts'), variantHash: 'slowsteps000', variantKind: { regularizer: true, norm: false }, ...extra });
   const reference = await runWorker(slow(path.join(tmp, 'usr1-reference')));
   const runDir = path.join(tmp, 'usr1');
-  let signalled = false;
-  const stopped = await runWorker(slow(runDir), (e, child) => {
-    if (!signalled && e.type === 'checkpoint' && e.epoch === 1) {
-      signalled = true;
-      child.kill('SIGUSR1');
-    }
-  });
+  const stopped = await runWorker(slow(runDir), undefined, { REGBENCH_TEST_SIGNAL_AT: '1:2' });
   assert.equal(stopped.code, 0);
   const end = runEnd(stopped);
   assert.equal(end.status, 'interrupted');
