@@ -125,6 +125,7 @@ function RUNNER_SOURCE() {
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './src/engine/tfjs/backend';
 import { buildModel } from './src/engine/tfjs/models/index';
+import { trainStep } from './src/engine/tfjs/step';
 import type { ArchId, BackendId } from './src/protocol/benchmarks';
 
 const NUM_CLASSES: Record<string, number> = { resnet20: 10, resnet56: 100, resnet110: 100, vgg16bn: 100, mobilenetv2: 10 };
@@ -135,30 +136,14 @@ async function main(): Promise<void> {
   const info = await initBackend(backendS as BackendId);
   const numClasses = NUM_CLASSES[arch];
   const model = buildModel(arch as ArchId, numClasses, { seed: 0 });
+  // The engine's own step (src/engine/tfjs/step.ts: cross-entropy, backward walk, SGD with
+  // momentum and weight decay), on one fixed random batch.
   const params = model.trainableVariables();
-  const momenta = params.map((v) => tf.zerosLike(v));
-  const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % numClasses), 'int32'), numClasses);
-  const lr = 0.01, momentum = 0.9, wd = 5e-4;
-  const step = (): number => {
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = model.forward(x, true);
-      return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-    }, params);
-    tf.tidy(() => {
-      params.forEach((p, i) => {
-        const g = tf.add(grads[p.name], tf.mul(p, wd));
-        const buf = tf.add(tf.mul(momenta[i], momentum), g);
-        momenta[i].dispose();
-        momenta[i] = tf.keep(buf);
-        p.assign(tf.sub(p, tf.mul(buf, lr)));
-      });
-    });
-    const loss = value.dataSync()[0];
-    tf.dispose(Object.values(grads));
-    value.dispose();
-    return loss;
-  };
+  const momenta = params.map((v) => tf.variable(tf.zerosLike(v), false));
+  const images = Float32Array.from({ length: batch * 3072 }, (_, i) => Math.sin(i * 12.9898) * 2);
+  const batchData = { images, labels: Int32Array.from({ length: batch }, (_, i) => i % numClasses), size: batch };
+  const config = { numClasses, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
+  const step = (): number => trainStep({ model, params, momenta, batch: batchData, lr: 0.01, momentum: 0.9, weightDecay: 5e-4, numClasses, config }).ce;
   for (let i = 0; i < warmup; i++) step();
   const before = tf.memory().numTensors;
   const times: number[] = [];

@@ -100,6 +100,19 @@ function events(workspace: string, id: string): RunEvent[] {
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
 }
 
+/** True once the run's events (read while being written: a partial last line is skipped) hold a checkpoint. */
+function checkpointWritten(workspace: string, id: string): boolean {
+  const file = path.join(workspace, '.regbench', 'runs', id, 'events.jsonl');
+  if (!fs.existsSync(file)) return false;
+  return fs.readFileSync(file, 'utf8').split('\n').some((l) => {
+    try {
+      return (JSON.parse(l) as RunEvent).type === 'checkpoint';
+    } catch {
+      return false;
+    }
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `done(records)` holds; fails with the records and the task output after `ms`. */
@@ -280,7 +293,9 @@ test('a task killed mid-epoch and requeued resumes from its checkpoint and ends 
   // In the second epoch the task and its worker are killed with SIGKILL (as when a node dies: no
   // chance to checkpoint or to write anything), then the task is put back in the queue.
   // (`scancel --signal=KILL` is no SIGKILL in 22.05: it cancels the job, TERM first.)
-  const [running] = await waitFor(ws, (rs) => rs[0].epochsCompleted >= 1, 90_000);
+  // Killed once epoch 1's checkpoint is on disk (its event follows the write), not at the epoch
+  // event, which comes first: a kill between the two would leave nothing to resume from.
+  const [running] = await waitFor(ws, (rs) => checkpointWritten(ws, rs[0].id), 90_000);
   const hello = events(ws, running.id).find((e) => e.type === 'hello');
   assert.ok(hello && hello.type === 'hello');
   const taskPid = Number(fs.readFileSync(`/proc/${hello.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);

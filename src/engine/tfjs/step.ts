@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core ships its gradient functions separately; training needs all of them.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { installFreeingBackprop } from './freeing-backprop';
 import type { Model, RegConfig, RegModel } from './types';
 import { VariantError, type LoadedVariant } from './variant-loader';
 
@@ -42,8 +43,9 @@ export interface StepOptions {
 /**
  * `microBatch` (when smaller than the batch) computes the gradient in slices and averages them,
  * weighted by slice size: the same gradient for the loss, but batch statistics of norm layers are
- * then per slice (ghost batch norm). The engine uses it only where a full batch does not fit in
- * the wasm backend's 4 GB heap (see microBatchFor), and records it in the run's environment.
+ * then per slice (ghost batch norm). The engine uses it only when the user asks
+ * (REGBENCH_MICRO_BATCH, see microBatchFor), for a variant whose tensors do not fit in the wasm
+ * backend's 4 GB heap, and records it in the run's environment.
  */
 export function trainStep(o: StepOptions): StepResult {
   const { batch } = o;
@@ -90,6 +92,7 @@ interface SliceResult extends StepResult {
 }
 
 function sliceGradients(o: StepOptions, batch: Batch): SliceResult {
+  installFreeingBackprop();
   const values: StepResult = { ce: 0, term: 0, correct: 0 };
   const ordered = tf.tidy(() => {
     const x = tf.tensor4d(batch.images, [batch.size, 32, 32, 3]);

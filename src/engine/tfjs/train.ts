@@ -101,26 +101,21 @@ export interface TrainResult {
 }
 
 /**
- * The gradient slice of an architecture on a backend: the wasm heap is limited to 4 GB, and the
- * training-mode activations of a whole batch of 128 do not fit there for MobileNetV2 (its 6x
- * expanded 32x32 maps: out of memory at 128, and at 64 after ~80 steps as the heap fragments,
- * measured) and fit with almost no headroom for ResNet-110 (3.9 GB). REGBENCH_MICRO_BATCH
- * overrides (0 = whole batch).
+ * The gradient slice: none for the built-in BatchNorm, the whole batch in one piece (batch-norm
+ * statistics over all of it, as the protocol says). Before the freeing backward walk
+ * (freeing-backprop.ts) MobileNetV2 at 128 did not fit in wasm's 4 GB heap and ResNet-110 barely
+ * did; now their steps peak at 2.4-2.6 GB and 1.8-1.9 GB of heap (docs/kernels.md). A CustomNorm
+ * built from tf ops saves several full-size tensors per norm slot for its gradient: SwitchableNorm
+ * on MobileNetV2 still ran out of the heap at slices of 64 (measured), so CustomNorm variants keep
+ * the slices below. REGBENCH_MICRO_BATCH=<n> sets the slice (0 = whole batch).
  */
-export function microBatchFor(arch: string, backend: string, env: NodeJS.ProcessEnv = process.env, customNorm = false): number | undefined {
+export function microBatchFor(arch: string, customNorm: boolean, env: NodeJS.ProcessEnv = process.env): number | undefined {
   const forced = env.REGBENCH_MICRO_BATCH;
   if (forced !== undefined && forced !== '') return Number(forced) > 0 ? Number(forced) : undefined;
-  // A CustomNorm built from tf ops keeps several intermediates per norm slot alive until the step
-  // ends (the built-in BatchNorm keeps one): MobileNetV2 at 64 ran out of the heap (measured).
-  if (backend === 'wasm+native' && !customNorm) return NATIVE_MICRO_BATCH[arch];
-  if (!backend.startsWith('wasm')) return undefined;
-  return WASM_MICRO_BATCH[arch];
+  return customNorm ? CUSTOM_NORM_MICRO_BATCH[arch] : undefined;
 }
 
-const WASM_MICRO_BATCH: Record<string, number> = { mobilenetv2: 32, resnet110: 64 };
-// With the native kernels ResNet-110 trains at 128 in one piece (no XNNPACK scratch in the heap);
-// MobileNetV2 at 128 still needs ~4.7 GB of wasm heap for tfjs' live tensors (docs/kernels.md).
-const NATIVE_MICRO_BATCH: Record<string, number> = { mobilenetv2: 64 };
+const CUSTOM_NORM_MICRO_BATCH: Record<string, number> = { mobilenetv2: 32, resnet110: 64 };
 
 /**
  * Wraps every CustomNorm so that a shape change, and non-finite output for finite input in

@@ -103,7 +103,7 @@ async function prepare(s: Session): Promise<Prepared | number> {
     if (err instanceof VariantError) return s.fail('variant', err.message, { file: err.file, line: err.line, column: err.column, detail: err.detail });
     throw err;
   }
-  const microBatch = microBatchFor(spec.arch, backend.backend, process.env, variant?.CustomNorm !== undefined);
+  const microBatch = microBatchFor(spec.arch, variant?.CustomNorm !== undefined);
   let data;
   try {
     data = await createBatchSource(spec, (m) => s.log(m), microBatch ?? spec.recipe.batchSize);
