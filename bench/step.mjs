@@ -1,7 +1,9 @@
 // Training-step benchmark: TensorFlow.js (wasm+native where the native kernels are built, else
 // wasm) against PyTorch (2 threads) on the same architectures. Bundles a small runner with esbuild
 // into /tmp, then runs one child process per architecture and engine so that each peak RSS is
-// that run's own.
+// that run's own. The TensorFlow.js side times the engine's own training step (trainStep in
+// src/engine/tfjs/step.ts: the freeing backward walk, SGD with momentum and weight decay), the
+// whole batch in one piece.
 //
 //   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--warmup 2] [--backend wasm+native]
 //                       [--with-wasm] [--torch-passive] [--no-torch] [--no-cpu] [--profile]
@@ -9,7 +11,7 @@
 // --with-wasm also times the pure wasm path (before/after in the same run). Prints a line per
 // architecture, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated linearly
 // to the requested batch), a summary table, and last one JSON object per architecture:
-// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb"[,"wasmMs","wasmRatio"]}.
+// {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb","heapMb"[,"wasmMs","wasmRatio"]}.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
