@@ -23,9 +23,13 @@ const root = path.resolve(__dirname, '..', '..');
 const dist = path.join(root, 'dist');
 const worker = fs.existsSync(workerScriptPath(dist)) ? workerScriptPath(dist) : path.join(root, 'src/engine/pytorch/worker.py');
 
-// Prints a marker on every step (so the test can signal in the middle of an epoch) and draws from
-// torch's and Python's global generators (so their states must survive a resume too).
-const VARIANT = `import random
+// Prints a marker on every step (in the worker's stderr, for a failure's message) and draws from torch's and Python's global generators (so their
+// states must survive a resume too). With REGBENCH_TEST_SIGNAL_AT=<epoch>:<step>:<signal> (0-based)
+// the worker sends itself that signal during that step, so a stop lands at the same step however
+// loaded the machine is (a signal sent by the test on seeing a marker could land steps later).
+const VARIANT = `import os
+import random
+import signal
 import sys
 
 import torch
@@ -33,6 +37,9 @@ import torch
 
 def compute_regularization(model, inputs, outputs, targets, config):
     print(f"regbench-step {config['epoch']} {config['step']}", file=sys.stderr, flush=True)
+    at = os.environ.get("REGBENCH_TEST_SIGNAL_AT", "").split(":")
+    if len(at) == 3 and (int(at[0]), int(at[1])) == (config["epoch"], config["step"]):
+        os.kill(os.getpid(), getattr(signal, at[2]))
     noise = torch.rand(()) * random.random()
     return 0.01 * noise * outputs.pow(2).mean()
 `;
@@ -104,20 +111,19 @@ interface Result {
   seconds: number;
 }
 
-/** Runs the worker; `onStep(epoch, step, child)` sees every step marker as the step starts. */
-function runWorker(s: RunSpec, onStep?: (epoch: number, step: number, child: ReturnType<typeof spawn>) => void): Promise<Result> {
+/** Runs the worker with `env` added to the test's environment. */
+function runWorker(s: RunSpec, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(python!, ['-u', worker], {
       cwd: tmp,
       // One torch thread: the same thread count in every segment is what bitwise identity needs.
-      env: { ...process.env, REGBENCH_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', XDG_CACHE_HOME: path.join(tmp, 'empty-cache') },
+      env: { ...process.env, REGBENCH_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', XDG_CACHE_HOME: path.join(tmp, 'empty-cache'), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const events: RunEvent[] = [];
     let out = '';
     let err = '';
-    let errTail = '';
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -138,13 +144,6 @@ function runWorker(s: RunSpec, onStep?: (epoch: number, step: number, child: Ret
     });
     child.stderr.on('data', (chunk: string) => {
       err += chunk;
-      errTail += chunk;
-      let nl: number;
-      while ((nl = errTail.indexOf('\n')) >= 0) {
-        const m = /^regbench-step (\d+) (\d+)$/.exec(errTail.slice(0, nl));
-        errTail = errTail.slice(nl + 1);
-        if (m) onStep?.(Number(m[1]), Number(m[2]), child);
-      }
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ events, code, signal, stderr: err, seconds: (Date.now() - started) / 1000 }));
@@ -185,12 +184,8 @@ test('interrupted runs resume bit for bit: SIGKILL and SIGUSR1 in the middle of 
   const usr1Dir = path.join(tmp, 'usr1');
   const [fullRun, killed, stopped] = await Promise.all([
     runWorker(spec(fullDir)),
-    runWorker(spec(killedDir), (epoch, step, child) => {
-      if (epoch === 1 && step === 3) child.kill('SIGKILL');
-    }),
-    runWorker(spec(usr1Dir), (epoch, step, child) => {
-      if (epoch === 1 && step === 2) child.kill('SIGUSR1');
-    }),
+    runWorker(spec(killedDir), { REGBENCH_TEST_SIGNAL_AT: '1:3:SIGKILL' }),
+    runWorker(spec(usr1Dir), { REGBENCH_TEST_SIGNAL_AT: '1:2:SIGUSR1' }),
   ]);
   full = fullRun;
   t.diagnostic(`uninterrupted run ${fullRun.seconds.toFixed(1)} s; SIGKILLed after ${killed.seconds.toFixed(1)} s; SIGUSR1 run ${stopped.seconds.toFixed(1)} s`);
