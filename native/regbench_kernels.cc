@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -310,8 +311,15 @@ napi_value MaskedGrad(napi_env env, napi_callback_info info) {
     float* out = a.f32(2);
     int64_t size = a.i(3);
     float cap = a.p[4] < 0 ? INFINITY : static_cast<float>(a.p[4]);
+    // Branch-free (both operands loaded, the mask combined with a bitwise and) so that it
+    // vectorizes: with `&&` and a conditional load, every sign change of x was a mispredicted
+    // branch (6.3 ms for 2M values against 0.5 ms).
     at::parallel_for(0, size, 16384, [&](int64_t from, int64_t to) {
-      for (int64_t i = from; i < to; i++) out[i] = (x[i] > 0.f && x[i] <= cap) ? dy[i] : 0.f;
+      for (int64_t i = from; i < to; i++) {
+        float v = x[i], d = dy[i];
+        bool keep = (v > 0.f) & (v <= cap);
+        out[i] = keep ? d : 0.f;
+      }
     });
   });
 }
@@ -377,6 +385,33 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// sgdUpdate: [count, lr, momentum, weightDecay, then per tensor: p, m, g, pOut, mOut, size] ->
+// torch.optim.SGD on every parameter in one call: d = g + wd * p; mOut = momentum * m + d;
+// pOut = p - lr * mOut. float32 throughout, in that order (no contraction into fused
+// multiply-adds: -ffp-contract=off), so the values are those of the same tf ops on wasm.
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!parse(env, info, 4, &a)) return nullptr;
+  return guarded(env, [&] {
+    int64_t count = a.i(0);
+    if (a.n < static_cast<size_t>(4 + 6 * count)) throw std::invalid_argument("sgdUpdate: fewer parameters than its tensor count needs");
+    const float lr = static_cast<float>(a.p[1]), mom = static_cast<float>(a.p[2]), wd = static_cast<float>(a.p[3]);
+    for (int64_t t = 0; t < count; t++) {
+      size_t k = 4 + 6 * t;
+      const float *p = a.f32(k), *m = a.f32(k + 1), *g = a.f32(k + 2);
+      float *pOut = a.f32(k + 3), *mOut = a.f32(k + 4);
+      at::parallel_for(0, a.i(k + 5), 65536, [&](int64_t from, int64_t to) {
+        for (int64_t i = from; i < to; i++) {
+          float d = g[i] + p[i] * wd;
+          float buf = m[i] * mom + d;
+          mOut[i] = buf;
+          pOut[i] = p[i] - buf * lr;
+        }
+      });
+    }
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -418,6 +453,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maskedGrad", MaskedGrad},
       {"leadingSum", LeadingSum},
       {"maxPoolGrad", MaxPoolGrad},
+      {"sgdUpdate", SgdUpdate},
       {"setThreads", SetThreads},
       {"info", Info},
   };

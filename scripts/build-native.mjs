@@ -102,7 +102,7 @@ export function buildNative({ root, dist, log = console.log } = {}) {
   const src = join(root, 'native', 'regbench_kernels.cc');
   const includes = [torch.include, join(torch.include, 'torch', 'csrc', 'api', 'include')].filter((d) => existsSync(d));
   const flags = [
-    '-std=c++17', '-O3', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-w',
+    '-std=c++17', '-O3', '-ffp-contract=off', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-w',
     '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=regbench_kernels', `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
     ...(torch.cxx11abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11abi ? 1 : 0}`]),
     `-I${napi}`, ...includes.map((d) => `-I${d}`),

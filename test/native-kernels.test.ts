@@ -7,6 +7,7 @@
  * - The kernels only the native path replaces for training (matrix products, fused convolutions
  *   with bias and activation) against the cpu backend, tolerance as kernels.test.ts (1e-4).
  * - 'wasm' and 'wasm+native' switch the registrations back and forth.
+ * - The fused SGD update gives the tf-op formulation's values bit for bit.
  * - Determinism: two identical short trainings (same seed, same thread count) end with
  *   bit-identical weights.
  */
@@ -16,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
 import { nativeKernelsActive, nativeStatus } from '../src/engine/tfjs/native/index';
 import { buildModel } from '../src/engine/tfjs/models/index';
+import { applySgd, SGD_UPDATE } from '../src/engine/tfjs/sgd';
 
 const TOLERANCE = 1e-4;
 const status = nativeStatus();
@@ -120,6 +122,33 @@ describe('native kernels (wasm+native)', { skip }, () => {
 
   test('a fused activation the native kernels do not cover falls back to the wasm kernel', () => {
     agreesWithCpu('fused matMul elu', [[6, 9], [9, 4], [4]], (a, b, bias) => [tf.fused.matMul({ a, b, bias, activation: 'elu' })]);
+  });
+
+  test('the fused SGD update (RegbenchSgdUpdate) gives the tf-op formulation bit for bit', () => {
+    assert.ok(tf.setBackend('wasm'));
+    assert.ok(tf.getKernel(SGD_UPDATE, 'wasm'), 'the native path registers the fused SGD kernel');
+    const shapes = [[3, 3, 16, 32], [32], [64, 10], [1]];
+    const settings = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+    const fresh = (): { params: tf.Variable[]; momenta: tf.Variable[]; grads: tf.Tensor[] } => ({
+      params: shapes.map((s, i) => tf.variable(tf.tensor(values(s, 20 + i), s))),
+      momenta: shapes.map((s, i) => tf.variable(tf.tensor(values(s, 30 + i), s))),
+      grads: shapes.map((s, i) => tf.tensor(values(s, 40 + i), s)),
+    });
+    const fused = fresh();
+    for (let step = 0; step < 3; step++) applySgd(fused.params, fused.momenta, fused.grads, settings);
+    const reference = fresh();
+    for (let step = 0; step < 3; step++) {
+      tf.tidy(() => reference.params.forEach((p, i) => {
+        const buf = tf.add(tf.mul(reference.momenta[i], settings.momentum), tf.add(reference.grads[i], tf.mul(p, settings.weightDecay)));
+        reference.momenta[i].assign(buf);
+        p.assign(tf.sub(p, tf.mul(buf, settings.lr)));
+      }));
+    }
+    shapes.forEach((_, i) => {
+      assert.deepEqual(fused.params[i].dataSync(), reference.params[i].dataSync(), `parameter ${i}`);
+      assert.deepEqual(fused.momenta[i].dataSync(), reference.momenta[i].dataSync(), `momentum ${i}`);
+    });
+    tf.dispose([...fused.params, ...fused.momenta, ...fused.grads, ...reference.params, ...reference.momenta, ...reference.grads]);
   });
 
   test('two identical short trainings give identical weights (same seed, same threads)', () => {

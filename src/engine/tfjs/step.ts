@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core ships its gradient functions separately; training needs all of them.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { installFreeingBackprop } from './freeing-backprop';
+import { applySgd } from './sgd';
 import type { Model, RegConfig, RegModel } from './types';
 import { VariantError, type LoadedVariant } from './variant-loader';
 
@@ -62,28 +63,16 @@ export function trainStep(o: StepOptions): StepResult {
       result.term += r.term * weight;
       result.correct += r.correct;
       const previous = sum;
-      sum = tf.tidy(() => r.grads.map((g, i) => (weight === 1 ? g.clone() : g.mul(weight)).add(previous ? previous[i] : 0)));
-      tf.dispose(r.grads);
+      // One slice (the usual case): its gradients are the step's, as they are.
+      sum = weight === 1 ? r.grads : tf.tidy(() => r.grads.map((g, i) => (previous ? g.mul(weight).add(previous[i]) : g.mul(weight))));
+      if (weight !== 1) tf.dispose(r.grads);
       if (previous) tf.dispose(previous);
     }
-    applySgd(o, sum ?? []);
+    applySgd(o.params, o.momenta, sum ?? [], o);
   } finally {
     if (sum) tf.dispose(sum);
   }
   return result;
-}
-
-/** SGD as torch.optim.SGD: g += wd * w; buf = momentum * buf + g; w -= lr * buf. */
-function applySgd(o: StepOptions, grads: tf.Tensor[]): void {
-  tf.tidy(() => {
-    for (let i = 0; i < o.params.length; i++) {
-      const p = o.params[i];
-      const d = grads[i].add(p.mul(o.weightDecay));
-      const buf = o.momenta[i].mul(o.momentum).add(d);
-      o.momenta[i].assign(buf);
-      p.assign(p.sub(buf.mul(o.lr)));
-    }
-  });
 }
 
 interface SliceResult extends StepResult {

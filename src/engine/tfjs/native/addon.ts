@@ -25,6 +25,7 @@ export interface NativeAddon {
   maskedGrad: NativeCall;
   leadingSum: NativeCall;
   maxPoolGrad: NativeCall;
+  sgdUpdate: NativeCall;
   setThreads(n: number): void;
   info(): { threads: number; libtorch: string; mkldnn: boolean };
 }

@@ -11,6 +11,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
 import { backend_util } from '@tensorflow/tfjs-core';
 import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS } from '../kernels/channel-stats';
 import { MASKED_GRAD } from '../kernels/activation-grad';
+import { SGD_UPDATE } from '../sgd';
 import { convGeometry, type ConvGeometry } from '../kernels/conv-geometry';
 import { heapAddress, heapBuffer } from '../kernels/simd-loops';
 import type { NativeAddon, NativeCall } from './addon';
@@ -207,6 +208,21 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       const out = be.makeOutput(x.shape, 'float32');
       call(be, addon.channelAffine2, [ptr(be, dy), ptr(be, x), ptr(be, a), ptr(be, k), ptr(be, b), ptr(be, out), rows, c]);
       return out;
+    }),
+    // torch.optim.SGD over all parameters in one call (../sgd.ts); outputs alternate w', buf'.
+    channel(SGD_UPDATE, (be, inputs, attrs) => {
+      const { lr, momentum, weightDecay, count } = attrs as { lr: number; momentum: number; weightDecay: number; count: number };
+      const triples = Array.from({ length: count }, (_, i) => [inputs[`p${i}`], inputs[`m${i}`], inputs[`g${i}`]]);
+      if (!triples.every((t): t is TensorInfo[] => allFloat(t) && t.every((x) => x !== undefined && size(x.shape) === size(t[0]?.shape ?? [])))) return null;
+      const params: number[] = [count, lr, momentum, weightDecay];
+      const outs: TensorInfo[] = [];
+      for (const [p, m, g] of triples) {
+        const [pOut, mOut] = [be.makeOutput(p.shape, 'float32'), be.makeOutput(p.shape, 'float32')];
+        outs.push(pOut, mOut);
+        params.push(ptr(be, p), ptr(be, m), ptr(be, g), ptr(be, pOut), ptr(be, mOut), size(p.shape));
+      }
+      call(be, addon.sgdUpdate, params);
+      return outs;
     }),
     channel(MASKED_GRAD, (be, { dy, x }, attrs) => {
       if (!dy || !x || !allFloat([dy, x]) || size(dy.shape) !== size(x.shape)) return null;
