@@ -25,6 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "conv_shape.h"
+#ifdef REGBENCH_WITH_DNNL
+#include "dnnl_conv.h"
+#endif
+
 #ifndef REGBENCH_LIBTORCH_VERSION
 #define REGBENCH_LIBTORCH_VERSION "unknown"
 #endif
@@ -87,8 +92,7 @@ at::Tensor hwio(float* ptr, int64_t kh, int64_t kw, int64_t cg, int64_t o) {
 // The convolution geometry shared by the three convolution kernels:
 // [N, H, W, C, kh, kw, O, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH,
 //  dilationW, outH, outW, groups] starting at params[first].
-struct Geometry {
-  int64_t n, h, w, c, kh, kw, o, sh, sw, pt, pl, pb, pr, dh, dw, oh, ow, groups;
+struct Geometry : ConvShape {
   explicit Geometry(const Args& a, size_t first) {
     int64_t* f[] = {&n, &h, &w, &c, &kh, &kw, &o, &sh, &sw, &pt, &pl, &pb, &pr, &dh, &dw, &oh, &ow, &groups};
     for (size_t k = 0; k < 18; k++) *f[k] = a.i(first + k);
@@ -125,6 +129,9 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   if (!parse(env, info, 5 + GEOMETRY_LEN, &a)) return nullptr;
   return guarded(env, [&] {
     Geometry g(a, 5);
+#ifdef REGBENCH_WITH_DNNL
+    return dnnl_conv::forward(g, a.f32(0), a.f32(1), a.p[2] != 0 ? a.f32(2) : nullptr, a.f32(3), a.i(4));
+#endif
     at::Tensor x = nhwc(a.f32(0), g.n, g.h, g.w, g.c);
     at::Tensor wt = hwio(a.f32(1), g.kh, g.kw, g.c / g.groups, g.o);
     c10::optional<at::Tensor> bias;
@@ -143,6 +150,9 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   if (!parse(env, info, 3 + GEOMETRY_LEN, &a)) return nullptr;
   return guarded(env, [&] {
     Geometry g(a, 3);
+#ifdef REGBENCH_WITH_DNNL
+    return dnnl_conv::backwardInput(g, a.f32(0), a.f32(1), a.f32(2));
+#endif
     at::Tensor dy = nhwc(a.f32(0), g.n, g.oh, g.ow, g.o);
     at::Tensor wt = hwio(a.f32(1), g.kh, g.kw, g.c / g.groups, g.o);
     at::Tensor dx = nhwc(a.f32(2), g.n, g.h, g.w, g.c);
@@ -161,6 +171,9 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   if (!parse(env, info, 3 + GEOMETRY_LEN, &a)) return nullptr;
   return guarded(env, [&] {
     Geometry g(a, 3);
+#ifdef REGBENCH_WITH_DNNL
+    return dnnl_conv::backwardFilter(g, a.f32(0), a.f32(1), a.f32(2));
+#endif
     at::Tensor x = nhwc(a.f32(0), g.n, g.h, g.w, g.c);
     at::Tensor dy = nhwc(a.f32(1), g.n, g.oh, g.ow, g.o);
     at::Tensor dw = hwio(a.f32(2), g.kh, g.kw, g.c / g.groups, g.o);

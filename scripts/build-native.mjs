@@ -83,6 +83,32 @@ function findLibtorch() {
   return null;
 }
 
+/**
+ * oneDNN for the convolutions (native/dnnl_conv.h), used only where libtorch itself links the
+ * shared libdnnl (Debian's libtorch-dev does; pip's torch carries its own copy inside
+ * libtorch_cpu.so, and a second oneDNN in the process could clash) and its headers are installed
+ * (Debian: libdnnl-dev). Returns the library's directory and the header version, or null.
+ */
+function findOneDnn(torch) {
+  let deps = '';
+  try {
+    deps = run('ldd', [join(torch.lib, 'libtorch_cpu.so')]);
+  } catch {
+    return null;
+  }
+  const linked = deps.match(/libdnnl\.so\.(\d+) => (\S+)/);
+  if (!linked) return null;
+  for (const include of [torch.include, '/usr/include', '/usr/local/include']) {
+    const versionHeader = join(include, 'oneapi', 'dnnl', 'dnnl_version.h');
+    if (!existsSync(join(include, 'oneapi', 'dnnl', 'dnnl.hpp')) || !existsSync(versionHeader)) continue;
+    const h = readFileSync(versionHeader, 'utf8');
+    const part = (name) => (h.match(new RegExp(`#define DNNL_VERSION_${name} (\\d+)`)) ?? [])[1];
+    if (part('MAJOR') !== linked[1]) continue;
+    return { include, lib: dirname(linked[2]), soname: `libdnnl.so.${linked[1]}`, version: `${part('MAJOR')}.${part('MINOR')}.${part('PATCH')}` };
+  }
+  return null;
+}
+
 /** Builds (or copies from the cache) the addon into `<dist>/native`; returns its path or null. */
 export function buildNative({ root, dist, log = console.log } = {}) {
   root ??= join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,15 +127,21 @@ export function buildNative({ root, dist, log = console.log } = {}) {
   if (!torch) return skip("no libtorch found; install libtorch-dev or pip's torch");
   const src = join(root, 'native', 'regbench_kernels.cc');
   const includes = [torch.include, join(torch.include, 'torch', 'csrc', 'api', 'include')].filter((d) => existsSync(d));
+  const dnnl = findOneDnn(torch);
+  if (dnnl && !includes.includes(dnnl.include)) includes.push(dnnl.include);
   const flags = [
     '-std=c++17', '-O3', '-ffp-contract=off', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-w',
     '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=regbench_kernels', `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
     ...(torch.cxx11abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11abi ? 1 : 0}`]),
     `-I${napi}`, ...includes.map((d) => `-I${d}`),
     src,
-    `-L${torch.lib}`, `-Wl,-rpath,${torch.lib}`, '-ltorch_cpu', '-lc10', '-o',
+    ...(dnnl ? ['-DREGBENCH_WITH_DNNL', `-DREGBENCH_ONEDNN_VERSION="${dnnl.version}"`] : []),
+    `-L${torch.lib}`, `-Wl,-rpath,${torch.lib}`, '-ltorch_cpu', '-lc10',
+    ...(dnnl ? [`-L${dnnl.lib}`, `-l:${dnnl.soname}`] : []),
+    '-o',
   ];
-  const hash = createHash('sha256').update(readFileSync(src)).update(cxx).update(JSON.stringify(flags)).digest('hex').slice(0, 16);
+  const sources = readdirSync(join(root, 'native')).filter((f) => /\.(cc|h)$/.test(f)).sort();
+  const hash = createHash('sha256').update(sources.map((f) => readFileSync(join(root, 'native', f), 'utf8')).join('\0')).update(cxx).update(JSON.stringify(flags)).digest('hex').slice(0, 16);
   // Outside the repository (a .vsix must not carry it) and outside dist (cleaned by every build).
   const cacheDir = join(tmpdir(), 'regbench-native-build');
   const cached = join(cacheDir, `${hash}.node`);
@@ -129,9 +161,9 @@ export function buildNative({ root, dist, log = console.log } = {}) {
     renameSync(tmp, cached);
     // Keep only the newest build in the cache.
     for (const f of readdirSync(cacheDir)) if (f !== `${hash}.node` && f.endsWith('.node')) rmSync(join(cacheDir, f), { force: true });
-    log(`native kernels: built ${ADDON} against libtorch ${torch.version} from ${torch.source} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    log(`native kernels: built ${ADDON} against libtorch ${torch.version} from ${torch.source}${dnnl ? `, convolutions on oneDNN ${dnnl.version}` : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } else {
-    log(`native kernels: ${ADDON} (libtorch ${torch.version} from ${torch.source}, cached build)`);
+    log(`native kernels: ${ADDON} (libtorch ${torch.version} from ${torch.source}${dnnl ? `, oneDNN ${dnnl.version}` : ''}, cached build)`);
   }
   copyFileSync(cached, out);
   return out;
