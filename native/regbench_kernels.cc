@@ -315,7 +315,7 @@ napi_value ChannelAffine2(napi_env env, napi_callback_info info) {
   });
 }
 
-// maskedGrad: [dy, x, out, size, cap] -> out = (0 < x <= cap) ? dy : 0 (cap < 0: no cap).
+// maskedGrad: [dy, x, out, size, cap] -> out = (x <= 0 || x > cap) ? 0 : dy (cap < 0: no cap).
 napi_value MaskedGrad(napi_env env, napi_callback_info info) {
   Args a;
   if (!parse(env, info, 5, &a)) return nullptr;
@@ -330,8 +330,8 @@ napi_value MaskedGrad(napi_env env, napi_callback_info info) {
     at::parallel_for(0, size, 16384, [&](int64_t from, int64_t to) {
       for (int64_t i = from; i < to; i++) {
         float v = x[i], d = dy[i];
-        bool keep = (v > 0.f) & (v <= cap);
-        out[i] = keep ? d : 0.f;
+        bool drop = (v <= 0.f) | (v > cap);  // false for NaN: its gradient passes, as in PyTorch
+        out[i] = drop ? 0.f : d;
       }
     });
   });

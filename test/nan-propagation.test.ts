@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
 import { BatchNorm2d } from '../src/engine/tfjs/models/batchnorm';
+import { nativeStatus } from '../src/engine/tfjs/native/index';
 
 const BACKENDS = ['wasm', 'cpu'] as const;
 
@@ -129,6 +130,26 @@ describe('NaN propagation (PyTorch semantics) on wasm and cpu', () => {
           tf.dispose([bn.weight, bn.bias, bn.running_mean, bn.running_var]);
         });
       }
+    });
+  }
+});
+
+// The native path replaces the ReLU / ReLU6 gradient mask with its own loop: same contract.
+const native = nativeStatus();
+describe('NaN propagation through the activations on the native path (wasm+native)', { skip: native.available ? false : `native kernels unavailable: ${native.reason}` }, () => {
+  before(async () => {
+    assert.equal((await initBackend('wasm+native')).backend, 'wasm+native');
+  });
+  for (const [name, f, forward, grad] of [
+    ['relu', tf.relu, RELU, RELU_GRAD],
+    ['relu6', tf.relu6, RELU6, RELU6_GRAD],
+  ] as const) {
+    test(`wasm+native: ${name} and its gradient keep NaN`, () => {
+      tf.tidy(() => {
+        const x = tf.tensor(X);
+        same(f(x).dataSync(), forward, `${name}(x)`);
+        same(tf.grad((t: tf.Tensor) => f(t))(x, tf.tensor(DY)).dataSync(), grad, `${name}'(x) * dy`);
+      });
     });
   }
 });
