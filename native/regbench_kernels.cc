@@ -285,7 +285,8 @@ napi_value ChannelGradSums(napi_env env, napi_callback_info info) {
   });
 }
 
-// channelAffine: [x, a, b, out, rows, C] -> out = x * a + b per channel.
+// channelAffine: [x, a, b, out, rows, C(, relu)] -> out = x * a + b per channel; with relu = 1,
+// max(x * a + b, 0), where NaN stays NaN and -0 becomes 0 (BatchNorm2d followed by ReLU).
 // channelAffine2: [dy, x, a, k, b, out, rows, C] -> out = dy * a + x * k + b per channel.
 napi_value ChannelAffine(napi_env env, napi_callback_info info) {
   Args a;
@@ -294,9 +295,18 @@ napi_value ChannelAffine(napi_env env, napi_callback_info info) {
     const float *x = a.f32(0), *s = a.f32(1), *b = a.f32(2);
     float* out = a.f32(3);
     int64_t rows = a.i(4), c = a.i(5);
+    bool relu = a.n > 6 && a.p[6] != 0;
     at::parallel_for(0, rows, 512, [&](int64_t from, int64_t to) {
+      if (!relu) {
+        for (int64_t r = from; r < to; r++)
+          for (int64_t j = 0; j < c; j++) out[r * c + j] = x[r * c + j] * s[j] + b[j];
+        return;
+      }
       for (int64_t r = from; r < to; r++)
-        for (int64_t j = 0; j < c; j++) out[r * c + j] = x[r * c + j] * s[j] + b[j];
+        for (int64_t j = 0; j < c; j++) {
+          float v = x[r * c + j] * s[j] + b[j];
+          out[r * c + j] = v <= 0.f ? 0.f : v;  // branch-free select; false for NaN
+        }
     });
   });
 }
@@ -447,6 +457,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "libtorch", v);
   napi_get_boolean(env, at::hasMKLDNN(), &v);
   napi_set_named_property(env, obj, "mkldnn", v);
+#ifdef REGBENCH_ONEDNN_VERSION
+  napi_create_string_utf8(env, REGBENCH_ONEDNN_VERSION, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "onednn", v);
+#endif
   return obj;
 }
 

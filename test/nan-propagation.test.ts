@@ -77,6 +77,15 @@ describe('NaN propagation (PyTorch semantics) on wasm and cpu', () => {
       }
     }
 
+    test(`${backend}: relu keeps a NaN whose sign bit is set (the NaN x86 arithmetic makes)`, () => {
+      assert.ok(tf.setBackend(backend));
+      // 9 values: both SIMD halves and the scalar tail see the negative NaN.
+      const bits = new Uint32Array(9).fill(0xffc00000);
+      bits[1] = 0x3f800000; // 1.0
+      const y = tf.tidy(() => tf.relu(tf.tensor(new Float32Array(bits.buffer), [9])).dataSync());
+      assert.equal(countNaN(y), 8, `relu of 8 negative NaNs and a 1: ${Array.from(y).join(', ')}`);
+    });
+
     test(`${backend}: BatchNorm2d in training mode: a NaN poisons its channel only (output, gradients, running stats)`, () => {
       assert.ok(tf.setBackend(backend));
       for (const c of [8, 6]) {

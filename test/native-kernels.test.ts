@@ -78,6 +78,8 @@ describe('native kernels (wasm+native)', { skip }, () => {
     assert.equal(info.backend, 'wasm+native');
     assert.equal(nativeKernelsActive(), true);
     assert.ok(info.versions.libtorch, 'libtorch version in the run environment');
+    // CI installs libdnnl-dev: there the convolutions must run on oneDNN, not on libtorch's fallback.
+    if (process.env.REGBENCH_EXPECT_NATIVE === '1') assert.ok(info.versions.onednn, `convolutions on oneDNN (versions: ${JSON.stringify(info.versions)})`);
   });
 
   // The broadcast case is forward only: tfjs-core's BatchMatMul gradient does not reduce b's batch.

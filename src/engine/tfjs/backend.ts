@@ -29,9 +29,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BackendId } from '../../protocol/benchmarks';
+import { relu6GradConfig, reluGradConfig } from './kernels/activation-grad';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { endSimdPool, liveHelperThreads } from './kernels/simd-pool';
 import { nativeStatus, setNativeKernels } from './native/index';
+
+// The ReLU / ReLU6 gradients with PyTorch's rule at NaN (dy passes) on every backend, not only
+// where the wasm kernels are registered (kernels/activation-grad.ts).
+tf.registerGradient(reluGradConfig);
+tf.registerGradient(relu6GradConfig);
 
 export interface BackendInfo {
   /**
@@ -74,7 +80,7 @@ async function startBackend(id: BackendId): Promise<BackendInfo> {
     case 'wasm+native': {
       const wasm = await startWasm();
       setNativeKernels(true, wasm.threads);
-      return { ...wasm, backend: 'wasm+native', versions: { ...wasm.versions, libtorch: nativeStatus().libtorch ?? 'unknown' } };
+      return { ...wasm, backend: 'wasm+native', versions: { ...wasm.versions, ...nativeVersions() } };
     }
     case 'wasm': {
       const wasm = await startWasm();
@@ -293,4 +299,10 @@ function unrefWorkers(module: ThreadedWasmModule): void {
       w.once('exit', () => livePthreads--);
     }
   }
+}
+
+/** The native libraries behind 'wasm+native', for the run's environment record. */
+function nativeVersions(): Record<string, string> {
+  const status = nativeStatus();
+  return { libtorch: status.libtorch ?? 'unknown', ...(status.onednn ? { onednn: status.onednn } : {}) };
 }

@@ -47,7 +47,8 @@ const maskedGrad: KernelFunc = ({ inputs, backend, attrs }) => {
 
 export const maskedGradConfig: KernelConfig = { kernelName: MASKED_GRAD, backendName: 'wasm', kernelFunc: maskedGrad };
 
-function maskedGradient(dy: tf.Tensor, x: tf.Tensor, cap: number): tf.Tensor {
+/** dy where x is in (0, cap] or NaN, else 0 (the ReLU / ReLU6 gradient). */
+export function maskedGradient(dy: tf.Tensor, x: tf.Tensor, cap: number): tf.Tensor {
   if (x.dtype === 'float32' && dy.dtype === 'float32' && tf.getKernel(MASKED_GRAD, tf.getBackend())) {
     return tf.engine().runKernel(MASKED_GRAD, { dy, x }, { cap }) as tf.Tensor;
   }

@@ -8,6 +8,8 @@
  * - `RegbenchChannelGradSums` {dy, x, mean} -> [sum dy, sum dy * (x - mean)], both `[C]`.
  * - `RegbenchChannelAffine` {x, a, b} -> x * a + b per channel (BatchNorm's output).
  * - `RegbenchChannelAffine2` {dy, x, a, k, b} -> dy * a + x * k + b per channel.
+ * - `RegbenchChannelAffineRelu` {x, a, b} -> relu(x * a + b) per channel (NaN stays NaN), the
+ *   output of BatchNorm2d followed by ReLU in one pass; registered by the native path only.
  *
  * Registered for wasm only, and only when the loops could be built; `channelKernelsFor` tells
  * a caller whether it may use them for a given tensor (else it keeps its tf-op formulation).
@@ -22,6 +24,7 @@ export const CHANNEL_MOMENTS = 'RegbenchChannelMoments';
 export const CHANNEL_GRAD_SUMS = 'RegbenchChannelGradSums';
 export const CHANNEL_AFFINE = 'RegbenchChannelAffine';
 export const CHANNEL_AFFINE2 = 'RegbenchChannelAffine2';
+export const CHANNEL_AFFINE_RELU = 'RegbenchChannelAffineRelu';
 
 // Rows per float32 partial sum: the rounding error of a float32 sum grows with its length.
 const BLOCK_ROWS = 256;

@@ -1,7 +1,11 @@
 /**
- * Relu6 and ClipByValue on wasm that keep NaN, as PyTorch's relu6 / hardtanh / clamp do (and
- * tfjs' cpu backend): the stock wasm kernels return the lower bound for NaN (relu6(NaN) = 0),
- * which let a NaN produced in evaluation mode vanish before the loss (issue 13). float32 inputs
+ * Relu, Relu6 and ClipByValue on wasm that keep NaN, as PyTorch's relu / relu6 / hardtanh /
+ * clamp do (and tfjs' cpu backend): the stock wasm kernels return the lower bound for NaN
+ * (relu6(NaN) = 0), which let a NaN produced in evaluation mode vanish before the loss (issue
+ * 13). The stock Relu compares the bits as integers, so it kept a NaN with the sign bit clear
+ * (JavaScript's NaN) but returned 0 for one with the sign bit set, which is the NaN that
+ * arithmetic makes on x86 (0 * Infinity, Infinity - Infinity): a BatchNorm channel poisoned by
+ * one NaN came out of the ReLU as zeros. float32 inputs
  * run the SIMD `clamp` loop (f32x4.min/max propagate NaN) on both threads, or a scalar loop over
  * the heap where the loops are unavailable; other dtypes keep the stock kernels.
  */
@@ -32,6 +36,14 @@ export function clampKeepingNaN(be: BackendWasm, x: TensorInfo, lo: number, hi: 
     for (let i = 0; i < tail; i++) o[i] = Math.min(Math.max(v[i], lo), hi);
   }
   return out;
+}
+
+export function reluConfig(stock: KernelConfig): KernelConfig {
+  const kernelFunc: KernelFunc = (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    return x.dtype === 'float32' ? clampKeepingNaN(args.backend as BackendWasm, x, 0, Infinity) : stock.kernelFunc(args);
+  };
+  return { kernelName: 'Relu', backendName: 'wasm', kernelFunc };
 }
 
 export function relu6Config(stock: KernelConfig): KernelConfig {

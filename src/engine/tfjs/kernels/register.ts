@@ -12,7 +12,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { globalAvgPoolConfig } from './global-avg-pool';
-import { clipByValueConfig, relu6Config } from './nan-clamp';
+import { clipByValueConfig, relu6Config, reluConfig } from './nan-clamp';
 import { pointwiseDepthwiseConfig, pointwiseFusedDepthwiseConfig } from './pointwise-depthwise';
 import { sharedCastConfig, sharedIdentityConfig } from './shared-identity';
 import { simdLoops } from './simd-loops';
@@ -37,7 +37,7 @@ export function registerWasmTrainingKernels(): void {
   }
   // Wrappers that keep NaN where the stock kernels drop it (nan-clamp.ts, pointwise-depthwise.ts,
   // global-avg-pool.ts).
-  const wrappers = { Relu6: relu6Config, ClipByValue: clipByValueConfig, AvgPool: globalAvgPoolConfig, DepthwiseConv2dNative: pointwiseDepthwiseConfig, FusedDepthwiseConv2D: pointwiseFusedDepthwiseConfig };
+  const wrappers = { Relu: reluConfig, Relu6: relu6Config, ClipByValue: clipByValueConfig, AvgPool: globalAvgPoolConfig, DepthwiseConv2dNative: pointwiseDepthwiseConfig, FusedDepthwiseConv2D: pointwiseFusedDepthwiseConfig };
   for (const [name, wrap] of Object.entries(wrappers)) {
     const stock = getKernel(name, 'wasm');
     if (stock) replace(wrap(stock));

@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RECIPE } from '../../../protocol/benchmarks';
 import type { NormLayer } from '../types';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS, channelKernelsFor } from '../kernels/channel-stats';
+import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS, channelKernelsFor } from '../kernels/channel-stats';
+import { maskedGradient } from '../kernels/activation-grad';
 import { constantVariable } from './init';
 
 export interface BatchNormOptions {
@@ -38,9 +39,7 @@ export class BatchNorm2d implements NormLayer {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    if (x.shape[3] !== this.numFeatures) {
-      throw new Error(`BatchNorm2d(${this.numFeatures}) got ${x.shape[3]} channels (input [${x.shape.join(', ')}])`);
-    }
+    this.checkChannels(x);
     if (!training) {
       return tf.tidy(() => {
         const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.running_var, this.eps)));
@@ -50,34 +49,61 @@ export class BatchNorm2d implements NormLayer {
     return this.trainingNorm(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D);
   }
 
-  // customGrad passes the inputs and then the save function in one rest parameter.
-  private readonly trainingNorm = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [x, gamma, beta] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
-    const [b, h, w] = x.shape as [number, number, number, number];
-    const n = b * h * w;
-    if (n < 2) throw new Error(`BatchNorm2d needs more than one value per channel in training, got input [${x.shape.join(', ')}]`);
-    const { mean, variance } = channelMoments(x as tf.Tensor4D);
-    const invStd = tf.rsqrt(tf.add(variance, this.eps));
-    const scale = tf.mul(gamma, invStd);
-    const y = gradientFreeAffine(x as tf.Tensor4D, scale, tf.sub(beta, tf.mul(mean, scale)));
-    this.updateRunningStats(mean, variance, n);
-    save([x, mean, invStd, scale]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [sx, sMean, sInvStd, sScale] = saved;
-        const { meanDy, meanDyXc } = gradientMeans(dy, sx as tf.Tensor4D, sMean);
-        const meanDyXhat = tf.mul(sInvStd, meanDyXc);
-        // dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat)) = scale * dy + k * x + offset,
-        // with scale = gamma * invStd, k = -scale * invStd * mean(dy * xhat).
-        const k = tf.neg(tf.mul(tf.mul(sScale, sInvStd), meanDyXhat));
-        const offset = tf.sub(tf.neg(tf.mul(sScale, meanDy)), tf.mul(k, sMean));
-        const dx = channelAffine2(dy, sScale, sx as tf.Tensor4D, k, offset);
-        return [dx, tf.mul(meanDyXhat, n), tf.mul(meanDy, n)];
-      },
-    };
-  });
+  /**
+   * relu(apply(x, training)), the same values and gradients, in one differentiable step when
+   * training: the output is activated in the same pass (one kernel on the native path), the
+   * gradient masks dy by the activated output (y > 0 exactly where the normalized value is), and
+   * the normalized value before the ReLU is never kept: one pass and one saved activation less
+   * per layer than BatchNorm2d then ReLU.
+   */
+  applyRelu(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    this.checkChannels(x);
+    if (!training) return tf.tidy(() => tf.relu(this.apply(x, false)));
+    return this.trainingNormRelu(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D);
+  }
+
+  private checkChannels(x: tf.Tensor4D): void {
+    if (x.shape[3] !== this.numFeatures) {
+      throw new Error(`BatchNorm2d(${this.numFeatures}) got ${x.shape[3]} channels (input [${x.shape.join(', ')}])`);
+    }
+  }
+
+  private readonly trainingNorm = this.trainingFunction(false);
+  private readonly trainingNormRelu = this.trainingFunction(true);
+
+  private trainingFunction(relu: boolean): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor4D {
+    // customGrad passes the inputs and then the save function in one rest parameter.
+    return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [x, gamma, beta] = args as tf.Tensor[];
+      const save = args[3] as tf.GradSaveFunc;
+      const [b, h, w] = x.shape as [number, number, number, number];
+      const n = b * h * w;
+      if (n < 2) throw new Error(`BatchNorm2d needs more than one value per channel in training, got input [${x.shape.join(', ')}]`);
+      const { mean, variance } = channelMoments(x as tf.Tensor4D);
+      const invStd = tf.rsqrt(tf.add(variance, this.eps));
+      const scale = tf.mul(gamma, invStd);
+      const shift = tf.sub(beta, tf.mul(mean, scale));
+      const y = relu ? gradientFreeAffineRelu(x as tf.Tensor4D, scale, shift) : gradientFreeAffine(x as tf.Tensor4D, scale, shift);
+      this.updateRunningStats(mean, variance, n);
+      save(relu ? [x, mean, invStd, scale, y] : [x, mean, invStd, scale]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+          const [sx, sMean, sInvStd, sScale, sy] = saved;
+          // Through the ReLU first: dy where the output is positive (or NaN), else 0.
+          const dz = relu ? (maskedGradient(dy, sy, Infinity) as tf.Tensor4D) : dy;
+          const { meanDy, meanDyXc } = gradientMeans(dz, sx as tf.Tensor4D, sMean);
+          const meanDyXhat = tf.mul(sInvStd, meanDyXc);
+          // dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat)) = scale * dy + k * x + offset,
+          // with scale = gamma * invStd, k = -scale * invStd * mean(dy * xhat).
+          const k = tf.neg(tf.mul(tf.mul(sScale, sInvStd), meanDyXhat));
+          const offset = tf.sub(tf.neg(tf.mul(sScale, meanDy)), tf.mul(k, sMean));
+          const dx = channelAffine2(dz, sScale, sx as tf.Tensor4D, k, offset);
+          return [dx, tf.mul(meanDyXhat, n), tf.mul(meanDy, n)];
+        },
+      };
+    }) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor4D;
+  }
 
   private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, n: number): void {
     const m = this.momentum;
@@ -148,6 +174,17 @@ function channelAffine(x: tf.Tensor4D, scale: tf.Tensor, shift?: tf.Tensor): tf.
 function gradientFreeAffine(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor4D {
   if (channelKernelsFor(x)) return tf.engine().runKernel(CHANNEL_AFFINE, { x, a: scale, b: shift }) as tf.Tensor4D;
   return channelAffine(x, scale, shift);
+}
+
+/** relu(channelAffine) for the customGrad forward: one pass where the native kernel exists. */
+function gradientFreeAffineRelu(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor4D {
+  if (channelKernelsFor(x) && tf.getKernel(CHANNEL_AFFINE_RELU, tf.getBackend())) return tf.engine().runKernel(CHANNEL_AFFINE_RELU, { x, a: scale, b: shift }) as tf.Tensor4D;
+  return tf.relu(gradientFreeAffine(x, scale, shift));
+}
+
+/** relu(norm(x)): fused where the norm is the built-in BatchNorm2d, else the two steps. */
+export function normRelu(norm: NormLayer, x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+  return norm instanceof BatchNorm2d ? norm.applyRelu(x, training) : tf.relu(norm.apply(x, training));
 }
 
 /** The default NormFactory. */

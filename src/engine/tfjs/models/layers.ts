@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NormLayer } from '../types';
+import { BatchNorm2d } from './batchnorm';
 import { SeededRandom, constantVariable, kaimingFanOutStd, normalVariable } from './init';
 
 export interface Conv2dOptions {
@@ -85,6 +86,11 @@ export class Dropout {
 export class ReLU {
   constructor(private readonly cap?: 6) {}
 
+  /** ReLU6 (a cap at 6) rather than a plain ReLU. */
+  get capped(): boolean {
+    return this.cap === 6;
+  }
+
   apply<T extends tf.Tensor>(x: T): T {
     return this.cap === 6 ? tf.relu6(x) : tf.relu(x);
   }
@@ -100,13 +106,24 @@ export class MaxPool2d {
 /** What a PyTorch nn.Sequential holds here; anything else in a sequence is a norm layer. */
 export type SequenceItem = Conv2d | ReLU | MaxPool2d | NormLayer;
 
-/** Runs `[B,H,W,C]` through a sequence the way nn.Sequential does; `onOutput` sees each index. */
+/**
+ * Runs `[B,H,W,C]` through a sequence the way nn.Sequential does; `onOutput` sees each index. The
+ * built-in BatchNorm2d followed by a plain ReLU runs as one step (BatchNorm2d.applyRelu, the
+ * same values): `onOutput` then sees the ReLU's output only, the norm's is never made.
+ */
 export function applySequence(items: readonly SequenceItem[], x: tf.Tensor4D, training: boolean, onOutput?: (index: number, y: tf.Tensor4D) => void): tf.Tensor4D {
   let y = x;
-  items.forEach((item, i) => {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const next = items[i + 1];
+    if (item instanceof BatchNorm2d && next instanceof ReLU && !next.capped) {
+      y = item.applyRelu(y, training);
+      onOutput?.(++i, y);
+      continue;
+    }
     if (item instanceof Conv2d || item instanceof MaxPool2d || item instanceof ReLU) y = item.apply(y);
     else y = item.apply(y, training);
     onOutput?.(i, y);
-  });
+  }
   return y;
 }

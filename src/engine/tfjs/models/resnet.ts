@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NormLayer } from '../types';
+import { normRelu } from './batchnorm';
 import type { Conv2d, Linear } from './layers';
 import type { FeatureSink, LayerFactory, Network } from './network';
 
@@ -28,7 +29,7 @@ class BasicBlock {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const h = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+    const h = normRelu(this.bn1, this.conv1.apply(x), training);
     const y = this.bn2.apply(this.conv2.apply(h), training);
     const shortcut = this.downsample ? this.downsample[1].apply(this.downsample[0].apply(x), training) : x;
     return tf.relu(tf.add(y, shortcut) as tf.Tensor4D);
@@ -55,7 +56,7 @@ export class CifarResNet implements Network {
   }
 
   forward(x: tf.Tensor4D, training: boolean, record: FeatureSink): tf.Tensor2D {
-    let y = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+    let y = normRelu(this.bn1, this.conv1.apply(x), training);
     record?.('conv1', y);
     const stages: Array<[string, BasicBlock[]]> = [['layer1', this.layer1], ['layer2', this.layer2], ['layer3', this.layer3]];
     for (const [name, blocks] of stages) {

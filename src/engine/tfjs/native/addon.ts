@@ -27,7 +27,7 @@ export interface NativeAddon {
   maxPoolGrad: NativeCall;
   sgdUpdate: NativeCall;
   setThreads(n: number): void;
-  info(): { threads: number; libtorch: string; mkldnn: boolean };
+  info(): { threads: number; libtorch: string; mkldnn: boolean; onednn?: string };
 }
 
 export const ADDON_FILE = 'regbench_kernels.node';

@@ -19,12 +19,16 @@ export interface NativeStatus {
   /** 'loaded', or why the addon is not available (one line). */
   reason: string;
   libtorch?: string;
+  /** oneDNN's version where the convolutions run on it (native/dnnl_conv.h), else absent. */
+  onednn?: string;
 }
 
 /** Whether the addon loads here (does not register anything). */
 export function nativeStatus(): NativeStatus {
   const { addon, reason } = loadAddon();
-  return addon ? { available: true, reason, libtorch: addon.info().libtorch } : { available: false, reason };
+  if (!addon) return { available: false, reason };
+  const info = addon.info();
+  return { available: true, reason, libtorch: info.libtorch, ...(info.onednn ? { onednn: info.onednn } : {}) };
 }
 
 /** True while the native kernels are registered over the wasm ones. */

@@ -9,7 +9,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS } from '../kernels/channel-stats';
+import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS } from '../kernels/channel-stats';
 import { MASKED_GRAD } from '../kernels/activation-grad';
 import { SGD_UPDATE } from '../sgd';
 import { convGeometry, type ConvGeometry } from '../kernels/conv-geometry';
@@ -195,13 +195,15 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       call(be, addon.channelGradSums, [ptr(be, dy), ptr(be, x), ptr(be, mean), ptr(be, sumDy), ptr(be, sumDyXc), rows, c]);
       return [sumDy, sumDyXc];
     }),
-    channel(CHANNEL_AFFINE, (be, { x, a, b }) => {
-      if (!x || !a || !b || !allFloat([x, a, b])) return null;
-      const [rows, c] = rowsAndChannels(x);
-      const out = be.makeOutput(x.shape, 'float32');
-      call(be, addon.channelAffine, [ptr(be, x), ptr(be, a), ptr(be, b), ptr(be, out), rows, c]);
-      return out;
-    }),
+    ...([[CHANNEL_AFFINE, 0], [CHANNEL_AFFINE_RELU, 1]] as const).map(([name, relu]) =>
+      channel(name, (be, { x, a, b }) => {
+        if (!x || !a || !b || !allFloat([x, a, b])) return null;
+        const [rows, c] = rowsAndChannels(x);
+        const out = be.makeOutput(x.shape, 'float32');
+        call(be, addon.channelAffine, [ptr(be, x), ptr(be, a), ptr(be, b), ptr(be, out), rows, c, relu]);
+        return out;
+      }),
+    ),
     channel(CHANNEL_AFFINE2, (be, { dy, x, a, k, b }) => {
       if (!dy || !x || !a || !k || !b || !allFloat([dy, x, a, k, b])) return null;
       const [rows, c] = rowsAndChannels(x);
