@@ -56,7 +56,8 @@ import { initBackend } from '../src/engine/tfjs/backend';
 import { wasmTrainingPaths } from '../src/engine/tfjs/native/index';
 import { WASM_TRAINING_KERNELS } from '../src/engine/tfjs/kernels/register';
 import { MASKED_GRAD } from '../src/engine/tfjs/kernels/activation-grad';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS } from '../src/engine/tfjs/kernels/channel-stats';
+import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU, CHANNEL_MOMENTS } from '../src/engine/tfjs/kernels/channel-stats';
+import { ADD_RELU } from '../src/engine/tfjs/kernels/add-relu';
 import { buildModel } from '../src/engine/tfjs/models/index';
 import { SeededRandom } from '../src/engine/tfjs/models/init';
 import { disableDropout } from '../src/engine/parity/dropout';
@@ -121,8 +122,12 @@ const CASES: ArchCase[] = [
 
 /** The kernels whose inputs decide the gradient's routing (masks, pool winners). */
 const DECISION_KERNELS = ['Relu', 'Relu6', 'MaxPool'] as const;
-// BatchNorm2d + ReLU in one native kernel (x * a + b, then ReLU): its decision input is x * a + b.
-const FUSED_DECISION_KERNELS = [CHANNEL_AFFINE_RELU] as const;
+// ReLUs fused into native kernels, and how each one's ReLU input follows from its inputs:
+// BatchNorm2d + ReLU (x * a + b per channel), a residual sum + ReLU (a + b).
+const FUSED_DECISIONS: Record<string, (inputs: Float32Array[]) => Float32Array> = {
+  [CHANNEL_AFFINE_RELU]: ([x, a, b]) => x.map((v, i) => Math.fround(Math.fround(v * a[i % a.length]) + b[i % a.length])),
+  [ADD_RELU]: ([a, b]) => a.map((v, i) => Math.fround(v + b[i])),
+};
 type DecisionKernel = (typeof DECISION_KERNELS)[number];
 
 interface DecisionInput {
@@ -171,21 +176,17 @@ function wrapKernels(backendName: string, names: readonly string[], observe: (na
   };
 }
 
-/** x * a + b per channel in float32 ([x, a, b] as the fused kernel takes them). */
-function preActivation([x, a, b]: Float32Array[]): Float32Array {
-  const c = a.length;
-  return x.map((v, i) => Math.fround(Math.fround(v * a[i % c]) + b[i % c]));
-}
-
 /**
- * The project kernels a training step must run on a path: on the native path BatchNorm2d + ReLU
- * is one kernel, so VGG (every norm feeds a ReLU) never runs the plain affine one, and
- * MobileNetV2 (ReLU6 only) never runs the fused one.
+ * The project kernels a training step must run on a path. On the native path a ReLU after the
+ * built-in BatchNorm2d or after a residual sum is fused into its kernels: VGG (every norm feeds a
+ * ReLU) then runs only the fused norm kernels and no separate ReLU mask, the ResNets run both
+ * kinds, MobileNetV2 (ReLU6 only) none of the fused ones.
  */
 function projectKernelsOn(path: string, c: ArchCase): string[] {
   if (path !== 'wasm+native' || c.arch === 'mobilenetv2') return c.projectKernels;
-  const fused = [...c.projectKernels, CHANNEL_AFFINE_RELU];
-  return c.arch === 'vgg16bn' ? fused.filter((k) => k !== CHANNEL_AFFINE) : fused;
+  const fusedNorm = [CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS_RELU, CHANNEL_AFFINE2_RELU];
+  if (c.arch === 'vgg16bn') return [...c.projectKernels.filter((k) => ![CHANNEL_AFFINE, CHANNEL_GRAD_SUMS, CHANNEL_AFFINE2, MASKED_GRAD].includes(k)), ...fusedNorm];
+  return [...c.projectKernels, ...fusedNorm, ADD_RELU];
 }
 
 /** A private float32 copy: the cpu backend hands out its own storage. */
@@ -233,8 +234,8 @@ async function gradientsOn(path: 'wasm' | 'wasm+native' | 'cpu', c: ArchCase): P
       const x = inputs[0];
       decisions.push({ kernel: name as DecisionKernel, shape: x.shape, attrs: { ...attrs }, values: copyOf(backend.readSync(x.dataId)) });
     });
-    const restoreFused = wrapKernels(backendName, FUSED_DECISION_KERNELS, (_, inputs, _attrs, backend) => {
-      decisions.push({ kernel: 'Relu', shape: inputs[0].shape, attrs: {}, values: preActivation(inputs.map((t) => copyOf(backend.readSync(t.dataId)))) });
+    const restoreFused = wrapKernels(backendName, Object.keys(FUSED_DECISIONS), (name, inputs, _attrs, backend) => {
+      decisions.push({ kernel: 'Relu', shape: inputs[0].shape, attrs: {}, values: FUSED_DECISIONS[name](inputs.map((t) => copyOf(backend.readSync(t.dataId)))) });
     });
     const restoreCounts = wrapKernels(backendName, backendName === 'wasm' ? projectKernelsOn(path, c) : [], (name) => kernelCalls.set(name, (kernelCalls.get(name) ?? 0) + 1));
     let loss = NaN;

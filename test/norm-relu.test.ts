@@ -1,7 +1,8 @@
 /**
- * BatchNorm2d.applyRelu (BatchNorm2d and ReLU as one differentiable step: the output activated in
- * the same pass, the gradient masked by the activated output) against relu(apply()) on every
- * training path: outputs, the gradients of input, weight and bias, and the running statistics
+ * The fused ReLUs against the two-step forms on every training path: BatchNorm2d.applyRelu
+ * (BatchNorm2d and ReLU as one differentiable step: the output activated in the same pass, the
+ * gradient masked by the activated output) against relu(apply()), and addRelu (a residual sum and
+ * its ReLU) against relu(add()). For the norm: outputs, the gradients of input, weight and bias, and the running statistics
  * must be the same numbers (+0 and -0 count as equal, NaN as NaN), for channel counts that take
  * the per-channel kernels (8) and the tf-op formulation (6), with a NaN in one channel.
  */
@@ -9,6 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
+import { addRelu } from '../src/engine/tfjs/kernels/add-relu';
 import { BatchNorm2d } from '../src/engine/tfjs/models/batchnorm';
 import { nativeStatus } from '../src/engine/tfjs/native/index';
 import type { BackendId } from '../src/protocol/benchmarks';
@@ -58,7 +60,7 @@ function run(values: number[], shape: [number, number, number, number], fused: b
 }
 
 for (const path of PATHS) {
-  describe(`BatchNorm2d + ReLU fused = separate (${path.id})`, { skip: path.skip }, () => {
+  describe(`fused ReLUs = the two steps (${path.id})`, { skip: path.skip }, () => {
     for (const c of [8, 6]) {
       test(`C=${c}: outputs, gradients and running statistics are the same numbers`, async () => {
         assert.equal((await initBackend(path.id)).backend, path.id);
@@ -73,5 +75,27 @@ for (const path of PATHS) {
         assert.ok(fused.dx.some((v) => Number.isFinite(v) && v !== 0), 'a nonzero input gradient');
       });
     }
+
+    test('relu(a + b): output and both gradients are the same numbers, NaN of either sign included', async () => {
+      assert.equal((await initBackend(path.id)).backend, path.id);
+      const shape = [2, 3, 3, 8];
+      const n = 2 * 3 * 3 * 8;
+      const a = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.9));
+      const b = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 1.3) * 0.8);
+      new Uint32Array(a.buffer)[5] = 0xffc00000; // the NaN x86 arithmetic makes (sign bit set)
+      a[11] = NaN;
+      const run = (fused: boolean): Float32Array[] =>
+        tf.tidy(() => {
+          const [ta, tb] = [tf.tensor(a, shape), tf.tensor(b, shape)];
+          const weights = tf.sin(tf.reshape(tf.range(0, n), shape));
+          const f = (x: tf.Tensor, z: tf.Tensor): tf.Tensor => tf.sum(tf.mul(fused ? addRelu(x, z) : tf.relu(tf.add(x, z)), weights));
+          const [ga, gb] = tf.grads(f)([ta, tb]);
+          return [fused ? addRelu(ta, tb) : tf.relu(tf.add(ta, tb)), ga, gb].map((t) => t.dataSync() as Float32Array);
+        });
+      const [fused, separate] = [run(true), run(false)];
+      ['y', 'da', 'db'].forEach((what, i) => sameNumbers(fused[i], separate[i], `${path.id} relu(a + b) ${what}`));
+      assert.ok(Number.isNaN(fused[0][5]) && Number.isNaN(fused[0][11]), 'NaN of either sign stays NaN');
+      assert.ok(fused[0].some((v) => v === 0) && fused[1].some((v) => v === 0) && fused[1].some((v) => v !== 0 && Number.isFinite(v)), 'the mask both passes and stops');
+    });
   });
 }

@@ -10,6 +10,9 @@
  * - `RegbenchChannelAffine2` {dy, x, a, k, b} -> dy * a + x * k + b per channel.
  * - `RegbenchChannelAffineRelu` {x, a, b} -> relu(x * a + b) per channel (NaN stays NaN), the
  *   output of BatchNorm2d followed by ReLU in one pass; registered by the native path only.
+ * - `RegbenchChannelGradSumsRelu` {dy, x, mean, y}, `RegbenchChannelAffine2Relu` {dy, x, a, k, b,
+ *   y}: the two gradient passes with dy first masked by the ReLU's output y (dy where y > 0 or
+ *   NaN, else 0), so the masked gradient is never written; native path only.
  *
  * Registered for wasm only, and only when the loops could be built; `channelKernelsFor` tells
  * a caller whether it may use them for a given tensor (else it keeps its tf-op formulation).
@@ -25,6 +28,8 @@ export const CHANNEL_GRAD_SUMS = 'RegbenchChannelGradSums';
 export const CHANNEL_AFFINE = 'RegbenchChannelAffine';
 export const CHANNEL_AFFINE2 = 'RegbenchChannelAffine2';
 export const CHANNEL_AFFINE_RELU = 'RegbenchChannelAffineRelu';
+export const CHANNEL_GRAD_SUMS_RELU = 'RegbenchChannelGradSumsRelu';
+export const CHANNEL_AFFINE2_RELU = 'RegbenchChannelAffine2Relu';
 
 // Rows per float32 partial sum: the rounding error of a float32 sum grows with its length.
 const BLOCK_ROWS = 256;

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RECIPE } from '../../../protocol/benchmarks';
 import type { NormLayer } from '../types';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS, channelKernelsFor } from '../kernels/channel-stats';
+import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU, CHANNEL_MOMENTS, channelKernelsFor } from '../kernels/channel-stats';
 import { maskedGradient } from '../kernels/activation-grad';
 import { constantVariable } from './init';
 
@@ -90,15 +90,17 @@ export class BatchNorm2d implements NormLayer {
         value: y,
         gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
           const [sx, sMean, sInvStd, sScale, sy] = saved;
-          // Through the ReLU first: dy where the output is positive (or NaN), else 0.
-          const dz = relu ? (maskedGradient(dy, sy, Infinity) as tf.Tensor4D) : dy;
-          const { meanDy, meanDyXc } = gradientMeans(dz, sx as tf.Tensor4D, sMean);
+          // Through the ReLU first: dy where the output is positive (or NaN), else 0; the native
+          // passes apply that mask themselves (`mask`), elsewhere it is one more pass.
+          const mask = relu && maskedKernelsFor(sx) ? (sy as tf.Tensor4D) : undefined;
+          const dz = relu && !mask ? (maskedGradient(dy, sy, Infinity) as tf.Tensor4D) : dy;
+          const { meanDy, meanDyXc } = gradientMeans(dz, sx as tf.Tensor4D, sMean, mask);
           const meanDyXhat = tf.mul(sInvStd, meanDyXc);
           // dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat)) = scale * dy + k * x + offset,
           // with scale = gamma * invStd, k = -scale * invStd * mean(dy * xhat).
           const k = tf.neg(tf.mul(tf.mul(sScale, sInvStd), meanDyXhat));
           const offset = tf.sub(tf.neg(tf.mul(sScale, meanDy)), tf.mul(k, sMean));
-          const dx = channelAffine2(dz, sScale, sx as tf.Tensor4D, k, offset);
+          const dx = channelAffine2(dz, sScale, sx as tf.Tensor4D, k, offset, mask);
           return [dx, tf.mul(meanDyXhat, n), tf.mul(meanDy, n)];
         },
       };
@@ -126,9 +128,21 @@ function channelMoments(x: tf.Tensor4D): { mean: tf.Tensor1D; variance: tf.Tenso
   return { mean, variance: channelMeans(tf.squaredDifference(x, mean) as tf.Tensor4D) };
 }
 
-/** Per-channel mean(dy) and mean(dy * (x - mean)), the sums BatchNorm's input gradient needs. */
-function gradientMeans(dy: tf.Tensor4D, x: tf.Tensor4D, mean: tf.Tensor): { meanDy: tf.Tensor1D; meanDyXc: tf.Tensor1D } {
+/** Whether the native gradient passes that mask dy by a ReLU output exist for `x`. */
+function maskedKernelsFor(x: tf.Tensor): boolean {
+  return channelKernelsFor(x) && tf.getKernel(CHANNEL_GRAD_SUMS_RELU, tf.getBackend()) !== undefined && tf.getKernel(CHANNEL_AFFINE2_RELU, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Per-channel mean(dy) and mean(dy * (x - mean)), the sums BatchNorm's input gradient needs;
+ * with `mask` (a ReLU's output, native kernels only), dy counts where mask > 0 or NaN.
+ */
+function gradientMeans(dy: tf.Tensor4D, x: tf.Tensor4D, mean: tf.Tensor, mask?: tf.Tensor4D): { meanDy: tf.Tensor1D; meanDyXc: tf.Tensor1D } {
   const [b, h, w] = x.shape;
+  if (mask) {
+    const [sumDy, sumDyXc] = tf.engine().runKernel(CHANNEL_GRAD_SUMS_RELU, { dy, x, mean, y: mask }) as tf.Tensor1D[];
+    return { meanDy: tf.div(sumDy, b * h * w), meanDyXc: tf.div(sumDyXc, b * h * w) };
+  }
   if (channelKernelsFor(x)) {
     const [sumDy, sumDyXc] = tf.engine().runKernel(CHANNEL_GRAD_SUMS, { dy, x, mean }) as tf.Tensor1D[];
     return { meanDy: tf.div(sumDy, b * h * w), meanDyXc: tf.div(sumDyXc, b * h * w) };
@@ -138,8 +152,12 @@ function gradientMeans(dy: tf.Tensor4D, x: tf.Tensor4D, mean: tf.Tensor): { mean
   return { meanDy, meanDyXc: tf.sub(channelMeans(tf.mul(dy, x) as tf.Tensor4D), tf.mul(mean, meanDy)) };
 }
 
-/** dy * a + x * k + b per channel: one SIMD pass on wasm, two 1x1 depthwise passes elsewhere. */
-function channelAffine2(dy: tf.Tensor4D, a: tf.Tensor, x: tf.Tensor4D, k: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
+/**
+ * dy * a + x * k + b per channel: one SIMD pass on wasm, two 1x1 depthwise passes elsewhere; with
+ * `mask` as in gradientMeans (native only).
+ */
+function channelAffine2(dy: tf.Tensor4D, a: tf.Tensor, x: tf.Tensor4D, k: tf.Tensor, b: tf.Tensor, mask?: tf.Tensor4D): tf.Tensor4D {
+  if (mask) return tf.engine().runKernel(CHANNEL_AFFINE2_RELU, { dy, x, a, k, b, y: mask }) as tf.Tensor4D;
   if (channelKernelsFor(x)) return tf.engine().runKernel(CHANNEL_AFFINE2, { dy, x, a, k, b }) as tf.Tensor4D;
   return tf.add(channelAffine(dy, a), channelAffine(x, k, b));
 }

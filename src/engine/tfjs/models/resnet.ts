@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NormLayer } from '../types';
+import { addRelu } from '../kernels/add-relu';
 import { normRelu } from './batchnorm';
 import type { Conv2d, Linear } from './layers';
 import type { FeatureSink, LayerFactory, Network } from './network';
@@ -32,7 +33,7 @@ class BasicBlock {
     const h = normRelu(this.bn1, this.conv1.apply(x), training);
     const y = this.bn2.apply(this.conv2.apply(h), training);
     const shortcut = this.downsample ? this.downsample[1].apply(this.downsample[0].apply(x), training) : x;
-    return tf.relu(tf.add(y, shortcut) as tf.Tensor4D);
+    return addRelu(y, shortcut);
   }
 }
 

@@ -23,6 +23,7 @@ export interface NativeAddon {
   channelAffine: NativeCall;
   channelAffine2: NativeCall;
   maskedGrad: NativeCall;
+  addRelu: NativeCall;
   leadingSum: NativeCall;
   maxPoolGrad: NativeCall;
   sgdUpdate: NativeCall;

@@ -9,7 +9,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_MOMENTS } from '../kernels/channel-stats';
+import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU, CHANNEL_MOMENTS } from '../kernels/channel-stats';
+import { ADD_RELU } from '../kernels/add-relu';
 import { MASKED_GRAD } from '../kernels/activation-grad';
 import { SGD_UPDATE } from '../sgd';
 import { convGeometry, type ConvGeometry } from '../kernels/conv-geometry';
@@ -188,13 +189,17 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       call(be, addon.channelMoments, [ptr(be, x), ptr(be, mean), ptr(be, variance), rows, c]);
       return [mean, variance];
     }),
-    channel(CHANNEL_GRAD_SUMS, (be, { dy, x, mean }) => {
-      if (!dy || !x || !mean || !allFloat([dy, x, mean])) return null;
-      const [rows, c] = rowsAndChannels(x);
-      const [sumDy, sumDyXc] = [be.makeOutput([c], 'float32'), be.makeOutput([c], 'float32')];
-      call(be, addon.channelGradSums, [ptr(be, dy), ptr(be, x), ptr(be, mean), ptr(be, sumDy), ptr(be, sumDyXc), rows, c]);
-      return [sumDy, sumDyXc];
-    }),
+    // The two BatchNorm gradient passes; the *Relu names also take the ReLU's output y as a mask.
+    ...[CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU].map((name) =>
+      channel(name, (be, { dy, x, mean, y }) => {
+        const masked = name === CHANNEL_GRAD_SUMS_RELU;
+        if (!dy || !x || !mean || (masked && !y) || !allFloat([dy, x, mean, y])) return null;
+        const [rows, c] = rowsAndChannels(x);
+        const [sumDy, sumDyXc] = [be.makeOutput([c], 'float32'), be.makeOutput([c], 'float32')];
+        call(be, addon.channelGradSums, [ptr(be, dy), ptr(be, x), ptr(be, mean), ptr(be, sumDy), ptr(be, sumDyXc), rows, c, masked && y ? ptr(be, y) : 0]);
+        return [sumDy, sumDyXc];
+      }),
+    ),
     ...([[CHANNEL_AFFINE, 0], [CHANNEL_AFFINE_RELU, 1]] as const).map(([name, relu]) =>
       channel(name, (be, { x, a, b }) => {
         if (!x || !a || !b || !allFloat([x, a, b])) return null;
@@ -204,11 +209,20 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
         return out;
       }),
     ),
-    channel(CHANNEL_AFFINE2, (be, { dy, x, a, k, b }) => {
-      if (!dy || !x || !a || !k || !b || !allFloat([dy, x, a, k, b])) return null;
-      const [rows, c] = rowsAndChannels(x);
-      const out = be.makeOutput(x.shape, 'float32');
-      call(be, addon.channelAffine2, [ptr(be, dy), ptr(be, x), ptr(be, a), ptr(be, k), ptr(be, b), ptr(be, out), rows, c]);
+    ...[CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU].map((name) =>
+      channel(name, (be, { dy, x, a, k, b, y }) => {
+        const masked = name === CHANNEL_AFFINE2_RELU;
+        if (!dy || !x || !a || !k || !b || (masked && !y) || !allFloat([dy, x, a, k, b, y])) return null;
+        const [rows, c] = rowsAndChannels(x);
+        const out = be.makeOutput(x.shape, 'float32');
+        call(be, addon.channelAffine2, [ptr(be, dy), ptr(be, x), ptr(be, a), ptr(be, k), ptr(be, b), ptr(be, out), rows, c, masked && y ? ptr(be, y) : 0]);
+        return out;
+      }),
+    ),
+    channel(ADD_RELU, (be, { a, b }) => {
+      if (!a || !b || !allFloat([a, b]) || size(a.shape) !== size(b.shape)) return null;
+      const out = be.makeOutput(a.shape, 'float32');
+      call(be, addon.addRelu, [ptr(be, a), ptr(be, b), ptr(be, out), size(a.shape)]);
       return out;
     }),
     // torch.optim.SGD over all parameters in one call (../sgd.ts); outputs alternate w', buf'.
