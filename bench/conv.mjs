@@ -5,11 +5,11 @@
 // run. Prints ms per call (median of `--reps`) and the native path's time as a ratio of PyTorch's.
 //
 //   npm run build && node bench/conv.mjs [--reps 10] [--no-wasm] [--no-torch]
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleRunner } from './bundle-runner.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const has = (name) => process.argv.includes(`--${name}`);
@@ -26,21 +26,7 @@ const CASES = [
   [[128, 16, 16, 32], 96, 1, 1, false],
 ];
 
-const outDir = '/tmp/regbench-bench';
-mkdirSync(outDir, { recursive: true });
-const runner = join(outDir, 'conv-runner.js');
-await build({
-  stdin: { contents: RUNNER_SOURCE(), resolveDir: root, loader: 'ts', sourcefile: 'conv-runner.ts' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  outfile: runner,
-  logLevel: 'warning',
-  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-});
-const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) cpSync(join(wasmDir, f), join(outDir, f));
+const runner = await bundleRunner(root, 'conv-runner', RUNNER_SOURCE());
 const addon = join(root, 'dist/native/regbench_kernels.node');
 const env = { ...process.env, REGBENCH_NATIVE_ADDON: process.env.REGBENCH_NATIVE_ADDON ?? addon, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
 

@@ -12,11 +12,11 @@
 // architecture, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated linearly
 // to the requested batch), a summary table, and last one JSON object per architecture:
 // {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb","heapMb"[,"wasmMs","wasmRatio"]}.
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleRunner } from './bundle-runner.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL = ['resnet20', 'resnet56', 'resnet110', 'vgg16bn', 'mobilenetv2'];
@@ -40,21 +40,7 @@ const withWasm = has('with-wasm') && backend !== 'wasm';
 const torchEnv = has('torch-passive') ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
 const profile = has('profile');
 
-const outDir = '/tmp/regbench-bench';
-mkdirSync(outDir, { recursive: true });
-const runner = join(outDir, 'step-runner.js');
-await build({
-  stdin: { contents: RUNNER_SOURCE(), resolveDir: root, loader: 'ts', sourcefile: 'step-runner.ts' },
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  outfile: runner,
-  logLevel: 'warning',
-  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-});
-const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) cpSync(join(wasmDir, f), join(outDir, f));
+const runner = await bundleRunner(root, 'step-runner', RUNNER_SOURCE());
 
 function runTfjs(arch, b, n, be, warmup) {
   const args = [runner, arch, String(b), String(n), be, String(warmup), profile ? 'profile' : ''];

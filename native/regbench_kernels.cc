@@ -350,19 +350,24 @@ napi_value ChannelAffine2(napi_env env, napi_callback_info info) {
   });
 }
 
+// out[i] = f(a[i], b[i]) over `size` values on the thread pool: the two-input elementwise
+// kernels below, each written branch-free so that it vectorizes.
+template <typename F>
+void binaryMap(const float* a, const float* b, float* out, int64_t size, F f) {
+  at::parallel_for(0, size, 16384, [&](int64_t from, int64_t to) {
+    for (int64_t i = from; i < to; i++) out[i] = f(a[i], b[i]);
+  });
+}
+
 // addRelu: [a, b, out, size] -> out = max(a + b, 0) elementwise (NaN stays NaN, -0 becomes 0):
 // a residual block's sum and its ReLU in one pass.
 napi_value AddRelu(napi_env env, napi_callback_info info) {
   Args a;
   if (!parse(env, info, 4, &a)) return nullptr;
   return guarded(env, [&] {
-    const float *x = a.f32(0), *z = a.f32(1);
-    float* out = a.f32(2);
-    at::parallel_for(0, a.i(3), 16384, [&](int64_t from, int64_t to) {
-      for (int64_t i = from; i < to; i++) {
-        float v = x[i] + z[i];
-        out[i] = v <= 0.f ? 0.f : v;
-      }
+    binaryMap(a.f32(0), a.f32(1), a.f32(2), a.i(3), [](float x, float z) {
+      float v = x + z;
+      return v <= 0.f ? 0.f : v;
     });
   });
 }
@@ -372,19 +377,13 @@ napi_value MaskedGrad(napi_env env, napi_callback_info info) {
   Args a;
   if (!parse(env, info, 5, &a)) return nullptr;
   return guarded(env, [&] {
-    const float *dy = a.f32(0), *x = a.f32(1);
-    float* out = a.f32(2);
-    int64_t size = a.i(3);
     float cap = a.p[4] < 0 ? INFINITY : static_cast<float>(a.p[4]);
-    // Branch-free (both operands loaded, the mask combined with a bitwise and) so that it
+    // Branch-free (both operands loaded, the mask combined with a bitwise or) so that it
     // vectorizes: with `&&` and a conditional load, every sign change of x was a mispredicted
     // branch (6.3 ms for 2M values against 0.5 ms).
-    at::parallel_for(0, size, 16384, [&](int64_t from, int64_t to) {
-      for (int64_t i = from; i < to; i++) {
-        float v = x[i], d = dy[i];
-        bool drop = (v <= 0.f) | (v > cap);  // false for NaN: its gradient passes, as in PyTorch
-        out[i] = drop ? 0.f : d;
-      }
+    binaryMap(a.f32(0), a.f32(1), a.f32(2), a.i(3), [cap](float d, float v) {
+      bool drop = (v <= 0.f) | (v > cap);  // false for NaN: its gradient passes, as in PyTorch
+      return drop ? 0.f : d;
     });
   });
 }
