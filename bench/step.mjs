@@ -6,7 +6,7 @@
 // whole batch in one piece.
 //
 //   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--warmup 2] [--backend wasm+native]
-//                       [--with-wasm] [--torch-passive] [--no-torch] [--no-cpu] [--profile]
+//                       [--rounds 1] [--with-wasm] [--torch-passive] [--no-torch] [--no-cpu] [--profile]
 //
 // --with-wasm also times the pure wasm path (before/after in the same run). Prints a line per
 // architecture, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated linearly
@@ -30,6 +30,7 @@ const archs = flag('arch', ALL.join(',')).split(',').filter(Boolean);
 const batch = Number(flag('batch', '128'));
 const steps = Number(flag('steps', '5'));
 const warmup = Number(flag('warmup', '2'));
+const rounds = Math.max(1, Number(flag('rounds', '1')));
 // The runner is bundled into /tmp; it finds the addon through this variable.
 const addon = join(root, 'dist/native/regbench_kernels.node');
 if (existsSync(addon)) process.env.REGBENCH_NATIVE_ADDON ??= addon;
@@ -58,16 +59,31 @@ function runTorch(arch, b) {
 const results = [];
 for (const arch of archs) {
   let t;
+  let torch = null;
+  let ratio = null;
   try {
-    t = runTfjs(arch, batch, steps, backend, warmup);
+    // --rounds N alternates the two engines N times (TypeScript, PyTorch, TypeScript, ...) and
+    // keeps each one's median and the median of the per-round ratios, so that a machine whose
+    // speed drifts (shared cores) moves both sides of a ratio alike.
+    const pairs = [];
+    for (let r = 0; r < rounds; r++) {
+      const tr = runTfjs(arch, batch, steps, backend, warmup);
+      const pr = has('no-torch') ? null : runTorch(arch, batch);
+      pairs.push({ tr, pr });
+      if (rounds > 1) console.log(`${arch.padEnd(12)} round ${r + 1}/${rounds}: ${tr.ms.toFixed(0)} vs ${pr ? pr.torchMs.toFixed(0) : '-'} ms`);
+    }
+    const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    t = { ...pairs[0].tr, ms: mid(pairs.map((p) => p.tr.ms)), minMs: Math.min(...pairs.map((p) => p.tr.minMs)), peakRssMb: Math.max(...pairs.map((p) => p.tr.peakRssMb)) };
+    if (pairs[0].pr) {
+      torch = { ...pairs[0].pr, torchMs: mid(pairs.map((p) => p.pr.torchMs)), torchMinMs: Math.min(...pairs.map((p) => p.pr.torchMinMs)), peakRssMb: Math.max(...pairs.map((p) => p.pr.peakRssMb)) };
+      ratio = mid(pairs.map((p) => p.tr.ms / p.pr.torchMs));
+    }
   } catch (e) {
     // A crash of one architecture (e.g. the 4 GB wasm32 heap exhausted) must not hide the others.
     console.log(`${arch.padEnd(12)} tfjs-${backend} FAILED: ${String(e.message).split('\n')[0]}`);
     results.push({ arch, backend, batch, tfjsMs: null, torchMs: null, ratio: null, peakRssMb: null, error: 'tfjs run failed' });
     continue;
   }
-  const torch = has('no-torch') ? null : runTorch(arch, batch);
-  const ratio = torch ? t.ms / torch.torchMs : null;
   let wasm = null;
   if (withWasm) {
     try {
@@ -91,7 +107,7 @@ if (!has('no-cpu')) {
   console.log(`cpu backend, resnet20: ${c.ms.toFixed(0)} ms for one step at batch ${small} -> ~${extrapolated.toFixed(0)} ms at batch ${batch} (linear extrapolation)${torch ? `, ratio to torch ~${(extrapolated / torch.torchMs).toFixed(0)}x` : ''}`);
 }
 
-console.log(`\nbatch ${batch}, median of ${steps} steps (ms/step); ratio = TypeScript / PyTorch`);
+console.log(`\nbatch ${batch}, median of ${steps} steps (ms/step)${rounds > 1 ? `, median of ${rounds} alternating rounds; ratio = median of the rounds' TypeScript / PyTorch` : '; ratio = TypeScript / PyTorch'}`);
 console.log(`| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''} peak RSS (MB) |`);
 console.log(`|---|---|---|---|${withWasm ? '---|---|' : ''}---|`);
 for (const r of results) {
