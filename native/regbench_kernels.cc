@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -104,6 +105,20 @@ struct Geometry : ConvShape {
 };
 constexpr size_t GEOMETRY_LEN = 18;
 
+// Convolutions on oneDNN directly (where built with it) unless REGBENCH_NATIVE_CONV=libtorch,
+// which keeps libtorch's path testable on machines that have both.
+bool convOnDnnl() {
+#ifdef REGBENCH_WITH_DNNL
+  static const bool on = [] {
+    const char* e = std::getenv("REGBENCH_NATIVE_CONV");
+    return !(e && std::string(e) == "libtorch");
+  }();
+  return on;
+#else
+  return false;
+#endif
+}
+
 void activate(at::Tensor& y, int64_t activation) {
   if (activation == 1) y.clamp_min_(0);
   else if (activation == 2) y.clamp_(0, 6);
@@ -130,7 +145,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Geometry g(a, 5);
 #ifdef REGBENCH_WITH_DNNL
-    return dnnl_conv::forward(g, a.f32(0), a.f32(1), a.p[2] != 0 ? a.f32(2) : nullptr, a.f32(3), a.i(4));
+    if (convOnDnnl()) return dnnl_conv::forward(g, a.f32(0), a.f32(1), a.p[2] != 0 ? a.f32(2) : nullptr, a.f32(3), a.i(4));
 #endif
     at::Tensor x = nhwc(a.f32(0), g.n, g.h, g.w, g.c);
     at::Tensor wt = hwio(a.f32(1), g.kh, g.kw, g.c / g.groups, g.o);
@@ -151,7 +166,7 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Geometry g(a, 3);
 #ifdef REGBENCH_WITH_DNNL
-    return dnnl_conv::backwardInput(g, a.f32(0), a.f32(1), a.f32(2));
+    if (convOnDnnl()) return dnnl_conv::backwardInput(g, a.f32(0), a.f32(1), a.f32(2));
 #endif
     at::Tensor dy = nhwc(a.f32(0), g.n, g.oh, g.ow, g.o);
     at::Tensor wt = hwio(a.f32(1), g.kh, g.kw, g.c / g.groups, g.o);
@@ -172,7 +187,7 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Geometry g(a, 3);
 #ifdef REGBENCH_WITH_DNNL
-    return dnnl_conv::backwardFilter(g, a.f32(0), a.f32(1), a.f32(2));
+    if (convOnDnnl()) return dnnl_conv::backwardFilter(g, a.f32(0), a.f32(1), a.f32(2));
 #endif
     at::Tensor x = nhwc(a.f32(0), g.n, g.h, g.w, g.c);
     at::Tensor dy = nhwc(a.f32(1), g.n, g.oh, g.ow, g.o);
@@ -499,8 +514,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_get_boolean(env, at::hasMKLDNN(), &v);
   napi_set_named_property(env, obj, "mkldnn", v);
 #ifdef REGBENCH_ONEDNN_VERSION
-  napi_create_string_utf8(env, REGBENCH_ONEDNN_VERSION, NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, obj, "onednn", v);
+  if (convOnDnnl()) {
+    napi_create_string_utf8(env, REGBENCH_ONEDNN_VERSION, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, obj, "onednn", v);
+  }
 #endif
   return obj;
 }

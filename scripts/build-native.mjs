@@ -6,8 +6,11 @@
 // libtorch, first found wins: $REGBENCH_LIBTORCH (a directory with include/ and lib/), Debian's
 // libtorch-dev (/usr/include/torch, /usr/lib/<multiarch>/libtorch_cpu.so), then pip's torch
 // (`python3 -c 'import torch'`: <site-packages>/torch/include and lib). The addon records the
-// library directory as its rpath. The compiled addon is cached in <tmpdir>/regbench-native-build
-// by a hash of the source, the flags and the library, so a rebuild without changes only copies it.
+// library directory as its rpath. Where libtorch links the shared libdnnl and oneDNN's headers
+// are installed (Debian: libdnnl-dev), the convolutions are compiled on oneDNN directly
+// (native/dnnl_conv.h); otherwise they go through libtorch. The compiled addon is cached in
+// <tmpdir>/regbench-native-build by a hash of the sources in native/, the flags and the library,
+// so a rebuild without changes only copies it.
 //
 // REGBENCH_NATIVE=0 skips the native build.
 import { execFileSync } from 'node:child_process';

@@ -19,7 +19,8 @@ export interface NativeStatus {
   /** 'loaded', or why the addon is not available (one line). */
   reason: string;
   libtorch?: string;
-  /** oneDNN's version where the convolutions run on it (native/dnnl_conv.h), else absent. */
+  /** oneDNN's version where the convolutions run on it (native/dnnl_conv.h), else absent
+   * (built without it, or REGBENCH_NATIVE_CONV=libtorch). */
   onednn?: string;
 }
 
