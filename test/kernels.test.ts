@@ -19,6 +19,7 @@ import { BatchNorm2d } from '../src/engine/tfjs/models/batchnorm';
 import { heapAddress } from '../src/engine/tfjs/kernels/simd-loops';
 import { simdPool } from '../src/engine/tfjs/kernels/simd-pool';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { relativeError } from './relative-error';
 
 const TOLERANCE = 1e-4;
 
@@ -43,16 +44,6 @@ function randomValues(shape: number[], seed: number): Float32Array {
   return out;
 }
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(1, scale);
-}
 
 /** Runs `f` on both backends with the same inputs; returns the outputs of each. */
 function onBothBackends(shapes: number[][], f: (...inputs: tf.Tensor[]) => tf.Tensor[]): { wasm: Float32Array[]; cpu: Float32Array[] } {

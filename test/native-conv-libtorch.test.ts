@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
 import { nativeStatus } from '../src/engine/tfjs/native/index';
+import { relativeError } from './relative-error';
 
 const TOLERANCE = 1e-4;
 const status = nativeStatus();
@@ -21,15 +22,6 @@ function values(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
 }
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(1, scale);
-}
 
 type Case = { name: string; x: [number, number, number, number]; filter: [number, number, number, number]; stride: number; pad: 'same' | 'valid' | number; depthwise: boolean };
 

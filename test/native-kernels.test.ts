@@ -18,6 +18,7 @@ import { initBackend } from '../src/engine/tfjs/backend';
 import { nativeKernelsActive, nativeStatus } from '../src/engine/tfjs/native/index';
 import { buildModel } from '../src/engine/tfjs/models/index';
 import { applySgd, SGD_UPDATE } from '../src/engine/tfjs/sgd';
+import { relativeError } from './relative-error';
 
 const TOLERANCE = 1e-4;
 const status = nativeStatus();
@@ -33,16 +34,6 @@ function values(shape: number[], seed: number): Float32Array {
   return out;
 }
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(1, scale);
-}
 
 /** `f` on the native path and on the cpu backend with the same inputs; asserts they agree. */
 function agreesWithCpu(name: string, shapes: number[][], f: (...inputs: tf.Tensor[]) => tf.Tensor[]): void {
