@@ -33,6 +33,7 @@ import { relu6GradConfig, reluGradConfig } from './kernels/activation-grad';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { endSimdPool, liveHelperThreads } from './kernels/simd-pool';
 import { nativeStatus, setNativeKernels } from './native/index';
+import { explainTfjsNodeFailure } from './tfjs-node-errors';
 
 // The ReLU / ReLU6 gradients with PyTorch's rule at NaN (dy passes) on every backend, not only
 // where the wasm kernels are registered (kernels/activation-grad.ts).
@@ -103,13 +104,14 @@ async function startNative(pkg: string, needGpu: boolean): Promise<BackendInfo> 
   try {
     native = runtimeRequire(pkg) as NativeTfjsPackage;
   } catch (e) {
-    throw new Error(`backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: cannot load ${pkg} (${firstLine(e)}); install it with \`npm install ${pkg}\` (it downloads libtensorflow)`);
+    const message = String(e instanceof Error ? e.message : e);
+    throw new Error(`backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: ${explainTfjsNodeFailure(pkg, message, { node: process.versions.node, electron: process.versions.electron })}`);
   }
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`backend 'tensorflow' from ${pkg} failed to start`);
   if (needGpu) {
     // tfjs-node-gpu silently runs on the CPU when CUDA is missing; the backend says which.
     const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
-    if (!usingGpu) throw new Error(`backend 'tensorflow-gpu' unavailable: ${pkg} loaded but found no usable GPU (check the CUDA/cuDNN versions it needs)`);
+    if (!usingGpu) throw new Error(`backend 'tensorflow-gpu' unavailable: ${pkg} loaded but found no usable GPU: it needs an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 (it runs on the CPU otherwise); or use --backend wasm+native`);
   }
   const versions: Record<string, string> = { 'tfjs-core': tf.version_core };
   for (const [k, v] of Object.entries(native.version ?? {})) versions[k] = String(v);
@@ -122,10 +124,6 @@ async function startNative(pkg: string, needGpu: boolean): Promise<BackendInfo> 
  */
 function runtimeRequire(name: string): unknown {
   return createRequire(__filename)(name);
-}
-
-function firstLine(e: unknown): string {
-  return String(e instanceof Error ? e.message : e).split('\n')[0];
 }
 
 let wasmStarted: BackendInfo | null = null;
