@@ -36,6 +36,12 @@ export class StepWatchdog {
     return this.recent.length;
   }
 
+  /** The shortest limit a step after the first can get (Infinity when off). */
+  shortestLimitSeconds(): number {
+    if (!this.enabled) return Infinity;
+    return this.fixedSeconds ?? DEFAULT_STEP_LIMIT_SECONDS;
+  }
+
   /** Seconds the next step may take (Infinity when off). */
   limitSeconds(): number {
     if (!this.enabled) return Infinity;

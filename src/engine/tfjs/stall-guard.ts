@@ -9,8 +9,12 @@ import * as inspector from 'node:inspector';
 import * as vm from 'node:vm';
 import { StepWatchdog, stallMessage } from '../step-watchdog';
 
-/** One sample a second: negligible cost, several samples within any limit. */
+/**
+ * Two samples a second (negligible cost), more often under a short --step-timeout: at least ten
+ * samples within the shortest limit, since a sampler delayed on a busy machine can miss a few.
+ */
 const SAMPLING_INTERVAL_US = 500_000;
+const SAMPLES_PER_LIMIT = 10;
 
 export interface StackFrame {
   functionName: string;
@@ -45,7 +49,8 @@ export class StallGuard {
     if (!policy.enabled) return;
     this.session.connect();
     this.post('Profiler.enable');
-    this.post('Profiler.setSamplingInterval', { interval: SAMPLING_INTERVAL_US });
+    const interval = Math.min(SAMPLING_INTERVAL_US, Math.round((policy.shortestLimitSeconds() * 1e6) / SAMPLES_PER_LIMIT));
+    this.post('Profiler.setSamplingInterval', { interval: Math.max(1_000, interval) });
     this.post('Profiler.start');
   }
 
