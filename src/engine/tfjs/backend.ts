@@ -24,7 +24,8 @@ import { BackendWasm, setThreadsCount, setWasmPaths, version_wasm } from '@tenso
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { availableParallelism, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -275,10 +276,19 @@ function writeThreadScripts(): { worker: string; main: string } {
   const dir = join(tmpdir(), `regbench-tfjs-wasm-${version_wasm}-${hash}`);
   const files = { worker: join(dir, 'worker.js'), main: join(dir, 'main.js') };
   mkdirSync(dir, { recursive: true });
-  // Written on every start: cheap, and a half-written file from a crashed run cannot linger.
-  writeFileSync(files.worker, worker);
-  writeFileSync(files.main, main);
+  // Written on every start (cheap; a half-written file from a crashed run cannot linger), each to
+  // a file of its own that is then renamed over the shared name: several workers start at once
+  // (local concurrency, Slurm array tasks on one node), and one that read the file while another
+  // truncated and rewrote it in place failed with "WasmBackendModuleThreadedSimd is not defined".
+  writeAtomically(files.worker, worker);
+  writeAtomically(files.main, main);
   return files;
+}
+
+function writeAtomically(file: string, contents: string): void {
+  const tmp = `${file}.${process.pid}.${threadId}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, file);
 }
 
 let livePthreads = 0;
