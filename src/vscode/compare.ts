@@ -56,11 +56,11 @@ export class CompareCommands implements vscode.Disposable {
 
   private async pickAndCompare(arg: unknown): Promise<void> {
     const variantPath = filePathOf(arg);
-    const first = await pickRun(this.index, 'Regbench: compare which run (the baseline)?', undefined, variantPath ? (r) => sameFile(r.spec.variantPath, variantPath) : undefined);
+    const first = await pickRun(this.index, 'Regbench: compare which run (the baseline)?', undefined, variantPath ? (r) => sameFile(r.spec.variantPath, variantPath) : undefined, true);
     if (!first || first === 'extra') return;
     const a = this.index.get(first);
     if (!a) return;
-    const second = await pickRun(this.index, `Regbench: compare ${this.labels.label(a)} with which run?`, undefined, (r) => r.id !== a.id);
+    const second = await pickRun(this.index, `Regbench: compare ${this.labels.label(a)} with which run?`, undefined, (r) => r.id !== a.id, true);
     if (!second || second === 'extra') return;
     const b = this.index.get(second);
     if (b) await this.compare(a, b);

@@ -137,6 +137,8 @@ export async function pickRun(
   title: string,
   extra?: { label: string; description?: string },
   filter: (r: RunRecord) => boolean = () => true,
+  /** A step of a multi-step pick: stays open when a webview (the dashboard updating) takes focus. */
+  ignoreFocusOut = false,
 ): Promise<string | 'extra' | undefined> {
   type Item = vscode.QuickPickItem & { runId?: string };
   const runs = index.all().filter(filter).reverse();
@@ -150,7 +152,7 @@ export async function pickRun(
     void vscode.window.showInformationMessage('Regbench: there are no runs yet.');
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick(items, { title, matchOnDescription: true });
+  const picked = await vscode.window.showQuickPick(items, { title, matchOnDescription: true, ignoreFocusOut });
   if (!picked) return undefined;
   return picked.runId ?? 'extra';
 }
