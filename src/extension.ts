@@ -14,7 +14,7 @@ import { RunOutputLog } from './vscode/output-log';
 import { RunCommands } from './vscode/run-commands';
 import { RunDocuments } from './vscode/run-documents';
 import { RunIndex } from './runs/run-index';
-import { RunLabels } from './runs/run-labels';
+import { RunLabels } from './present/run-labels';
 import { RunProgressNotifications } from './vscode/run-progress';
 import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';

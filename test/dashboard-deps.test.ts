@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunSummary } from '../src/protocol/webview';
-import { hiddenBenchmarks, significanceOf } from '../src/runs/dashboard-deps';
+import { hiddenBenchmarks, significanceOf } from '../src/present/dashboard-deps';
 import { BASELINES, BLANK, record } from './research-records';
 
 test('a held-out benchmark is hidden while one of its runs has no final evaluation of its source', () => {

@@ -18,7 +18,7 @@ import { chromium, type BrowserContext, type CDPSession, type Page } from 'playw
 import { BENCHMARKS, getBenchmark, RECIPE, type BenchId, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent, RunEndEvent } from '../src/protocol/events';
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../src/protocol/webview';
-import { appendMessage, buildComparison, dashboardContext, snapshotMessage, type DashboardContext, type SignificanceOf } from '../src/runs/dashboard-model';
+import { appendMessage, buildComparison, dashboardContext, snapshotMessage, type DashboardContext, type SignificanceOf } from '../src/present/dashboard-model';
 import { applyEvent, type RunRecord } from '../src/runs/run-record';
 import { meanCurve, runCurve, seedGroups } from '../webview/series';
 import { queryRuns } from '../webview/table-query';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunRecord } from '../src/runs/run-record';
-import { batchSummary, compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from '../src/runs/run-label-editor';
+import { batchSummary, compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from '../src/present/run-label-editor';
 
 function run(id: string, variantPath: string, variantHash: string, extra: Partial<RunRecord> = {}): RunRecord {
   return {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BenchId } from '../src/protocol/benchmarks';
-import { activeText, finalPlan, repeatText, runFinalEvaluation, startedText, type FinalFlow } from '../src/runs/final-evaluation';
+import { activeText, finalPlan, repeatText, runFinalEvaluation, startedText, type FinalFlow } from '../src/analysis/final-evaluation';
 import type { RunRecord } from '../src/runs/run-record';
 import { record } from './research-records';
 

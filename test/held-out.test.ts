@@ -1,6 +1,6 @@
 /**
  * Held-out benchmarks, run groups and the `final` / `run --seeds` commands
- * (src/runs/held-out.ts, src/runs/run-groups.ts, src/cli/final-command.ts, src/cli/run-command.ts).
+ * (src/analysis/held-out.ts, src/analysis/run-groups.ts, src/cli/final-command.ts, src/cli/run-command.ts).
  * The CLI cases never train: they stop at a refusal, or at missing data (offline, empty folders).
  */
 import { test } from 'node:test';
@@ -14,8 +14,8 @@ import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
 import { RECORD_FILE, RunStore } from '../src/runs/run-store';
 import { variantHash } from '../src/runs/run-request';
-import { finalHashes, heldOutKinds, priorFinals, visibleGroups, visibleRecords } from '../src/runs/held-out';
-import { baselineGroupFor, baselineHashes, groupRuns, mismatch } from '../src/runs/run-groups';
+import { finalHashes, heldOutKinds, priorFinals, visibleGroups, visibleRecords } from '../src/analysis/held-out';
+import { baselineGroupFor, baselineHashes, groupRuns, mismatch } from '../src/analysis/run-groups';
 import { parseSeeds } from '../src/cli/run-series';
 import { fixtureRecord } from './fixtures/run-records';
 

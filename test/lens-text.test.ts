@@ -1,12 +1,12 @@
-/** The accuracy code lens text and where lenses sit (src/runs/lens-text.ts, variant-file.ts). */
+/** The accuracy code lens text and where lenses sit (src/present/lens-text.ts, variant-file.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BenchId, BudgetId } from '../src/protocol/benchmarks';
 import { fixtureRecord } from './fixtures/run-records';
 import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
-import { accuracyLensText, benchCellText, formatMeanStd, HELD_OUT_TEXT, latestVariantRuns, MISSING } from '../src/runs/lens-text';
-import { findLensAnchors } from '../src/runs/variant-file';
+import { accuracyLensText, benchCellText, formatMeanStd, HELD_OUT_TEXT, latestVariantRuns, MISSING } from '../src/present/lens-text';
+import { findLensAnchors } from '../src/variants/variant-file';
 import { trackBenchmarks } from '../src/protocol/benchmark-tracks';
 
 const VARIANT = '/ws/variants/confidence-penalty.ts';

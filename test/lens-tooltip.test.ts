@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { comparisonLine, groupLine, lensTooltipText, LENS_TOOLTIP_HEAD } from '../src/runs/lens-tooltip';
+import { comparisonLine, groupLine, lensTooltipText, LENS_TOOLTIP_HEAD } from '../src/present/lens-tooltip';
 import { BASELINES, BLANK, record, VARIANT } from './research-records';
 
 test('the group line has the mean, std, n and the 95% CI; n=1 has no interval', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rerunCommandOf } from '../src/runs/rerun-text';
+import { rerunCommandOf } from '../src/present/rerun-text';
 import { record } from './research-records';
 
 test('the recorded command is copied as is; without one the reason names regbench rerun', () => {

@@ -3,7 +3,7 @@ import type { BenchId, BudgetId } from '../src/protocol/benchmarks';
 import { fixtureRecord } from './fixtures/run-records';
 import type { RunStatus } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
-import type { BaselineHashes } from '../src/runs/run-groups';
+import type { BaselineHashes } from '../src/analysis/run-groups';
 
 export const VARIANT = '/ws/variants/confidence-penalty.ts';
 export const BLANK = '/ws/variants/blank.ts';

@@ -1,5 +1,5 @@
 /**
- * Results tables (src/runs/results-table.ts, results-format.ts, src/cli/table-command.ts): built
+ * Results tables (src/analysis/results-table.ts, results-format.ts, src/cli/table-command.ts): built
  * from run records, then every format parsed back (Markdown, CSV, JSON; LaTeX compiled with
  * pdflatex when it is installed, and checked structurally either way).
  */
@@ -13,10 +13,10 @@ import type { BenchId, BudgetId, EngineId } from '../src/protocol/benchmarks';
 import type { RunRecord } from '../src/runs/run-record';
 import { RECORD_FILE } from '../src/runs/run-store';
 import { variantHash } from '../src/runs/run-request';
-import { baselineHashes } from '../src/runs/run-groups';
-import { buildResultsTable, TableError, type ResultsTable } from '../src/runs/results-table';
-import { CSV_HEADER, JSON_FORMAT_ID, renderTable } from '../src/runs/results-format';
-import { describe as stats } from '../src/runs/statistics';
+import { baselineHashes } from '../src/analysis/run-groups';
+import { buildResultsTable, TableError, type ResultsTable } from '../src/analysis/results-table';
+import { CSV_HEADER, JSON_FORMAT_ID, renderTable } from '../src/analysis/results-format';
+import { describe as stats } from '../src/analysis/statistics';
 import { fixtureRecord } from './fixtures/run-records';
 
 const root = path.resolve(__dirname, '..', '..');

@@ -1,7 +1,7 @@
-/** Run labels (src/runs/run-label.ts): what tells two runs of one variant file apart. */
+/** Run labels (src/present/run-label.ts): what tells two runs of one variant file apart. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { editNumbers, formatBestAcc, runLabel, shortHash, variantLabel, type EditSource } from '../src/runs/run-label';
+import { editNumbers, formatBestAcc, runLabel, shortHash, variantLabel, type EditSource } from '../src/present/run-label';
 
 const parts = { variantName: 'my-reg', variantHash: 'a1b2c3d4e5f60718', edit: 3, bench: 'resnet20-cifar10', seed: 0, bestTestAcc: 91.234 };
 

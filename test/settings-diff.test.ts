@@ -1,5 +1,5 @@
 /**
- * The settings diff a comparison shows (src/runs/dashboard-model.ts: settingsDiff, buildComparison),
+ * The settings diff a comparison shows (src/present/dashboard-model.ts: settingsDiff, buildComparison),
  * from the host's side: what two real run records differ in, and nothing else.
  */
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunEnvironment } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
-import { buildComparison, settingsDiff } from '../src/runs/dashboard-model';
+import { buildComparison, settingsDiff } from '../src/present/dashboard-model';
 
 function spec(id: string, over: Partial<RunSpec> = {}): RunSpec {
   return {

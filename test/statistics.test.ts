@@ -1,5 +1,5 @@
 /**
- * src/runs/statistics.ts against scipy.stats on the same numbers: scipy runs in a child process
+ * src/analysis/statistics.ts against scipy.stats on the same numbers: scipy runs in a child process
  * (/usr/bin/python3, Debian's python3-scipy) and returns its figures as JSON. Exact figures agree
  * to 1e-9 relative (CI half-widths, which go through the t quantile, to 1e-8); the bootstrap CI (a
  * different random stream) to within one pair step.
@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import { RECIPE, type BudgetId, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunRecord } from '../src/runs/run-record';
 import { variantHash } from '../src/runs/run-request';
-import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1, seededRandom, type Comparison } from '../src/runs/statistics';
-import { groupSignificanceText, meanStdText, significanceText } from '../src/runs/significance-text';
-import { baselineHashes } from '../src/runs/run-groups';
+import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1, seededRandom, type Comparison } from '../src/analysis/statistics';
+import { groupSignificanceText, meanStdText, significanceText } from '../src/present/significance-text';
+import { baselineHashes } from '../src/analysis/run-groups';
 import { RunStore } from '../src/runs/run-store';
 
 const PYTHON = process.env.REGBENCH_SCIPY_PYTHON ?? '/usr/bin/python3';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exportTable, FORMAT_FILES, tableBudgets } from '../src/runs/table-export';
-import { TABLE_FORMATS } from '../src/runs/results-format';
+import { exportTable, FORMAT_FILES, tableBudgets } from '../src/analysis/table-export';
+import { TABLE_FORMATS } from '../src/analysis/results-format';
 import { BASELINES, BLANK, record } from './research-records';
 
 test('budgets offered are those with completed runs of the kind', () => {

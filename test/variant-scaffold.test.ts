@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createVariant, listTemplates, writeVariantTsconfig } from '../src/runs/variant-templates';
+import { createVariant, listTemplates, writeVariantTsconfig } from '../src/variants/variant-templates';
 
 const root = path.resolve(__dirname, '..', '..');
 const templatesDir = path.join(root, 'templates');

@@ -1,6 +1,6 @@
 /**
  * The dashboard message protocol (src/protocol/webview.ts: contracts and validators) and the pure
- * payload builders the host uses (src/runs/dashboard-model.ts).
+ * payload builders the host uses (src/present/dashboard-model.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ import {
   toRunSummary,
   variantKey,
   variantNameOf,
-} from '../src/runs/dashboard-model';
+} from '../src/present/dashboard-model';
 
 function spec(over: Partial<RunSpec> = {}): RunSpec {
   return {

@@ -4,7 +4,7 @@
  * own group; a change of benchmark, toggle, focus or the shown runs rebuilds the datasets.
  */
 import type { RunSummary } from '../src/protocol/webview';
-import { formatBestAcc, variantLabel } from '../src/runs/run-label';
+import { formatBestAcc, variantLabel } from '../src/present/run-label';
 import { ALL_METRICS, MetricCharts, type Series } from './charts';
 import { h, setText } from './dom';
 import { benchShort } from './format';

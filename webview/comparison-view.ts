@@ -2,10 +2,10 @@
  * The comparison of a baseline A with runs B, C, … (no cap), as the host computed it (`compare`
  * message): the runs overlaid on the main metrics, the settings that differ from A, and the best
  * accuracy per benchmark of each variant with its Δ against A. Runs are named by their labels
- * (src/runs/run-label.ts), so two versions of a file differ.
+ * (src/present/run-label.ts), so two versions of a file differ.
  */
 import type { AccuracyDelta, Comparison, RunSummary, SettingDifference, SettingValue } from '../src/protocol/webview';
-import { runLabel } from '../src/runs/run-label';
+import { runLabel } from '../src/present/run-label';
 import { MetricCharts, type Metric, type Series } from './charts';
 import { h } from './dom';
 import { benchShort, formatAcc, formatDelta } from './format';

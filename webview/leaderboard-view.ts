@@ -5,7 +5,7 @@
  * accuracy for them). A click on a cell shows the group's curves.
  */
 import type { LeaderboardCell, LeaderboardColumn, LeaderboardRow, ScoredCell, Significance } from '../src/protocol/webview';
-import { variantLabel } from '../src/runs/run-label';
+import { variantLabel } from '../src/present/run-label';
 import { h } from './dom';
 import { benchShort, formatDelta } from './format';
 

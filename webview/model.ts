@@ -1,12 +1,12 @@
 /**
  * What the page holds of the host's data (no DOM): runs, their epochs and the leaderboard, kept
- * up to date by snapshot, append and remove. Labels come from src/runs/run-label.ts, the same
+ * up to date by snapshot, append and remove. Labels come from src/present/run-label.ts, the same
  * function the tree and the pickers use.
  */
 import { BENCHMARKS } from '../src/protocol/benchmarks';
 import type { EpochEvent } from '../src/protocol/events';
 import { EPOCH_METRICS, type EpochColumns, type HostToWebviewMessage, type LeaderboardColumn, type LeaderboardRow, type LeaderboardRowUpdate, type RunSummary } from '../src/protocol/webview';
-import { runLabel } from '../src/runs/run-label';
+import { runLabel } from '../src/present/run-label';
 
 type Payload<T extends HostToWebviewMessage['type']> = Extract<HostToWebviewMessage, { type: T }>['payload'];
 

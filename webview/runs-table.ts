@@ -5,7 +5,7 @@
  * (nor steal focus from a checkbox).
  */
 import type { RunSummary } from '../src/protocol/webview';
-import { runLabel } from '../src/runs/run-label';
+import { runLabel } from '../src/present/run-label';
 import { h, setChildren, setText } from './dom';
 import { benchShort, formatAcc, formatSeconds, STATUS_ICON } from './format';
 import { restyleSwatch, swatch } from './swatch';

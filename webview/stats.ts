@@ -1,2 +1,2 @@
-/** Seed statistics for the page: the one definition in src/runs/descriptive.ts (no dependencies). */
-export { mean, sampleStd } from '../src/runs/descriptive';
+/** Seed statistics for the page: the one definition, through src/present/seed-spread.ts. */
+export { mean, sampleStd } from '../src/present/seed-spread';

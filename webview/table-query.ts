@@ -1,6 +1,6 @@
 /** Filtering and sorting of the runs table (pure, no DOM). */
 import type { RunSummary } from '../src/protocol/webview';
-import { runLabel } from '../src/runs/run-label';
+import { runLabel } from '../src/present/run-label';
 import type { SortKey, TableFilters } from './view-state';
 
 export function matches(r: RunSummary, f: TableFilters): boolean {

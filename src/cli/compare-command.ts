@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import { BUDGET_IDS, getBenchmark, isBenchId, type BenchId, type BudgetId } from '../protocol/benchmarks';
 import { RunStore } from '../runs/run-store';
 import { UsageError } from '../runs/run-request';
-import { baselineHashes, findTemplatesDir, mismatch, type RunGroup } from '../runs/run-groups';
-import { selectBaseline, selectGroup, selection, SelectError, type GroupFilter } from '../runs/group-select';
-import { compareGroups, formatDiff, formatP, type Comparison, type Interval } from '../runs/statistics';
+import { baselineHashes, findTemplatesDir, mismatch, type RunGroup } from '../analysis/run-groups';
+import { selectBaseline, selectGroup, selection, SelectError, type GroupFilter } from '../analysis/group-select';
+import { compareGroups, formatDiff, formatP, type Comparison, type Interval } from '../analysis/statistics';
 import { parseEngine } from './table-command';
 
 export const COMPARE_USAGE = 'regbench compare <run|variant|hash|baseline> [<run|variant|hash>] [--bench id] [--budget b] [--engine tfjs|pytorch] [--json]';

@@ -11,8 +11,8 @@ import { BUDGET_IDS, getBenchmark, TASK_KINDS, type BackendId, type BenchId, typ
 import type { RunRecord } from '../runs/run-record';
 import { RunStore } from '../runs/run-store';
 import { detectVariantKind, engineForFile, UsageError, variantHash } from '../runs/run-request';
-import { activeRunsOf, priorFinals } from '../runs/held-out';
-import { taskKindsOf } from '../runs/run-groups';
+import { activeRunsOf, priorFinals } from '../analysis/held-out';
+import { taskKindsOf } from '../analysis/run-groups';
 import { parseSeeds, prepareSeries, runSeries } from './run-series';
 
 export const FINAL_USAGE = 'regbench final <variant> [--budget smoke|quick|full] [--seed N | --seeds 0,1,2] [--kind reg|norm] [--yes] [--wait] [--backend B] [--device D] [--data-dir DIR] [--json]';

@@ -9,7 +9,7 @@ import { syntheticRunEnd } from '../runs/run-record';
 import type { RunStore } from '../runs/run-store';
 import { UsageError, type RunRequest } from '../runs/run-request';
 import { prepareRun, RunHandle, type RunnerOptions } from '../runs/runner';
-import { finalNotice, isHeldOut, markFinal, priorFinals } from '../runs/held-out';
+import { finalNotice, isHeldOut, markFinal, priorFinals } from '../analysis/held-out';
 import { RunFollower } from './run-follower';
 
 const MAX_SEEDS = 100;

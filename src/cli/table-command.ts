@@ -1,7 +1,7 @@
 /**
  * `regbench table [--kind reg|norm] [--budget b] [--engine tfjs|pytorch] [--baseline HASH]
  *                 [--format md|latex|csv|json] [--out FILE]`: the results table of the run store
- * (src/runs/results-table.ts). Exit 2 when the runs cannot be tabled as asked (mixed budgets,
+ * (src/analysis/results-table.ts). Exit 2 when the runs cannot be tabled as asked (mixed budgets,
  * engines or recipes, nothing completed), with the reason.
  */
 import * as fs from 'node:fs';
@@ -11,9 +11,9 @@ import { BUDGET_IDS, type BudgetId, type EngineId, type TaskKind } from '../prot
 import type { RunRecord } from '../runs/run-record';
 import { RunStore } from '../runs/run-store';
 import { UsageError } from '../runs/run-request';
-import { baselineHashes, findTemplatesDir } from '../runs/run-groups';
-import { buildResultsTable, TableError } from '../runs/results-table';
-import { renderTable, TABLE_FORMATS, type TableFormat } from '../runs/results-format';
+import { baselineHashes, findTemplatesDir } from '../analysis/run-groups';
+import { buildResultsTable, TableError } from '../analysis/results-table';
+import { renderTable, TABLE_FORMATS, type TableFormat } from '../analysis/results-format';
 
 export const TABLE_USAGE = 'regbench table [--kind reg|norm] [--budget smoke|quick|full] [--engine tfjs|pytorch] [--baseline HASH] [--format md|latex|csv|json] [--out FILE]';
 

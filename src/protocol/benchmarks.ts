@@ -201,7 +201,7 @@ export type TaskKind = 'regularizer' | 'norm';
 
 /**
  * Per task kind, the benchmark the protocol holds out (PROTOCOL.md, "used by"): its numbers stay
- * hidden until a final evaluation of the variant's exact source (src/runs/held-out.ts).
+ * hidden until a final evaluation of the variant's exact source (src/analysis/held-out.ts).
  */
 export const TASK_KINDS: Record<TaskKind, { title: string; heldOut: BenchId }> = {
   regularizer: { title: 'regularizers', heldOut: 'mobilenetv2-fmnist' },

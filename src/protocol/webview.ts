@@ -14,7 +14,7 @@
  *   `heldOut: true`, null accuracies and no epoch events; its leaderboard cells are HeldOutCell
  *   (a run count, no accuracy). Absent, not merely hidden: the page cannot show what it never got.
  * Contracts only: types, message unions and their validators. It imports nothing outside
- * src/protocol/ and no `vscode`; the host builds payloads with src/runs/dashboard-model.ts.
+ * src/protocol/ and no `vscode`; the host builds payloads with src/present/dashboard-model.ts.
  */
 import type { BackendId, BenchId, BudgetId, EngineId } from './benchmarks';
 import type { EpochEvent, RunStatus } from './events';
@@ -47,7 +47,7 @@ export interface RunSummary {
   /** One line: the error message, else the end reason (cancelled, diverged), else null. */
   errorMessage: string | null;
   createdAt: string;
-  /** The user's name for the run, when given (see src/runs/run-label.ts). */
+  /** The user's name for the run, when given (see src/present/run-label.ts). */
   displayName?: string;
   /** 1-based edit number of the variant file (n-th distinct source hash, by time); null when unknown. */
   edit: number | null;
@@ -136,7 +136,7 @@ export type LeaderboardCell = ScoredCell | HeldOutCell;
 
 /** One variant (same source hash, budget and engine) across the benchmarks. */
 export interface LeaderboardRow {
-  /** variantHash, budget and engine: see variantKey in src/runs/dashboard-model.ts. */
+  /** variantHash, budget and engine: see variantKey in src/present/dashboard-model.ts. */
   key: string;
   variantName: string;
   variantHash: string;

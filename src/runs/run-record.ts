@@ -45,7 +45,7 @@ export interface RunRecord {
   rerunOf?: string;
   /**
    * A final evaluation: a run of the variant's held-out benchmark (`regbench final`, or a plain run
-   * on that benchmark). Set when the run is created; see src/runs/held-out.ts.
+   * on that benchmark). Set when the run is created; see src/analysis/held-out.ts.
    */
   final?: boolean;
 }

@@ -7,11 +7,11 @@
 import * as vscode from 'vscode';
 import { trackBenchmarks, type VariantKind } from '../protocol/benchmark-tracks';
 import { COMMANDS } from '../protocol/command-ids';
-import { accuracyLensText, latestVariantRuns } from '../runs/lens-text';
+import { accuracyLensText, latestVariantRuns } from '../present/lens-text';
 import type { RunIndex } from '../runs/run-index';
-import { findLensAnchors } from '../runs/variant-file';
-import { lensTooltipText } from '../runs/lens-tooltip';
-import type { BaselineHashes } from '../runs/run-groups';
+import { findLensAnchors } from '../variants/variant-file';
+import { lensTooltipText } from '../present/lens-tooltip';
+import type { BaselineHashes } from '../analysis/run-groups';
 
 type LensRole = 'accuracy' | 'run' | 'compare';
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { EngineId } from '../protocol/benchmarks';
 import type { VariantKind } from '../protocol/benchmark-tracks';
 import { filePathOf } from './command-args';
-import { checkVariant } from '../runs/variant-file';
+import { checkVariant } from '../variants/variant-file';
 
 export interface Variant {
   path: string;

@@ -8,10 +8,10 @@ import type { RunRecord } from '../runs/run-record';
 import { filePathOf, runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { DashboardCommands } from './dashboard-panel';
-import { sameFile } from '../runs/variant-file';
+import { sameFile } from '../variants/variant-file';
 import { pickRun, type RunDocuments } from './run-documents';
 import type { RunIndex } from '../runs/run-index';
-import { RunLabels } from '../runs/run-labels';
+import { RunLabels } from '../present/run-labels';
 
 export class CompareCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

@@ -4,7 +4,7 @@
  * only then does the host send one snapshot, and after it deltas: an `append` per store event
  * that changes a run, `remove`, `select`, `compare`. The page keeps its own view state
  * (getState/setState), so the panel does not retain its context when hidden. Payloads come from
- * src/runs/dashboard-model.ts (which also keeps held-out numbers out of every message).
+ * src/present/dashboard-model.ts (which also keeps held-out numbers out of every message).
  */
 import * as vscode from 'vscode';
 import { COPY_RERUN_COMMAND } from './rerun-command';
@@ -22,7 +22,7 @@ import {
   variantKey,
   type DashboardContext,
   type SignificanceOf,
-} from '../runs/dashboard-model';
+} from '../present/dashboard-model';
 import type { RunRecord } from '../runs/run-record';
 import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';

@@ -13,10 +13,10 @@ import type { RunStatus } from '../protocol/events';
 import type { RunRecord } from '../runs/run-record';
 import { runIdsOf, filePathOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
-import { benchCellText, latestVariantRuns } from '../runs/lens-text';
+import { benchCellText, latestVariantRuns } from '../present/lens-text';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
-import { RunLabels } from '../runs/run-labels';
+import { RunLabels } from '../present/run-labels';
 
 export const VIEW_ID = 'regbench.experiments';
 

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { RunIndex } from '../runs/run-index';
-import { rerunCommandOf } from '../runs/rerun-text';
+import { rerunCommandOf } from '../present/rerun-text';
 import { runIdsOf } from './command-args';
 
 export const COPY_RERUN_COMMAND = 'regbench.copyRerunCommand';

@@ -7,11 +7,11 @@
  */
 import * as vscode from 'vscode';
 import type { BenchId } from '../protocol/benchmarks';
-import { hiddenBenchmarks, significanceOf } from '../runs/dashboard-deps';
-import type { SignificanceOf } from '../runs/dashboard-model';
+import { hiddenBenchmarks, significanceOf } from '../present/dashboard-deps';
+import type { SignificanceOf } from '../present/dashboard-model';
 import type { RunIndex } from '../runs/run-index';
 import type { RunRecord } from '../runs/run-record';
-import { baselineHashes, type BaselineHashes } from '../runs/run-groups';
+import { baselineHashes, type BaselineHashes } from '../analysis/run-groups';
 
 export class ResearchDeps implements vscode.Disposable {
   private snapshot: RunRecord[] | undefined;

@@ -1,15 +1,15 @@
 /**
  * "Regbench: Export Results Table…": kind, budget and format, then the table of the run store
- * (src/runs/results-table.ts, as `regbench table` makes it) in an untitled editor with the
+ * (src/analysis/results-table.ts, as `regbench table` makes it) in an untitled editor with the
  * format's language, with an offer to save it. Tables that would mix budgets, engines or recipes
  * are refused with the reason.
  */
 import * as vscode from 'vscode';
 import { TASK_KINDS, type BudgetId, type TaskKind } from '../protocol/benchmarks';
 import type { RunIndex } from '../runs/run-index';
-import type { BaselineHashes } from '../runs/run-groups';
-import { TABLE_FORMATS, type TableFormat } from '../runs/results-format';
-import { exportTable, FORMAT_FILES, tableBudgets } from '../runs/table-export';
+import type { BaselineHashes } from '../analysis/run-groups';
+import { TABLE_FORMATS, type TableFormat } from '../analysis/results-format';
+import { exportTable, FORMAT_FILES, tableBudgets } from '../analysis/table-export';
 
 export const EXPORT_RESULTS_TABLE = 'regbench.exportResultsTable';
 const SAVE_AS = 'Save As…';

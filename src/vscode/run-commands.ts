@@ -18,7 +18,7 @@ import { COMMANDS, runOnBenchCommand } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
 import { isResumable } from './experiments-tree';
-import { RunLabels } from '../runs/run-labels';
+import { RunLabels } from '../present/run-labels';
 import { readSettings } from './settings';
 import { ensureTrusted } from './trust';
 

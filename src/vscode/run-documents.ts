@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getBenchmark } from '../protocol/benchmarks';
 import type { RunRecord } from '../runs/run-record';
-import { variantNameOf } from '../runs/dashboard-model';
+import { variantNameOf } from '../present/dashboard-model';
 import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { RunIndex } from '../runs/run-index';
-import { runLogText } from '../runs/run-log-text';
+import { runLogText } from '../present/run-log-text';
 import { STDERR_FILE } from '../runs/run-store';
-import { RunLabels } from '../runs/run-labels';
+import { RunLabels } from '../present/run-labels';
 
 export const LOG_SCHEME = 'regbench-log';
 export const SNAPSHOT_SCHEME = 'regbench-snapshot';

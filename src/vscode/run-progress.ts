@@ -10,8 +10,8 @@ import type { RunRecord } from '../runs/run-record';
 import { COMMANDS } from '../protocol/command-ids';
 import type { RunService, RunServiceEvent } from '../runs/run-service';
 import { advance, epochText, fractionDone, stepText, type RunProgress } from '../runs/run-status';
-import { batchSummary } from '../runs/run-label-editor';
-import type { RunLabels } from '../runs/run-labels';
+import { batchSummary } from '../present/run-label-editor';
+import type { RunLabels } from '../present/run-labels';
 
 const SHOW_LOG = 'Show Log';
 const OPEN_DASHBOARD = 'Open Dashboard';

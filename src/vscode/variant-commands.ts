@@ -16,7 +16,7 @@ import {
   variantTarget,
   VARIANTS_DIR,
   type TemplateKind,
-} from '../runs/variant-templates';
+} from '../variants/variant-templates';
 
 export class VariantCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];

@@ -5,7 +5,7 @@
  */
 import { getBenchmark } from '../protocol/benchmarks';
 import type { RunEvent } from '../protocol/events';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 
 export function runLogText(record: RunRecord, events: readonly RunEvent[], stderr: string | undefined): string {
   const spec = record.spec;

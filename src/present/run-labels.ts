@@ -1,10 +1,10 @@
 /**
  * The labels every editor surface shows for a run (tree, pickers, notifications, diff titles),
  * from the run index: edit numbers need all runs of a file, so they are computed once per change
- * of the index. The labels themselves come from src/runs/run-label-editor.ts.
+ * of the index. The labels themselves come from src/present/run-label-editor.ts.
  */
-import type { RunIndex } from './run-index';
-import type { RunRecord } from './run-record';
+import type { RunIndex } from '../runs/run-index';
+import type { RunRecord } from '../runs/run-record';
 import { compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from './run-label-editor';
 
 /** One RunLabels per index, so every surface shares its cache. */

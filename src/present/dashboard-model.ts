@@ -24,9 +24,9 @@ import type {
   SettingValue,
   Significance,
 } from '../protocol/webview';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 import { editNumbers } from './run-label';
-import { mean, sampleStd } from './descriptive';
+import { mean, sampleStd } from '../analysis/descriptive';
 
 /**
  * The significance hook: given a variant's runs on one benchmark (a seed group, all with

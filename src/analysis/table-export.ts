@@ -1,11 +1,11 @@
 /**
  * The editor's "Export Results Table…" as data: the choices it offers (the budgets that have
  * completed runs of the kind), the table's text in the chosen format or the reason it cannot be
- * made (mixed budgets, engines or recipes: the message of src/runs/results-table.ts), and the
+ * made (mixed budgets, engines or recipes: the message of src/analysis/results-table.ts), and the
  * editor language and file extension of each format. No `vscode` import.
  */
 import { BUDGET_IDS, type BudgetId, type TaskKind } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 import type { BaselineHashes } from './run-groups';
 import { buildResultsTable, TableError } from './results-table';
 import { renderTable, type TableFormat } from './results-format';

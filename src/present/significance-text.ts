@@ -5,10 +5,10 @@
  * The p-value is Welch's (the permutation test cannot go below 0.1 with three seeds each).
  */
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import { visibleGroups } from './held-out';
-import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
-import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1 } from './statistics';
+import type { RunRecord } from '../runs/run-record';
+import { visibleGroups } from '../analysis/held-out';
+import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from '../analysis/run-groups';
+import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1 } from '../analysis/statistics';
 
 /** "72.9 ± 0.3 (n=3)" or "72.9 (n=1)". */
 export function meanStdText(values: readonly number[]): string {

@@ -8,12 +8,12 @@
  * No `vscode` import.
  */
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import { visibleGroups } from './held-out';
+import type { RunRecord } from '../runs/run-record';
+import { visibleGroups } from '../analysis/held-out';
 import { latestVariantRuns } from './lens-text';
-import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
+import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from '../analysis/run-groups';
 import { meanStdText } from './significance-text';
-import { compareGroups, describe, formatDiff, formatP, type Interval } from './statistics';
+import { compareGroups, describe, formatDiff, formatP, type Interval } from '../analysis/statistics';
 
 export const LENS_TOOLTIP_HEAD = 'Best test accuracy of the latest version of this variant per benchmark (mean ± std over seeds); click to open the dashboard.';
 

@@ -6,7 +6,7 @@
  */
 import { getBenchmark, TASK_KINDS, type BenchId, type BudgetId, type TaskKind } from '../protocol/benchmarks';
 import { activeRunsOf, priorFinals } from './held-out';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 
 export interface FinalPlan {
   hash: string;

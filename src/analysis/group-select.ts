@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getBenchmark, type BenchId, type BudgetId, type EngineId } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import { variantHash } from './run-request';
+import type { RunRecord } from '../runs/run-record';
+import { variantHash } from '../runs/run-request';
 import { visibleGroups } from './held-out';
 import { baselineGroupFor, groupKeyOf, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
 

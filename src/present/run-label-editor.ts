@@ -3,9 +3,9 @@
  * user gave the run, else the variant file with its edit number (the n-th distinct source of that
  * file that was run), then benchmark, seed and best accuracy. And the compact diff of a run's
  * source against the previous run of the same file, for the tree's hover. Pure; no `vscode`.
- * The label itself is the dashboard's (src/runs/run-label.ts): one format everywhere.
+ * The label itself is the dashboard's (src/present/run-label.ts): one format everywhere.
  */
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 import { editNumbers, runLabel as sharedRunLabel, shortHash } from './run-label';
 
 type Labelled = Pick<RunRecord, 'id' | 'spec' | 'bestTestAcc' | 'displayName'>;
@@ -23,7 +23,7 @@ export function sourceTag(r: Labelled, edit: number | undefined): string {
   return `${edit ? `#${edit} ` : ''}(${shortHash(r.spec.variantHash)})`;
 }
 
-/** The one label format (src/runs/run-label.ts): "my-reg #2 (a1b2c3) · ResNet-20/C10 · s0 · 71.3%". */
+/** The one label format (src/present/run-label.ts): "my-reg #2 (a1b2c3) · ResNet-20/C10 · s0 · 71.3%". */
 export function runLabel(r: Labelled, edit: number | undefined): string {
   return sharedRunLabel({
     displayName: r.displayName,

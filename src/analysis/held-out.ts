@@ -7,8 +7,8 @@
  */
 import * as path from 'node:path';
 import { getBenchmark, TASK_KINDS, type BenchId, type BudgetId, type RunSpec, type TaskKind } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import { RECORD_FILE, writeAtomic, type RunStore } from './run-store';
+import type { RunRecord } from '../runs/run-record';
+import { RECORD_FILE, writeAtomic, type RunStore } from '../runs/run-store';
 import { taskKindsOf, variantName, type RunGroup } from './run-groups';
 
 /** The task kinds (of the variant's kinds) that hold `bench` out. */

@@ -5,7 +5,7 @@
  * No `vscode` import.
  */
 import * as path from 'node:path';
-import { detectVariantKind, engineForFile } from './run-request';
+import { detectVariantKind, engineForFile } from '../runs/run-request';
 import type { EngineId } from '../protocol/benchmarks';
 import type { VariantKind } from '../protocol/benchmark-tracks';
 

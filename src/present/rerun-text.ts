@@ -2,7 +2,7 @@
  * "Copy Rerun Command": the command recorded with a run (env.command, see provenance.ts), or why
  * there is none (a run recorded before commands were, or one that never started). No `vscode` import.
  */
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 
 export type RerunCommand = { ok: true; command: string } | { ok: false; reason: string };
 

@@ -8,7 +8,7 @@
  */
 import { getBenchmark, TASK_KINDS, type BenchId, type BudgetId, type EngineId, type TaskKind } from '../protocol/benchmarks';
 import { PUBLISHED, type PublishedValue } from '../protocol/published';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../runs/run-record';
 import { trackBenchmarks } from '../protocol/benchmark-tracks';
 import { visibleGroups } from './held-out';
 import { baselineGroupFor, groupRuns, recipeDiff, type BaselineHashes, type RunGroup } from './run-groups';

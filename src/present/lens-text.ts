@@ -17,10 +17,10 @@
  * No `vscode` import.
  */
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import { sameFile } from './variant-file';
-import { finalHashes, isVisible } from './held-out';
-import { groupRuns, baselineGroupFor, type BaselineHashes } from './run-groups';
+import type { RunRecord } from '../runs/run-record';
+import { sameFile } from '../variants/variant-file';
+import { finalHashes, isVisible } from '../analysis/held-out';
+import { groupRuns, baselineGroupFor, type BaselineHashes } from '../analysis/run-groups';
 import { significanceText } from './significance-text';
 
 export const HELD_OUT_TEXT = 'held out (Final Evaluation… shows it)';

@@ -11,10 +11,10 @@
 import { TASK_KINDS, type BenchId } from '../protocol/benchmarks';
 import type { RunSummary, Significance } from '../protocol/webview';
 import type { SignificanceOf } from './dashboard-model';
-import { finalHashes, isVisible, visibleGroups } from './held-out';
-import type { RunRecord } from './run-record';
-import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from './run-groups';
-import { mean, welch } from './statistics';
+import { finalHashes, isVisible, visibleGroups } from '../analysis/held-out';
+import type { RunRecord } from '../runs/run-record';
+import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from '../analysis/run-groups';
+import { mean, welch } from '../analysis/statistics';
 
 const HELD_OUT_BENCHES: ReadonlySet<BenchId> = new Set(Object.values(TASK_KINDS).map((k) => k.heldOut));
 

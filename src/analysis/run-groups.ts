@@ -10,8 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchId, BudgetId, EngineId, RunSpec, TaskKind } from '../protocol/benchmarks';
-import type { RunRecord } from './run-record';
-import { engineForFile, variantHash } from './run-request';
+import type { RunRecord } from '../runs/run-record';
+import { engineForFile, variantHash } from '../runs/run-request';
 
 export interface RunGroup {
   key: string;
