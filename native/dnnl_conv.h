@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <new>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -39,15 +40,19 @@ inline dnnl::stream& queue() {
   return s;
 }
 
-// A grow-only 64-byte aligned buffer for the primitives' scratchpads.
+// A grow-only 64-byte aligned buffer for the primitives' scratchpads. The new size is recorded
+// only once its allocation succeeded; a failed one leaves the old buffer and size as they were.
 inline void* scratch(size_t bytes) {
   static void* buffer = nullptr;
   static size_t size = 0;
   if (bytes > size) {
+    if (bytes > SIZE_MAX - 4095) throw std::bad_alloc();
+    size_t rounded = (bytes + 4095) / 4096 * 4096;
+    void* grown = std::aligned_alloc(64, rounded);
+    if (!grown) throw std::bad_alloc();
     std::free(buffer);
-    size = (bytes + 4095) / 4096 * 4096;
-    buffer = std::aligned_alloc(64, size);
-    if (!buffer) throw std::bad_alloc();
+    buffer = grown;
+    size = rounded;
   }
   return buffer;
 }

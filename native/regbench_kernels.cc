@@ -8,7 +8,10 @@
 // transposed; filters are HWIO ([kh, kw, in, out]) viewed as OIHW with strides.
 //
 // Each kernel takes (heap: Uint8Array, params: Float64Array); the layouts of `params` are listed
-// with each kernel below and mirrored in src/engine/tfjs/native/addon.ts.
+// with each kernel below and mirrored in src/engine/tfjs/native/addon.ts. Nothing from JavaScript
+// is trusted: every number is checked before use (`Args`: finite, non-negative, integral, in
+// range; every tensor's offset and length inside the heap) and a bad one is a JS Error naming
+// the kernel and the parameter, thrown before any memory is touched.
 
 #include <node_api.h>
 
@@ -17,11 +20,13 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,44 +42,104 @@
 
 namespace {
 
+// A bad parameter from JavaScript: thrown before anything is read or written, and turned into a
+// JS Error naming the kernel and the parameter by `guarded`.
+[[noreturn]] void reject(const char* kernel, size_t k, const char* name, const std::string& what) {
+  throw std::invalid_argument(std::string(kernel) + ": parameter " + std::to_string(k) + " (" + name + ") " + what);
+}
+
+// a * b * ..., or a JS error where the product overflows int64.
+int64_t product(const char* kernel, std::initializer_list<int64_t> factors) {
+  int64_t p = 1;
+  for (int64_t f : factors)
+    if (__builtin_mul_overflow(p, f, &p)) throw std::invalid_argument(std::string(kernel) + ": tensor size overflows");
+  return p;
+}
+
+// The parameters of one kernel call. Every value read from `params` goes through `integer`
+// (finite, non-negative, integral, at most `max`: no NaN or huge double ever becomes an int64) or
+// through `f32`, the single way to a tensor: its offset and element count are checked against
+// the heap's size (overflow-safe) and its alignment before a pointer is made.
 struct Args {
+  const char* kernel = "";
   uint8_t* heap = nullptr;
   size_t heapBytes = 0;
   const double* p = nullptr;
   size_t n = 0;
 
-  int64_t i(size_t k) const { return static_cast<int64_t>(p[k]); }
-  float* f32(size_t k) const { return reinterpret_cast<float*>(heap + static_cast<uint64_t>(p[k])); }
+  // Dimensions, strides, pads, flags: below 2^31 (the wasm32 heap holds at most 2^30 floats).
+  static constexpr double MAX_DIM = 2147483647.0;
+  // Byte offsets: exact doubles.
+  static constexpr double MAX_OFFSET = 9007199254740992.0;
+
+  int64_t integer(size_t k, const char* name, double max = MAX_DIM) const {
+    double v = p[k];
+    if (!std::isfinite(v)) reject(kernel, k, name, "is not a finite number");
+    if (v < 0) reject(kernel, k, name, "is negative (" + std::to_string(v) + ")");
+    if (v != std::floor(v)) reject(kernel, k, name, "is not an integer (" + std::to_string(v) + ")");
+    if (v > max) reject(kernel, k, name, "is too large (" + std::to_string(v) + ")");
+    return static_cast<int64_t>(v);
+  }
+
+  // An integer that must be at least 1 (a dimension that is divided by, a stride, a batch).
+  int64_t positive(size_t k, const char* name) const {
+    int64_t v = integer(k, name);
+    if (v < 1) reject(kernel, k, name, "must be at least 1");
+    return v;
+  }
+
+  // `count` floats at the byte offset params[k], all inside the heap.
+  float* f32(size_t k, const char* name, int64_t count) const {
+    int64_t offset = integer(k, name, MAX_OFFSET);
+    uint64_t bytes = 0;
+    if (count < 0 || __builtin_mul_overflow(static_cast<uint64_t>(count), sizeof(float), &bytes)) reject(kernel, k, name, "has an invalid size");
+    uint64_t off = static_cast<uint64_t>(offset);
+    if (bytes > heapBytes || off > heapBytes - bytes)
+      reject(kernel, k, name, "lies outside the heap: " + std::to_string(count) + " floats at byte " + std::to_string(off) + ", heap " + std::to_string(heapBytes) + " bytes");
+    if ((reinterpret_cast<uintptr_t>(heap) + off) % alignof(float) != 0) reject(kernel, k, name, "is not 4-byte aligned (byte " + std::to_string(off) + ")");
+    return reinterpret_cast<float*>(heap + off);
+  }
+
+  // An optional tensor: offset 0 means none (no tfjs tensor starts at the heap's first byte).
+  float* optionalF32(size_t k, const char* name, int64_t count) const { return k < n && p[k] != 0 ? f32(k, name, count) : nullptr; }
+
+  // A float32 setting (learning rate, momentum...): NaN stays NaN, beyond float's range is an
+  // infinity (a double out of float's range converted with a cast is undefined behaviour).
+  float real(size_t k) const {
+    double v = p[k];
+    if (std::isnan(v)) return NAN;
+    if (v > static_cast<double>(FLT_MAX)) return INFINITY;
+    if (v < -static_cast<double>(FLT_MAX)) return -INFINITY;
+    return static_cast<float>(v);
+  }
 };
 
-bool typedArray(napi_env env, napi_value v, void** data, size_t* bytes) {
-  napi_typedarray_type type;
-  size_t length = 0;
-  napi_value buffer;
-  size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &type, &length, data, &buffer, &offset) != napi_ok) return false;
-  size_t width = type == napi_float64_array ? 8 : type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array ? 4 : 1;
-  *bytes = length * width;
-  return true;
-}
-
-// Parses (heap, params); throws a JS TypeError and returns false when they are not typed arrays.
-bool parse(napi_env env, napi_callback_info info, size_t want, Args* a) {
+// Parses (heap: Uint8Array, params: Float64Array) of kernel `name` with at least `want` params;
+// throws a JS TypeError and returns false otherwise.
+bool parse(napi_env env, napi_callback_info info, const char* name, size_t want, Args* a) {
   size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  void* heap = nullptr;
-  void* params = nullptr;
-  size_t paramBytes = 0;
-  if (argc < 2 || !typedArray(env, argv[0], &heap, &a->heapBytes) || !typedArray(env, argv[1], &params, &paramBytes)) {
-    napi_throw_type_error(env, nullptr, "regbench native kernel: expected (heap: Uint8Array, params: Float64Array)");
+  a->kernel = name;
+  const std::string usage = std::string("regbench native kernel ") + name + ": expected (heap: Uint8Array, params: Float64Array)";
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, nullptr, usage.c_str());
+    return false;
+  }
+  napi_typedarray_type heapType, paramType;
+  size_t heapLength = 0, paramLength = 0, byteOffset = 0;
+  void *heap = nullptr, *params = nullptr;
+  napi_value buffer;
+  if (napi_get_typedarray_info(env, argv[0], &heapType, &heapLength, &heap, &buffer, &byteOffset) != napi_ok || heapType != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[1], &paramType, &paramLength, &params, &buffer, &byteOffset) != napi_ok || paramType != napi_float64_array) {
+    napi_throw_type_error(env, nullptr, usage.c_str());
     return false;
   }
   a->heap = static_cast<uint8_t*>(heap);
+  a->heapBytes = heap ? heapLength : 0;
   a->p = static_cast<const double*>(params);
-  a->n = paramBytes / 8;
+  a->n = params ? paramLength : 0;
   if (a->n < want) {
-    napi_throw_type_error(env, nullptr, ("regbench native kernel: expected " + std::to_string(want) + " parameters, got " + std::to_string(a->n)).c_str());
+    napi_throw_type_error(env, nullptr, (std::string("regbench native kernel ") + name + ": expected " + std::to_string(want) + " parameters, got " + std::to_string(a->n)).c_str());
     return false;
   }
   return true;
@@ -92,16 +157,35 @@ at::Tensor hwio(float* ptr, int64_t kh, int64_t kw, int64_t cg, int64_t o) {
 
 // The convolution geometry shared by the three convolution kernels:
 // [N, H, W, C, kh, kw, O, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH,
-//  dilationW, outH, outW, groups] starting at params[first].
+//  dilationW, outH, outW, groups] starting at params[first]. Checked to be one convolution:
+// sizes, strides, dilations and groups at least 1, groups dividing C and O, and the output size
+// the one the input, filter, pads, strides and dilations give (oneDNN requires the same).
 struct Geometry : ConvShape {
   explicit Geometry(const Args& a, size_t first) {
+    static const char* names[] = {"N", "H", "W", "C", "kh", "kw", "O", "strideH", "strideW", "padTop", "padLeft", "padBottom", "padRight", "dilationH", "dilationW", "outH", "outW", "groups"};
     int64_t* f[] = {&n, &h, &w, &c, &kh, &kw, &o, &sh, &sw, &pt, &pl, &pb, &pr, &dh, &dw, &oh, &ow, &groups};
-    for (size_t k = 0; k < 18; k++) *f[k] = a.i(first + k);
+    for (size_t k = 0; k < 18; k++) {
+      bool pad = k >= 9 && k <= 12;
+      *f[k] = pad ? a.integer(first + k, names[k]) : a.positive(first + k, names[k]);
+    }
+    if (c % groups != 0 || o % groups != 0) reject(a.kernel, first + 17, "groups", "must divide C (" + std::to_string(c) + ") and O (" + std::to_string(o) + ")");
+    if (oh != outSize(h, pt, pb, kh, dh, sh)) reject(a.kernel, first + 15, "outH", "is " + std::to_string(oh) + ", the geometry gives " + std::to_string(outSize(h, pt, pb, kh, dh, sh)));
+    if (ow != outSize(w, pl, pr, kw, dw, sw)) reject(a.kernel, first + 16, "outW", "is " + std::to_string(ow) + ", the geometry gives " + std::to_string(outSize(w, pl, pr, kw, dw, sw)));
+  }
+  // Output length along one axis (every term below 2^31: no overflow in int64); 0 where the
+  // dilated filter is longer than the padded input.
+  static int64_t outSize(int64_t in, int64_t padBefore, int64_t padAfter, int64_t k, int64_t dilation, int64_t stride) {
+    int64_t span = (k - 1) * dilation + 1, padded = in + padBefore + padAfter;
+    return padded < span ? 0 : (padded - span) / stride + 1;
   }
   bool symmetric() const { return pt == pb && pl == pr; }
   std::vector<int64_t> stride() const { return {sh, sw}; }
   std::vector<int64_t> dilation() const { return {dh, dw}; }
   std::vector<int64_t> padding() const { return symmetric() ? std::vector<int64_t>{pt, pl} : std::vector<int64_t>{0, 0}; }
+  // Element counts of the input, the output and the filter ([kh, kw, C / groups, O]).
+  int64_t inputSize(const char* kernel) const { return product(kernel, {n, h, w, c}); }
+  int64_t outputSize(const char* kernel) const { return product(kernel, {n, oh, ow, o}); }
+  int64_t filterSize(const char* kernel) const { return product(kernel, {kh, kw, c / groups, o}); }
 };
 constexpr size_t GEOMETRY_LEN = 18;
 
@@ -141,20 +225,25 @@ napi_value guarded(napi_env env, F body) {
 // conv2d: [x, filter, bias (0 = none), out, activation (0 none, 1 relu, 2 relu6), ...geometry]
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 5 + GEOMETRY_LEN, &a)) return nullptr;
+  if (!parse(env, info, "conv2d", 5 + GEOMETRY_LEN, &a)) return nullptr;
   return guarded(env, [&] {
     Geometry g(a, 5);
+    float* x = a.f32(0, "x", g.inputSize(a.kernel));
+    float* filter = a.f32(1, "filter", g.filterSize(a.kernel));
+    float* biasData = a.optionalF32(2, "bias", g.o);
+    float* outData = a.f32(3, "out", g.outputSize(a.kernel));
+    int64_t activation = a.integer(4, "activation", 2);
 #ifdef REGBENCH_WITH_DNNL
-    if (convOnDnnl()) return dnnl_conv::forward(g, a.f32(0), a.f32(1), a.p[2] != 0 ? a.f32(2) : nullptr, a.f32(3), a.i(4));
+    if (convOnDnnl()) return dnnl_conv::forward(g, x, filter, biasData, outData, activation);
 #endif
-    at::Tensor x = nhwc(a.f32(0), g.n, g.h, g.w, g.c);
-    at::Tensor wt = hwio(a.f32(1), g.kh, g.kw, g.c / g.groups, g.o);
+    at::Tensor xt = nhwc(x, g.n, g.h, g.w, g.c);
+    at::Tensor wt = hwio(filter, g.kh, g.kw, g.c / g.groups, g.o);
     c10::optional<at::Tensor> bias;
-    if (a.p[2] != 0) bias = at::from_blob(a.f32(2), {g.o}, at::TensorOptions().dtype(at::kFloat));
-    if (!g.symmetric()) x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}).contiguous(at::MemoryFormat::ChannelsLast);
-    at::Tensor y = at::convolution(x, wt, bias, g.stride(), g.padding(), g.dilation(), false, {0, 0}, g.groups);
-    activate(y, a.i(4));
-    at::Tensor out = nhwc(a.f32(3), g.n, g.oh, g.ow, g.o);
+    if (biasData) bias = at::from_blob(biasData, {g.o}, at::TensorOptions().dtype(at::kFloat));
+    if (!g.symmetric()) xt = at::constant_pad_nd(xt, {g.pl, g.pr, g.pt, g.pb}).contiguous(at::MemoryFormat::ChannelsLast);
+    at::Tensor y = at::convolution(xt, wt, bias, g.stride(), g.padding(), g.dilation(), false, {0, 0}, g.groups);
+    activate(y, activation);
+    at::Tensor out = nhwc(outData, g.n, g.oh, g.ow, g.o);
     out.copy_(y);
   });
 }
@@ -162,15 +251,18 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
 // conv2dBackpropInput: [dy, filter, dx, ...geometry]
 napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 3 + GEOMETRY_LEN, &a)) return nullptr;
+  if (!parse(env, info, "conv2dBackpropInput", 3 + GEOMETRY_LEN, &a)) return nullptr;
   return guarded(env, [&] {
     Geometry g(a, 3);
+    float* dyData = a.f32(0, "dy", g.outputSize(a.kernel));
+    float* filter = a.f32(1, "filter", g.filterSize(a.kernel));
+    float* dxData = a.f32(2, "dx", g.inputSize(a.kernel));
 #ifdef REGBENCH_WITH_DNNL
-    if (convOnDnnl()) return dnnl_conv::backwardInput(g, a.f32(0), a.f32(1), a.f32(2));
+    if (convOnDnnl()) return dnnl_conv::backwardInput(g, dyData, filter, dxData);
 #endif
-    at::Tensor dy = nhwc(a.f32(0), g.n, g.oh, g.ow, g.o);
-    at::Tensor wt = hwio(a.f32(1), g.kh, g.kw, g.c / g.groups, g.o);
-    at::Tensor dx = nhwc(a.f32(2), g.n, g.h, g.w, g.c);
+    at::Tensor dy = nhwc(dyData, g.n, g.oh, g.ow, g.o);
+    at::Tensor wt = hwio(filter, g.kh, g.kw, g.c / g.groups, g.o);
+    at::Tensor dx = nhwc(dxData, g.n, g.h, g.w, g.c);
     // Only the input's shape and memory format matter for its gradient.
     at::Tensor shape = g.symmetric() ? dx : at::empty({g.n, g.c, g.h + g.pt + g.pb, g.w + g.pl + g.pr}, at::TensorOptions().dtype(at::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
     auto grads = at::convolution_backward(dy, shape, wt, c10::nullopt, g.stride(), g.padding(), g.dilation(), false, {0, 0}, g.groups, {true, false, false});
@@ -183,15 +275,18 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
 // conv2dBackpropFilter: [x, dy, dw, ...geometry]
 napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 3 + GEOMETRY_LEN, &a)) return nullptr;
+  if (!parse(env, info, "conv2dBackpropFilter", 3 + GEOMETRY_LEN, &a)) return nullptr;
   return guarded(env, [&] {
     Geometry g(a, 3);
+    float* xData = a.f32(0, "x", g.inputSize(a.kernel));
+    float* dyData = a.f32(1, "dy", g.outputSize(a.kernel));
+    float* dwData = a.f32(2, "dw", g.filterSize(a.kernel));
 #ifdef REGBENCH_WITH_DNNL
-    if (convOnDnnl()) return dnnl_conv::backwardFilter(g, a.f32(0), a.f32(1), a.f32(2));
+    if (convOnDnnl()) return dnnl_conv::backwardFilter(g, xData, dyData, dwData);
 #endif
-    at::Tensor x = nhwc(a.f32(0), g.n, g.h, g.w, g.c);
-    at::Tensor dy = nhwc(a.f32(1), g.n, g.oh, g.ow, g.o);
-    at::Tensor dw = hwio(a.f32(2), g.kh, g.kw, g.c / g.groups, g.o);
+    at::Tensor x = nhwc(xData, g.n, g.h, g.w, g.c);
+    at::Tensor dy = nhwc(dyData, g.n, g.oh, g.ow, g.o);
+    at::Tensor dw = hwio(dwData, g.kh, g.kw, g.c / g.groups, g.o);
     if (!g.symmetric()) x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}).contiguous(at::MemoryFormat::ChannelsLast);
     // The filter's values are not read for the filter gradient; its shape is.
     auto grads = at::convolution_backward(dy, x, dw, c10::nullopt, g.stride(), g.padding(), g.dilation(), false, {0, 0}, g.groups, {false, true, false});
@@ -204,18 +299,30 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
 // [batchB, k, n] / [batchB, n, k]; a batch of 1 broadcasts. bias has biasLength = n values (or 1).
 napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 13, &a)) return nullptr;
+  if (!parse(env, info, "batchMatMul", 13, &a)) return nullptr;
   return guarded(env, [&] {
-    int64_t ba = a.i(5), bb = a.i(6), m = a.i(7), k = a.i(8), n = a.i(9);
-    bool ta = a.p[10] != 0, tb = a.p[11] != 0;
+    int64_t ba = a.positive(5, "batchA"), bb = a.positive(6, "batchB"), m = a.integer(7, "m"), k = a.integer(8, "k"), n = a.integer(9, "n");
+    bool ta = a.integer(10, "transposeA", 1) == 1, tb = a.integer(11, "transposeB", 1) == 1;
+    if (ba != bb && ba != 1 && bb != 1) reject(a.kernel, 6, "batchB", "must equal batchA or one of them be 1");
     int64_t batch = std::max(ba, bb);
+    int64_t activation = a.integer(4, "activation", 2);
+    float* aData = a.f32(0, "a", product(a.kernel, {ba, m, k}));
+    float* bData = a.f32(1, "b", product(a.kernel, {bb, k, n}));
+    float* outData = a.f32(3, "out", product(a.kernel, {batch, m, n}));
+    float* biasData = nullptr;
+    int64_t biasLength = 0;
+    if (a.p[2] != 0) {
+      biasLength = a.integer(12, "biasLength");
+      if (biasLength != n && biasLength != 1) reject(a.kernel, 12, "biasLength", "must be n (" + std::to_string(n) + ") or 1");
+      biasData = a.f32(2, "bias", biasLength);
+    }
     auto opts = at::TensorOptions().dtype(at::kFloat);
-    at::Tensor A = ta ? at::from_blob(a.f32(0), {ba, k, m}, opts).transpose(1, 2) : at::from_blob(a.f32(0), {ba, m, k}, opts);
-    at::Tensor B = tb ? at::from_blob(a.f32(1), {bb, n, k}, opts).transpose(1, 2) : at::from_blob(a.f32(1), {bb, k, n}, opts);
-    at::Tensor out = at::from_blob(a.f32(3), {batch, m, n}, opts);
+    at::Tensor A = ta ? at::from_blob(aData, {ba, k, m}, opts).transpose(1, 2) : at::from_blob(aData, {ba, m, k}, opts);
+    at::Tensor B = tb ? at::from_blob(bData, {bb, n, k}, opts).transpose(1, 2) : at::from_blob(bData, {bb, k, n}, opts);
+    at::Tensor out = at::from_blob(outData, {batch, m, n}, opts);
     at::bmm_out(out, A.expand({batch, m, k}), B.expand({batch, k, n}));
-    if (a.p[2] != 0) out.add_(at::from_blob(a.f32(2), {a.i(12)}, opts));
-    activate(out, a.i(4));
+    if (biasData) out.add_(at::from_blob(biasData, {biasLength}, opts));
+    activate(out, activation);
   });
 }
 
@@ -241,10 +348,12 @@ void blockSums(int64_t rows, int64_t c, std::vector<double>& total, F pass) {
 // channelMoments: [x, mean out, variance out, rows, C]; shift = the first row (as the wasm loop).
 napi_value ChannelMoments(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 5, &a)) return nullptr;
+  if (!parse(env, info, "channelMoments", 5, &a)) return nullptr;
   return guarded(env, [&] {
-    const float* x = a.f32(0);
-    int64_t rows = a.i(3), c = a.i(4);
+    int64_t rows = a.positive(3, "rows"), c = a.integer(4, "C");
+    const float* x = a.f32(0, "x", product(a.kernel, {rows, c}));
+    float* mean = a.f32(1, "mean", c);
+    float* var = a.f32(2, "variance", c);
     std::vector<float> shift(x, x + c);
     std::vector<double> total;
     blockSums(rows, c, total, [&](int64_t r0, int64_t count, float* acc) {
@@ -259,8 +368,6 @@ napi_value ChannelMoments(napi_env env, napi_callback_info info) {
         }
       }
     });
-    float* mean = a.f32(1);
-    float* var = a.f32(2);
     for (int64_t j = 0; j < c; j++) {
       double d = total[j] / rows;
       mean[j] = static_cast<float>(shift[j] + d);
@@ -273,13 +380,17 @@ napi_value ChannelMoments(napi_env env, napi_callback_info info) {
 // none), dy counts only where y > 0 or y is NaN: the gradient through a ReLU whose output is y.
 napi_value ChannelGradSums(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 7, &a)) return nullptr;
+  if (!parse(env, info, "channelGradSums", 7, &a)) return nullptr;
   return guarded(env, [&] {
-    const float* dy = a.f32(0);
-    const float* x = a.f32(1);
-    int64_t rows = a.i(5), c = a.i(6);
-    const float* y = a.n > 7 && a.p[7] != 0 ? a.f32(7) : nullptr;
-    std::vector<float> mean(a.f32(2), a.f32(2) + c);
+    int64_t rows = a.integer(5, "rows"), c = a.integer(6, "C");
+    int64_t size = product(a.kernel, {rows, c});
+    const float* dy = a.f32(0, "dy", size);
+    const float* x = a.f32(1, "x", size);
+    const float* meanData = a.f32(2, "mean", c);
+    float* sumDy = a.f32(3, "sumDy", c);
+    float* sumDyXc = a.f32(4, "sumDyXc", c);
+    const float* y = a.optionalF32(7, "y", size);
+    std::vector<float> mean(meanData, meanData + c);
     std::vector<double> total;
     blockSums(rows, c, total, [&](int64_t r0, int64_t count, float* acc) {
       float* s1 = acc;
@@ -305,8 +416,6 @@ napi_value ChannelGradSums(napi_env env, napi_callback_info info) {
         }
       }
     });
-    float* sumDy = a.f32(3);
-    float* sumDyXc = a.f32(4);
     for (int64_t j = 0; j < c; j++) {
       sumDy[j] = static_cast<float>(total[j]);
       sumDyXc[j] = static_cast<float>(total[c + j]);
@@ -319,12 +428,13 @@ napi_value ChannelGradSums(napi_env env, napi_callback_info info) {
 // channelAffine2: [dy, x, a, k, b, out, rows, C] -> out = dy * a + x * k + b per channel.
 napi_value ChannelAffine(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 6, &a)) return nullptr;
+  if (!parse(env, info, "channelAffine", 6, &a)) return nullptr;
   return guarded(env, [&] {
-    const float *x = a.f32(0), *s = a.f32(1), *b = a.f32(2);
-    float* out = a.f32(3);
-    int64_t rows = a.i(4), c = a.i(5);
-    bool relu = a.n > 6 && a.p[6] != 0;
+    int64_t rows = a.integer(4, "rows"), c = a.integer(5, "C");
+    int64_t size = product(a.kernel, {rows, c});
+    const float *x = a.f32(0, "x", size), *s = a.f32(1, "a", c), *b = a.f32(2, "b", c);
+    float* out = a.f32(3, "out", size);
+    bool relu = a.n > 6 && a.integer(6, "relu", 1) == 1;
     at::parallel_for(0, rows, 512, [&](int64_t from, int64_t to) {
       if (!relu) {
         for (int64_t r = from; r < to; r++)
@@ -343,12 +453,13 @@ napi_value ChannelAffine(napi_env env, napi_callback_info info) {
 // channelAffine2 with (, y) as channelGradSums: dy masked by the ReLU output y first.
 napi_value ChannelAffine2(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 8, &a)) return nullptr;
+  if (!parse(env, info, "channelAffine2", 8, &a)) return nullptr;
   return guarded(env, [&] {
-    const float *dy = a.f32(0), *x = a.f32(1), *s = a.f32(2), *k = a.f32(3), *b = a.f32(4);
-    float* out = a.f32(5);
-    int64_t rows = a.i(6), c = a.i(7);
-    const float* y = a.n > 8 && a.p[8] != 0 ? a.f32(8) : nullptr;
+    int64_t rows = a.integer(6, "rows"), c = a.integer(7, "C");
+    int64_t size = product(a.kernel, {rows, c});
+    const float *dy = a.f32(0, "dy", size), *x = a.f32(1, "x", size), *s = a.f32(2, "a", c), *k = a.f32(3, "k", c), *b = a.f32(4, "b", c);
+    float* out = a.f32(5, "out", size);
+    const float* y = a.optionalF32(8, "y", size);
     at::parallel_for(0, rows, 512, [&](int64_t from, int64_t to) {
       if (!y) {
         for (int64_t r = from; r < to; r++)
@@ -366,9 +477,12 @@ napi_value ChannelAffine2(napi_env env, napi_callback_info info) {
 }
 
 // out[i] = f(a[i], b[i]) over `size` values on the thread pool: the two-input elementwise
-// kernels below, each written branch-free so that it vectorizes.
+// kernels below, each written branch-free so that it vectorizes. params: [a, b, out, size, ...].
 template <typename F>
-void binaryMap(const float* a, const float* b, float* out, int64_t size, F f) {
+void binaryMap(const Args& args, F f) {
+  int64_t size = args.integer(3, "size");
+  const float *a = args.f32(0, "a", size), *b = args.f32(1, "b", size);
+  float* out = args.f32(2, "out", size);
   at::parallel_for(0, size, 16384, [&](int64_t from, int64_t to) {
     for (int64_t i = from; i < to; i++) out[i] = f(a[i], b[i]);
   });
@@ -378,9 +492,9 @@ void binaryMap(const float* a, const float* b, float* out, int64_t size, F f) {
 // a residual block's sum and its ReLU in one pass.
 napi_value AddRelu(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 4, &a)) return nullptr;
+  if (!parse(env, info, "addRelu", 4, &a)) return nullptr;
   return guarded(env, [&] {
-    binaryMap(a.f32(0), a.f32(1), a.f32(2), a.i(3), [](float x, float z) {
+    binaryMap(a, [](float x, float z) {
       float v = x + z;
       return v <= 0.f ? 0.f : v;
     });
@@ -390,13 +504,13 @@ napi_value AddRelu(napi_env env, napi_callback_info info) {
 // maskedGrad: [dy, x, out, size, cap] -> out = (x <= 0 || x > cap) ? 0 : dy (cap < 0: no cap).
 napi_value MaskedGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 5, &a)) return nullptr;
+  if (!parse(env, info, "maskedGrad", 5, &a)) return nullptr;
   return guarded(env, [&] {
-    float cap = a.p[4] < 0 ? INFINITY : static_cast<float>(a.p[4]);
+    float cap = a.p[4] < 0 ? INFINITY : a.real(4);
     // Branch-free (both operands loaded, the mask combined with a bitwise or) so that it
     // vectorizes: with `&&` and a conditional load, every sign change of x was a mispredicted
     // branch (6.3 ms for 2M values against 0.5 ms).
-    binaryMap(a.f32(0), a.f32(1), a.f32(2), a.i(3), [cap](float d, float v) {
+    binaryMap(a, [cap](float d, float v) {
       bool drop = (v <= 0.f) | (v > cap);  // false for NaN: its gradient passes, as in PyTorch
       return drop ? 0.f : d;
     });
@@ -406,30 +520,34 @@ napi_value MaskedGrad(napi_env env, napi_callback_info info) {
 // leadingSum: [x, out, rows, C] -> out[c] = sum over rows of x[row][c] (a Sum over leading axes).
 napi_value LeadingSum(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 4, &a)) return nullptr;
+  if (!parse(env, info, "leadingSum", 4, &a)) return nullptr;
   return guarded(env, [&] {
-    const float* x = a.f32(0);
-    int64_t rows = a.i(2), c = a.i(3);
+    int64_t rows = a.integer(2, "rows"), c = a.integer(3, "C");
+    const float* x = a.f32(0, "x", product(a.kernel, {rows, c}));
+    float* out = a.f32(1, "out", c);
     std::vector<double> total;
     // blockSums keeps two sums per channel; the second half stays unused here.
     blockSums(rows, c, total, [&](int64_t r0, int64_t count, float* acc) {
       for (int64_t r = r0; r < r0 + count; r++)
         for (int64_t j = 0; j < c; j++) acc[j] += x[r * c + j];
     });
-    float* out = a.f32(1);
     for (int64_t j = 0; j < c; j++) out[j] = static_cast<float>(total[j]);
   });
 }
 
 // maxPoolGrad: [dy, x, dx, N, H, W, C, kh, kw, strideH, strideW, padTop, padLeft, outH, outW].
 // Each window's gradient goes to its first maximum in row-major order (tfjs' convention).
+// Windows are clipped to the input, so any pads and output sizes stay inside x and dx.
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 15, &a)) return nullptr;
+  if (!parse(env, info, "maxPoolGrad", 15, &a)) return nullptr;
   return guarded(env, [&] {
-    const float *dy = a.f32(0), *x = a.f32(1);
-    float* dx = a.f32(2);
-    int64_t n = a.i(3), h = a.i(4), w = a.i(5), c = a.i(6), kh = a.i(7), kw = a.i(8), sh = a.i(9), sw = a.i(10), pt = a.i(11), pl = a.i(12), oh = a.i(13), ow = a.i(14);
+    int64_t n = a.positive(3, "N"), h = a.positive(4, "H"), w = a.positive(5, "W"), c = a.positive(6, "C");
+    int64_t kh = a.positive(7, "kh"), kw = a.positive(8, "kw"), sh = a.positive(9, "strideH"), sw = a.positive(10, "strideW");
+    int64_t pt = a.integer(11, "padTop"), pl = a.integer(12, "padLeft"), oh = a.integer(13, "outH"), ow = a.integer(14, "outW");
+    const float* dy = a.f32(0, "dy", product(a.kernel, {n, oh, ow, c}));
+    const float* x = a.f32(1, "x", product(a.kernel, {n, h, w, c}));
+    float* dx = a.f32(2, "dx", product(a.kernel, {n, h, w, c}));
     at::parallel_for(0, n, 1, [&](int64_t from, int64_t to) {
       std::vector<float> best(c);
       std::vector<int64_t> pos(c);
@@ -470,21 +588,30 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
 // multiply-adds: -ffp-contract=off), so the values are those of the same tf ops on wasm.
 napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   Args a;
-  if (!parse(env, info, 4, &a)) return nullptr;
+  if (!parse(env, info, "sgdUpdate", 4, &a)) return nullptr;
   return guarded(env, [&] {
-    int64_t count = a.i(0);
-    if (a.n < static_cast<size_t>(4 + 6 * count)) throw std::invalid_argument("sgdUpdate: fewer parameters than its tensor count needs");
-    const float lr = static_cast<float>(a.p[1]), mom = static_cast<float>(a.p[2]), wd = static_cast<float>(a.p[3]);
+    int64_t count = a.integer(0, "count");
+    if (static_cast<uint64_t>(count) > (a.n - 4) / 6) reject(a.kernel, 0, "count", "needs " + std::to_string(4 + 6 * count) + " parameters, got " + std::to_string(a.n));
+    const float lr = a.real(1), mom = a.real(2), wd = a.real(3);
+    struct Tensors {
+      const float *p, *m, *g;
+      float *pOut, *mOut;
+      int64_t size;
+    };
+    // Every tensor is checked before any is updated.
+    std::vector<Tensors> all;
     for (int64_t t = 0; t < count; t++) {
-      size_t k = 4 + 6 * t;
-      const float *p = a.f32(k), *m = a.f32(k + 1), *g = a.f32(k + 2);
-      float *pOut = a.f32(k + 3), *mOut = a.f32(k + 4);
-      at::parallel_for(0, a.i(k + 5), 65536, [&](int64_t from, int64_t to) {
+      size_t k = 4 + 6 * static_cast<size_t>(t);
+      int64_t size = a.integer(k + 5, "size");
+      all.push_back({a.f32(k, "p", size), a.f32(k + 1, "m", size), a.f32(k + 2, "g", size), a.f32(k + 3, "pOut", size), a.f32(k + 4, "mOut", size), size});
+    }
+    for (const Tensors& t : all) {
+      at::parallel_for(0, t.size, 65536, [&](int64_t from, int64_t to) {
         for (int64_t i = from; i < to; i++) {
-          float d = g[i] + p[i] * wd;
-          float buf = m[i] * mom + d;
-          mOut[i] = buf;
-          pOut[i] = p[i] - buf * lr;
+          float d = t.g[i] + t.p[i] * wd;
+          float buf = t.m[i] * mom + d;
+          t.mOut[i] = buf;
+          t.pOut[i] = t.p[i] - buf * lr;
         }
       });
     }
@@ -513,6 +640,20 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "libtorch", v);
   napi_get_boolean(env, at::hasMKLDNN(), &v);
   napi_set_named_property(env, obj, "mkldnn", v);
+  // The sanitizers this build was compiled with: the compiler's own macro for AddressSanitizer,
+  // the build script's for UndefinedBehaviorSanitizer (GCC defines none).
+  napi_create_array(env, &v);
+  [[maybe_unused]] uint32_t sanitizers = 0;
+  [[maybe_unused]] napi_value name;
+#if defined(__SANITIZE_ADDRESS__)
+  napi_create_string_utf8(env, "address", NAPI_AUTO_LENGTH, &name);
+  napi_set_element(env, v, sanitizers++, name);
+#endif
+#if defined(REGBENCH_UBSAN)
+  napi_create_string_utf8(env, "undefined", NAPI_AUTO_LENGTH, &name);
+  napi_set_element(env, v, sanitizers++, name);
+#endif
+  napi_set_named_property(env, obj, "sanitizers", v);
 #ifdef REGBENCH_ONEDNN_VERSION
   if (convOnDnnl()) {
     napi_create_string_utf8(env, REGBENCH_ONEDNN_VERSION, NAPI_AUTO_LENGTH, &v);
@@ -521,6 +662,38 @@ napi_value Info(napi_env env, napi_callback_info) {
 #endif
   return obj;
 }
+
+#if defined(__SANITIZE_ADDRESS__) && defined(REGBENCH_UBSAN)
+// sanitizerProbe(kind): sanitizer builds only. Makes the error the sanitizer of `kind` must
+// report, so that a test can see the sanitizers are really active: "address" reads one int past
+// a heap block, "undefined" overflows a signed int. The report goes to stderr (and, with
+// halt_on_error, ends the process).
+napi_value SanitizerProbe(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char kind[16] = {0};
+  size_t length = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 || napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &length) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "sanitizerProbe(kind): kind must be 'address' or 'undefined'");
+    return nullptr;
+  }
+  volatile int result = 0;
+  if (std::string(kind) == "address") {
+    // Through a volatile pointer: UBSan's object-size check cannot see the block's size, so the
+    // read reaches ASan (whose report is the one asked for).
+    int* volatile block = new int[4]();
+    volatile int index = 4;
+    result = block[index];
+    delete[] block;
+  } else if (std::string(kind) == "undefined") {
+    volatile int big = INT32_MAX;
+    result = big + 1;
+  }
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+#endif
 
 napi_value Init(napi_env env, napi_value exports) {
   struct Fn {
@@ -548,6 +721,11 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
     napi_set_named_property(env, exports, f.name, fn);
   }
+#if defined(__SANITIZE_ADDRESS__) && defined(REGBENCH_UBSAN)
+  napi_value probe;
+  napi_create_function(env, "sanitizerProbe", NAPI_AUTO_LENGTH, SanitizerProbe, nullptr, &probe);
+  napi_set_named_property(env, exports, "sanitizerProbe", probe);
+#endif
   return exports;
 }
 
