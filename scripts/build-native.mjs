@@ -1,23 +1,33 @@
 // Builds the native training kernels (native/regbench_kernels.cc, a Node-API addon over libtorch)
 // into dist/native/regbench_kernels.node. Called by scripts/build.mjs; also runs alone
-// (`node scripts/build-native.mjs`). Never fails the build: where no C++ compiler, no Node-API
-// header or no libtorch is found it prints one line and the wasm kernels are used.
+// (`node scripts/build-native.mjs [--sanitize] [--dist DIR]`). Never fails the build: where no
+// C++ compiler, no Node-API header or no libtorch is found it prints one line and the wasm
+// kernels are used.
 //
 // libtorch, first found wins: $REGBENCH_LIBTORCH (a directory with include/ and lib/), Debian's
 // libtorch-dev (/usr/include/torch, /usr/lib/<multiarch>/libtorch_cpu.so), then pip's torch
 // (`python3 -c 'import torch'`: <site-packages>/torch/include and lib). The addon records the
 // library directory as its rpath. Where libtorch links the shared libdnnl and oneDNN's headers
 // are installed (Debian: libdnnl-dev), the convolutions are compiled on oneDNN directly
-// (native/dnnl_conv.h); otherwise they go through libtorch. The compiled addon is cached in
-// <tmpdir>/regbench-native-build by a hash of the sources in native/, the flags and the library,
-// so a rebuild without changes only copies it.
+// (native/dnnl_conv.h); otherwise they go through libtorch. Warnings are on (-Wall -Wextra; the
+// libraries' headers are system headers) and reported in the build line.
+//
+// The compiled addon is cached by a hash of the sources in native/, the flags and the library in
+// the per-user cache (src/engine/private-cache.ts: ~/.cache/regbench/native, created 0700), so a
+// rebuild without changes only copies it. The cache folder and the cached file are checked
+// (owned by this user, writable by nobody else, no symbolic link) before the file is copied into
+// dist; where a check fails the build line says what to fix and the wasm kernels are used.
+//
+// --sanitize (or REGBENCH_NATIVE_SANITIZE=1): the test build, with AddressSanitizer and
+// UndefinedBehaviorSanitizer (-fsanitize=address,undefined, every report fatal) and -Werror,
+// cached under its own name. It loads only into a process that preloads libasan
+// (test/native-sanitizer.test.ts); `--dist DIR` puts it into DIR/native instead of dist/native.
 //
 // REGBENCH_NATIVE=0 skips the native build.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ADDON = 'regbench_kernels.node';
@@ -112,12 +122,39 @@ function findOneDnn(torch) {
   return null;
 }
 
-/** Builds (or copies from the cache) the addon into `<dist>/native`; returns its path or null. */
-export function buildNative({ root, dist, log = console.log } = {}) {
+/**
+ * The per-user cache's checks (src/engine/private-cache.ts, the module the training worker uses
+ * before it loads anything), compiled on the fly with esbuild so that both share one
+ * implementation; it imports node: modules only.
+ */
+async function privateCache(root) {
+  const { transformSync } = await import('esbuild');
+  const { code } = transformSync(readFileSync(join(root, 'src', 'engine', 'private-cache.ts'), 'utf8'), { loader: 'ts', format: 'esm' });
+  return import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
+}
+
+/** How many builds of each kind the cache keeps (worktrees and branches with other sources). */
+const CACHE_KEEP = 4;
+
+/** Removes all but the CACHE_KEEP newest `<kind>-*.node` files of the cache. */
+function pruneCache(cacheDir, kind) {
+  const builds = readdirSync(cacheDir)
+    .filter((f) => f.startsWith(`${kind}-`) && f.endsWith('.node'))
+    .map((f) => ({ f, t: statSync(join(cacheDir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of builds.slice(CACHE_KEEP)) rmSync(join(cacheDir, f), { force: true });
+}
+
+/**
+ * Builds (or copies from the cache) the addon into `<dist>/native`; returns its path or null.
+ * `sanitize`: the AddressSanitizer + UndefinedBehaviorSanitizer test build (see the header).
+ */
+export async function buildNative({ root, dist, log = console.log, sanitize = process.env.REGBENCH_NATIVE_SANITIZE === '1' } = {}) {
   root ??= join(dirname(fileURLToPath(import.meta.url)), '..');
   dist ??= join(root, 'dist');
+  const kind = sanitize ? 'sanitize' : 'release';
   const skip = (why) => {
-    log(`native kernels: skipped (${why}) — the wasm kernels will be used`);
+    log(`native kernels${sanitize ? ' (sanitizer build)' : ''}: skipped (${why}) — the wasm kernels will be used`);
     return null;
   };
   if (process.env.REGBENCH_NATIVE === '0') return skip('REGBENCH_NATIVE=0');
@@ -129,14 +166,18 @@ export function buildNative({ root, dist, log = console.log } = {}) {
   const torch = findLibtorch();
   if (!torch) return skip("no libtorch found; install libtorch-dev or pip's torch");
   const src = join(root, 'native', 'regbench_kernels.cc');
-  const includes = [torch.include, join(torch.include, 'torch', 'csrc', 'api', 'include')].filter((d) => existsSync(d));
+  // The libraries' headers are system headers: their warnings are not ours to fix.
+  const includes = [napi, torch.include, join(torch.include, 'torch', 'csrc', 'api', 'include')].filter((d) => existsSync(d));
   const dnnl = findOneDnn(torch);
   if (dnnl && !includes.includes(dnnl.include)) includes.push(dnnl.include);
   const flags = [
-    '-std=c++17', '-O3', '-ffp-contract=off', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-w',
+    '-std=c++17', '-ffp-contract=off', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-Wall', '-Wextra',
+    ...(sanitize ? ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-DREGBENCH_UBSAN', '-Werror'] : ['-O3']),
     '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=regbench_kernels', `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
     ...(torch.cxx11abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11abi ? 1 : 0}`]),
-    `-I${napi}`, ...includes.map((d) => `-I${d}`),
+    // (/usr/include and /usr/local/include are the compiler's own; naming them again would
+    // reorder its search path and break #include_next in the C++ library.)
+    ...includes.filter((d) => !['/usr/include', '/usr/local/include'].includes(d)).flatMap((d) => ['-isystem', d]),
     src,
     ...(dnnl ? ['-DREGBENCH_WITH_DNNL', `-DREGBENCH_ONEDNN_VERSION="${dnnl.version}"`] : []),
     `-L${torch.lib}`, `-Wl,-rpath,${torch.lib}`, '-ltorch_cpu', '-lc10',
@@ -145,31 +186,60 @@ export function buildNative({ root, dist, log = console.log } = {}) {
   ];
   const sources = readdirSync(join(root, 'native')).filter((f) => /\.(cc|h)$/.test(f)).sort();
   const hash = createHash('sha256').update(sources.map((f) => readFileSync(join(root, 'native', f), 'utf8')).join('\0')).update(cxx).update(JSON.stringify(flags)).digest('hex').slice(0, 16);
-  // Outside the repository (a .vsix must not carry it) and outside dist (cleaned by every build).
-  const cacheDir = join(tmpdir(), 'regbench-native-build');
-  const cached = join(cacheDir, `${hash}.node`);
+  // Outside the repository (a .vsix must not carry it) and outside dist (cleaned by every build),
+  // in the user's own cache, never a shared temp folder (another user could plant a build there).
+  const { privateCacheDir, checkTrustedFile } = await privateCache(root);
+  let cacheDir;
+  try {
+    cacheDir = privateCacheDir('native');
+  } catch (e) {
+    return skip(e.message);
+  }
+  const cached = join(cacheDir, `${kind}-${hash}.node`);
   const outDir = join(dist, 'native');
   const out = join(outDir, ADDON);
   mkdirSync(outDir, { recursive: true });
+  const libraries = `libtorch ${torch.version} from ${torch.source}${dnnl ? `, convolutions on oneDNN ${dnnl.version}` : ''}`;
   if (!existsSync(cached)) {
-    mkdirSync(cacheDir, { recursive: true });
     const t0 = Date.now();
     const tmp = `${cached}.${process.pid}.tmp`;
+    let warnings = [];
     try {
-      execFileSync(cxx, [...flags, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      const r = spawnSync(cxx, [...flags, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+      warnings = (r.stderr ?? '').split('\n').filter((l) => /warning:/.test(l));
+      if (r.status !== 0) {
+        const detail = (r.stderr ?? '').split('\n').find((l) => /error/.test(l)) ?? String(r.error?.message ?? `exit ${r.status}`);
+        rmSync(tmp, { force: true });
+        return skip(`compiling against ${torch.source} failed: ${detail.trim()}`);
+      }
     } catch (e) {
-      const detail = String(e.stderr ?? e.message).split('\n').find((l) => /error/.test(l)) ?? String(e.message).split('\n')[0];
-      return skip(`compiling against ${torch.source} failed: ${detail.trim()}`);
+      return skip(`compiling against ${torch.source} failed: ${String(e.message).split('\n')[0]}`);
     }
+    // Whatever the umask: readable by all, writable by its owner only (the loader checks that).
+    chmodSync(tmp, 0o755);
     renameSync(tmp, cached);
-    // Keep only the newest build in the cache.
-    for (const f of readdirSync(cacheDir)) if (f !== `${hash}.node` && f.endsWith('.node')) rmSync(join(cacheDir, f), { force: true });
-    log(`native kernels: built ${ADDON} against libtorch ${torch.version} from ${torch.source}${dnnl ? `, convolutions on oneDNN ${dnnl.version}` : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    pruneCache(cacheDir, kind);
+    const warned = warnings.length ? `; ${warnings.length} compiler warning(s), the first: ${warnings[0].trim()}` : '';
+    log(`native kernels: built ${ADDON}${sanitize ? ' (sanitizer build)' : ''} against ${libraries} in ${((Date.now() - t0) / 1000).toFixed(0)} s${warned}`);
   } else {
-    log(`native kernels: ${ADDON} (libtorch ${torch.version} from ${torch.source}${dnnl ? `, oneDNN ${dnnl.version}` : ''}, cached build)`);
+    log(`native kernels: ${ADDON}${sanitize ? ' (sanitizer build)' : ''} (${libraries}, cached build)`);
+  }
+  try {
+    checkTrustedFile(cached);
+  } catch (e) {
+    return skip(e.message);
   }
   copyFileSync(cached, out);
+  chmodSync(out, 0o755);
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) buildNative();
+/** `node scripts/build-native.mjs [--sanitize] [--dist DIR]` */
+function cli(argv) {
+  const distAt = argv.indexOf('--dist');
+  const dist = distAt >= 0 && argv[distAt + 1] ? resolve(argv[distAt + 1]) : undefined;
+  const sanitize = argv.includes('--sanitize') || process.env.REGBENCH_NATIVE_SANITIZE === '1';
+  return buildNative({ dist, sanitize });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await cli(process.argv.slice(2));

@@ -98,7 +98,7 @@ for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')
   cpSync(join(root, 'node_modules', pkg), join(dist, 'node_modules', pkg), { recursive: true, dereference: true });
 }
 // The native training kernels (dist/native), where a compiler and libtorch exist.
-buildNative({ root, dist });
+await buildNative({ root, dist });
 // Editor types for TypeScript variants: the declarations of tfjs-core and of the packages they
 // reference, in a node_modules tree of their own (dist/types) that the tsconfig.json Regbench
 // writes beside variants points at. Declarations only: nothing here is loaded at run time.

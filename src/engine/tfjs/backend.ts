@@ -24,9 +24,9 @@ import { BackendWasm, setThreadsCount, setWasmPaths, version_wasm } from '@tenso
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BackendId } from '../../protocol/benchmarks';
@@ -35,6 +35,7 @@ import { registerWasmTrainingKernels } from './kernels/register';
 import { endSimdPool, liveHelperThreads } from './kernels/simd-pool';
 import { nativeStatus, setNativeKernels } from './native/index';
 import { explainTfjsNodeFailure } from './tfjs-node-errors';
+import { checkTrustedFile, privateCacheDir, UntrustedPathError } from '../private-cache';
 
 // The ReLU / ReLU6 gradients with PyTorch's rule at NaN (dy passes) on every backend, not only
 // where the wasm kernels are registered (kernels/activation-grad.ts).
@@ -146,7 +147,10 @@ async function startWasm(): Promise<BackendInfo> {
   if (wanted > 1) {
     try {
       module = await instantiateThreadedWasm(dir, wanted);
-    } catch {
+    } catch (e) {
+      // Single-threaded wasm then; thread scripts refused as untrusted, or that could not be
+      // written (a read-only home: set XDG_CACHE_HOME), say why in one line.
+      if (e instanceof UntrustedPathError || (e as NodeJS.ErrnoException).code) process.stderr.write(`regbench: threaded wasm not started: ${(e as Error).message}\n`);
       module = null;
     }
   }
@@ -266,28 +270,33 @@ async function instantiateThreadedWasm(wasmDir: string, threads: number): Promis
 
 /**
  * Node workers start from files: the pthread worker script and the module's main script (which
- * each worker evaluates) go to a per-version directory in the temp dir, written once.
+ * each worker evaluates) go to the per-user cache (`~/.cache/regbench/wasm-threads`, created
+ * 0700; ../private-cache.ts), never a shared temp folder, where another user could put a script
+ * of their own first. The folder is checked before writing, and each file after it, before a
+ * worker executes it; a failed check throws an UntrustedPathError (the caller then uses the
+ * single-threaded loader).
  */
 function writeThreadScripts(): { worker: string; main: string } {
   // The worker source is kept in a template literal whose `\n` escapes became real newlines.
   const worker = wasmWorkerContents.replace(/\n/g, '\\n');
   const main = `var WasmBackendModuleThreadedSimd = ${String(threadedSimdFactory)}`;
   const hash = createHash('sha256').update(worker).update(main).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), `regbench-tfjs-wasm-${version_wasm}-${hash}`);
-  const files = { worker: join(dir, 'worker.js'), main: join(dir, 'main.js') };
-  mkdirSync(dir, { recursive: true });
+  const dir = privateCacheDir('wasm-threads');
+  const files = { worker: join(dir, `worker-${version_wasm}-${hash}.js`), main: join(dir, `main-${version_wasm}-${hash}.js`) };
   // Written on every start (cheap; a half-written file from a crashed run cannot linger), each to
   // a file of its own that is then renamed over the shared name: several workers start at once
   // (local concurrency, Slurm array tasks on one node), and one that read the file while another
   // truncated and rewrote it in place failed with "WasmBackendModuleThreadedSimd is not defined".
   writeAtomically(files.worker, worker);
   writeAtomically(files.main, main);
+  checkTrustedFile(files.worker);
+  checkTrustedFile(files.main);
   return files;
 }
 
 function writeAtomically(file: string, contents: string): void {
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
-  writeFileSync(tmp, contents);
+  writeFileSync(tmp, contents, { mode: 0o644 });
   renameSync(tmp, file);
 }
 

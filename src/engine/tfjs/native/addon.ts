@@ -5,11 +5,18 @@
  * says why in one line and the wasm kernels stay in use.
  *
  * Every function takes `(heap, params)`: a byte view of the wasm heap and a Float64Array of byte
- * offsets into it and sizes, in the order native/regbench_kernels.cc lists per kernel.
+ * offsets into it and sizes, in the order native/regbench_kernels.cc lists per kernel. The addon
+ * checks every one against the heap and throws a JS Error for a bad one.
+ *
+ * Before loading, the file is checked as the per-user cache's files are (../../private-cache.ts):
+ * a regular file (no symbolic link), owned by this user or root, writable by nobody else, in a
+ * folder of the same kind. A file that fails is not loaded: the reason (one line: the path and
+ * what to fix) goes to stderr and the wasm kernels stay in use.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { checkTrustedFile } from '../../private-cache';
 
 export type NativeCall = (heap: Uint8Array, params: Float64Array) => void;
 
@@ -28,7 +35,10 @@ export interface NativeAddon {
   maxPoolGrad: NativeCall;
   sgdUpdate: NativeCall;
   setThreads(n: number): void;
-  info(): { threads: number; libtorch: string; mkldnn: boolean; onednn?: string };
+  info(): { threads: number; libtorch: string; mkldnn: boolean; onednn?: string; sanitizers: string[] };
+  /** Sanitizer builds only (scripts/build-native.mjs --sanitize): makes the error the sanitizer
+   * of `kind` must report ('address': a read past a heap block; 'undefined': a signed overflow). */
+  sanitizerProbe?(kind: 'address' | 'undefined'): number;
 }
 
 export const ADDON_FILE = 'regbench_kernels.node';
@@ -56,6 +66,15 @@ export function loadAddon(): { addon: NativeAddon | null; reason: string; path: 
   // instead (measured on 2 cores, ResNet-20: every wasm kernel 5-20x slower with spinning
   // workers). libgomp reads this when the addon loads it; an explicit setting is kept.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  try {
+    // Root may own it: an extension installed system-wide.
+    checkTrustedFile(path, [0]);
+  } catch (e) {
+    const msg = String(e instanceof Error ? e.message : e);
+    process.stderr.write(`regbench: native kernels not loaded: ${msg}\n`);
+    loaded = { addon: null, reason: msg, path };
+    return loaded;
+  }
   try {
     // A run-time require that esbuild leaves alone: the addon is a file beside the bundle.
     const addon = createRequire(__filename)(path) as NativeAddon;
