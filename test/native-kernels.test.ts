@@ -2,11 +2,19 @@
  * The native path ('wasm+native', native/ over libtorch) beyond what kernels.test.ts and
  * gradients.test.ts check on both paths:
  *
- * - With REGBENCH_EXPECT_NATIVE=1 (set in CI, where g++ and libtorch-dev are installed) the addon
- *   must be built and load; elsewhere the native suites are skipped with the reason.
+ * - Where the addon is expected (g++ and libtorch-dev installed, or REGBENCH_EXPECT_NATIVE=1; see
+ *   native-expected.ts) it must be built and load: a missing addon fails here. Elsewhere the
+ *   native suites are skipped with the reason.
+ * - The addon checks every offset and size it gets from JavaScript: for every kernel, a valid call
+ *   passes, each tensor moved partly outside the heap and each parameter made NaN is refused with
+ *   a JS error naming the parameter; negative, fractional, too large, misaligned, overflowing and
+ *   inconsistent values likewise. test/native-sanitizer.test.ts runs this file against the
+ *   AddressSanitizer + UndefinedBehaviorSanitizer build (REGBENCH_EXPECT_SANITIZERS=1).
  * - The kernels only the native path replaces for training (matrix products, fused convolutions
  *   with bias and activation) against the cpu backend, tolerance as kernels.test.ts (1e-4).
- * - 'wasm' and 'wasm+native' switch the registrations back and forth.
+ * - 'wasm' and 'wasm+native' switch the registrations back and forth, and which kernel ran (the
+ *   addon's or the wasm one it replaced) is observed, as for a configuration the addon does not
+ *   cover (it falls back to the wasm kernel).
  * - The fused SGD update gives the tf-op formulation's values bit for bit.
  * - Determinism: two identical short trainings (same seed, same thread count) end with
  *   bit-identical weights.
@@ -14,10 +22,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
+import { loadAddon, type NativeAddon } from '../src/engine/tfjs/native/addon';
 import { nativeKernelsActive, nativeStatus } from '../src/engine/tfjs/native/index';
 import { buildModel } from '../src/engine/tfjs/models/index';
 import { applySgd, SGD_UPDATE } from '../src/engine/tfjs/sgd';
+import { nativeExpectation } from './native-expected';
 import { relativeError } from './relative-error';
 
 const TOLERANCE = 1e-4;
@@ -50,27 +61,172 @@ function agreesWithCpu(name: string, shapes: number[][], f: (...inputs: tf.Tenso
   });
 }
 
-test('the native kernels load where they are expected (REGBENCH_EXPECT_NATIVE=1)', () => {
-  if (process.env.REGBENCH_EXPECT_NATIVE === '1') assert.ok(status.available, `REGBENCH_EXPECT_NATIVE=1 but ${status.reason}`);
-  else if (!status.available) console.log(`# ${skip}`);
+const expectation = nativeExpectation();
+
+test('the native kernels load where they are expected (g++ and libtorch-dev, or REGBENCH_EXPECT_NATIVE=1)', (t) => {
+  if (!expectation.expected) {
+    t.skip(`the addon is not expected here: ${expectation.why}${status.available ? '' : `; ${skip}`}`);
+    return;
+  }
+  assert.ok(status.available, `the addon is expected here (${expectation.why}) but ${status.reason}`);
+});
+
+test('the sanitizer build is the one loaded where it is asked for (REGBENCH_EXPECT_SANITIZERS=1)', (t) => {
+  if (process.env.REGBENCH_EXPECT_SANITIZERS !== '1') {
+    t.skip('not asked for (test/native-sanitizer.test.ts sets REGBENCH_EXPECT_SANITIZERS=1)');
+    return;
+  }
+  const addon = loadAddon().addon;
+  assert.ok(addon, `no addon: ${status.reason}`);
+  assert.deepEqual([...addon.info().sanitizers].sort(), ['address', 'undefined'], `sanitizers of ${loadAddon().path}`);
+});
+
+/**
+ * One valid call per kernel on a small plain heap (every tensor in a slot of its own), with the
+ * indices of its tensor offsets and of its real-valued (non-integer) parameters.
+ */
+const SLOT = 1024;
+const at = (i: number): number => SLOT * (i + 1);
+const GEOMETRY = [1, 4, 4, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 1];
+type KernelName = Exclude<keyof NativeAddon, 'setThreads' | 'info' | 'sanitizerProbe'>;
+const KERNEL_CALLS: Array<{ name: KernelName; params: number[]; tensors: number[]; reals?: number[] }> = [
+  { name: 'conv2d', params: [at(0), at(1), at(2), at(3), 1, ...GEOMETRY], tensors: [0, 1, 2, 3] },
+  { name: 'conv2dBackpropInput', params: [at(0), at(1), at(2), ...GEOMETRY], tensors: [0, 1, 2] },
+  { name: 'conv2dBackpropFilter', params: [at(0), at(1), at(2), ...GEOMETRY], tensors: [0, 1, 2] },
+  { name: 'batchMatMul', params: [at(0), at(1), at(2), at(3), 1, 1, 1, 2, 3, 4, 0, 1, 4], tensors: [0, 1, 2, 3] },
+  { name: 'channelMoments', params: [at(0), at(1), at(2), 4, 2], tensors: [0, 1, 2] },
+  { name: 'channelGradSums', params: [at(0), at(1), at(2), at(3), at(4), 4, 2, at(5)], tensors: [0, 1, 2, 3, 4, 7] },
+  { name: 'channelAffine', params: [at(0), at(1), at(2), at(3), 4, 2, 1], tensors: [0, 1, 2, 3] },
+  { name: 'channelAffine2', params: [at(0), at(1), at(2), at(3), at(4), at(5), 4, 2, at(6)], tensors: [0, 1, 2, 3, 4, 5, 8] },
+  { name: 'maskedGrad', params: [at(0), at(1), at(2), 8, 6], tensors: [0, 1, 2], reals: [4] },
+  { name: 'addRelu', params: [at(0), at(1), at(2), 8], tensors: [0, 1, 2] },
+  { name: 'leadingSum', params: [at(0), at(1), 4, 2], tensors: [0, 1] },
+  { name: 'maxPoolGrad', params: [at(0), at(1), at(2), 1, 4, 4, 2, 2, 2, 2, 2, 0, 0, 2, 2], tensors: [0, 1, 2] },
+  { name: 'sgdUpdate', params: [1, 0.1, 0.9, 5e-4, at(0), at(1), at(2), at(3), at(4), 8], tensors: [4, 5, 6, 7, 8], reals: [1, 2, 3] },
+];
+
+describe('the addon checks every offset and size from JavaScript', { skip }, () => {
+  const heap = new Uint8Array(SLOT * 10);
+  const addon = (): NativeAddon => {
+    const a = loadAddon().addon;
+    assert.ok(a);
+    return a;
+  };
+  const kernel = (name: KernelName): ((params: number[]) => void) => (params) => addon()[name](heap, Float64Array.from(params));
+
+  for (const { name, params, tensors, reals = [] } of KERNEL_CALLS) {
+    test(`${name}: a valid call passes; each tensor partly outside the heap, and each parameter NaN, is refused naming it`, () => {
+      const run = kernel(name);
+      assert.doesNotThrow(() => run(params), `${name}: the valid call`);
+      for (const k of tensors) {
+        const moved = params.slice();
+        moved[k] = heap.length - 4;
+        assert.throws(() => run(moved), new RegExp(`${name}: parameter ${k} \\(\\w+\\) lies outside the heap`), `${name} with parameter ${k} at the heap's last float`);
+      }
+      for (let k = 0; k < params.length; k++) {
+        if (reals.includes(k)) continue;
+        const bad = params.slice();
+        bad[k] = NaN;
+        assert.throws(() => run(bad), new RegExp(`${name}: parameter ${k} \\(\\w+\\) is not a finite number`), `${name} with parameter ${k} NaN`);
+      }
+    });
+  }
+
+  test('a tensor ending at the heap\'s last byte is computed; one float further is refused', () => {
+    const floats = new Float32Array(heap.buffer);
+    const end = heap.length - 8 * 4;
+    floats.set([1, -2, 3, -4, 5, -6, 7, -8], at(0) / 4);
+    floats.set([1, 1, 1, 1, 1, 1, 1, 1], at(1) / 4);
+    kernel('addRelu')([at(0), at(1), end, 8]);
+    assert.deepEqual([...floats.subarray(end / 4)], [2, 0, 4, 0, 6, 0, 8, 0]);
+    assert.throws(() => kernel('addRelu')([at(0), at(1), end + 4, 8]), /addRelu: parameter 2 \(out\) lies outside the heap: 8 floats at byte 10212, heap 10240 bytes/);
+  });
+
+  for (const [value, reason] of [[Infinity, 'is not a finite number'], [-1, 'is negative'], [2.5, 'is not an integer'], [2 ** 31, 'is too large']] as const) {
+    test(`a size of ${value} is refused: ${reason}`, () => {
+      assert.throws(() => kernel('addRelu')([at(0), at(1), at(2), value]), new RegExp(`addRelu: parameter 3 \\(size\\) ${reason}`));
+    });
+  }
+
+  test('offsets: negative, fractional, beyond 2^53 or misaligned are refused', () => {
+    const run = kernel('addRelu');
+    assert.throws(() => run([-4, at(1), at(2), 8]), /parameter 0 \(a\) is negative/);
+    assert.throws(() => run([at(0) + 0.5, at(1), at(2), 8]), /parameter 0 \(a\) is not an integer/);
+    assert.throws(() => run([2 ** 60, at(1), at(2), 8]), /parameter 0 \(a\) is too large/);
+    assert.throws(() => run([at(0) + 2, at(1), at(2), 8]), /parameter 0 \(a\) is not 4-byte aligned/);
+  });
+
+  test('sizes whose product overflows, and an inconsistent convolution, are refused', () => {
+    const huge = 2 ** 31 - 1;
+    assert.throws(() => kernel('conv2d')([at(0), at(1), 0, at(3), 0, huge, huge, huge, huge, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, huge, huge, 1]), /conv2d: tensor size overflows/);
+    const geometry = GEOMETRY.slice();
+    geometry[15] = 5;
+    assert.throws(() => kernel('conv2d')([at(0), at(1), 0, at(3), 0, ...geometry]), /conv2d: parameter 20 \(outH\) is 5, the geometry gives 4/);
+    geometry[15] = 4;
+    geometry[17] = 2;
+    geometry[6] = 3;
+    assert.throws(() => kernel('conv2d')([at(0), at(1), 0, at(3), 0, ...geometry]), /conv2d: parameter 22 \(groups\) must divide/);
+    assert.throws(() => kernel('batchMatMul')([at(0), at(1), 0, at(3), 0, 2, 3, 1, 1, 1, 0, 0, 0]), /batchMatMul: parameter 6 \(batchB\) must equal batchA/);
+    assert.throws(() => kernel('sgdUpdate')([2, 0.1, 0.9, 0, at(0), at(1), at(2), at(3), at(4), 8]), /sgdUpdate: parameter 0 \(count\) needs 16 parameters, got 10/);
+  });
+
+  test('arguments that are not (Uint8Array, Float64Array) are a TypeError', () => {
+    const fn = addon().addRelu;
+    assert.throws(() => fn(heap, Float32Array.from([at(0), at(1), at(2), 8]) as unknown as Float64Array), TypeError);
+    assert.throws(() => fn(new Float32Array(16) as unknown as Uint8Array, Float64Array.from([0, 16, 32, 2])), TypeError);
+    assert.throws(() => fn(heap, Float64Array.from([at(0), at(1), at(2)])), /addRelu: expected 4 parameters, got 3/);
+  });
 });
 
 describe('native kernels (wasm+native)', { skip }, () => {
+  // The wasm kernel the native _FusedMatMul replaces (its fallback), as registered before it.
+  let wasmFusedMatMul: KernelConfig | undefined;
+
   before(async () => {
     await initBackend('cpu');
+    await initBackend('wasm');
+    wasmFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm');
     assert.equal((await initBackend('wasm+native')).backend, 'wasm+native');
   });
 
+  /** Runs `f` counting the calls of the addon's matrix product and of the wasm _FusedMatMul. */
+  function countMatMuls(f: () => void): { native: number; wasm: number } {
+    const addon = loadAddon().addon;
+    const wasm = wasmFusedMatMul;
+    assert.ok(addon && wasm, 'the addon and the wasm _FusedMatMul');
+    const counts = { native: 0, wasm: 0 };
+    const [nativeFn, wasmFn] = [addon.batchMatMul, wasm.kernelFunc];
+    addon.batchMatMul = (heap, params) => {
+      counts.native++;
+      nativeFn(heap, params);
+    };
+    wasm.kernelFunc = (args) => {
+      counts.wasm++;
+      return wasmFn(args);
+    };
+    try {
+      f();
+    } finally {
+      addon.batchMatMul = nativeFn;
+      wasm.kernelFunc = wasmFn;
+    }
+    return counts;
+  }
+
+  const fusedMatMul = (activation: tf.fused.Activation) => (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor): tf.Tensor[] => [tf.fused.matMul({ a, b, bias, activation })];
+
   test("'wasm' removes the native kernels and 'wasm+native' puts them back", async () => {
     assert.equal(nativeKernelsActive(), true);
+    assert.deepEqual(countMatMuls(() => agreesWithCpu('fused matMul relu (native)', [[6, 9], [9, 4], [4]], fusedMatMul('relu'))), { native: 1, wasm: 0 }, 'wasm+native: the addon computes it');
     assert.equal((await initBackend('wasm')).backend, 'wasm');
     assert.equal(nativeKernelsActive(), false);
+    assert.deepEqual(countMatMuls(() => agreesWithCpu('fused matMul relu (wasm)', [[6, 9], [9, 4], [4]], fusedMatMul('relu'))), { native: 0, wasm: 1 }, "'wasm': the wasm kernel computes it");
     const info = await initBackend('wasm+native');
     assert.equal(info.backend, 'wasm+native');
     assert.equal(nativeKernelsActive(), true);
     assert.ok(info.versions.libtorch, 'libtorch version in the run environment');
-    // CI installs libdnnl-dev: there the convolutions must run on oneDNN, not on libtorch's fallback.
-    if (process.env.REGBENCH_EXPECT_NATIVE === '1') assert.ok(info.versions.onednn, `convolutions on oneDNN (versions: ${JSON.stringify(info.versions)})`);
+    // Where libdnnl-dev is installed the convolutions must run on oneDNN, not on libtorch's fallback.
+    if (expectation.onednn) assert.ok(info.versions.onednn, `convolutions on oneDNN (versions: ${JSON.stringify(info.versions)})`);
   });
 
   // The broadcast case is forward only: tfjs-core's BatchMatMul gradient does not reduce b's batch.
@@ -114,7 +270,10 @@ describe('native kernels (wasm+native)', { skip }, () => {
   }
 
   test('a fused activation the native kernels do not cover falls back to the wasm kernel', () => {
-    agreesWithCpu('fused matMul elu', [[6, 9], [9, 4], [4]], (a, b, bias) => [tf.fused.matMul({ a, b, bias, activation: 'elu' })]);
+    assert.ok(tf.setBackend('wasm'));
+    assert.equal(nativeKernelsActive(), true);
+    const counts = countMatMuls(() => agreesWithCpu('fused matMul elu', [[6, 9], [9, 4], [4]], fusedMatMul('elu')));
+    assert.deepEqual(counts, { native: 0, wasm: 1 }, 'elu: the wasm kernel ran, the addon did not');
   });
 
   test('the fused SGD update (RegbenchSgdUpdate) gives the tf-op formulation bit for bit', () => {
