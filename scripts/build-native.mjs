@@ -172,7 +172,7 @@ export async function buildNative({ root, dist, log = console.log, sanitize = pr
   if (dnnl && !includes.includes(dnnl.include)) includes.push(dnnl.include);
   const flags = [
     '-std=c++17', '-ffp-contract=off', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-Wall', '-Wextra',
-    ...(sanitize ? ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-DREGBENCH_UBSAN', '-Werror'] : ['-O3']),
+    ...(sanitize ? ['-O0', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-DREGBENCH_UBSAN', '-Werror'] : ['-O3']),
     '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=regbench_kernels', `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
     ...(torch.cxx11abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11abi ? 1 : 0}`]),
     // (/usr/include and /usr/local/include are the compiler's own; naming them again would

@@ -1,6 +1,6 @@
 /**
  * Several workers starting the threaded wasm backend at once (local concurrency, Slurm array
- * tasks on one node) share the thread scripts the backend writes to the temp directory; each is
+ * tasks on one node) share the thread scripts the backend writes to the per-user cache; each is
  * written to a file of its own and renamed over the shared name, so no worker reads a file
  * another is rewriting (that failed a Slurm matrix task once: "WasmBackendModuleThreadedSimd is
  * not defined"). Six children start at once, three times; every one must come up threaded and
