@@ -199,6 +199,8 @@ export async function buildNative({ root, dist, log = console.log, sanitize = pr
   const outDir = join(dist, 'native');
   const out = join(outDir, ADDON);
   mkdirSync(outDir, { recursive: true });
+  // The loader refuses a folder others may write to (src/engine/tfjs/native/addon.ts), whatever the umask.
+  chmodSync(outDir, 0o755);
   const libraries = `libtorch ${torch.version} from ${torch.source}${dnnl ? `, convolutions on oneDNN ${dnnl.version}` : ''}`;
   if (!existsSync(cached)) {
     const t0 = Date.now();
