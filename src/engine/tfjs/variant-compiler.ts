@@ -62,6 +62,14 @@ export async function compileVariantSource(entry: string, outfile: string, exter
   return { code: js.text, map: map?.text };
 }
 
+/**
+ * Starts the compiler ahead of the first compile (its WebAssembly takes a moment to compile), so
+ * that it overlaps other start-up work; a failure surfaces at the compile.
+ */
+export function startVariantCompiler(): void {
+  (service ??= startEsbuild()).catch(() => undefined);
+}
+
 /** The folder of the esbuild-wasm package: the copy shipped beside the bundles, else the checkout's. */
 export function esbuildWasmDir(): string {
   const shipped = path.join(__dirname, 'node_modules', 'esbuild-wasm');
@@ -85,7 +93,8 @@ async function startEsbuild(): Promise<typeof Esbuild> {
   const wrapper = vm.runInThisContext(`(function (module, exports, self) {${fs.readFileSync(file, 'utf8')}\n})`, { filename: file });
   (wrapper as (m: typeof mod, e: unknown, self: typeof globalThis) => void)(mod, mod.exports, globalThis);
   const esbuild = mod.exports as unknown as typeof Esbuild;
-  const wasmModule = new WebAssembly.Module(fs.readFileSync(path.join(dir, 'esbuild.wasm')));
+  // Compiled off the main thread: the worker loads its backend meanwhile (startVariantCompiler).
+  const wasmModule = await WebAssembly.compile(await fs.promises.readFile(path.join(dir, 'esbuild.wasm')));
   await esbuild.initialize({ wasmModule, worker: false });
   return esbuild;
 }
