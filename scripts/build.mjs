@@ -91,11 +91,12 @@ const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 for (const f of readdirSync(wasmDir)) {
   if (f.endsWith('.wasm')) cpSync(join(wasmDir, f), join(dist, f));
 }
-// The worker compiles TypeScript variants with esbuild at run time. esbuild is a native binary
-// per platform, so it ships beside the bundles (dist/node_modules) rather than inside them; a
-// .vsix built here therefore carries this platform's binary (package per target with vsce --target).
-for (const pkg of ['esbuild', ...readdirSync(join(root, 'node_modules/@esbuild')).map((p) => `@esbuild/${p}`)]) {
-  cpSync(join(root, 'node_modules', pkg), join(dist, 'node_modules', pkg), { recursive: true, dereference: true });
+// The worker compiles TypeScript variants with esbuild's WebAssembly build at run time
+// (src/engine/tfjs/variant-compiler.ts): the same two files on every platform, beside the bundles.
+const esbuildWasm = join(root, 'node_modules/esbuild-wasm');
+for (const f of ['package.json', 'LICENSE.md', 'esbuild.wasm', 'lib/browser.js']) {
+  mkdirSync(dirname(join(dist, 'node_modules/esbuild-wasm', f)), { recursive: true });
+  cpSync(join(esbuildWasm, f), join(dist, 'node_modules/esbuild-wasm', f), { dereference: true });
 }
 // The native training kernels (dist/native), where a compiler and libtorch exist.
 await buildNative({ root, dist });

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { requireTool, skipUnless } from './requirements';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'bin', 'regbench.js');
@@ -130,7 +131,9 @@ test('a run whose variant loops forever is cancelled within seconds and marked c
   assert.throws(() => process.kill(workerPid, 0), /ESRCH/, 'the worker process is still alive');
 });
 
-test('the real FashionMNIST smoke run (Debian dataset-fashion-mnist) completes', { skip: !fs.existsSync('/usr/share/datasets/fashion-mnist') && 'Debian dataset-fashion-mnist is not installed' }, () => {
+const hasFmnist = fs.existsSync('/usr/share/datasets/fashion-mnist');
+test('the real FashionMNIST smoke run (Debian dataset-fashion-mnist) completes', { skip: skipUnless('fashion-mnist', hasFmnist) }, (ctx) => {
+  if (!requireTool(ctx, 'fashion-mnist', hasFmnist)) return;
   const r = regbench(['run', path.join(root, 'templates/regularizers/confidence-penalty.ts'), '--bench', 'mobilenetv2-fmnist', '--budget', 'smoke', '--json'], 600_000);
   assert.equal(r.status, 0, r.stderr);
   const end = lastEvent(r.stdout);

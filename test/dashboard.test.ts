@@ -14,6 +14,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { requireTool } from './requirements';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { BENCHMARKS, getBenchmark, RECIPE, type BenchId, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent, RunEndEvent } from '../src/protocol/events';
@@ -415,7 +416,6 @@ async function setTheme(page: Page, kind: 'vscode-dark' | 'vscode-light', vars: 
 async function launch(): Promise<{ context: BrowserContext; server: Server; close(): Promise<void> }> {
   const bundle = path.join(ROOT, 'media', 'dashboard.js');
   assert.ok(fs.existsSync(bundle), `${bundle} is missing: run node scripts/build.mjs first`);
-  assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
   fs.mkdirSync(SHOTS, { recursive: true });
   const server = await serve();
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-dashboard-'));
@@ -499,7 +499,8 @@ class FakeHost {
   }
 }
 
-test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-out, comparison, themes, CSP, reload', { timeout: 90_000 }, async () => {
+test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-out, comparison, themes, CSP, reload', { timeout: 90_000 }, async (ctx) => {
+  if (!requireTool(ctx, 'chromium', fs.existsSync(CHROMIUM), `no ${CHROMIUM}`)) return;
   const browser = await launch();
   const errors: string[] = [];
   try {
@@ -805,7 +806,8 @@ async function timeMessage(page: Page, cdp: CDPSession, msg: HostToWebviewMessag
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-test('dashboard at scale: 500 runs of 200 epochs (first render, epoch update, heap)', { timeout: 120_000 }, async () => {
+test('dashboard at scale: 500 runs of 200 epochs (first render, epoch update, heap)', { timeout: 120_000 }, async (ctx) => {
+  if (!requireTool(ctx, 'chromium', fs.existsSync(CHROMIUM), `no ${CHROMIUM}`)) return;
   const browser = await launch();
   const errors: string[] = [];
   try {

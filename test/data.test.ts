@@ -11,6 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { DATASET_STATS } from '../src/protocol/benchmarks';
 import { BatchIterator, DataError, defaultCacheDir, loadDataset, permutation, Rng, selectSubset, writeSyntheticDataset, type DataSplit } from '../src/engine/data';
 import { readTar, writeTar } from '../src/engine/data/tar';
+import { requireTool, skipUnless } from './requirements';
 
 const FMNIST_SYSTEM = '/usr/share/datasets/fashion-mnist';
 const root = mkdtempSync(join(tmpdir(), 'regbench-data-test-'));
@@ -55,7 +56,8 @@ after(() => {
 
 describe('real FashionMNIST (Debian dataset-fashion-mnist)', () => {
   const present = existsSync(join(FMNIST_SYSTEM, 'train-images-idx3-ubyte.gz'));
-  test('60000/10000 images padded to 32x32x3, exact pixels', { skip: present ? false : `${FMNIST_SYSTEM} is absent (apt-get install dataset-fashion-mnist)` }, async () => {
+  test('60000/10000 images padded to 32x32x3, exact pixels', { skip: skipUnless('fashion-mnist', present, `${FMNIST_SYSTEM} is absent`) }, async (ctx) => {
+    if (!requireTool(ctx, 'fashion-mnist', present, `${FMNIST_SYSTEM} is absent`)) return;
     const d = await loadDataset('fashion-mnist', { cacheDir: freshDir('empty-cache'), allowDownload: false });
     assert.equal(d.source, FMNIST_SYSTEM);
     assert.equal(d.train.n, 60000);

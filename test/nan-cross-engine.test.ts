@@ -13,6 +13,7 @@ import { writeSyntheticDataset } from '../src/engine/data';
 import { findPython } from '../src/engine/pytorch/launcher';
 import { RunStore } from '../src/runs/run-store';
 import { startRun } from '../src/runs/runner';
+import { requireTool } from './requirements';
 
 const repo = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(repo, 'test', 'fixtures', 'variants');
@@ -42,7 +43,7 @@ async function runNorm(file: string) {
 
 for (const [engine, file] of [['TypeScript', 'nan-in-eval.ts'], ['Python', 'nan_in_eval.py']] as const) {
   test(`${engine}: NaN from CustomNorm in evaluation mode fails the run, naming the file and evaluation mode`, async (t) => {
-    if (engine === 'Python' && !python) return t.skip('no Python with torch (Debian: apt-get install python3-torch)');
+    if (engine === 'Python' && (!requireTool(t, 'torch', Boolean(python)) || !python)) return;
     const record = await runNorm(file);
     assert.equal(record.status, 'failed', `${record.status}: ${record.reason}`);
     assert.equal(record.error?.kind, 'variant');

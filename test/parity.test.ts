@@ -13,6 +13,7 @@ import { findPython } from '../src/engine/pytorch/launcher';
 import { PARITY_TOLERANCES, runParity, type ParityReport } from '../src/engine/parity/run-parity';
 import { runParityCommand } from '../src/cli/parity-command';
 import { UsageError } from '../src/runs/run-request';
+import { requireTool } from './requirements';
 
 let python: string | undefined;
 let noPython = '';
@@ -54,7 +55,7 @@ function assertWithinTolerances(r: ParityReport): void {
 
 for (const bench of BENCHMARKS.filter((b) => b.id !== 'resnet20-cifar10')) {
   test(`parity ${bench.id}: both engines agree within the tolerances at batch 4`, async (t) => {
-    if (!python) return t.skip(noPython);
+    if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
     const report = await runParity({ bench: bench.id, batch: 4, python });
     t.diagnostic(report.checks.map((c) => `${c.id} ${c.error.toExponential(2)}`).join(', ') + ` (${report.seconds.total.toFixed(1)} s)`);
     assertWithinTolerances(report);
@@ -62,7 +63,7 @@ for (const bench of BENCHMARKS.filter((b) => b.id !== 'resnet20-cifar10')) {
 }
 
 test('regbench parity --bench resnet20-cifar10 --json: exit 0 and a report within the tolerances; the table names every check', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const written: string[] = [];
   const errors: string[] = [];
   const code = await runParityCommand(['--bench', 'resnet20-cifar10', '--batch', '3', '--python', python, '--json'], { stdout: (s) => written.push(s), stderr: (s) => errors.push(s) });

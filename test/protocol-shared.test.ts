@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { requireTool } from './requirements';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -79,7 +80,7 @@ interface PythonValues {
 }
 
 test('the PyTorch worker reads the protocol the TypeScript side imports, from the repository and from dist', (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   for (const [where, cwd, expectedDir] of [
     ['src', srcWorker, path.join(root, 'src/protocol')],
     ['dist', distWorker, distWorker],
@@ -162,7 +163,7 @@ test('the typed views of protocol.json: every benchmark, budget and recipe value
 });
 
 test('the seeded generator and the cosine schedule: one algorithm, two implementations that agree', (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const seeds = [0, 1, 7, -3, 2 ** 40 + 5, 123456789];
   const script = `
 import json, rng, train
@@ -229,7 +230,7 @@ test('both engines see the same images in the same order, and the same first bat
   const position = new Map(Array.from(trainIdx, (v, i) => [v, i] as const));
   const first = Array.from(order.subarray(0, batch), (v) => position.get(v)!);
 
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const out = path.join(tmp, 'py-batches.bin');
   const runSpec: Partial<RunSpec> = { dataset: 'fashion-mnist', tensors };
   const script = `

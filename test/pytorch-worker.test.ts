@@ -17,6 +17,7 @@ import { parseEventLine, validateEvent, type ErrorEvent, type RunEndEvent, type 
 import { DataError } from '../src/engine/data/errors';
 import { prepareTensorFiles } from '../src/engine/data/tensor-files';
 import { findPython, pythonCandidates, workerScriptPath } from '../src/engine/pytorch/launcher';
+import { requireTool } from './requirements';
 
 const root = path.resolve(__dirname, '..', '..');
 const pytorchSrc = path.join(root, 'src/engine/pytorch');
@@ -161,7 +162,7 @@ function checkShape(r: WorkerResult): RunEndEvent {
 }
 
 test('python unit tests of the worker pass', (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const r = spawnSync(python, ['-m', 'unittest', 'discover', '-s', path.join(pytorchSrc, 'tests'), '-t', pytorchSrc], {
     cwd: root,
     encoding: 'utf8',
@@ -173,7 +174,7 @@ test('python unit tests of the worker pass', (t) => {
 });
 
 test('the worker\'s models have the parameter and norm counts of protocol.json', (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const script = [
     'import json, torch, models',
     'benches = {"resnet20-cifar10": ("resnet20", 10), "resnet56-cifar100": ("resnet56", 100), "resnet110-cifar100": ("resnet110", 100),',
@@ -196,7 +197,7 @@ test('the worker\'s models have the parameter and norm counts of protocol.json',
 });
 
 test('smoke run: hello, run-start, progress, epoch, run-end completed; every line valid', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   // The DropBlock-style template registers forward hooks on its first call; the print must not reach stdout.
   const template = fs.readFileSync(path.join(root, 'templates/regularizers/dropblock_penalty.py'), 'utf8');
   const variant = writeVariant('dropblock_noisy.py', `${template}\nprint("a variant that prints at import")\n`);
@@ -286,7 +287,7 @@ const FAILURES: FailureCase[] = [
 ];
 
 test('failing variants: one variant error naming file and line, run-end failed, exit 1', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const results = await Promise.all(
     FAILURES.map(async (c) => {
       const file = writeVariant(c.name, c.source);
@@ -329,7 +330,7 @@ test('a missing dataset is a data error that says what to put where; a missing p
       return true;
     },
   );
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const variant = path.join(root, 'templates/regularizers/blank.py');
   const gone = path.join(tmp, 'gone.u8');
   const r = await runWorker(smokeSpec(variant, { tensors: { ...tensors, train: { path: gone, n: 256 } } }));
@@ -343,7 +344,7 @@ test('a missing dataset is a data error that says what to put where; a missing p
 });
 
 test('a cuda request without cuda is a usage error; a bad spec too', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const variant = path.join(root, 'templates/regularizers/blank.py');
   const r = await runWorker(smokeSpec(variant, { device: 'cuda' }), { CUDA_VISIBLE_DEVICES: '' });
   checkShape(r);
@@ -363,7 +364,7 @@ test('a cuda request without cuda is a usage error; a bad spec too', async (t) =
 });
 
 test('SIGTERM ends a run promptly with run-end interrupted and exit 0, after a checkpoint once training has begun', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const variant = path.join(root, 'templates/regularizers/confidence_penalty.py');
   const runDir = path.join(tmp, 'sigterm-run');
   fs.mkdirSync(runDir, { recursive: true });
@@ -391,7 +392,7 @@ test('SIGTERM ends a run promptly with run-end interrupted and exit 0, after a c
 });
 
 test('SIGUSR2 prints every thread\'s stack to stderr, naming the line where a stuck variant loops; the run goes on', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const source = 'import torch\n\ndef compute_regularization(model, inputs, outputs, targets, config):\n    while True:\n        pass\n';
   const variant = writeVariant('loops_forever.py', source);
   const dumped = new Promise<string>((resolve, reject) => {
@@ -453,7 +454,7 @@ test('findPython: lookup order, first interpreter with torch, and an install hin
   assert.deepEqual(pythonCandidates({ setting: '/opt/py', env: { REGBENCH_PYTHON: '/env/py' } }), ['/opt/py', '/env/py', 'python3', '/usr/bin/python3', 'python']);
   assert.deepEqual(pythonCandidates({ env: {} }), ['python3', '/usr/bin/python3', 'python']);
   assert.equal(workerScriptPath('/x/dist'), path.join('/x/dist', 'pytorch', 'worker.py'));
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const found = await findPython({ setting: path.join(tmp, 'no-such-python'), env: { ...process.env, REGBENCH_PYTHON: python } });
   assert.equal(found.python, python);
   assert.match(found.torchVersion, /^\d+\.\d+/);
@@ -474,7 +475,7 @@ test('findPython: lookup order, first interpreter with torch, and an install hin
 });
 
 test('regbench run on a .py variant: the runner prepares the images, the worker trains on them; missing data fails before the worker', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const cli = path.join(root, 'bin', 'regbench.js');
   const workspace = path.join(tmp, 'ws');
   fs.mkdirSync(workspace, { recursive: true });

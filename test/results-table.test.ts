@@ -18,6 +18,7 @@ import { buildResultsTable, TableError, type ResultsTable } from '../src/analysi
 import { CSV_HEADER, JSON_FORMAT_ID, renderTable } from '../src/analysis/results-format';
 import { describe as stats } from '../src/analysis/statistics';
 import { fixtureRecord } from './fixtures/run-records';
+import { requireTool, skipUnless } from './requirements';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'bin', 'regbench.js');
@@ -165,7 +166,8 @@ test('latex: booktabs structure, one cell per column in every row', () => {
   assert.doesNotMatch(tex, /[^\x00-\x7f]/, 'ASCII only');
 });
 
-test('latex compiles as is with pdflatex', { skip: hasPdflatex ? false : 'pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-recommended)' }, () => {
+test('latex compiles as is with pdflatex', { skip: skipUnless('pdflatex', hasPdflatex) }, (ctx) => {
+  if (!requireTool(ctx, 'pdflatex', hasPdflatex)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-tex-'));
   const t = table([...fixture(), run('my_reg&co.ts', 'weird', 0, 40, {}), run('my_reg&co.ts', 'weird', 1, 41, {})]);
   fs.writeFileSync(path.join(dir, 'table.tex'), renderTable(t, 'latex'));

@@ -10,6 +10,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { requireTool } from './requirements';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -178,7 +179,7 @@ let full: Result | undefined;
 let fullDir = '';
 
 test('interrupted runs resume bit for bit: SIGKILL and SIGUSR1 in the middle of epoch 2', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   fullDir = path.join(tmp, 'full');
   const killedDir = path.join(tmp, 'killed');
   const usr1Dir = path.join(tmp, 'usr1');
@@ -240,7 +241,7 @@ async function refused(s: RunSpec): Promise<ErrorEvent> {
 }
 
 test('a changed checkpoint and one of another variant are refused, naming the file, what differs and what to do', async (t) => {
-  if (!python) return t.skip(noPython);
+  if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   assert.ok(full, 'needs the uninterrupted run of the test before');
   const tampered = copyCheckpoint('tampered');
   const file = path.join(tampered, 'checkpoint', 'ckpt-e3-s0.pt');

@@ -15,6 +15,7 @@ import type { RunEvent } from '../src/protocol/events';
 import { RunStore } from '../src/runs/run-store';
 import { resolveRunSpec } from '../src/runs/run-request';
 import { parseSqueue } from '../src/runs/slurm/job-state';
+import { missingMessage, requireTool } from './requirements';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -42,7 +43,7 @@ function missingDaemons(): string | undefined {
 before(() => {
   skipReason = missingDaemons();
   if (skipReason) {
-    process.stdout.write(`# slurm tests skipped: ${skipReason}\n`);
+    process.stdout.write(`# ${missingMessage('slurm', skipReason)}\n`);
     return;
   }
   const r = spawnSync('bash', [script, 'start', clusterDir], { encoding: 'utf8', env, timeout: 60_000 });
@@ -156,7 +157,7 @@ test('a run owned by a Slurm task is not reconciled by a local pid; squeue lines
 });
 
 test('a 2 x 2 matrix completes through Slurm with the accuracies of the same runs made locally', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (!requireTool(t, 'slurm', !skipReason, skipReason)) return;
   const ws = path.join(tmp, 'matrix');
   const local = path.join(tmp, 'local');
   const benches = ['resnet20-cifar10', 'resnet56-cifar100'];
@@ -194,7 +195,7 @@ test('a 2 x 2 matrix completes through Slurm with the accuracies of the same run
 });
 
 test('regbench cancel mid-run leaves cancelled runs', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (!requireTool(t, 'slurm', !skipReason, skipReason)) return;
   const ws = path.join(tmp, 'cancel');
   const submit = await regbench(['submit', blank, '--slurm', '--bench', 'resnet20-cifar10', '--seeds', '0,1', ...SMALL, '--epochs', '20'], ws);
   assert.equal(submit.status, 0, submit.stderr);
@@ -211,7 +212,7 @@ test('regbench cancel mid-run leaves cancelled runs', async (t) => {
 });
 
 test("a failing variant's task is marked failed with the variant's error", async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (!requireTool(t, 'slurm', !skipReason, skipReason)) return;
   const ws = path.join(tmp, 'throws');
   // Two steps: the fixture throws at step 1.
   const submit = await regbench(['submit', throws, '--slurm', '--bench', 'resnet20-cifar10', '--seeds', '0', ...SMALL, '--train-subset', '256'], ws);
@@ -224,7 +225,7 @@ test("a failing variant's task is marked failed with the variant's error", async
 });
 
 test('no sbatch, a bad partition, a bad time, an unreachable controller: one line within seconds, no run left', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (!requireTool(t, 'slurm', !skipReason, skipReason)) return;
   const ws = path.join(tmp, 'bad');
   const unreachable = path.join(tmp, 'unreachable.conf');
   const conf = fs.readFileSync(env.SLURM_CONF ?? '', 'utf8');
@@ -247,7 +248,7 @@ test('no sbatch, a bad partition, a bad time, an unreachable controller: one lin
 });
 
 test('USR1 before the time limit: the batch script forwards it and requeues only its own array task when the task is interrupted', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (!requireTool(t, 'slurm', !skipReason, skipReason)) return;
   // The real batch script (from --dry-run) with a stand-in for `regbench task`: task 0 waits and
   // exits 3 (interrupted) on USR1 in its first segment; task 1 completes at once.
   const dir = path.join(tmp, 'usr1');
@@ -282,7 +283,7 @@ test('USR1 before the time limit: the batch script forwards it and requeues only
 });
 
 test('a task killed mid-epoch and requeued resumes from its checkpoint and ends like an uninterrupted run', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (!requireTool(t, 'slurm', !skipReason, skipReason)) return;
   const ws = path.join(tmp, 'requeue');
   const local = path.join(tmp, 'requeue-local');
   const args = ['--bench', 'resnet20-cifar10', '--seed', '0', ...SMALL, '--train-subset', '256', '--epochs', '2'];

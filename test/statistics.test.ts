@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { requireTool, skipUnless } from './requirements';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -128,12 +129,12 @@ function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
 }
 
 const figures = scipyFigures();
-test('statistics agree with scipy.stats on the same numbers', { skip: typeof figures === 'string' ? figures : false }, () => {
-  if (typeof figures === 'string') return;
+const noScipy = typeof figures === 'string' ? figures : undefined;
+test('statistics agree with scipy.stats on the same numbers', { skip: skipUnless('scipy', !noScipy, noScipy) }, (t) => {
+  if (!requireTool(t, 'scipy', !noScipy, noScipy) || typeof figures === 'string') return;
   assert.equal(figures.length, CASES.length);
   CASES.forEach(([a, b], i) => checkCase(i, compareGroups(a, b), figures[i]));
 });
-if (typeof figures === 'string') console.log(`# statistics: the scipy comparison is skipped: ${figures}`);
 
 test('the bootstrap is seeded: the same numbers give the same interval', () => {
   const [a, b] = CASES[1];

@@ -1,5 +1,5 @@
 /**
- * Compiles a TypeScript/JavaScript variant with esbuild and loads it against the worker's own
+ * Compiles a TypeScript/JavaScript variant (variant-compiler.ts: esbuild-wasm) and loads it against the worker's own
  * TensorFlow.js instance. Errors are VariantErrors that name the variant file and, where the
  * source map allows, the line in it.
  */
@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Variants (and the engine) use chained ops such as `logits.softmax().mean()`.
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import type { NormLayer, Variant } from './types';
+import { compileVariantSource } from './variant-compiler';
 
 export class VariantError extends Error {
   constructor(
@@ -63,27 +64,11 @@ export async function loadVariant(variantPath: string): Promise<LoadedVariant> {
   return { ...checkExports(variantPath, exp), locate, locateCompiled, compiledName };
 }
 
-/** Bundles the variant (and its own imports) with esbuild; a compile error names file:line:column. */
+/** Bundles the variant (and its own imports) with esbuild-wasm; a compile error names file:line:column. */
 async function compile(variantPath: string, compiledName: string): Promise<Compiled> {
-  // esbuild is loaded lazily: it is only needed here, and its native binary is resolved at run time.
-  const esbuild = await import('esbuild');
   try {
-    const result = await esbuild.build({
-      entryPoints: [variantPath],
-      bundle: true,
-      write: false,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      sourcemap: 'external',
-      outfile: compiledName,
-      external: Object.keys(PROVIDED),
-      logLevel: 'silent',
-    });
-    const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
-    const sm = result.outputFiles.find((f) => f.path.endsWith('.map'));
-    if (!js) throw new Error('esbuild produced no output');
-    return { code: js.text, map: sm ? new SourceMap(JSON.parse(sm.text) as ConstructorParameters<typeof SourceMap>[0]) : undefined };
+    const { code, map } = await compileVariantSource(variantPath, compiledName, Object.keys(PROVIDED));
+    return { code, map: map ? new SourceMap(JSON.parse(map) as ConstructorParameters<typeof SourceMap>[0]) : undefined };
   } catch (err) {
     const failure = err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number; lineText: string } | null }> };
     const first = failure.errors?.[0];

@@ -19,6 +19,7 @@ import { buildModel } from './models';
 import { checkedNormFactory, DivergedError, microBatchFor, train, type BatchSource, type TrainSnapshot } from './train';
 import type { Model } from './types';
 import { loadVariant, VariantError, type LoadedVariant } from './variant-loader';
+import { startVariantCompiler } from './variant-compiler';
 import { StallGuard } from './stall-guard';
 import { StepWatchdog } from '../step-watchdog';
 
@@ -90,6 +91,8 @@ interface Prepared {
 /** Backend, variant, data and model; an exit code when one of them fails. */
 async function prepare(s: Session): Promise<Prepared | number> {
   const { spec } = s;
+  // The variant compiler starts while the backend loads.
+  if (spec.variantKind.regularizer || spec.variantKind.norm) startVariantCompiler();
   let backend;
   try {
     backend = await initBackend(spec.backend);
