@@ -90,6 +90,10 @@ function inspectCheckpoint(store: RunStore, dir: string, events: readonly RunEve
     return undefined;
   }
   const meta = read.value;
+  // The last checkpoint event and last.json describe the same checkpoint (the engine writes both).
+  if (recorded?.type === 'checkpoint' && (recorded.epoch !== meta.epoch || recorded.step !== meta.step || recorded.bytes !== meta.bytes || (meta.weightsSha256 !== undefined && recorded.weightsSha256 !== meta.weightsSha256))) {
+    problems.push({ file: shown, reason: `does not describe the checkpoint events.jsonl last recorded (${resumePointText(recorded)}, ${recorded.bytes} bytes): it was altered, or written just before a crash that lost the event` });
+  }
   const dataFile = path.join(dir, CHECKPOINT_DIR, meta.file);
   const dataShown = store.shown(dataFile);
   let data: Buffer | undefined;

@@ -174,7 +174,8 @@ function readMatrixFolder(store: RunStore, id: string): { matrix: MatrixInfo } |
   const dir = path.join(matricesDir(store), id);
   const read = readJsonFile<MatrixInfo>(path.join(dir, MATRIX_FILE), (v) => matrixProblem(v, id), store.shown(path.join(dir, MATRIX_FILE)));
   if (!read.ok) {
-    if (read.missing && submitting(dir)) return undefined;
+    // sbatch may still be under way: no run knows its job id yet (they learn it after matrix.json is written).
+    if (read.missing && submitting(dir) && !store.list().some((r) => r.executor?.matrixId === id && r.executor.jobId)) return undefined;
     const damage = read.missing ? { file: read.file, reason: `${read.reason}: the matrix's job id and runs are not recorded` } : read.damage;
     return { damaged: { id, dir, damage } };
   }
