@@ -274,3 +274,45 @@ test('a run whose record and events are both unreadable is kept as it is, with t
   assert.deepEqual(fs.readdirSync(store.runDir(id)).sort(), before);
   assert.equal(store.scan().damaged[0].id, id);
 });
+
+test('the CLI on a damaged run: list marks it, show prints what it can, resume and table say so, repair rebuilds it and it counts again', () => {
+  const cli = path.resolve(__dirname, '..', '..', 'bin', 'regbench.js');
+  const store = tmpStore();
+  const workspace = path.dirname(store.root);
+  const id = completedRun(store, 0);
+  const file = path.join(store.runDir(id), 'record.json');
+  fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 300));
+  const regbench = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--workspace', workspace], { encoding: 'utf8', env: { ...process.env, REGBENCH_WORKSPACE: '' } });
+  const shown = `.regbench/runs/${id}/record.json`;
+
+  const list = regbench('list');
+  assert.equal(list.status, 0, list.stderr);
+  assert.ok(list.stdout.includes(`${id}  DAMAGED   ${shown}: is not valid JSON`), list.stdout);
+  assert.match(list.stdout, /regbench repair .* rebuilds it \(my-reg\.ts on resnet20-cifar10, seed 0; events: completed, 3 epochs\)/);
+
+  const show = regbench('show', id);
+  assert.equal(show.status, 1);
+  assert.match(show.stdout, new RegExp(`run ${id} is DAMAGED: ${shown.replace(/[.]/g, '\\.')}: is not valid JSON`));
+  assert.match(show.stdout, /events {6}6 readable, ended completed/);
+  assert.match(show.stdout, /checkpoint {2}tfjs, a resume continues at the start of epoch 4/);
+  assert.match(show.stdout, /snapshot {4}variant\.ts \(the source the run recorded\)/);
+  assert.match(show.stdout, /\n +3 +1\.3000 +42\.00% +1\.2000 +42\.75%/);
+
+  const resume = regbench('resume', id);
+  assert.equal(resume.status, 1);
+  assert.match(resume.stderr, new RegExp(`cannot be resumed: ${shown.replace(/[.]/g, '\\.')}: is not valid JSON.*regbench repair ${id}`));
+
+  const table = regbench('table', '--kind', 'reg');
+  assert.match(table.stderr, new RegExp(`warning: run ${id} is not counted: ${shown.replace(/[.]/g, '\\.')}.*\\(its events say completed\\); \`regbench repair ${id}\` rebuilds it`));
+  assert.equal(table.status, 2, 'with the only run damaged there is nothing to table');
+
+  const repair = regbench('repair');
+  assert.equal(repair.status, 0, repair.stdout + repair.stderr);
+  assert.match(repair.stdout, /rebuilt from events\.jsonl \(6 events: completed, 3\/3 epochs, best 44\.50%\); the damaged file is kept as record\.json\.damaged-/);
+
+  assert.match(regbench('list').stdout, new RegExp(`${id}  completed best  44\\.50%`));
+  const after = regbench('table', '--kind', 'reg', '--format', 'csv');
+  assert.equal(after.status, 0, after.stderr);
+  assert.equal(after.stderr, '');
+  assert.match(after.stdout, /44\.5/);
+});

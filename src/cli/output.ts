@@ -34,7 +34,7 @@ export function formatRecordLine(r: RunRecord): string {
 
 /** A damaged run in `regbench list`: the file, the reason and what to do. */
 export function formatDamagedLine(d: DamagedRun): string {
-  const what = d.spec ? `  (${d.spec.variantPath.split(/[\\/]/).pop()} on ${d.spec.bench}, seed ${d.spec.seed}; events: ${d.lastStatus ?? '?'}, ${d.epochsCompleted} epochs)` : '';
+  const what = d.spec ? ` (${d.spec.variantPath.split(/[\\/]/).pop()} on ${d.spec.bench}, seed ${d.spec.seed}; events: ${d.lastStatus ?? '?'}, ${d.epochsCompleted} epochs)` : '';
   return `${d.id}  DAMAGED   ${damageText(d.damage)}; regbench repair ${d.id} rebuilds it${what}`;
 }
 
