@@ -11,7 +11,7 @@ import type { BenchId } from '../../protocol/benchmarks';
 import { prepareRun } from '../runner';
 import { resolveRunSpec, type RunRequest } from '../run-request';
 import { writeAtomic, type RunStore } from '../run-store';
-import { fieldProblems, keepAside, readJsonFile, writeJsonFile, type FileDamage } from '../json-file';
+import { fieldProblems, keepAside, readJsonFile, shownPath, writeJsonFile, type FileDamage } from '../json-file';
 import type { RunRecord } from '../run-record';
 import { batchScript, type SlurmOptions } from './batch-script';
 import { runSlurmCommand, sbatch, scancel, SlurmError, type SlurmClientOptions } from './client';
@@ -160,6 +160,11 @@ export interface DamagedMatrix {
   matrix?: MatrixInfo;
 }
 
+/** A matrix file as messages name it: `.regbench/matrices/<id>/matrix.json`. */
+function shown(store: RunStore, file: string): string {
+  return shownPath(file, path.dirname(store.root));
+}
+
 function matrixProblem(v: unknown, id: string): string | undefined {
   const shape = fieldProblems(v, { id: 'string', jobId: 'string', createdAt: 'string', variantPath: 'string', runIds: 'array', options: 'object' });
   if (shape) return shape;
@@ -172,7 +177,7 @@ function matrixProblem(v: unknown, id: string): string | undefined {
 /** matrix.json of one matrix folder, checked, or the damage; undefined while it is being submitted. */
 function readMatrixFolder(store: RunStore, id: string): { matrix: MatrixInfo } | { damaged: DamagedMatrix } | undefined {
   const dir = path.join(matricesDir(store), id);
-  const read = readJsonFile<MatrixInfo>(path.join(dir, MATRIX_FILE), (v) => matrixProblem(v, id), store.shown(path.join(dir, MATRIX_FILE)));
+  const read = readJsonFile<MatrixInfo>(path.join(dir, MATRIX_FILE), (v) => matrixProblem(v, id), shown(store, path.join(dir, MATRIX_FILE)));
   if (!read.ok) {
     // sbatch may still be under way: no run knows its job id yet (they learn it after matrix.json is written).
     if (read.missing && submitting(dir) && !store.list().some((r) => r.executor?.matrixId === id && r.executor.jobId)) return undefined;
@@ -180,14 +185,14 @@ function readMatrixFolder(store: RunStore, id: string): { matrix: MatrixInfo } |
     return { damaged: { id, dir, damage } };
   }
   const tasksFile = path.join(dir, TASKS_FILE);
-  const tasks = readJsonFile<unknown>(tasksFile, undefined, store.shown(tasksFile));
+  const tasks = readJsonFile<unknown>(tasksFile, undefined, shown(store, tasksFile));
   const same = tasks.ok && Array.isArray(tasks.value) && tasks.value.length === read.value.runIds.length && tasks.value.every((t, i) => t === read.value.runIds[i]);
   if (!same) {
     const reason = tasks.ok ? `does not list the runs ${MATRIX_FILE} lists` : tasks.missing ? tasks.reason : tasks.damage.reason;
-    return { damaged: { id, dir, matrix: read.value, damage: { file: store.shown(tasksFile), reason } } };
+    return { damaged: { id, dir, matrix: read.value, damage: { file: shown(store, tasksFile), reason } } };
   }
   const script = scriptProblem(dir, read.value);
-  if (script) return { damaged: { id, dir, matrix: read.value, damage: { file: store.shown(path.join(dir, SCRIPT_FILE)), reason: script } } };
+  if (script) return { damaged: { id, dir, matrix: read.value, damage: { file: shown(store, path.join(dir, SCRIPT_FILE)), reason: script } } };
   return { matrix: read.value };
 }
 
@@ -277,7 +282,7 @@ export function repairMatrix(store: RunStore, d: DamagedMatrix, now = new Date()
   if (!tasks.ok || JSON.stringify(tasks.value) !== JSON.stringify(matrix.runIds)) {
     const aside = keepAside(tasksFile, now);
     writeAtomic(tasksFile, JSON.stringify(matrix.runIds, null, 2) + '\n');
-    said.push(`${store.shown(tasksFile)}: rewritten from ${MATRIX_FILE}${aside ? `; the old file is kept as ${path.basename(aside)}` : ''}`);
+    said.push(`${shown(store, tasksFile)}: rewritten from ${MATRIX_FILE}${aside ? `; the old file is kept as ${path.basename(aside)}` : ''}`);
   }
   const script = scriptProblem(d.dir, matrix);
   if (script) {
@@ -286,7 +291,7 @@ export function repairMatrix(store: RunStore, d: DamagedMatrix, now = new Date()
     const aside = keepAside(path.join(d.dir, SCRIPT_FILE), now);
     const { scriptSha256: _lost, ...rest } = matrix;
     writeJsonFile(path.join(d.dir, MATRIX_FILE), rest);
-    said.push(`${store.shown(path.join(d.dir, SCRIPT_FILE))}: ${script}; it cannot be rebuilt${aside ? `, the damaged script is kept as ${path.basename(aside)}` : ''}`);
+    said.push(`${shown(store, path.join(d.dir, SCRIPT_FILE))}: ${script}; it cannot be rebuilt${aside ? `, the damaged script is kept as ${path.basename(aside)}` : ''}`);
   }
   return said;
 }
