@@ -58,8 +58,8 @@ export class RepairCommand implements vscode.Disposable {
     this.index.reload();
     const summary = lines.find((l) => l.startsWith('  ')) ?? lines[0] ?? '';
     const show = 'Show Report';
-    const say = failed ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-    void say(`Regbench: ${failed ? 'could not rebuild everything' : 'repaired'}: ${summary.trim()}`, show).then((c) => c === show && this.output.show(true));
+    const text = `Regbench: ${failed ? 'could not rebuild everything' : 'repaired'}: ${summary.trim()}`;
+    void (failed ? vscode.window.showWarningMessage(text, show) : vscode.window.showInformationMessage(text, show)).then((c) => c === show && this.output.show(true));
   }
 
   /** Offers to repair runs found damaged since the last offer. */

@@ -43,7 +43,8 @@ export class ResultsTableCommand implements vscode.Disposable {
     await vscode.window.showTextDocument(doc, { preview: false });
     const damaged = this.index.damaged();
     const uncounted = damaged.length ? ` ${damaged.length} damaged run(s) could not be counted: ${damaged.map((d) => d.id).join(', ')} (Repair Run rebuilds them).` : '';
-    if ((await (uncounted ? vscode.window.showWarningMessage : vscode.window.showInformationMessage)(`Regbench: results table ready.${uncounted}`, SAVE_AS)) === SAVE_AS) await saveAs(result.text, `results-${kind === 'norm' ? 'norm' : 'reg'}-${budget}.${FORMAT_FILES[format].extension}`);
+    const ready = `Regbench: results table ready.${uncounted}`;
+    if ((await (uncounted ? vscode.window.showWarningMessage(ready, SAVE_AS) : vscode.window.showInformationMessage(ready, SAVE_AS))) === SAVE_AS) await saveAs(result.text, `results-${kind === 'norm' ? 'norm' : 'reg'}-${budget}.${FORMAT_FILES[format].extension}`);
   }
 }
 
