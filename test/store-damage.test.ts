@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { RunStore } from '../src/runs/run-store';
+import { RunIndex } from '../src/runs/run-index';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunEvent } from '../src/protocol/events';
 import { variantHash } from '../src/runs/run-request';
@@ -315,4 +316,23 @@ test('the CLI on a damaged run: list marks it, show prints what it can, resume a
   assert.equal(after.status, 0, after.stderr);
   assert.equal(after.stderr, '');
   assert.match(after.stdout, /44\.5/);
+});
+
+test('the editor\'s run index holds a run whose record gets damaged apart, with the reason, and takes it back once repaired', () => {
+  const store = tmpStore();
+  const id = completedRun(store, 0);
+  const index = new RunIndex(store);
+  const changes: string[] = [];
+  index.onChange((c) => changes.push(`${c.kind}:${c.runId}`));
+  assert.deepEqual(index.all().map((r) => r.id), [id]);
+  fs.writeFileSync(path.join(store.runDir(id), 'record.json'), '');
+  index.refresh(id);
+  assert.deepEqual(index.all(), []);
+  assert.deepEqual(index.damaged().map((d) => [d.id, damageText(d.damage)]), [[id, `.regbench/runs/${id}/record.json: is empty (cut off when it was written?)`]]);
+  assert.deepEqual(changes, [`updated:${id}`]);
+  repairRun(store, id);
+  index.refresh(id);
+  assert.deepEqual(index.damaged(), []);
+  assert.equal(index.get(id)?.bestTestAcc, 44.5);
+  index.dispose();
 });
