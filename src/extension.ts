@@ -28,6 +28,7 @@ import { CopyRerunCommand } from './vscode/rerun-command';
 import { ResearchDeps } from './vscode/research-deps';
 import { ResultsTableCommand } from './vscode/results-table-command';
 import { SlurmMatrixCommand } from './vscode/slurm-matrix';
+import { RepairCommand } from './vscode/repair-command';
 
 export function activate(context: vscode.ExtensionContext): void {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
@@ -76,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): void {
     new FinalEvaluationCommand(service, index),
     new ResultsTableCommand(index, () => research.baselines()),
     new CopyRerunCommand(index),
+    new RepairCommand(index, output.channel, tree.view),
     new RunStatusBar(service),
     new PythonHint(),
     new RunProgressNotifications(service, RunLabels.of(index)),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { RunStore } from '../src/runs/run-store';
 import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { RunEvent } from '../src/protocol/events';
@@ -79,7 +79,7 @@ test('a run whose owner process died is marked interrupted (resumable), never le
   assert.equal(store.list().find((x) => x.id === alive)!.status, 'queued');
 });
 
-test('records are replaced atomically: no temporary files remain and JSON is always whole', () => {
+test('records written in a loop leave no temporary files and whole JSON behind', () => {
   const store = tmpStore();
   const { id } = store.allocate('resnet20-cifar10');
   store.create(spec(store, id), 'x');
@@ -87,6 +87,60 @@ test('records are replaced atomically: no temporary files remain and JSON is alw
   const files = fs.readdirSync(store.runDir(id));
   assert.deepEqual(files.sort(), ['events.jsonl', 'record.json', 'variant.ts']);
   assert.doesNotThrow(() => JSON.parse(fs.readFileSync(path.join(store.runDir(id), 'record.json'), 'utf8')));
+});
+
+/** Two names of 64 KB each, so a half record is easy to tell from a whole one. */
+const OLD_NAME = 'a'.repeat(1 << 16);
+const NEW_NAME = 'b'.repeat(1 << 16);
+
+/**
+ * The writer child: replaces the record again and again (old, new, old, ...) through the store, on
+ * a slow disk: every file write prints 'w', writes half its data, waits 20 ms, then the rest. A kill
+ * shortly after a 'w' lands inside a write; only the rename keeps record.json whole.
+ */
+function atomicWriter(root: string, id: string): never {
+  const nodeFs = require('node:fs') as typeof fs;
+  const write = nodeFs.writeFileSync;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  nodeFs.writeFileSync = ((file: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView) => {
+    const text = String(data);
+    process.stdout.write('w');
+    write(file, text.slice(0, text.length >> 1));
+    Atomics.wait(pause, 0, 0, 20);
+    nodeFs.appendFileSync(file, text.slice(text.length >> 1));
+  }) as typeof fs.writeFileSync;
+  const store = new RunStore(root);
+  for (let i = 0; ; i++) store.update(id, (r) => ({ ...r, displayName: i % 2 ? NEW_NAME : OLD_NAME }));
+}
+
+if (process.env.REGBENCH_ATOMIC_WRITER) {
+  const [root, id] = JSON.parse(process.env.REGBENCH_ATOMIC_WRITER) as [string, string];
+  atomicWriter(root, id);
+}
+
+test('records are replaced atomically: a writer killed (SIGKILL) at a random moment leaves the old or the new record, whole', async () => {
+  const store = tmpStore();
+  const { id } = store.allocate('resnet20-cifar10');
+  store.create(spec(store, id), 'x');
+  store.update(id, (r) => ({ ...r, displayName: OLD_NAME }));
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 8; round++) {
+    const child = spawn(process.execPath, [__filename], { env: { ...process.env, REGBENCH_ATOMIC_WRITER: JSON.stringify([store.root, id]) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Killed during a random write (the 2nd to the 5th), at a random moment of it.
+    const writes = 2 + Math.floor(random() * 4);
+    await new Promise<void>((resolve) => {
+      let seen = 0;
+      child.stdout.on('data', (d: Buffer) => {
+        seen += d.length;
+        if (seen >= writes) setTimeout(() => child.kill('SIGKILL'), random() * 20);
+      });
+      child.on('exit', () => resolve());
+    });
+    const read = store.read(id);
+    assert.ok(read.ok, `round ${round}: the record is damaged after the kill: ${!read.ok && 'damaged' in read ? read.damaged.damage.reason : 'absent'}`);
+    assert.ok(read.record.displayName === OLD_NAME || read.record.displayName === NEW_NAME, `round ${round}: the record is neither the old nor the new one`);
+  }
 });
 
 test('run ids are path-safe and delete removes the run', () => {

@@ -6,7 +6,7 @@
  *   regbench final <variant> [--budget b] [--seeds L] [--yes] [--wait]   (the held-out benchmark)
  *   regbench table [--kind reg|norm] [--budget b] --format md|latex|csv|json
  *   regbench compare <group|run> [<group|run>] [--bench id]   (statistics of B against A)
- *   regbench list [--json]            regbench show <id> [--json]
+ *   regbench list [--json]            regbench show <id> [--json]      regbench repair [<id>]
  *   regbench benchmarks               regbench data synth --dataset D --out DIR [--train N --test N]
  *   regbench data fetch <dataset>     regbench parity --bench <id>
  * Global: --workspace DIR (the run store is DIR/.regbench; default: the current directory).
@@ -15,7 +15,11 @@
 import { parseArgs } from 'node:util';
 import { BENCHMARKS, budgetSize } from '../protocol/benchmarks';
 import { UsageError } from '../runs/run-request';
-import { formatRecordLine, formatRecordDetail } from './output';
+import { formatDamagedDetail, formatDamagedLine, formatProblems, formatRecordLine, formatRecordDetail } from './output';
+import { inspectRun } from '../runs/run-repair';
+import type { RunRecord } from '../runs/run-record';
+import type { DamagedRun } from '../runs/run-store';
+import { REPAIR_USAGE, runRepairCommand } from './repair-command';
 import { runDataCommand } from './data-command';
 import { commandRerun, commandResume, commandRun } from './run-command';
 import { findRunId, storeFor } from './options';
@@ -34,6 +38,7 @@ const USAGE = `usage:
   ${COMPARE_USAGE}
   regbench list [--json]
   regbench show <run-id> [--json]
+  ${REPAIR_USAGE}
   regbench benchmarks
   regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
@@ -55,16 +60,19 @@ class ExitError extends Error {
 
 function commandList(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
-  const runs = storeFor(values.workspace).list();
+  const { records, damaged } = storeFor(values.workspace).scan();
+  // Damaged runs are listed in their place (ids sort by creation time): none disappears.
+  const rows: Array<{ id: string; record?: RunRecord; damaged?: DamagedRun }> = [...records.map((r) => ({ id: r.id, record: r })), ...damaged.map((d) => ({ id: d.id, damaged: d }))];
+  rows.sort((a, b) => (a.id < b.id ? -1 : 1));
   if (values.json) {
-    for (const r of runs) process.stdout.write(JSON.stringify(r) + '\n');
+    for (const x of rows) process.stdout.write(JSON.stringify(x.record ?? { id: x.id, damaged: x.damaged?.damage, lastStatus: x.damaged?.lastStatus }) + '\n');
     return 0;
   }
-  if (!runs.length) {
+  if (!rows.length) {
     process.stdout.write('no runs yet (regbench run <variant> --bench <id> starts one)\n');
     return 0;
   }
-  for (const r of runs) process.stdout.write(formatRecordLine(r) + '\n');
+  for (const x of rows) process.stdout.write((x.record ? formatRecordLine(x.record) : formatDamagedLine(x.damaged as NonNullable<typeof x.damaged>)) + '\n');
   return 0;
 }
 
@@ -72,14 +80,19 @@ function commandShow(argv: string[]): number {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('show needs a run id (see regbench list)');
   const store = storeFor(values.workspace);
-  const r = store.get(findRunId(store, positionals[0]));
-  if (!r) throw new ExitError(`run ${positionals[0]} has no readable record`, 1);
-  const events = store.events(r.id);
+  const health = inspectRun(store, findRunId(store, positionals[0]));
+  const r = health.record;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ record: r, events }, null, 2) + '\n');
-    return 0;
+    process.stdout.write(JSON.stringify({ record: r ?? null, events: health.events, problems: health.problems, checkpoint: health.checkpoint ?? null }, null, 2) + '\n');
+    return r ? 0 : 1;
   }
-  process.stdout.write(formatRecordDetail(r, events, store.runDir(r.id)) + '\n');
+  if (!r) {
+    // What can be read of it; exit 1: the run needs `regbench repair`.
+    process.stdout.write(formatDamagedDetail(health, health.dir) + '\n');
+    return 1;
+  }
+  process.stdout.write(formatRecordDetail(r, health.events, health.dir) + '\n');
+  if (health.problems.length) process.stdout.write(formatProblems(health.problems) + '\n');
   return 0;
 }
 
@@ -107,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
         return commandList(rest);
       case 'show':
         return commandShow(rest);
+      case 'repair':
+        return runRepairCommand(rest);
       case 'benchmarks':
         return commandBenchmarks();
       case 'data':

@@ -14,9 +14,13 @@ export function storeFor(workspace: string | undefined): RunStore {
   return RunStore.forWorkspace(path.resolve(workspace ?? process.env.REGBENCH_WORKSPACE ?? process.cwd()));
 }
 
-/** The one run whose id is, starts with or ends with `idPart`; UsageError otherwise. */
+/**
+ * The one run whose id is, starts with or ends with `idPart` (damaged runs included: `show`,
+ * `resume` and `repair` must find them); UsageError otherwise.
+ */
 export function findRunId(store: RunStore, idPart: string): string {
-  const matches = store.list().filter((r) => r.id === idPart || r.id.startsWith(idPart) || r.id.endsWith(idPart));
+  const { records, damaged } = store.scan();
+  const matches = [...records, ...damaged].filter((r) => r.id === idPart || r.id.startsWith(idPart) || r.id.endsWith(idPart));
   if (matches.length === 1) return matches[0].id;
   const exact = matches.find((r) => r.id === idPart);
   if (exact) return exact.id;

@@ -11,6 +11,7 @@ import { parseSeeds, prepareSeries, runSeries } from './run-series';
 import { RunFollower } from './run-follower';
 import { resultDifferences, startRerun } from '../runs/rerun';
 import { findRunId, intOption, storeFor } from './options';
+import { damageText } from '../runs/json-file';
 
 const BACKENDS = BACKEND_IDS;
 
@@ -95,8 +96,9 @@ export async function commandRerun(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('rerun needs a run id (see regbench list)');
   const store = storeFor(values.workspace);
-  const original = store.get(findRunId(store, positionals[0]));
-  if (!original) throw new UsageError(`run ${positionals[0]} has no readable record`);
+  const found = store.read(findRunId(store, positionals[0]));
+  if (!found.ok) throw new Error(`run ${positionals[0]} has no readable record${'damaged' in found ? `: ${damageText(found.damaged.damage)}; \`regbench repair\` rebuilds it` : ''}`);
+  const original = found.record;
   const follower = new RunFollower(values.json === true);
   const handle = await startRerun(original, { store, onStderr: (l) => follower.stderr(l) });
   const code = await follower.follow(handle);

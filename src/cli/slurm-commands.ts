@@ -15,7 +15,8 @@ import { UsageError, engineForFile } from '../runs/run-request';
 import { RunStore } from '../runs/run-store';
 import { defaultDistDir } from '../runs/runner';
 import { checkTime, type SlurmOptions } from '../runs/slurm/batch-script';
-import { dryRunScript, submitMatrix, type MatrixRequest } from '../runs/slurm/matrix';
+import { dryRunScript, scanMatrices, submitMatrix, type MatrixRequest } from '../runs/slurm/matrix';
+import { damageText } from '../runs/json-file';
 import { allTasks, cancelTasks, type TaskRow } from '../runs/slurm/jobs';
 import { runSlurmTask } from '../runs/slurm/task';
 
@@ -137,6 +138,7 @@ export async function commandJobs(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
   const store = RunStore.forWorkspace(workspaceOf(values.workspace));
   const rows = await allTasks(store, {}, positionals[0]);
+  for (const d of scanMatrices(store).damaged) process.stderr.write(`regbench: warning: matrix ${d.id}: ${damageText(d.damage)}; \`regbench repair\` rebuilds it\n`);
   if (values.json) {
     for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
   } else if (!rows.length) {

@@ -11,6 +11,7 @@ import { BUDGET_IDS, type BudgetId, type EngineId, type TaskKind } from '../prot
 import type { RunRecord } from '../runs/run-record';
 import { RunStore } from '../runs/run-store';
 import { UsageError } from '../runs/run-request';
+import { damageText } from '../runs/json-file';
 import { baselineHashes, findTemplatesDir } from '../analysis/run-groups';
 import { buildResultsTable, TableError } from '../analysis/results-table';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '../analysis/results-format';
@@ -58,7 +59,11 @@ export function runTableCommand(argv: string[]): number {
   if (!TABLE_FORMATS.includes(values.format as TableFormat)) throw new UsageError(`--format must be one of ${TABLE_FORMATS.join(', ')}`);
   if (values.budget !== undefined && !BUDGET_IDS.includes(values.budget as BudgetId)) throw new UsageError(`--budget must be one of ${BUDGET_IDS.join(', ')}`);
   const store = RunStore.forWorkspace(path.resolve(values.workspace ?? process.env.REGBENCH_WORKSPACE ?? process.cwd()));
-  const records = store.list();
+  const { records, damaged } = store.scan();
+  // A damaged run cannot be counted: say which, so a table is never short of runs silently.
+  for (const d of damaged) {
+    process.stderr.write(`regbench: warning: run ${d.id} is not counted: ${damageText(d.damage)}${d.lastStatus ? ` (its events say ${d.lastStatus})` : ''}; \`regbench repair ${d.id}\` rebuilds it\n`);
+  }
   const templates = findTemplatesDir(values.templates);
   let text: string;
   try {

@@ -14,6 +14,8 @@ export const COMMANDS = {
   renameRun: 'regbench.renameRun',
   /** Continues an interrupted (or failed/cancelled, checkpointed) run from its last checkpoint. */
   resumeRun: 'regbench.resumeRun',
+  /** Rebuilds a damaged run's record.json from its events (src/runs/run-repair.ts); no argument: every damaged run and matrix. */
+  repairRun: 'regbench.repairRun',
   showRunLog: 'regbench.showRunLog',
   /** The output channel with every worker's stderr (the progress notification's link). */
   showOutput: 'regbench.showOutput',

@@ -3,12 +3,13 @@
  * arrive through store.onChange (with the event that changed them); runs written by another
  * process (the CLI in a terminal) arrive through `refresh(runId)`, which the file watcher calls.
  * Views read from here instead of re-reading every record.json on each change. The first read
- * loads lazily, so activation costs nothing. No `vscode` import.
+ * loads lazily, so activation costs nothing. Runs whose record.json is damaged are held apart
+ * (`damaged()`), so views can show them with the reason instead of losing them. No `vscode` import.
  */
 import * as fs from 'node:fs';
 import type { RunEvent } from '../protocol/events';
 import type { RunRecord } from './run-record';
-import type { RunStore, StoreChange } from './run-store';
+import type { DamagedRun, RunStore, StoreChange } from './run-store';
 
 export interface IndexChange {
   runId: string;
@@ -24,6 +25,7 @@ const RECORD_EVENTS: ReadonlySet<RunEvent['type']> = new Set(['run-start', 'epoc
 
 export class RunIndex {
   private records: Map<string, RunRecord> | undefined;
+  private readonly damagedRuns = new Map<string, DamagedRun>();
   private readonly listeners = new Set<(c: IndexChange) => void>();
   private readonly storeSubscription: { dispose(): void };
 
@@ -45,27 +47,45 @@ export class RunIndex {
     return this.map().get(runId);
   }
 
-  /** Re-reads one run from disk; emits a change only when the record differs from the one held. */
+  /** Runs whose record.json is damaged or missing, oldest first. */
+  damaged(): DamagedRun[] {
+    this.map();
+    return [...this.damagedRuns.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Re-reads one run from disk; emits a change only when what it holds of the run differs. */
   refresh(runId: string): void {
     if (!this.records) return;
-    const fresh = this.store.get(runId);
+    const read = this.store.read(runId);
     const held = this.records.get(runId);
-    if (!fresh) {
-      // A directory without record.json is a run being created; only a missing directory is a deletion.
-      if (held && !fs.existsSync(this.store.runDir(runId))) {
+    if (!read.ok) {
+      if ('damaged' in read) {
+        const before = this.damagedRuns.get(runId);
+        if (before && JSON.stringify(before) === JSON.stringify(read.damaged)) return;
         this.records.delete(runId);
+        this.damagedRuns.set(runId, read.damaged);
+        this.emit({ runId, kind: 'updated' });
+        return;
+      }
+      // A directory without record.json is a run being created; only a missing directory is a deletion.
+      if ((held || this.damagedRuns.has(runId)) && !fs.existsSync(this.store.runDir(runId))) {
+        this.records.delete(runId);
+        this.damagedRuns.delete(runId);
         this.emit({ runId, kind: 'deleted' });
       }
       return;
     }
-    if (held && JSON.stringify(held) === JSON.stringify(fresh)) return;
+    const fresh = read.record;
+    const wasDamaged = this.damagedRuns.delete(runId);
+    if (held && !wasDamaged && JSON.stringify(held) === JSON.stringify(fresh)) return;
     this.records.set(runId, fresh);
-    this.emit({ runId, kind: held ? 'updated' : 'created', record: fresh });
+    this.emit({ runId, kind: held || wasDamaged ? 'updated' : 'created', record: fresh });
   }
 
   /** Forgets what it holds and reloads everything on the next read (for "Refresh"). */
   reload(): void {
     this.records = undefined;
+    this.damagedRuns.clear();
     this.emit({ runId: '', kind: 'updated' });
   }
 
@@ -76,7 +96,10 @@ export class RunIndex {
 
   private map(): Map<string, RunRecord> {
     if (!this.records) {
-      this.records = new Map(this.store.list().map((r) => [r.id, r]));
+      const { records, damaged } = this.store.scan();
+      this.records = new Map(records.map((r) => [r.id, r]));
+      this.damagedRuns.clear();
+      for (const d of damaged) this.damagedRuns.set(d.id, d);
     }
     return this.records;
   }
@@ -89,6 +112,7 @@ export class RunIndex {
     }
     if (c.kind === 'deleted') {
       this.records.delete(c.runId);
+      this.damagedRuns.delete(c.runId);
       this.emit({ runId: c.runId, kind: 'deleted' });
       return;
     }
@@ -97,7 +121,10 @@ export class RunIndex {
       return;
     }
     const record = this.store.get(c.runId);
-    if (record) this.records.set(c.runId, record);
+    if (record) {
+      this.records.set(c.runId, record);
+      this.damagedRuns.delete(c.runId);
+    }
     this.emit({ runId: c.runId, kind: c.kind, event: c.event, record });
   }
 

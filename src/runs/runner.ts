@@ -24,6 +24,7 @@ import { readCheckpointInfo, resumePointText } from './checkpoint-info';
 import { RunWatchdog } from './run-watchdog';
 import { provenance } from './provenance';
 import { resolveRunSpec, UsageError, variantHash, type RunRequest } from './run-request';
+import { damageText } from './json-file';
 import { findPython, workerScriptPath } from '../engine/pytorch/launcher';
 import type { TensorFiles } from '../protocol/benchmarks';
 import type { PrepareAnswer } from '../engine/pytorch/prepare-data';
@@ -380,7 +381,11 @@ export const RESUMABLE: readonly RunRecord['status'][] = ['interrupted', 'failed
  */
 export async function resumeRun(runId: string, opts: RunnerOptions): Promise<RunHandle> {
   const store = opts.store;
-  const record = store.get(runId) ? store.reconcile(store.get(runId) as RunRecord) : undefined;
+  const read = store.read(runId);
+  if (!read.ok && 'damaged' in read) {
+    throw new Error(`run ${runId} cannot be resumed: ${damageText(read.damaged.damage)}; \`regbench repair ${runId}\` (Repair Run in the editor) rebuilds it from events.jsonl first`);
+  }
+  const record = read.ok ? store.reconcile(read.record) : undefined;
   if (!record) throw new UsageError(`no run '${runId}' in ${store.runsDir} (see \`regbench list\`)`);
   if (!RESUMABLE.includes(record.status)) {
     const why = record.status === 'running' || record.status === 'queued' ? `it is ${record.status} (process ${record.ownerPid ?? '?'})` : `it ${record.status === 'completed' ? 'has completed' : 'diverged: it would diverge again'}`;

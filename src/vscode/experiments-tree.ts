@@ -1,8 +1,9 @@
 /**
  * The Experiments view: variants -> benchmarks -> runs, from the run index (so it follows this
  * window's runs live and the CLI's through the file watcher). Menus hang on contextValue:
- * `regbench.variant`, `regbench.bench`, `regbench.run.<status>`. Also the view's own commands:
- * refresh, open variant, delete runs.
+ * `regbench.variant`, `regbench.bench`, `regbench.run.<status>`, `regbench.damagedRun`. Runs whose
+ * record.json is damaged sit under "Damaged runs" at the top, with a warning icon and the reason
+ * (Repair Run rebuilds them). Also the view's own commands: refresh, open variant, delete runs.
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
@@ -17,13 +18,17 @@ import { benchCellText, latestVariantRuns } from '../present/lens-text';
 import type { RunIndex } from '../runs/run-index';
 import type { RunService } from '../runs/run-service';
 import { RunLabels } from '../present/run-labels';
+import { damageText } from '../runs/json-file';
+import type { DamagedRun } from '../runs/run-store';
 
 export const VIEW_ID = 'regbench.experiments';
 
 export type ExperimentNode =
   | { kind: 'variant'; variantPath: string }
   | { kind: 'bench'; variantPath: string; bench: BenchId }
-  | { kind: 'run'; runId: string };
+  | { kind: 'run'; runId: string }
+  | { kind: 'damagedGroup' }
+  | { kind: 'damagedRun'; runId: string };
 
 const STATUS_ICONS: Record<RunStatus, [string, string | undefined]> = {
   running: ['sync~spin', undefined],
@@ -80,6 +85,11 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
     return this.view.selection.filter((n): n is Extract<ExperimentNode, { kind: 'run' }> => n.kind === 'run').map((n) => n.runId);
   }
 
+  /** Selected damaged runs (for Repair Run from the palette). */
+  selectedDamagedRunIds(): string[] {
+    return this.view.selection.filter((n): n is Extract<ExperimentNode, { kind: 'damagedRun' }> => n.kind === 'damagedRun').map((n) => n.runId);
+  }
+
   async revealRun(runId: string): Promise<void> {
     const r = this.index.get(runId);
     if (!r) return;
@@ -88,13 +98,16 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
 
   getChildren(node?: ExperimentNode): ExperimentNode[] {
     const all = this.index.all();
+    if (node?.kind === 'damagedGroup') return this.index.damaged().map((d) => this.node(`damaged:${d.id}`, () => ({ kind: 'damagedRun', runId: d.id })));
+    if (node?.kind === 'damagedRun') return [];
     if (!node) {
+      const damaged = this.index.damaged().length ? [this.node('damaged', () => ({ kind: 'damagedGroup' }))] : [];
       const paths = [...new Set(all.map((r) => r.spec.variantPath))];
       // The variant run last comes first: it is the one being worked on.
       const lastRun = new Map<string, string>();
       for (const r of all) lastRun.set(r.spec.variantPath, r.id);
       paths.sort((a, b) => ((lastRun.get(b) ?? '') < (lastRun.get(a) ?? '') ? -1 : 1));
-      return paths.map((p) => this.variantNode(p));
+      return [...damaged, ...paths.map((p) => this.variantNode(p))];
     }
     if (node.kind === 'variant') {
       const benches = new Set(all.filter((r) => r.spec.variantPath === node.variantPath).map((r) => r.spec.bench));
@@ -110,7 +123,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
   }
 
   getParent(node: ExperimentNode): ExperimentNode | undefined {
-    if (node.kind === 'variant') return undefined;
+    if (node.kind === 'variant' || node.kind === 'damagedGroup') return undefined;
+    if (node.kind === 'damagedRun') return this.node('damaged', () => ({ kind: 'damagedGroup' }));
     if (node.kind === 'bench') return this.variantNode(node.variantPath);
     const r = this.index.get(node.runId);
     return r ? this.benchNode(r.spec.variantPath, r.spec.bench) : undefined;
@@ -119,6 +133,11 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
   getTreeItem(node: ExperimentNode): vscode.TreeItem {
     if (node.kind === 'variant') return this.variantItem(node.variantPath);
     if (node.kind === 'bench') return this.benchItem(node.variantPath, node.bench);
+    if (node.kind === 'damagedGroup') return damagedGroupItem(this.index.damaged().length);
+    if (node.kind === 'damagedRun') {
+      const d = this.index.damaged().find((x) => x.id === node.runId);
+      return d ? damagedRunItem(d) : new vscode.TreeItem('(repaired run)');
+    }
     const r = this.index.get(node.runId);
     return r ? runItem(r, RunLabels.of(this.index), isResumable(r, this.index.store.runDir(r.id))) : new vscode.TreeItem('(deleted run)');
   }
@@ -242,6 +261,27 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentNode>,
 export function isResumable(r: RunRecord, runDir: string): boolean {
   if (r.status === 'interrupted') return true;
   return (r.status === 'failed' || r.status === 'cancelled') && fs.existsSync(checkpointMetaPath(runDir));
+}
+
+function damagedGroupItem(count: number): vscode.TreeItem {
+  const item = new vscode.TreeItem(`Damaged runs (${count})`, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = 'damaged';
+  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+  item.tooltip = 'Runs whose record.json cannot be read. Their events, checkpoint and snapshot are kept; Repair Run rebuilds the record from events.jsonl.';
+  item.contextValue = 'regbench.damagedRuns';
+  return item;
+}
+
+/** A damaged run: warning icon, the reason as description; Repair Run is its inline action. */
+function damagedRunItem(d: DamagedRun): vscode.TreeItem {
+  const what = d.spec ? `${path.basename(d.spec.variantPath)} · ${getBenchmark(d.spec.bench).short} · seed ${d.spec.seed}` : d.id;
+  const item = new vscode.TreeItem(what, vscode.TreeItemCollapsibleState.None);
+  item.id = `damaged:${d.id}`;
+  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+  item.description = `damaged: ${d.damage.reason}`;
+  item.tooltip = `${damageText(d.damage)}\nrun ${d.id}${d.lastStatus ? `; its events say ${d.lastStatus}, ${d.epochsCompleted} epoch(s)` : ''}\nRepair Run rebuilds record.json from events.jsonl (the damaged file is kept aside).`;
+  item.contextValue = 'regbench.damagedRun';
+  return item;
 }
 
 function runItem(r: RunRecord, labels: RunLabels, resumable: boolean): vscode.TreeItem {

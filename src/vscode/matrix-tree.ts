@@ -12,7 +12,8 @@ import type { RunIndex } from '../runs/run-index';
 import type { RunStore } from '../runs/run-store';
 import { requeue } from '../runs/slurm/client';
 import { cancelTasks, type TaskRow } from '../runs/slurm/jobs';
-import { listMatrices, type MatrixInfo } from '../runs/slurm/matrix';
+import { scanMatrices, type DamagedMatrix, type MatrixInfo } from '../runs/slurm/matrix';
+import { damageText } from '../runs/json-file';
 import { canCancel, canResume, matrixLabel, matrixSummary, taskDescription } from '../runs/slurm/matrix-view';
 import { MatrixPoller, type MatrixRows } from '../runs/slurm/matrix-poller';
 
@@ -22,7 +23,9 @@ const HAS_MATRICES = 'regbench.hasSlurmMatrices';
 
 type MatrixNode = { kind: 'matrix'; matrixId: string };
 type TaskNode = { kind: 'task'; matrixId: string; arrayTaskId: number; runId: string };
-type Node = MatrixNode | TaskNode;
+/** A matrix folder whose matrix.json, tasks.json or job.sh is damaged. */
+type DamagedNode = { kind: 'damaged'; matrixId: string };
+type Node = MatrixNode | TaskNode | DamagedNode;
 
 export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -49,7 +52,7 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
       vscode.commands.registerCommand(MATRIX_COMMANDS.refresh, () => this.poller.kick()),
     );
     // After activation, not during it: one readdir says whether the view has anything to show.
-    setTimeout(() => void vscode.commands.executeCommand('setContext', HAS_MATRICES, listMatrices(store).length > 0), 0);
+    setTimeout(() => void vscode.commands.executeCommand('setContext', HAS_MATRICES, hasMatrixFolders(store)), 0);
   }
 
   dispose(): void {
@@ -67,13 +70,20 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
       this.poller.kick();
       return [];
     }
-    if (!node) return [...this.poller.matrices].reverse().map((m) => ({ kind: 'matrix', matrixId: m.matrix.id }));
-    if (node.kind === 'task') return [];
+    if (!node) {
+      const damaged: Node[] = this.poller.damaged.map((d) => ({ kind: 'damaged', matrixId: d.id }));
+      return [...damaged, ...[...this.poller.matrices].reverse().map((m): Node => ({ kind: 'matrix', matrixId: m.matrix.id }))];
+    }
+    if (node.kind !== 'matrix') return [];
     const rows = this.rowsOf(node.matrixId)?.rows ?? [];
     return rows.map((r) => ({ kind: 'task', matrixId: r.matrixId, arrayTaskId: r.arrayTaskId, runId: r.runId }));
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
+    if (node.kind === 'damaged') {
+      const d = this.poller.damaged.find((x) => x.id === node.matrixId);
+      return d ? damagedItem(d) : new vscode.TreeItem('(repaired matrix)');
+    }
     const m = this.rowsOf(node.matrixId);
     if (!m) return new vscode.TreeItem('(removed matrix)');
     if (node.kind === 'matrix') return matrixItem(m);
@@ -86,7 +96,7 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
   }
 
   private rowsFor(nodes: readonly Node[], allowed: (r: TaskRow) => boolean): TaskRow[] {
-    const rows = nodes.flatMap((n) => (this.rowsOf(n.matrixId)?.rows ?? []).filter((r) => n.kind === 'matrix' || r.arrayTaskId === n.arrayTaskId));
+    const rows = nodes.flatMap((n) => (this.rowsOf(n.matrixId)?.rows ?? []).filter((r) => n.kind === 'matrix' || (n.kind === 'task' && r.arrayTaskId === n.arrayTaskId)));
     return [...new Map(rows.filter(allowed).map((r) => [r.runId, r])).values()];
   }
 
@@ -130,6 +140,22 @@ function wholeJobs(rows: readonly TaskRow[], taskCount: (matrixId: string) => nu
 function nodesOf(clicked: Node | undefined, selection: Node[] | undefined): Node[] {
   if (selection?.length && (!clicked || selection.includes(clicked))) return selection;
   return clicked ? [clicked] : [];
+}
+
+function hasMatrixFolders(store: RunStore): boolean {
+  const { matrices, damaged } = scanMatrices(store);
+  return matrices.length + damaged.length > 0;
+}
+
+/** A damaged matrix folder: the file and the reason; clicking it repairs (every damaged file of the store). */
+function damagedItem(d: DamagedMatrix): vscode.TreeItem {
+  const item = new vscode.TreeItem(`matrix ${d.id}: damaged`, vscode.TreeItemCollapsibleState.None);
+  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+  item.description = damageText(d.damage);
+  item.tooltip = `${damageText(d.damage)}\nRepair Run rebuilds matrix.json from its runs' records and tasks.json from matrix.json; damaged files are kept aside.`;
+  item.contextValue = 'regbench.damagedMatrix';
+  item.command = { command: COMMANDS.repairRun, title: 'Repair', arguments: [] };
+  return item;
 }
 
 function matrixItem(m: MatrixRows): vscode.TreeItem {

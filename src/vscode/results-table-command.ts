@@ -41,7 +41,10 @@ export class ResultsTableCommand implements vscode.Disposable {
     if (!result.ok) return void vscode.window.showErrorMessage(`Regbench: cannot make the table: ${result.reason}`);
     const doc = await vscode.workspace.openTextDocument({ language: FORMAT_FILES[format].language, content: result.text });
     await vscode.window.showTextDocument(doc, { preview: false });
-    if ((await vscode.window.showInformationMessage('Regbench: results table ready.', SAVE_AS)) === SAVE_AS) await saveAs(result.text, `results-${kind === 'norm' ? 'norm' : 'reg'}-${budget}.${FORMAT_FILES[format].extension}`);
+    const damaged = this.index.damaged();
+    const uncounted = damaged.length ? ` ${damaged.length} damaged run(s) could not be counted: ${damaged.map((d) => d.id).join(', ')} (Repair Run rebuilds them).` : '';
+    const ready = `Regbench: results table ready.${uncounted}`;
+    if ((await (uncounted ? vscode.window.showWarningMessage(ready, SAVE_AS) : vscode.window.showInformationMessage(ready, SAVE_AS))) === SAVE_AS) await saveAs(result.text, `results-${kind === 'norm' ? 'norm' : 'reg'}-${budget}.${FORMAT_FILES[format].extension}`);
   }
 }
 

@@ -8,6 +8,7 @@ import { FINAL_STATUSES, type RunStatus } from '../../protocol/events';
 import type { RunStore } from '../run-store';
 import { syntheticRunEnd, type RunRecord } from '../run-record';
 import { scancel, type SlurmClientOptions } from './client';
+import { damageText } from '../json-file';
 import { squeueArray, type SlurmTask, type TaskState } from './job-state';
 import { listMatrices, taskOutputTail, type MatrixInfo } from './matrix';
 
@@ -59,8 +60,11 @@ export async function matrixTasks(store: RunStore, m: MatrixInfo, opts: SlurmCli
   const tasks = await squeueArray(m.jobId, opts);
   return m.runIds.map((runId, i) => {
     const t = tasks.find((x) => x.arrayTaskId === i);
-    let r = store.get(runId);
+    const read = store.read(runId);
+    let r = read.ok ? read.record : undefined;
     if (r) r = reconcileRun(store, m, i, r, t);
+    // A damaged record is not ended here (its status is unknown): the row says why it is missing.
+    const damaged = !read.ok && 'damaged' in read ? `${damageText(read.damaged.damage)}; regbench repair rebuilds it` : undefined;
     const final = r !== undefined && FINAL_STATUSES.includes(r.status);
     return {
       matrixId: m.id,
@@ -73,7 +77,7 @@ export async function matrixTasks(store: RunStore, m: MatrixInfo, opts: SlurmCli
       lastEpoch: r?.epochsCompleted ?? 0,
       totalEpochs: r?.totalEpochs ?? 0,
       bestTestAcc: r?.bestTestAcc ?? null,
-      reason: r?.error?.message ?? r?.reason,
+      reason: damaged ?? r?.error?.message ?? r?.reason,
     };
   });
 }

@@ -9,7 +9,7 @@ import type { RunRecord } from '../run-record';
 import type { RunStore } from '../run-store';
 import { DEFAULT_BACKOFF, PollBackoff } from '../poll-backoff';
 import { matrixTasks, type TaskRow } from './jobs';
-import { listMatrices, type MatrixInfo } from './matrix';
+import { scanMatrices, type DamagedMatrix, type MatrixInfo } from './matrix';
 import { finishedRows, isUnfinished, rowsKey, rowWithRecord } from './matrix-view';
 
 /** How long a resumed matrix is polled even while squeue and the store still say it ended. */
@@ -52,6 +52,7 @@ export class MatrixPoller {
   private timer: unknown;
   private inFlight: Promise<void> | undefined;
   private current: MatrixRows[] = [];
+  private damagedFolders: DamagedMatrix[] = [];
   private loaded = false;
 
   constructor(private readonly opts: PollerOptions) {
@@ -71,6 +72,11 @@ export class MatrixPoller {
 
   get matrices(): readonly MatrixRows[] {
     return this.current;
+  }
+
+  /** Matrix folders whose matrix.json, tasks.json or job.sh is damaged (named in each damage). */
+  get damaged(): readonly DamagedMatrix[] {
+    return this.damagedFolders;
   }
 
   get hasLoaded(): boolean {
@@ -113,7 +119,9 @@ export class MatrixPoller {
 
   private async readAll(): Promise<void> {
     const previous = new Map(this.current.map((m) => [m.matrix.id, m]));
-    this.current = await Promise.all(listMatrices(this.opts.store).map((m) => this.rowsOf(m, previous.get(m.id))));
+    const { matrices, damaged } = scanMatrices(this.opts.store);
+    this.damagedFolders = damaged;
+    this.current = await Promise.all(matrices.map((m) => this.rowsOf(m, previous.get(m.id))));
     this.loaded = true;
     this.opts.changed();
     this.schedule();

@@ -6,11 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { BenchId } from '../../protocol/benchmarks';
 import { prepareRun } from '../runner';
 import { resolveRunSpec, type RunRequest } from '../run-request';
 import { writeAtomic, type RunStore } from '../run-store';
+import { fieldProblems, keepAside, readJsonFile, shownPath, writeJsonFile, type FileDamage } from '../json-file';
 import type { RunRecord } from '../run-record';
 import { batchScript, type SlurmOptions } from './batch-script';
 import { runSlurmCommand, sbatch, scancel, SlurmError, type SlurmClientOptions } from './client';
@@ -28,6 +29,8 @@ export interface MatrixInfo {
   /** Run id per array task index. */
   runIds: string[];
   options: SlurmOptions;
+  /** sha256 of job.sh as submitted (matrices submitted before this field have none). */
+  scriptSha256?: string;
 }
 
 export interface SubmitOptions extends SlurmClientOptions {
@@ -102,8 +105,8 @@ function prepareMatrix(req: MatrixRequest, opts: SubmitOptions): { id: string; d
       records.push(opts.store.setExecutor(rec.id, { kind: 'slurm', matrixId: id, arrayTaskId: i }));
     });
     const script = scriptFor(req, records.map((r) => r.id), dir, opts);
-    fs.writeFileSync(path.join(dir, 'job.sh'), script, { mode: 0o755 });
-    writeAtomic(path.join(dir, 'tasks.json'), JSON.stringify(records.map((r) => r.id), null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, SCRIPT_FILE), script, { mode: 0o755 });
+    writeAtomic(path.join(dir, TASKS_FILE), JSON.stringify(records.map((r) => r.id), null, 2) + '\n');
     records.forEach((r, i) => {
       const runDir = opts.store.runDir(r.id);
       fs.symlinkSync(path.relative(runDir, path.join(dir, 'job.sh')), path.join(runDir, 'slurm-job.sh'));
@@ -130,8 +133,8 @@ export async function submitMatrix(req: MatrixRequest, opts: SubmitOptions): Pro
   let jobId: string | undefined;
   try {
     jobId = await sbatch(script, ['--hold', ...(opts.slurm.sbatchArgs ?? [])], opts);
-    const matrix: MatrixInfo = { id, jobId, createdAt: new Date().toISOString(), variantPath: path.resolve(req.variantPath), runIds: records.map((r) => r.id), options: opts.slurm };
-    writeAtomic(path.join(dir, 'matrix.json'), JSON.stringify(matrix, null, 2) + '\n');
+    const matrix: MatrixInfo = { id, jobId, createdAt: new Date().toISOString(), variantPath: path.resolve(req.variantPath), runIds: records.map((r) => r.id), options: opts.slurm, scriptSha256: sha256(script) };
+    writeJsonFile(path.join(dir, MATRIX_FILE), matrix);
     const updated = records.map((r, i) => opts.store.setExecutor(r.id, { kind: 'slurm', matrixId: id, arrayTaskId: i, jobId }));
     await runSlurmCommand('scontrol', ['release', jobId], opts);
     return { matrix, records: updated };
@@ -142,23 +145,155 @@ export async function submitMatrix(req: MatrixRequest, opts: SubmitOptions): Pro
   }
 }
 
-export function readMatrix(store: RunStore, id: string): MatrixInfo | undefined {
+export const MATRIX_FILE = 'matrix.json';
+export const TASKS_FILE = 'tasks.json';
+export const SCRIPT_FILE = 'job.sh';
+/** How long a matrix folder without matrix.json may be a submission under way (sbatch can be slow). */
+const SUBMITTING_MS = 10 * 60_000;
+
+/** A matrix folder whose matrix.json or tasks.json cannot be used as it is. */
+export interface DamagedMatrix {
+  id: string;
+  dir: string;
+  damage: FileDamage;
+  /** Set when matrix.json is fine and only tasks.json is damaged (the matrix still works). */
+  matrix?: MatrixInfo;
+}
+
+/** A matrix file as messages name it: `.regbench/matrices/<id>/matrix.json`. */
+function shown(store: RunStore, file: string): string {
+  return shownPath(file, path.dirname(store.root));
+}
+
+function matrixProblem(v: unknown, id: string): string | undefined {
+  const shape = fieldProblems(v, { id: 'string', jobId: 'string', createdAt: 'string', variantPath: 'string', runIds: 'array', options: 'object' });
+  if (shape) return shape;
+  const m = v as MatrixInfo;
+  if (m.id !== id) return `its id '${m.id}' is not the folder's name`;
+  if (!m.runIds.every((r) => typeof r === 'string' && /^[\w.-]+$/.test(r))) return "its 'runIds' are not all run ids";
+  return undefined;
+}
+
+/** matrix.json of one matrix folder, checked, or the damage; undefined while it is being submitted. */
+function readMatrixFolder(store: RunStore, id: string): { matrix: MatrixInfo } | { damaged: DamagedMatrix } | undefined {
+  const dir = path.join(matricesDir(store), id);
+  const read = readJsonFile<MatrixInfo>(path.join(dir, MATRIX_FILE), (v) => matrixProblem(v, id), shown(store, path.join(dir, MATRIX_FILE)));
+  if (!read.ok) {
+    // sbatch may still be under way: no run knows its job id yet (they learn it after matrix.json is written).
+    if (read.missing && submitting(dir) && !store.list().some((r) => r.executor?.matrixId === id && r.executor.jobId)) return undefined;
+    const damage = read.missing ? { file: read.file, reason: `${read.reason}: the matrix's job id and runs are not recorded` } : read.damage;
+    return { damaged: { id, dir, damage } };
+  }
+  const tasksFile = path.join(dir, TASKS_FILE);
+  const tasks = readJsonFile<unknown>(tasksFile, undefined, shown(store, tasksFile));
+  const same = tasks.ok && Array.isArray(tasks.value) && tasks.value.length === read.value.runIds.length && tasks.value.every((t, i) => t === read.value.runIds[i]);
+  if (!same) {
+    const reason = tasks.ok ? `does not list the runs ${MATRIX_FILE} lists` : tasks.missing ? tasks.reason : tasks.damage.reason;
+    return { damaged: { id, dir, matrix: read.value, damage: { file: shown(store, tasksFile), reason } } };
+  }
+  const script = scriptProblem(dir, read.value);
+  if (script) return { damaged: { id, dir, matrix: read.value, damage: { file: shown(store, path.join(dir, SCRIPT_FILE)), reason: script } } };
+  return { matrix: read.value };
+}
+
+const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
+
+/** Why job.sh is not the script that was submitted, or undefined. */
+function scriptProblem(dir: string, m: MatrixInfo): string | undefined {
+  let text: Buffer;
   try {
-    return JSON.parse(fs.readFileSync(path.join(matricesDir(store), id, 'matrix.json'), 'utf8')) as MatrixInfo;
+    text = fs.readFileSync(path.join(dir, SCRIPT_FILE));
   } catch {
-    return undefined;
+    // Without a recorded checksum (older matrices, or one repaired) a missing script is no news.
+    return m.scriptSha256 ? 'is missing (Slurm keeps its own copy for requeued tasks; only the record of what was submitted is lost)' : undefined;
+  }
+  if (m.scriptSha256 && sha256(text) !== m.scriptSha256) return `is not the script that was submitted (its checksum differs from the one in ${MATRIX_FILE})`;
+  return undefined;
+}
+
+/** A folder without matrix.json whose job.sh (written before sbatch) is young: sbatch may still be under way. */
+function submitting(dir: string): boolean {
+  try {
+    return Date.now() - fs.statSync(path.join(dir, SCRIPT_FILE)).mtimeMs < SUBMITTING_MS;
+  } catch {
+    // No job.sh either: an empty folder being prepared, or one left with nothing in it.
+    return fs.existsSync(dir) && fs.readdirSync(dir).length === 0;
   }
 }
 
-/** Every submitted matrix, oldest first. */
-export function listMatrices(store: RunStore): MatrixInfo[] {
+export function readMatrix(store: RunStore, id: string): MatrixInfo | undefined {
+  const r = readMatrixFolder(store, id);
+  return r && ('matrix' in r ? r.matrix : r.damaged.matrix);
+}
+
+/** Every matrix folder, oldest first: the usable matrices and the damaged folders. */
+export function scanMatrices(store: RunStore): { matrices: MatrixInfo[]; damaged: DamagedMatrix[] } {
   let names: string[];
   try {
     names = fs.readdirSync(matricesDir(store)).sort();
   } catch {
-    return [];
+    return { matrices: [], damaged: [] };
   }
-  return names.map((n) => readMatrix(store, n)).filter((m): m is MatrixInfo => m !== undefined);
+  const matrices: MatrixInfo[] = [];
+  const damaged: DamagedMatrix[] = [];
+  for (const n of names) {
+    if (!/^[\w.-]+$/.test(n)) continue;
+    const r = readMatrixFolder(store, n);
+    if (!r) continue;
+    if ('matrix' in r) matrices.push(r.matrix);
+    else {
+      damaged.push(r.damaged);
+      // A damaged tasks.json does not stop the matrix: matrix.json says everything the tasks need.
+      if (r.damaged.matrix) matrices.push(r.damaged.matrix);
+    }
+  }
+  return { matrices, damaged };
+}
+
+/** Every submitted matrix whose matrix.json is readable, oldest first (damaged ones: scanMatrices). */
+export function listMatrices(store: RunStore): MatrixInfo[] {
+  return scanMatrices(store).matrices;
+}
+
+/**
+ * Rebuilds a damaged matrix folder's files: matrix.json from the records of its runs (each one
+ * knows its matrix, array task and job id; the Slurm options are lost and recorded as none), and
+ * tasks.json from matrix.json. Each damaged file is kept aside first. Returns what it did.
+ */
+export function repairMatrix(store: RunStore, d: DamagedMatrix, now = new Date()): string[] {
+  const said: string[] = [];
+  let matrix = d.matrix;
+  if (!matrix) {
+    const runs = store
+      .list()
+      .filter((r) => r.executor?.matrixId === d.id)
+      .sort((a, b) => (a.executor?.arrayTaskId ?? 0) - (b.executor?.arrayTaskId ?? 0));
+    const jobId = runs.find((r) => r.executor?.jobId)?.executor?.jobId;
+    if (!runs.length || !jobId) {
+      return [`${d.damage.file}: cannot be rebuilt: no run record names matrix ${d.id}${runs.length ? ' with a job id' : ''}; the folder is left as it is`];
+    }
+    const aside = keepAside(path.join(d.dir, MATRIX_FILE), now);
+    matrix = { id: d.id, jobId, createdAt: runs[0].createdAt, variantPath: runs[0].spec.variantPath, runIds: runs.map((r) => r.id), options: {} };
+    writeJsonFile(path.join(d.dir, MATRIX_FILE), matrix);
+    said.push(`${d.damage.file}: rebuilt from the records of its ${runs.length} runs (job ${jobId}; its Slurm options were not recoverable)${aside ? `; the damaged file is kept as ${path.basename(aside)}` : ''}`);
+  }
+  const tasksFile = path.join(d.dir, TASKS_FILE);
+  const tasks = readJsonFile<unknown>(tasksFile);
+  if (!tasks.ok || JSON.stringify(tasks.value) !== JSON.stringify(matrix.runIds)) {
+    const aside = keepAside(tasksFile, now);
+    writeAtomic(tasksFile, JSON.stringify(matrix.runIds, null, 2) + '\n');
+    said.push(`${shown(store, tasksFile)}: rewritten from ${MATRIX_FILE}${aside ? `; the old file is kept as ${path.basename(aside)}` : ''}`);
+  }
+  const script = scriptProblem(d.dir, matrix);
+  if (script) {
+    // The script cannot be rebuilt as submitted: the damaged one is kept aside and the matrix no
+    // longer claims a checksum (Slurm runs requeued tasks from its own copy).
+    const aside = keepAside(path.join(d.dir, SCRIPT_FILE), now);
+    const { scriptSha256: _lost, ...rest } = matrix;
+    writeJsonFile(path.join(d.dir, MATRIX_FILE), rest);
+    said.push(`${shown(store, path.join(d.dir, SCRIPT_FILE))}: ${script}; it cannot be rebuilt${aside ? `, the damaged script is kept as ${path.basename(aside)}` : ''}`);
+  }
+  return said;
 }
 
 /** The last lines of an array task's Slurm output. */
