@@ -109,6 +109,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^(dist|node_modules|media)/' },
+    // node_modules stays in the graph (doNotFollow keeps the cruiser out of it): excluding it hid
+    // every import of a package, and with it tensorflow-only-in-the-worker, wherever node_modules is
+    // a real folder rather than a link.
+    exclude: { path: '^(dist|media)/' },
   },
 };

@@ -1,4 +1,4 @@
-// Bundles a benchmark's child program (TypeScript source that imports src/) with esbuild into
+// Bundles a benchmark's child program (a TypeScript file in bench/runners/ that imports src/) with esbuild into
 // /tmp/regbench-bench, beside the wasm binaries the TensorFlow.js wasm backend loads, and returns
 // the bundle's path. Shared by bench/step.mjs and bench/conv.mjs.
 import { build } from 'esbuild';
@@ -7,11 +7,11 @@ import { join } from 'node:path';
 
 export const BENCH_DIR = '/tmp/regbench-bench';
 
-export async function bundleRunner(root, name, source) {
+export async function bundleRunner(root, name, entry) {
   mkdirSync(BENCH_DIR, { recursive: true });
   const outfile = join(BENCH_DIR, `${name}.js`);
   await build({
-    stdin: { contents: source, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` },
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -39,9 +39,10 @@ import torch  # noqa: E402
 
 import data  # noqa: E402
 import train  # noqa: E402
+import protocol  # noqa: E402
 from events import EventWriter  # noqa: E402
 
-RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 128, "bnMomentum": 0.1, "bnEpsilon": 1e-5}
+RECIPE = protocol.RECIPE  # src/protocol/protocol.json, as the worker receives it in a run's spec
 ARCHS = {"resnet20": (10, "cifar10", "resnet20-cifar10"), "resnet56": (100, "cifar100", "resnet56-cifar100")}
 FULL_TRAIN_IMAGES = 50000
 QUICK_TRAIN_IMAGES = 10000

@@ -41,7 +41,7 @@ const withWasm = has('with-wasm') && backend !== 'wasm';
 const torchEnv = has('torch-passive') ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
 const profile = has('profile');
 
-const runner = await bundleRunner(root, 'step-runner', RUNNER_SOURCE());
+const runner = await bundleRunner(root, 'step-runner', join(root, 'bench/runners/step-runner.ts'));
 
 function runTfjs(arch, b, n, be, warmup) {
   const args = [runner, arch, String(b), String(n), be, String(warmup), profile ? 'profile' : ''];
@@ -121,65 +121,4 @@ function round1(x) {
 }
 function round2(x) {
   return Math.round(x * 100) / 100;
-}
-
-// The child program: builds the model, times `steps` training steps after `warmup` ones.
-function RUNNER_SOURCE() {
-  return `
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from './src/engine/tfjs/backend';
-import { buildModel } from './src/engine/tfjs/models/index';
-import { trainStep } from './src/engine/tfjs/step';
-import type { ArchId, BackendId } from './src/protocol/benchmarks';
-
-const NUM_CLASSES: Record<string, number> = { resnet20: 10, resnet56: 100, resnet110: 100, vgg16bn: 100, mobilenetv2: 10 };
-
-async function main(): Promise<void> {
-  const [arch, batchS, stepsS, backendS, warmupS, prof] = process.argv.slice(2);
-  const batch = Number(batchS), steps = Number(stepsS), warmup = Number(warmupS);
-  const info = await initBackend(backendS as BackendId);
-  const numClasses = NUM_CLASSES[arch];
-  const model = buildModel(arch as ArchId, numClasses, { seed: 0 });
-  // The engine's own step (src/engine/tfjs/step.ts: cross-entropy, backward walk, SGD with
-  // momentum and weight decay), on one fixed random batch.
-  const params = model.trainableVariables();
-  const momenta = params.map((v) => tf.variable(tf.zerosLike(v), false));
-  const images = Float32Array.from({ length: batch * 3072 }, (_, i) => Math.sin(i * 12.9898) * 2);
-  const batchData = { images, labels: Int32Array.from({ length: batch }, (_, i) => i % numClasses), size: batch };
-  const config = { numClasses, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
-  const step = (): number => trainStep({ model, params, momenta, batch: batchData, lr: 0.01, momentum: 0.9, weightDecay: 5e-4, numClasses, config }).ce;
-  for (let i = 0; i < warmup; i++) step();
-  const before = tf.memory().numTensors;
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-  }
-  const leaked = (tf.memory().numTensors - before) / Math.max(1, steps);
-  if (prof === 'profile') {
-    const p = await tf.profile(() => { step(); });
-    const byName = new Map<string, { ms: number; n: number }>();
-    for (const k of p.kernels) {
-      const e = byName.get(k.name) ?? { ms: 0, n: 0 };
-      e.ms += Number(k.kernelTimeMs) || 0;
-      e.n += 1;
-      byName.set(k.name, e);
-    }
-    const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
-    console.log('profile ' + arch + ' (one step, kernel ms; total ' + total.toFixed(0) + ')');
-    for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-      console.log('  ' + name.padEnd(40) + e.ms.toFixed(1).padStart(9) + ' ms  x' + e.n);
-    }
-  }
-  times.sort((a, b) => a - b);
-  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-  // The wasm heap never shrinks: its size is the step's peak heap (wasm32: at most 4096 MB).
-  const wasmModule = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; HEAPU8?: Uint8Array } }).wasm;
-  const heapMb = wasmModule ? Math.round((wasmModule.wasmMemory?.buffer ?? wasmModule.HEAPU8?.buffer ?? new ArrayBuffer(0)).byteLength / 1048576) : null;
-  console.log(JSON.stringify({ arch, backend: info.backend, threads: info.threads, ms: times[Math.floor(times.length / 2)], minMs: times[0], peakRssMb, heapMb, leakedTensorsPerStep: leaked }));
-  process.exit(0);
-}
-main().catch((e) => { console.error(e); process.exit(1); });
-`;
 }

@@ -40,9 +40,10 @@ import torch.nn.functional as F  # noqa: E402
 
 import data  # noqa: E402
 import models  # noqa: E402
+import protocol  # noqa: E402
 from train import Trainer  # noqa: E402
 
-RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 128, "bnMomentum": 0.1, "bnEpsilon": 1e-5}
+RECIPE = protocol.RECIPE  # src/protocol/protocol.json, as the worker receives it in a run's spec
 # Architecture -> (classes, dataset, default timed steps); the big ones are slow on a CPU.
 ARCHS = {
     "resnet20": (10, "cifar10", 12),

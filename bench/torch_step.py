@@ -16,8 +16,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "engine", "pytorch"))
 from models import build_model, count_parameters  # noqa: E402
+from protocol import PROTOCOL, RECIPE  # noqa: E402
 
-NUM_CLASSES = {"resnet20": 10, "resnet56": 100, "resnet110": 100, "vgg16bn": 100, "mobilenetv2": 10}
+# Classes per architecture, from the benchmark it trains on (src/protocol/protocol.json).
+NUM_CLASSES = {b["arch"]: b["numClasses"] for b in PROTOCOL["benchmarks"]}
 
 
 def main() -> None:
@@ -32,7 +34,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = build_model(a.arch, NUM_CLASSES[a.arch], seed=0)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    opt = torch.optim.SGD(model.parameters(), lr=RECIPE["lr"], momentum=RECIPE["momentum"], weight_decay=RECIPE["weightDecay"])
     x = torch.randn(a.batch, 3, 32, 32)
     y = torch.randint(0, NUM_CLASSES[a.arch], (a.batch,))
     times = []

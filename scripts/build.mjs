@@ -82,6 +82,18 @@ if (tests.length) {
     }),
   );
 }
+// The extension-host tests: the suite the host loads (--extensionTestsPath), its launcher and the
+// fixture workspace maker (test/extension-host/; npm run test:extension-host).
+if (exists('test/extension-host/suite.ts')) {
+  jobs.push(
+    build({
+      ...common,
+      external: [...common.external, '@vscode/test-electron'],
+      entryPoints: ['suite', 'launch', 'workspace'].map((f) => join(root, 'test/extension-host', `${f}.ts`)),
+      outdir: join(dist, 'test-host'),
+    }),
+  );
+}
 // Every bundle is attempted so that one broken entry does not hide the state of the others.
 const results = await Promise.allSettled(jobs);
 const failed = results.filter((r) => r.status === 'rejected');

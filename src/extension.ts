@@ -9,7 +9,7 @@ import { RunStore } from './runs/run-store';
 import { AccuracyLensProvider } from './vscode/accuracy-lens';
 import { CompareCommands } from './vscode/compare';
 import { DashboardCommands, DashboardPanel } from './vscode/dashboard-panel';
-import { ExperimentsTree } from './vscode/experiments-tree';
+import { ExperimentsTree, type ExperimentNode } from './vscode/experiments-tree';
 import { RunOutputLog } from './vscode/output-log';
 import { RunCommands } from './vscode/run-commands';
 import { RunDocuments } from './vscode/run-documents';
@@ -30,7 +30,15 @@ import { ResultsTableCommand } from './vscode/results-table-command';
 import { SlurmMatrixCommand } from './vscode/slurm-matrix';
 import { RepairCommand } from './vscode/repair-command';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: read-only views of the running extension (the in-host tests use them). */
+export interface RegbenchApi {
+  /** How many runs may train at once, as the run service applies the regbench.concurrency setting. */
+  readonly concurrency: number;
+  /** The Experiments view's nodes and items, as the view shows them. */
+  readonly experiments: Pick<vscode.TreeDataProvider<ExperimentNode>, 'getChildren' | 'getTreeItem'>;
+}
+
+export function activate(context: vscode.ExtensionContext): RegbenchApi {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
   // Without a folder, runs go to the extension's storage so single files can still be benchmarked.
   const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
@@ -84,6 +92,12 @@ export function activate(context: vscode.ExtensionContext): void {
     RunLabels.of(index),
     onSettingsChange(() => (service.concurrency = readSettings().concurrency)),
   );
+  return {
+    get concurrency() {
+      return service.concurrency;
+    },
+    experiments: tree,
+  };
 }
 
 export function deactivate(): void {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunRecord } from '../src/runs/run-record';
-import { batchSummary, compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from '../src/present/run-label-editor';
+import { editNumbers } from '../src/present/run-label';
+import { batchSummary, compactDiff, previousRunOfFile, recordLabel, runTreeLabel } from '../src/present/run-label-editor';
 
 function run(id: string, variantPath: string, variantHash: string, extra: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -27,12 +28,12 @@ test('edit numbers count the distinct sources of each file in run order; a rerun
 
 test('labels name the run: its given name, else file and edit; then benchmark, seed and best accuracy', () => {
   const first = run('1', '/w/variants/my-reg.ts', 'abcdef0123456789', { bestTestAcc: 71.26 });
-  assert.equal(runLabel(first, 1), 'my-reg #1 (abcdef) · ResNet-20/C10 · s0 · 71.3%');
-  assert.equal(runLabel({ ...first, bestTestAcc: null }, undefined), 'my-reg (abcdef) · ResNet-20/C10 · s0');
-  assert.equal(runLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · ResNet-20/C10 · s0 · 71.3%');
+  assert.equal(recordLabel(first, 1), 'my-reg #1 (abcdef) · ResNet-20/C10 · s0 · 71.3%');
+  assert.equal(recordLabel({ ...first, bestTestAcc: null }, undefined), 'my-reg (abcdef) · ResNet-20/C10 · s0');
+  assert.equal(recordLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · ResNet-20/C10 · s0 · 71.3%');
   assert.equal(runTreeLabel(first, 2), '#2 (abcdef) · s0');
   assert.equal(runTreeLabel({ ...first, displayName: 'beta 0.3' }, 2), 'beta 0.3 · #2 (abcdef) · s0');
-  assert.notEqual(runLabel(first, 1), runLabel(run('2', '/w/variants/my-reg.ts', 'ffff', { bestTestAcc: 71.26 }), 2));
+  assert.notEqual(recordLabel(first, 1), recordLabel(run('2', '/w/variants/my-reg.ts', 'ffff', { bestTestAcc: 71.26 }), 2));
 });
 
 test('the previous run of a file, and the compact diff of two sources', () => {
@@ -54,6 +55,6 @@ test('one summary for a batch of runs: counts by status, the best completed run 
     run('4', '/w/a.ts', 'h2', { status: 'cancelled' }),
   ];
   const edits = editNumbers(runs);
-  assert.equal(batchSummary(runs, (r) => runLabel(r, edits.get(r.id))), '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a #2 (h2) · ResNet-20/C10 · s0 · 70.0%.');
+  assert.equal(batchSummary(runs, (r) => recordLabel(r, edits.get(r.id))), '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a #2 (h2) · ResNet-20/C10 · s0 · 70.0%.');
   assert.equal(batchSummary(runs.slice(2), (r) => r.id), '2 runs ended: 1 failed, 1 cancelled.');
 });

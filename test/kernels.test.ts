@@ -20,6 +20,7 @@ import { heapAddress } from '../src/engine/tfjs/kernels/simd-loops';
 import { simdPool } from '../src/engine/tfjs/kernels/simd-pool';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { relativeError } from './relative-error';
+import { seededValues } from './seeded-values';
 
 const TOLERANCE = 1e-4;
 
@@ -32,22 +33,11 @@ interface ConvCase {
   pad: Pad;
 }
 
-/** Deterministic inputs: the same values go to both backends. */
-function randomValues(shape: number[], seed: number): Float32Array {
-  let s = seed * 2654435761 + 1;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 
 /** Runs `f` on both backends with the same inputs; returns the outputs of each. */
 function onBothBackends(shapes: number[][], f: (...inputs: tf.Tensor[]) => tf.Tensor[]): { wasm: Float32Array[]; cpu: Float32Array[] } {
-  const values = shapes.map((s, i) => randomValues(s, i + 1));
+  const values = shapes.map((s, i) => seededValues(s, i + 1));
   const run = (backend: string): Float32Array[] => {
     assert.ok(tf.setBackend(backend));
     return tf.tidy(() => f(...values.map((v, i) => tf.tensor(v, shapes[i]))).map((t) => t.dataSync() as Float32Array));
@@ -220,9 +210,9 @@ describePerPath('wasm training kernels', () => {
 
   test('repeated gradient computations leak no tensors and no backend buffers', () => {
     tf.setBackend('wasm');
-    const x = tf.tensor(randomValues([2, 8, 8, 4], 7), [2, 8, 8, 4]);
-    const w = tf.tensor(randomValues([3, 3, 4, 6], 8), [3, 3, 4, 6]);
-    const dw = tf.tensor(randomValues([3, 3, 4, 1], 9), [3, 3, 4, 1]);
+    const x = tf.tensor(seededValues([2, 8, 8, 4], 7), [2, 8, 8, 4]);
+    const w = tf.tensor(seededValues([3, 3, 4, 6], 8), [3, 3, 4, 6]);
+    const dw = tf.tensor(seededValues([3, 3, 4, 1], 9), [3, 3, 4, 1]);
     const gradsOnce = (): void => {
       const g = tf.tidy(() => [
         ...tf.grads(convLoss({ x: [2, 8, 8, 4], filter: [3, 3, 4, 6], stride: 2, pad: 1 }, false))([x, w]),
@@ -264,7 +254,7 @@ const BN_SHAPES: Array<[number, number, number, number]> = [
 
 /** Activations with exact 0 and 6 (the mask edges) among negative, inner and above-6 values. */
 function activationInput(shape: number[]): tf.Tensor {
-  const v = randomValues(shape, 11).map((u) => u * 8 - 1);
+  const v = seededValues(shape, 11).map((u) => u * 8 - 1);
   for (let i = 0; i < v.length; i += 5) v[i] = i % 2 === 0 ? 0 : 6;
   return tf.tensor(v, shape);
 }
@@ -350,7 +340,7 @@ describePerPath('wasm SIMD training loops', () => {
 
   test('BatchNorm and activation gradients leak no tensors and no backend buffers', () => {
     assert.ok(tf.setBackend('wasm'));
-    const x = tf.tensor(randomValues([2, 4, 4, 8], 3), [2, 4, 4, 8]);
+    const x = tf.tensor(seededValues([2, 4, 4, 8], 3), [2, 4, 4, 8]);
     const once = (): void => {
       const r = tf.tidy(() => [...batchNormRun(x, tf.ones([8]), tf.zeros([8])), tf.grad((t: tf.Tensor) => tf.relu6(tf.relu(t)))(x)]);
       r.forEach((t) => t.dataSync());

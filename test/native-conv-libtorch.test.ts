@@ -14,13 +14,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/tfjs/backend';
 import { nativeStatus } from '../src/engine/tfjs/native/index';
 import { relativeError } from './relative-error';
+import { seededValues } from './seeded-values';
 
 const TOLERANCE = 1e-4;
 const status = nativeStatus();
-
-function values(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
-}
 
 
 type Case = { name: string; x: [number, number, number, number]; filter: [number, number, number, number]; stride: number; pad: 'same' | 'valid' | number; depthwise: boolean };
@@ -36,8 +33,8 @@ const CASES: Case[] = [
 /** Output, input gradient and filter gradient of one convolution on the active backend. */
 function convAndGrads(c: Case): Float32Array[] {
   return tf.tidy(() => {
-    const x = tf.tensor4d(values(c.x.reduce((p, d) => p * d, 1), 1), c.x);
-    const w = tf.tensor4d(values(c.filter.reduce((p, d) => p * d, 1), 2), c.filter);
+    const x = tf.tensor4d(seededValues(c.x, 1), c.x);
+    const w = tf.tensor4d(seededValues(c.filter, 2), c.filter);
     const f = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => (c.depthwise ? tf.depthwiseConv2d(a, b, c.stride, c.pad) : tf.conv2d(a, b, c.stride, c.pad));
     const y = f(x, w);
     const weights = tf.cos(tf.reshape(tf.range(0, y.size), y.shape));

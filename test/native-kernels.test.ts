@@ -30,25 +30,17 @@ import { buildModel } from '../src/engine/tfjs/models/index';
 import { applySgd, SGD_UPDATE } from '../src/engine/tfjs/sgd';
 import { nativeExpectation } from './native-expected';
 import { relativeError } from './relative-error';
+import { seededValues } from './seeded-values';
 
 const TOLERANCE = 1e-4;
 const status = nativeStatus();
 const skip = status.available ? false : `native kernels unavailable: ${status.reason}`;
 
-function values(shape: number[], seed: number): Float32Array {
-  let s = seed * 2654435761 + 1;
-  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 
 /** `f` on the native path and on the cpu backend with the same inputs; asserts they agree. */
 function agreesWithCpu(name: string, shapes: number[][], f: (...inputs: tf.Tensor[]) => tf.Tensor[]): void {
-  const inputs = shapes.map((s, i) => values(s, i + 3));
+  const inputs = shapes.map((s, i) => seededValues(s, i + 3));
   const run = (backend: string): Float32Array[] => {
     assert.ok(tf.setBackend(backend));
     return tf.tidy(() => f(...inputs.map((v, i) => tf.tensor(v, shapes[i]))).map((t) => t.dataSync() as Float32Array));
@@ -282,9 +274,9 @@ describe('native kernels (wasm+native)', { skip }, () => {
     const shapes = [[3, 3, 16, 32], [32], [64, 10], [1]];
     const settings = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
     const fresh = (): { params: tf.Variable[]; momenta: tf.Variable[]; grads: tf.Tensor[] } => ({
-      params: shapes.map((s, i) => tf.variable(tf.tensor(values(s, 20 + i), s))),
-      momenta: shapes.map((s, i) => tf.variable(tf.tensor(values(s, 30 + i), s))),
-      grads: shapes.map((s, i) => tf.tensor(values(s, 40 + i), s)),
+      params: shapes.map((s, i) => tf.variable(tf.tensor(seededValues(s, 20 + i), s))),
+      momenta: shapes.map((s, i) => tf.variable(tf.tensor(seededValues(s, 30 + i), s))),
+      grads: shapes.map((s, i) => tf.tensor(seededValues(s, 40 + i), s)),
     });
     const fused = fresh();
     for (let step = 0; step < 3; step++) applySgd(fused.params, fused.momenta, fused.grads, settings);
@@ -308,7 +300,7 @@ describe('native kernels (wasm+native)', { skip }, () => {
     const train = (): Float32Array[] => {
       const model = buildModel('resnet20', 10, { seed: 5 });
       const params = model.trainableVariables();
-      const x = tf.tensor(values([8, 16, 16, 3], 11), [8, 16, 16, 3]) as tf.Tensor4D;
+      const x = tf.tensor(seededValues([8, 16, 16, 3], 11), [8, 16, 16, 3]) as tf.Tensor4D;
       const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
       for (let step = 0; step < 3; step++) {
         const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.forward(x, true)) as tf.Scalar, params);

@@ -18,6 +18,7 @@ import { DataError } from '../src/engine/data/errors';
 import { prepareTensorFiles } from '../src/engine/data/tensor-files';
 import { findPython, pythonCandidates, workerScriptPath } from '../src/engine/pytorch/launcher';
 import { requireTool } from './requirements';
+import { seededRandom } from './seeded-values';
 
 const root = path.resolve(__dirname, '..', '..');
 const pytorchSrc = path.join(root, 'src/engine/pytorch');
@@ -52,8 +53,8 @@ after(() => {
 /** CIFAR-10 binary records (label byte + 3072 channel-major pixels), 5 x 52 train and 128 test images. */
 function writeSyntheticCifar10(folder: string): void {
   fs.mkdirSync(folder, { recursive: true });
-  let state = 12345;
-  const byte = () => (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
+  const next = seededRandom(12345);
+  const byte = () => Math.floor(next() * 256);
   const records = (n: number) => {
     const out = Buffer.alloc(n * 3073);
     for (let i = 0; i < n; i++) {

@@ -43,20 +43,8 @@ before(async () => {
 
 // ---------------------------------------------------------------- helpers
 
-/** Deterministic test data (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomNormal(n: number, seed: number): number[] {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()));
   return out;
@@ -1067,6 +1055,7 @@ out['gradaug_consistency'] = ga.consistency(logits, torch.tensor(d['logits2']['d
 out['label_smoothing'] = load('regularizers/label_smoothing.py').compute_regularization(None, None, logits, torch.tensor(d['targets']), None).item()
 print(json.dumps(out))
 `;
+import { seededRandom } from './seeded-values';
 
 interface Dense {
   shape: number[];

@@ -24,6 +24,7 @@ import * as testUtil from '@tensorflow/tfjs-core/dist/test_util';
 // Tensor methods (x.conv2d, x.mul) the specs call; tfjs-core's own test set-up loads them too.
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { initBackend } from '../src/engine/tfjs/backend';
+import { seededValues } from './seeded-values';
 
 const SPEC_FILES = ['conv2d', 'conv2d_transpose', 'depthwise_conv2d', 'batchnorm', 'relu', 'relu6'];
 
@@ -243,16 +244,11 @@ after(() => {
 // ReLU/ReLU6 loops: C % 4 == 0), checked against the cpu backend with the specs' own
 // expectArraysClose.
 
-function values(shape: number[], seed: number): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed * 1.7) * Math.cos(i * 0.011 + seed));
-}
-
 /** f on the wasm and the cpu backend with the same inputs; the outputs must agree. */
 async function expectSameOnCpu(shapes: number[][], f: (...t: tf.Tensor[]) => tf.Tensor[]): Promise<void> {
   const run = async (backend: string): Promise<Float32Array[]> => {
     assert.ok(await tf.setBackend(backend));
-    const outs = tf.tidy(() => f(...shapes.map((s, i) => tf.tensor(values(s, i + 1), s))));
+    const outs = tf.tidy(() => f(...shapes.map((s, i) => tf.tensor(seededValues(s, i + 1), s))));
     const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
     tf.dispose(outs);
     return data;

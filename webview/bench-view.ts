@@ -4,10 +4,9 @@
  * own group; a change of benchmark, toggle, focus or the shown runs rebuilds the datasets.
  */
 import type { RunSummary } from '../src/protocol/webview';
-import { formatBestAcc, variantLabel } from '../src/present/run-label';
+import { benchShortName, formatBestAcc, variantLabel } from '../src/present/run-label';
 import { ALL_METRICS, MetricCharts, type Series } from './charts';
 import { h, setText } from './dom';
-import { benchShort } from './format';
 import type { DashboardData } from './model';
 import { mean, sampleStd } from './stats';
 import { meanCurve, runCurve, seedGroupKey, seedGroups, type SeedGroup } from './series';
@@ -141,7 +140,7 @@ export class BenchView {
     this.tabs.dataset.signature = signature;
     this.tabs.replaceChildren(
       ...benches.map((b) => {
-        const tab = h('button', { class: `bench-tab${b === active ? ' active' : ''}`, attrs: { role: 'tab', 'aria-selected': String(b === active), 'data-bench': b } }, benchShort(b));
+        const tab = h('button', { class: `bench-tab${b === active ? ' active' : ''}`, attrs: { role: 'tab', 'aria-selected': String(b === active), 'data-bench': b } }, benchShortName(b));
         tab.addEventListener('click', () => this.actions.selectBench(b));
         return tab;
       }),

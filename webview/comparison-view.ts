@@ -5,10 +5,10 @@
  * (src/present/run-label.ts), so two versions of a file differ.
  */
 import type { AccuracyDelta, Comparison, RunSummary, SettingDifference, SettingValue } from '../src/protocol/webview';
-import { runLabel } from '../src/present/run-label';
+import { benchShortName, runLabel } from '../src/present/run-label';
 import { MetricCharts, type Metric, type Series } from './charts';
 import { h } from './dom';
-import { benchShort, formatAcc, formatDelta } from './format';
+import { formatAcc, formatDelta } from './format';
 import type { DashboardData } from './model';
 import { runCurve } from './series';
 import { swatch } from './swatch';
@@ -147,7 +147,7 @@ export class ComparisonView {
     const rows = benches.map((bench) => {
       const ds = ps.map((p) => p.accuracyDeltas.find((d) => d.bench === bench));
       const base = ds.find((d) => d?.a !== null && d?.a !== undefined)?.a ?? null;
-      return h('tr', {}, h('td', {}, benchShort(bench)), h('td', { class: 'num' }, formatAcc(base)), ...ds.flatMap((d) => [h('td', { class: 'num' }, formatAcc(d?.b)), deltaCell(d?.delta)]));
+      return h('tr', {}, h('td', {}, benchShortName(bench)), h('td', { class: 'num' }, formatAcc(base)), ...ds.flatMap((d) => [h('td', { class: 'num' }, formatAcc(d?.b)), deltaCell(d?.delta)]));
     });
     return h('table', { class: 'diff accuracy-deltas' }, h('thead', {}, head), h('tbody', {}, ...rows));
   }

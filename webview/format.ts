@@ -1,5 +1,4 @@
-/** How numbers and names read in the tables. */
-import { getBenchmark, isBenchId } from '../src/protocol/benchmarks';
+/** How numbers read in the dashboard's tables (names and labels: src/present/run-label.ts). */
 import type { RunStatus } from '../src/protocol/events';
 
 export function formatAcc(v: number | null | undefined): string {
@@ -17,10 +16,6 @@ export function formatSeconds(s: number | null): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
-
-export function benchShort(bench: string): string {
-  return isBenchId(bench) ? getBenchmark(bench).short : bench;
 }
 
 export const STATUS_ICON: Record<RunStatus, string> = {

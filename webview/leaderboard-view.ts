@@ -5,9 +5,9 @@
  * accuracy for them). A click on a cell shows the group's curves.
  */
 import type { LeaderboardCell, LeaderboardColumn, LeaderboardRow, ScoredCell, Significance } from '../src/protocol/webview';
-import { variantLabel } from '../src/present/run-label';
+import { benchShortName, variantLabel } from '../src/present/run-label';
 import { h } from './dom';
-import { benchShort, formatDelta } from './format';
+import { formatDelta } from './format';
 
 export type OpenCell = (row: LeaderboardRow, bench: string, cell: ScoredCell) => void;
 
@@ -50,7 +50,7 @@ export class LeaderboardView {
     if (signature === this.signature) return;
     this.signature = signature;
     const bests = columnBests(rows, columns);
-    const head = h('tr', {}, h('th', { attrs: { scope: 'col' } }, 'Variant'), ...columns.map((c) => h('th', { class: 'num', attrs: { scope: 'col' } }, benchShort(c.bench), c.heldOut ? h('span', { class: 'muted' }, ' (held out)') : null)));
+    const head = h('tr', {}, h('th', { attrs: { scope: 'col' } }, 'Variant'), ...columns.map((c) => h('th', { class: 'num', attrs: { scope: 'col' } }, benchShortName(c.bench), c.heldOut ? h('span', { class: 'muted' }, ' (held out)') : null)));
     const body = rows.map((row) =>
       h(
         'tr',

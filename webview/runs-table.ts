@@ -5,9 +5,9 @@
  * (nor steal focus from a checkbox).
  */
 import type { RunSummary } from '../src/protocol/webview';
-import { runLabel } from '../src/present/run-label';
+import { benchShortName, runLabel } from '../src/present/run-label';
 import { h, setChildren, setText } from './dom';
-import { benchShort, formatAcc, formatSeconds, STATUS_ICON } from './format';
+import { formatAcc, formatSeconds, STATUS_ICON } from './format';
 import { restyleSwatch, swatch } from './swatch';
 import { choices, queryRuns } from './table-query';
 import type { RunStyle } from './theme';
@@ -62,7 +62,7 @@ const PAGE = 100;
 type FilterField = Exclude<keyof TableFilters, 'text'>;
 const FILTER_FIELDS: ReadonlyArray<{ field: FilterField; all: string; value: (r: RunSummary) => string; text?: (v: string) => string }> = [
   { field: 'status', all: 'Any status', value: (r) => r.status },
-  { field: 'bench', all: 'All benchmarks', value: (r) => r.bench, text: benchShort },
+  { field: 'bench', all: 'All benchmarks', value: (r) => r.bench, text: benchShortName },
   { field: 'variant', all: 'All variants', value: (r) => r.variantName },
   { field: 'engine', all: 'Any engine', value: (r) => r.engine },
   { field: 'budget', all: 'Any budget', value: (r) => r.budget },
@@ -234,7 +234,7 @@ export class RunsTable {
     setText(row.detail, r.errorMessage ?? '');
     row.detail.hidden = !r.errorMessage;
     const c = row.cells;
-    setText(c.bench, benchShort(r.bench));
+    setText(c.bench, benchShortName(r.bench));
     setText(c.seed, String(r.seed));
     setText(c.best, r.heldOut ? 'held out' : formatAcc(r.bestTestAcc));
     setText(c.final, r.heldOut ? 'held out' : formatAcc(r.finalTestAcc));

@@ -5,10 +5,9 @@
  * evaluation (`final: true` in the record); all final evaluations stay visible. A run of the
  * held-out benchmark without the mark (older runs) shows only once its hash has a final evaluation.
  */
-import * as path from 'node:path';
 import { getBenchmark, TASK_KINDS, type BenchId, type BudgetId, type RunSpec, type TaskKind } from '../protocol/benchmarks';
 import type { RunRecord } from '../runs/run-record';
-import { RECORD_FILE, writeAtomic, type RunStore } from '../runs/run-store';
+import type { RunStore } from '../runs/run-store';
 import { taskKindsOf, variantName, type RunGroup } from './run-groups';
 
 /** The task kinds (of the variant's kinds) that hold `bench` out. */
@@ -72,7 +71,5 @@ export function markFinal(store: RunStore, runId: string): RunRecord {
   const r = store.get(runId);
   if (!r) throw new Error(`run ${runId} has no record`);
   if (r.status !== 'queued') throw new Error(`run ${runId} has already started; only a queued run can be marked final`);
-  const marked: RunRecord = { ...r, final: true };
-  writeAtomic(path.join(store.runDir(runId), RECORD_FILE), JSON.stringify(marked, null, 2) + '\n');
-  return marked;
+  return store.update(runId, (current) => ({ ...current, final: true }));
 }

@@ -19,6 +19,7 @@
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
 import type { RunRecord } from '../runs/run-record';
 import { sameFile } from '../variants/variant-file';
+import { mean, sampleStd } from '../analysis/descriptive';
 import { finalHashes, isVisible } from '../analysis/held-out';
 import { groupRuns, baselineGroupFor, type BaselineHashes } from '../analysis/run-groups';
 import { significanceText } from './significance-text';
@@ -106,9 +107,7 @@ export function formatPercent(acc: number): string {
 /** "72.4 ± 0.3%": mean and sample standard deviation (n - 1), both with one decimal. */
 export function formatMeanStd(values: readonly number[]): string {
   if (values.length < 2) throw new Error('a standard deviation needs at least two values');
-  const mean = values.reduce((s, v) => s + v, 0) / values.length;
-  const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1);
-  return `${mean.toFixed(1)} ± ${Math.sqrt(variance).toFixed(1)}%`;
+  return `${mean(values).toFixed(1)} ± ${sampleStd(values).toFixed(1)}%`;
 }
 
 function byCreation(a: RunRecord, b: RunRecord): number {

@@ -6,12 +6,10 @@
  * The label itself is the dashboard's (src/present/run-label.ts): one format everywhere.
  */
 import type { RunRecord } from '../runs/run-record';
-import { editNumbers, runLabel as sharedRunLabel, shortHash } from './run-label';
+import { runLabel, shortHash } from './run-label';
 
 type Labelled = Pick<RunRecord, 'id' | 'spec' | 'bestTestAcc' | 'displayName'>;
 type Ended = Labelled & Pick<RunRecord, 'status'>;
-
-export { editNumbers };
 
 /** "my-reg" from ".../variants/my-reg.ts". */
 export function variantBase(variantPath: string): string {
@@ -23,9 +21,9 @@ export function sourceTag(r: Labelled, edit: number | undefined): string {
   return `${edit ? `#${edit} ` : ''}(${shortHash(r.spec.variantHash)})`;
 }
 
-/** The one label format (src/present/run-label.ts): "my-reg #2 (a1b2c3) · ResNet-20/C10 · s0 · 71.3%". */
-export function runLabel(r: Labelled, edit: number | undefined): string {
-  return sharedRunLabel({
+/** A record's label in the one format (runLabel): "my-reg #2 (a1b2c3) · ResNet-20/C10 · s0 · 71.3%". */
+export function recordLabel(r: Labelled, edit: number | undefined): string {
+  return runLabel({
     displayName: r.displayName,
     variantName: variantBase(r.spec.variantPath),
     variantHash: r.spec.variantHash,

@@ -5,7 +5,8 @@
  */
 import type { RunIndex } from '../runs/run-index';
 import type { RunRecord } from '../runs/run-record';
-import { compactDiff, editNumbers, previousRunOfFile, runLabel, runTreeLabel } from './run-label-editor';
+import { editNumbers } from './run-label';
+import { compactDiff, previousRunOfFile, recordLabel, runTreeLabel } from './run-label-editor';
 
 /** One RunLabels per index, so every surface shares its cache. */
 const perIndex = new WeakMap<RunIndex, RunLabels>();
@@ -33,7 +34,7 @@ export class RunLabels {
 
   /** "my-reg edit 2 · ResNet-20/C10 · seed 0 · 71.3%" (or the name the user gave the run). */
   label(r: RunRecord): string {
-    return runLabel(r, this.editOf(r));
+    return recordLabel(r, this.editOf(r));
   }
 
   /** Under variant → benchmark in the tree: "edit 2 (#ab12cd3) · seed 0". */

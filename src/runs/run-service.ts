@@ -48,6 +48,10 @@ export class RunService {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
+  get concurrency(): number {
+    return this.queue.concurrency;
+  }
+
   set concurrency(n: number) {
     this.queue.concurrency = n;
   }

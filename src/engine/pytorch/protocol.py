@@ -36,6 +36,10 @@ PROTOCOL_VERSION: int = PROTOCOL["protocolVersion"]
 
 ENGINE = "pytorch"
 
+# The training recipe (optimizer, lr, momentum, weight decay, batch size, BatchNorm settings); a
+# run's spec carries its own copy, so tests and benchmarks start from this one.
+RECIPE: Dict[str, Any] = PROTOCOL["recipe"]
+
 # Per-channel mean/std (RGB), applied after augmentation; tuples as the worker's code uses them.
 DATASET_STATS: Dict[str, Dict[str, Tuple[float, ...]]] = {
     name: {"mean": tuple(s["mean"]), "std": tuple(s["std"])} for name, s in PROTOCOL["datasets"].items()

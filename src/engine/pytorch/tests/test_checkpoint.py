@@ -19,8 +19,10 @@ import train
 from errors import Interrupted, RunError
 from events import EventWriter
 from tests.support import repo_root, write_run_tensors
+import protocol
 
-RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 8, "bnMomentum": 0.1, "bnEpsilon": 1e-5}
+# The protocol's recipe (protocol.json) with a small batch, so a test epoch takes moments.
+RECIPE = {**protocol.RECIPE, "batchSize": 8}
 
 
 class FakeStop:

@@ -78,12 +78,13 @@ class RegularizerTemplateTest(unittest.TestCase):
     def test_l2_penalty_is_half_lambda_sum_squares_with_gradient_lambda_w(self):
         mod = load_template("regularizers", "l2_penalty.py")
         model, weights, linear = self._weight_model()
-        expected = 5e-4 / 2 * sum(float(v) ** 2 for w in weights for v in w.detach().flatten())
+        lam = mod.LAMBDA
+        expected = lam / 2 * sum(float(v) ** 2 for w in weights for v in w.detach().flatten())
         term = call(mod, model, torch.randn(2, 10))
         self.assertAlmostEqual(term.item(), expected, delta=1e-6 * expected)
         term.backward()
         for w in weights:
-            self.assertTrue(torch.allclose(w.grad, 5e-4 * w.detach(), atol=1e-10))
+            self.assertTrue(torch.allclose(w.grad, lam * w.detach(), atol=1e-10))
 
     def test_label_smoothing_plus_ce_is_smoothed_ce(self):
         mod = load_template("regularizers", "label_smoothing.py")

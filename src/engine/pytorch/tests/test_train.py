@@ -11,8 +11,10 @@ import train
 from errors import RunError
 from events import EventWriter, finite_or_none
 from rng import Rng, mix32, permutation, seed_state
+import protocol
 
-RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 8, "bnMomentum": 0.1, "bnEpsilon": 1e-5}
+# The protocol's recipe (protocol.json) with a small batch, so a test epoch takes moments.
+RECIPE = {**protocol.RECIPE, "batchSize": 8}
 CONFIG = {"num_classes": 10, "epoch": 0, "total_epochs": 1, "step": 0, "steps_per_epoch": 1}
 
 
@@ -62,7 +64,7 @@ class TrainerTest(unittest.TestCase):
     def test_sgd_recipe_and_weight_decay_on_norm_parameters(self):
         trainer = self.make()
         group = trainer.optimizer.param_groups[0]
-        self.assertEqual((group["momentum"], group["weight_decay"]), (0.9, 5e-4))
+        self.assertEqual((group["momentum"], group["weight_decay"]), (RECIPE["momentum"], RECIPE["weightDecay"]))
         self.assertEqual(len(group["params"]), len(list(trainer.model.parameters())))
         trainer.set_lr(0.03)
         self.assertEqual(group["lr"], 0.03)

@@ -8,8 +8,10 @@ import torch
 from errors import RunError
 from train import Trainer
 from variant import load_variant
+import protocol
 
-RECIPE = {"lr": 0.1, "momentum": 0.9, "weightDecay": 5e-4, "batchSize": 8, "bnMomentum": 0.1, "bnEpsilon": 1e-5}
+# The protocol's recipe (protocol.json) with a small batch, so a test epoch takes moments.
+RECIPE = {**protocol.RECIPE, "batchSize": 8}
 
 
 class VariantTest(unittest.TestCase):
