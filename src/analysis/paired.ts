@@ -6,7 +6,9 @@
  * candidates. Degenerate cases (docs/statistics.md, "Paired comparison"):
  * - n = 1 matched pair: ci95 = [d, d] (no spread to estimate), tP and signFlipP null;
  * - n >= 2 with every difference equal (zero variance): ci95 = [d, d], tP null (t undefined; scipy
- *   says p = 0 or NaN there), signFlipP still exact (2 / 2^n when d != 0, 1 when d = 0).
+ *   says p = 0 or NaN there), signFlipP still exact (2 / 2^n when d != 0, 1 when d = 0). Equal
+ *   up to rounding counts: 71.0 - 70.1 and 71.4 - 70.5 differ in the last bits, so a spread of
+ *   the differences below 1e-12 of the largest value compared is taken as zero.
  */
 import { mean, sampleVariance } from './descriptive';
 import { seededRandom } from './statistics';
@@ -16,6 +18,8 @@ import { tCdf, tQuantile } from './student-t';
 export const SIGN_FLIP_EXACT_MAX_N = 16;
 export const SIGN_FLIP_RESAMPLES = 65536;
 export const SIGN_FLIP_SEED = 20261207;
+/** A spread of the differences below this fraction of the compared values is rounding: zero variance. */
+export const ROUNDING_SPREAD = 1e-12;
 
 /** One observation per (benchmark, seed) cell; key = `${bench}/${seed}` or just `${seed}`. */
 export interface PairedResult {
@@ -58,7 +62,9 @@ export function pairedCompare(baseline: ReadonlyMap<string, number>, candidate: 
   const d = shared.map((k) => (candidate.get(k) as number) - (baseline.get(k) as number));
   const n = d.length;
   const m = mean(d);
-  const sd = Math.sqrt(sampleVariance(d));
+  const scale = Math.max(1, ...shared.map((k) => Math.max(Math.abs(baseline.get(k) as number), Math.abs(candidate.get(k) as number))));
+  const spread = Math.sqrt(sampleVariance(d));
+  const sd = spread <= ROUNDING_SPREAD * scale ? 0 : spread;
   const out: PairedResult = { n, meanDiff: m, sdDiff: sd, ci95: [m, m], t: null, df: n - 1, tP: null, signFlipP: null, signFlipExact: n <= SIGN_FLIP_EXACT_MAX_N, unmatched };
   if (n < 2) return out;
   out.signFlipP = signFlipP(d);
