@@ -130,17 +130,20 @@ test('lens anchors: entry-point definitions only, with the name range', () => {
   assert.deepEqual(findLensAnchors('/ws/notes.md', ts), []);
 });
 
-test('the lens compares a completed group with the baseline: difference and Welch p; n=1 says no test is possible', () => {
+test('the lens compares a completed group with the baseline: paired p where the seeds match, Welch where they differ; n=1 says no test is possible', () => {
   const baselines = new Map([['blank', { kind: 'regularizer' as const, engine: 'tfjs' as const, file: 'templates/regularizers/blank.ts' }]]);
   const base = [70.1, 70.5, 70.3].map((best, seed) => run({ path: '/ws/variants/blank.ts', hash: 'blank', seed, best }));
-  const mine = [71.0, 71.4, 71.2].map((best, seed) => run({ seed, best }));
+  const mine = [71.0, 71.6, 71.1].map((best, seed) => run({ seed, best }));
   const text = accuracyLensText([...base, ...mine], VARIANT, ['resnet56-cifar100'], baselines);
-  // Welch's t-test on these two groups (scipy.stats.ttest_ind(equal_var=False)): p = 0.00529.
-  assert.equal(text, 'ResNet-56/C100 71.2 ± 0.2 (n=3), +0.9 vs baseline, p=0.005');
+  // The paired t-test on these seeds (scipy.stats.ttest_rel): p = 0.00881.
+  assert.equal(text, 'ResNet-56/C100 71.2 ± 0.3 (n=3), +0.9 vs baseline, p=0.009 (paired, n=3 seeds)');
+  const otherSeeds = [71.0, 71.6, 71.1].map((best, i) => run({ seed: [0, 1, 5][i], best, hash: 'h3' }));
+  // Seeds 0, 1, 5 against 0, 1, 2: Welch's t-test (scipy.stats.ttest_ind(equal_var=False)): p = 0.0189.
+  assert.equal(accuracyLensText([...base, ...otherSeeds], VARIANT, ['resnet56-cifar100'], baselines), 'ResNet-56/C100 71.2 ± 0.3 (n=3), +0.9 vs baseline, p=0.02 (unpaired: seeds differ)');
   const one = accuracyLensText([...base, run({ hash: 'h2', best: 71.0 })], VARIANT, ['resnet56-cifar100'], baselines);
   assert.equal(one, 'ResNet-56/C100 71.0 (n=1), +0.7 vs baseline, no test possible with n=1');
   // Without baseline runs the cell stays as before.
-  assert.equal(accuracyLensText(mine, VARIANT, ['resnet56-cifar100'], baselines), 'ResNet-56/C100 71.2 ± 0.2% (3 seeds)');
+  assert.equal(accuracyLensText(mine, VARIANT, ['resnet56-cifar100'], baselines), 'ResNet-56/C100 71.2 ± 0.3% (3 seeds)');
 });
 
 test('a held-out benchmark says "held out" until the source has a final evaluation', () => {

@@ -103,7 +103,8 @@ test('markdown: baseline first, mean ± std (n), best in bold, significance mark
   const b = stats(BASE20);
   assert.equal(byName.get('blank (baseline)')?.[4], `${b.mean.toFixed(1)} ± ${b.std.toFixed(1)} (n=3)`);
   const cp = byName.get('confidence-penalty');
-  assert.match(cp?.[4] ?? '', /^\*\*46\.8 ± 0\.3 \(n=3\)\*\*[†‡]$/);
+  // scipy.stats.ttest_rel (the same seeds 0-2): p = 0.00290, Holm over the column's two variants: 0.00581 -> ‡.
+  assert.equal(cp?.[4], '**46.8 ± 0.3 (n=3)**‡');
   assert.equal(cp?.[2], '**30.3 (n=1)**', 'n = 1: no significance mark (the best of its column all the same)');
   assert.equal(cp?.[3], '—');
   assert.equal(byName.get('orthogonal-reg')?.[4], '45.3 ± 0.6 (n=3)');
@@ -112,6 +113,35 @@ test('markdown: baseline first, mean ± std (n), best in bold, significance mark
   assert.ok(external.some((r) => r[0].startsWith('confidence penalty [external') && r[2] === '72.66' && r[3] === '74.31'));
   assert.ok(external.some((r) => r[0].startsWith('plain BatchNorm (public reference)') && r[4] === '92.60'));
   assert.ok(!rows.flat().some((c) => c.includes('88.0') || c.includes('MobileNetV2')), 'the held-out numbers stay hidden');
+});
+
+test('significance: paired t where the seeds match, Welch where they differ, Holm over each column; the notes say which', () => {
+  const t = table();
+  const cp = t.rows.find((r) => r.variantHash === 'cp');
+  const or = t.rows.find((r) => r.variantHash === 'or');
+  const c20 = cp?.cells['resnet20-cifar10'];
+  const o20 = or?.cells['resnet20-cifar10'];
+  assert.ok(c20 && o20);
+  // scipy.stats.ttest_rel: 0.0029028 and 0.87266; Holm by hand: 2 x 0.0029028, then max(0.0058055, 0.87266).
+  assert.equal(c20.test, 'paired, n=3 seeds');
+  assert.equal(c20.p?.toFixed(7), '0.0029028');
+  assert.equal(c20.pHolm?.toFixed(7), '0.0058055');
+  assert.equal(o20.pHolm?.toFixed(5), '0.87266');
+  assert.equal(o20.mark, '');
+  // ttest_ind(equal_var=False) on the same numbers: 0.0049649 (kept beside the paired p).
+  assert.equal(c20.pWelch?.toFixed(7), '0.0049649');
+  assert.equal(c20.signFlipP, 0.25);
+  const c56 = cp?.cells['resnet56-cifar100'];
+  assert.equal(c56?.test, 'unpaired: seeds differ');
+  assert.equal(c56?.p, null, 'n = 1: no test');
+  assert.ok(t.notes.includes('ResNet-20/C10: paired, n=3 seeds (2 variants against the baseline, Holm over 2).'), t.notes.join('\n'));
+  assert.ok(t.notes.includes('ResNet-56/C100: unpaired: seeds differ (1 variant against the baseline).'), t.notes.join('\n'));
+  // A candidate seed the baseline lacks: that column falls back to Welch and says so.
+  const t2 = table([...fixture(), run('confidence-penalty.ts', 'cp', 4, 46.9)]);
+  const w = t2.rows.find((r) => r.variantHash === 'cp')?.cells['resnet20-cifar10'];
+  assert.equal(w?.test, 'unpaired: seeds differ');
+  assert.equal(w?.p, w?.pWelch);
+  assert.ok(t2.notes.includes('ResNet-20/C10: unpaired: seeds differ for confidence-penalty; paired, n=3 seeds for orthogonal-reg (2 variants against the baseline, Holm over 2).'), t2.notes.join('\n'));
 });
 
 test('held-out column: shown after a final evaluation, only with final numbers', () => {
@@ -145,7 +175,12 @@ test('json and csv parse back to the same numbers', () => {
   assert.ok(cp);
   assert.equal(Number(cp[col('mean')]), cpCell.mean);
   assert.equal(Number(cp[col('std')]), cpCell.std);
-  assert.equal(Number(cp[col('p_welch')]), cpCell.p);
+  assert.equal(Number(cp[col('p')]), cpCell.p);
+  assert.equal(Number(cp[col('p_holm')]), cpCell.pHolm);
+  assert.equal(cp[col('test')], 'paired, n=3 seeds');
+  assert.equal(Number(cp[col('p_welch')]), cpCell.pWelch);
+  assert.equal(Number(cp[col('p_sign_flip')]), 0.25);
+  assert.ok(lines.filter((l) => l[col('source')] !== 'measured').every((l) => l.length === CSV_HEADER.length), 'external lines (which end in numbers) have every column');
   assert.equal(cp[col('best')], 'true');
   const ranged = lines.find((l) => l[col('variant')] === 'DropBlock-style co-activation penalty' && l[col('bench')] === 'resnet56-cifar100');
   assert.deepEqual([ranged?.[col('published_low')], ranged?.[col('published_high')]], ['71.36', '72.65']);

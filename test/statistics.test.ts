@@ -1,6 +1,6 @@
 /**
  * src/analysis/statistics.ts against scipy.stats on the same numbers: scipy runs in a child process
- * (/usr/bin/python3, Debian's python3-scipy) and returns its figures as JSON. Exact figures agree
+ * (test/scipy.ts) and returns its figures as JSON. Exact figures agree
  * to 1e-9 relative (CI half-widths, which go through the t quantile, to 1e-8); the bootstrap CI (a
  * different random stream) to within one pair step.
  */
@@ -18,8 +18,8 @@ import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1, seededRandom,
 import { groupSignificanceText, meanStdText, significanceText } from '../src/present/significance-text';
 import { baselineHashes } from '../src/analysis/run-groups';
 import { RunStore } from '../src/runs/run-store';
-
-const PYTHON = process.env.REGBENCH_SCIPY_PYTHON ?? '/usr/bin/python3';
+import { close, closeInterval, runScipy } from './scipy';
+import type { PairedResult } from '../src/analysis/paired';
 
 const SCIPY_SCRIPT = String.raw`
 import json, sys
@@ -79,28 +79,6 @@ const CASES: Array<[number[], number[]]> = [
   [[80.5], [81.0, 81.5, 80.0]],
 ];
 
-function scipyFigures(): ScipyFigures[] | string {
-  const r = spawnSync(PYTHON, ['-c', SCIPY_SCRIPT], { input: JSON.stringify(CASES), encoding: 'utf8', timeout: 120_000 });
-  if (r.error) return `${PYTHON} cannot run (${r.error.message})`;
-  if (r.status !== 0 && /No module named '?(scipy|numpy)/.test(r.stderr)) return `${PYTHON} has no scipy/numpy (apt-get install python3-scipy)`;
-  if (r.status !== 0) throw new Error(`scipy script failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ScipyFigures[];
-}
-
-function close(actual: number | null | undefined, expected: number | undefined, what: string, rel = 1e-9): void {
-  assert.ok(actual !== null && actual !== undefined && expected !== undefined, `${what}: ${actual} vs ${expected}`);
-  const scale = Math.max(Math.abs(expected), 1e-300);
-  assert.ok(Math.abs(actual - expected) / scale <= rel, `${what}: ${actual} vs scipy ${expected} (relative ${Math.abs(actual - expected) / scale})`);
-}
-
-function closeInterval(actual: [number, number] | null, expected: [number, number] | null | undefined, what: string): void {
-  assert.ok(actual && expected, `${what}: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`);
-  // Centre and half-width: an end near 0 would turn the quantile's error into a large relative one.
-  // @stdlib's t quantile (an inverse incomplete beta) agrees with scipy's to a few 1e-9 at
-  // fractional degrees of freedom (the CDF to 1e-15), hence 1e-8 for half-widths.
-  close((actual[0] + actual[1]) / 2, (expected[0] + expected[1]) / 2, `${what} centre`);
-  close((actual[1] - actual[0]) / 2, (expected[1] - expected[0]) / 2, `${what} half-width`, 1e-8);
-}
 
 function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
   const [a, b] = CASES[i];
@@ -128,7 +106,7 @@ function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
   assert.ok(Math.abs(c.pImprovementCi95[0] - s.poiCi[0]) <= step && Math.abs(c.pImprovementCi95[1] - s.poiCi[1]) <= step, `${label} bootstrap CI ${c.pImprovementCi95} vs scipy ${s.poiCi}`);
 }
 
-const figures = scipyFigures();
+const figures = runScipy<ScipyFigures[]>(SCIPY_SCRIPT, CASES);
 const noScipy = typeof figures === 'string' ? figures : undefined;
 test('statistics agree with scipy.stats on the same numbers', { skip: skipUnless('scipy', !noScipy, noScipy) }, (t) => {
   if (!requireTool(t, 'scipy', !noScipy, noScipy) || typeof figures === 'string') return;
@@ -156,11 +134,18 @@ test('n = 1: mean only, no p-value, and a note that says so', () => {
   assert.throws(() => compareGroups([], [1]), /no values/);
 });
 
-test('lens text: mean ± std (n), the difference against the baseline and the p-value', () => {
+/** Values with seeds 0, 1, 2, … (or the seeds given). */
+const seeded = (values: number[], seeds = values.map((_, i) => i)) => ({ values, seeds });
+
+test('lens text: mean ± std (n), the difference against the baseline, the p-value and whether it is paired', () => {
   assert.equal(meanStdText([72.9]), '72.9 (n=1)');
-  assert.equal(significanceText('ResNet-56', [72.6, 72.9, 73.2]), 'ResNet-56 72.9 ± 0.3 (n=3)');
-  assert.equal(significanceText('ResNet-56', [72.6, 72.9, 73.2], [72.0, 72.1, 72.2]), 'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.03');
-  assert.equal(significanceText('ResNet-56', [72.9], [72.0, 72.1, 72.2]), `ResNet-56 72.9 (n=1), +0.8 vs baseline, ${NO_TEST_N1}`);
+  assert.equal(significanceText('ResNet-56', seeded([72.6, 72.9, 73.2])), 'ResNet-56 72.9 ± 0.3 (n=3)');
+  // scipy: ttest_rel -> p = 0.0202; ttest_ind(equal_var=False) -> p = 0.0333.
+  assert.equal(significanceText('ResNet-56', seeded([72.6, 72.9, 73.2]), seeded([72.0, 72.1, 72.2])), 'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)');
+  assert.equal(significanceText('ResNet-56', seeded([72.6, 72.9, 73.2]), seeded([72.0, 72.1, 72.2], [0, 1, 3])), 'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.03 (unpaired: seeds differ)');
+  assert.equal(significanceText('ResNet-56', seeded([72.9]), seeded([72.0, 72.1, 72.2])), `ResNet-56 72.9 (n=1), +0.8 vs baseline, ${NO_TEST_N1}`);
+  assert.equal(significanceText('ResNet-56', seeded([72.9]), seeded([72.0])), `ResNet-56 72.9 (n=1), +0.9 vs baseline, ${NO_TEST_N1}`, 'paired with one seed: still no test');
+  assert.equal(significanceText('R', seeded([70.5, 71.5, 72.5]), seeded([70, 71, 72])), 'R 71.5 ± 1.0 (n=3), +0.5 vs baseline, no paired t-test possible: every seed gives the same difference (paired, n=3 seeds)');
   assert.equal(formatP(0.0004), 'p<0.001');
   assert.equal(formatP(0.0042), 'p=0.004');
   assert.equal(formatDiff(-0.04), '+0.0');
@@ -212,14 +197,28 @@ test('regbench compare: a variant file against the baseline; a run id stands for
   assert.equal(one.status, 0, one.stderr);
   const c = compareGroups(a, b);
   assert.match(one.stdout, /^A: blank \(/);
-  assert.match(one.stdout, new RegExp(`difference B - A: \\${formatDiff(c.diff)} points`));
-  assert.match(one.stdout, new RegExp(`Welch t-test: .*${formatP(c.welch?.p ?? 1)}`));
+  // The same seeds on both sides: paired (scipy ttest_rel: t = 6.10, p = 0.0258; all three differences positive: sign-flip p = 2/8).
+  assert.match(one.stdout, /\ncomparison: paired, n=3 seeds\n/);
+  assert.match(one.stdout, new RegExp(`difference B - A: \\${formatDiff(c.diff)} points, 95% CI \\[\\d+\\.\\d\\d, \\d+\\.\\d\\d\\] \\(paired t, 3 differences\\)`));
+  assert.match(one.stdout, /paired t-test: t = 6\.10, df = 2, p=0\.03 \(two-sided\)/);
+  assert.match(one.stdout, /exact sign-flip test: p=0\.25 \(two-sided, all 8 sign flips\)/);
+  assert.match(one.stdout, new RegExp(`Welch t-test: .*${formatP(c.welch?.p ?? 1)} \\(two-sided\\) \\[unpaired, for reference\\]`));
   assert.match(one.stdout, /exact permutation test: p=0\.10 /);
   assert.match(one.stdout, /P\(B > A\) = 1\.00, bootstrap 95% CI/);
   const json = cmd([blankHash.slice(0, 8), cpIds[1], '--json']);
   assert.equal(json.status, 0, json.stderr);
-  const parsed = JSON.parse(json.stdout) as { comparison: Comparison };
+  const parsed = JSON.parse(json.stdout) as { comparison: Comparison; method: string; p: number; paired: PairedResult };
   assert.equal(parsed.comparison.welch?.p, c.welch?.p);
+  assert.equal(parsed.method, 'paired, n=3 seeds');
+  assert.equal(parsed.p, parsed.paired.tP);
+  assert.equal(parsed.paired.tP?.toFixed(4), '0.0258');
+  // One more candidate seed: the seeds differ, so Welch is the headline and the output says so.
+  plantRun(ws, cp, cpHash, 7, 73.0);
+  const unpaired = cmd(['cp.ts']);
+  assert.equal(unpaired.status, 0, unpaired.stderr);
+  assert.match(unpaired.stdout, /\ncomparison: unpaired: seeds differ\n/);
+  assert.match(unpaired.stdout, /points, 95% CI .* \(Welch\)\n/);
+  assert.doesNotMatch(unpaired.stdout, /paired t-test|sign-flip|for reference/);
   plantRun(ws, cp, cpHash, 9, 60, 'smoke');
   const ambiguous = cmd(['cp.ts']);
   assert.equal(ambiguous.status, 2);
@@ -240,7 +239,7 @@ test('lens text from the run store: the newest group against the baseline; held-
   [72.6, 72.9, 73.2].forEach((v, s) => plantRun(ws, '/ws/cp.ts', 'c0ffee', s, v));
   const records = new RunStore(path.join(ws, '.regbench')).list();
   const baselines = baselineHashes(path.join(root, 'templates'));
-  assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet20-cifar10', baselines, 'ResNet-20'), 'ResNet-20 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.03');
+  assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet20-cifar10', baselines, 'ResNet-20'), 'ResNet-20 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)');
   assert.equal(groupSignificanceText(records, blankHash, 'resnet20-cifar10', baselines), 'ResNet-20/C10 72.1 ± 0.1 (n=3)');
   assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet56-cifar100', baselines), undefined);
   const heldOut = records.map((r) => ({ ...r, spec: { ...r.spec, bench: 'mobilenetv2-fmnist' as const } }));

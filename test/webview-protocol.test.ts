@@ -8,6 +8,7 @@ import { RECIPE, type RunSpec } from '../src/protocol/benchmarks';
 import type { EpochEvent } from '../src/protocol/events';
 import type { RunRecord } from '../src/runs/run-record';
 import { isHostToWebviewMessage, isWebviewToHostMessage, type RunSummary } from '../src/protocol/webview';
+import { significanceTitle } from '../webview/leaderboard-view';
 import {
   accuracyDeltas,
   appendMessage,
@@ -250,11 +251,14 @@ test('buildLeaderboard: variants as rows, benchmarks as columns, mean ± sample 
     heldOut: new Set(['mobilenetv2-fmnist']),
     significance: (group, bench) => {
       asked.push(`${group[0].variantHash}@${bench}`);
-      return group[0].variantHash === 'bbbb' ? { p: 0.02, diff: 0.5 } : undefined;
+      return group[0].variantHash === 'bbbb' ? { p: 0.02, diff: 0.5, test: 'paired, n=3 seeds', rawP: 0.01, holmOver: 2 } : undefined;
     },
   });
   assert.deepEqual(asked.sort(), ['aaaa@resnet20-cifar10', 'bbbb@resnet20-cifar10']);
-  assert.deepEqual(marked.rows[0].cells['resnet20-cifar10'], { mean: 91, std: null, n: 1, runIds: ['b0'], significance: { p: 0.02, diff: 0.5 } });
+  assert.deepEqual(marked.rows[0].cells['resnet20-cifar10'], { mean: 91, std: null, n: 1, runIds: ['b0'], significance: { p: 0.02, diff: 0.5, test: 'paired, n=3 seeds', rawP: 0.01, holmOver: 2 } });
+  // The mark's hover says how the p was reached.
+  assert.equal(significanceTitle({ p: 0.02, diff: 0.5, test: 'paired, n=3 seeds', rawP: 0.01, holmOver: 2 }), 'Δ +0.50 against the baseline, p = 0.020 (paired, n=3 seeds; Holm over 2 variants, unadjusted p = 0.010)');
+  assert.equal(significanceTitle({ p: 0.04, diff: -0.25, test: 'unpaired: seeds differ' }), 'Δ −0.25 against the baseline, p = 0.040 (unpaired: seeds differ)');
   assert.equal('significance' in (marked.rows[1].cells['resnet20-cifar10'] ?? {}), false);
   assert.deepEqual(marked.rows[1].cells['mobilenetv2-fmnist'], { heldOut: true, runs: 1 });
 });

@@ -30,6 +30,12 @@ export function significanceMark(s: Significance): string {
   return s.p < 0.01 ? '**' : s.p < 0.05 ? '*' : '';
 }
 
+/** "Δ +0.90 against the baseline, p = 0.012 (paired, n=3 seeds; Holm over 2 variants, unadjusted p = 0.0061)". */
+export function significanceTitle(s: Significance): string {
+  const how = [s.test, s.holmOver ? `Holm over ${s.holmOver} variants, unadjusted p = ${(s.rawP ?? s.p).toPrecision(2)}` : ''].filter(Boolean).join('; ');
+  return `Δ ${formatDelta(s.diff)} against the baseline, p = ${s.p.toPrecision(2)}${how ? ` (${how})` : ''}`;
+}
+
 export class LeaderboardView {
   private readonly table: HTMLTableElement;
   private readonly empty: HTMLElement;
@@ -39,7 +45,7 @@ export class LeaderboardView {
     this.table = h('table', { class: 'leaderboard' });
     this.empty = h('p', { class: 'muted' }, 'No runs yet.');
     container.append(
-      h('p', { class: 'muted' }, 'Best test accuracy per variant and benchmark: mean ± sample std (n seeds). ★ best in the column; * / ** significant against the baseline (p < 0.05 / 0.01). Click a cell for its curves.'),
+      h('p', { class: 'muted' }, 'Best test accuracy per variant and benchmark: mean ± sample std (n seeds). ★ best in the column; * / ** significant against the baseline (p < 0.05 / 0.01; paired t-test where the seeds match, Welch otherwise; Holm over the column). Click a cell for its curves.'),
       this.table,
       this.empty,
     );
@@ -81,7 +87,7 @@ export class LeaderboardView {
     const sig = cell.significance;
     if (sig) {
       const mark = significanceMark(sig);
-      td.append(h('sup', { class: 'significance', title: `Δ ${formatDelta(sig.diff)} against the baseline, p = ${sig.p.toPrecision(2)}` }, mark || 'n.s.'));
+      td.append(h('sup', { class: 'significance', title: significanceTitle(sig) }, mark || 'n.s.'));
     }
     return td;
   }

@@ -8,7 +8,8 @@ import type { ExternalRow, MeasuredRow, ResultsTable, TableCell, TableColumn } f
 
 export type TableFormat = 'md' | 'latex' | 'csv' | 'json';
 export const TABLE_FORMATS: readonly TableFormat[] = ['md', 'latex', 'csv', 'json'];
-export const JSON_FORMAT_ID = 'regbench-results-table/1';
+/** Version 2: p is the paired t p where the seeds match (Welch's otherwise), with pHolm, test, pWelch and signFlipP beside it. */
+export const JSON_FORMAT_ID = 'regbench-results-table/2';
 
 export function renderTable(t: ResultsTable, format: TableFormat): string {
   switch (format) {
@@ -123,7 +124,7 @@ export function renderLatex(t: ResultsTable): string {
   ].join('\n') + '\n';
 }
 
-export const CSV_HEADER = ['variant', 'hash', 'source', 'baseline', 'bench', 'held_out', 'mean', 'std', 'n', 'ci95_low', 'ci95_high', 'diff_vs_baseline', 'p_welch', 'p_permutation', 'significance', 'best', 'published_low', 'published_high'] as const;
+export const CSV_HEADER = ['variant', 'hash', 'source', 'baseline', 'bench', 'held_out', 'mean', 'std', 'n', 'ci95_low', 'ci95_high', 'diff_vs_baseline', 'p', 'p_holm', 'test', 'p_welch', 'p_permutation', 'p_sign_flip', 'significance', 'best', 'published_low', 'published_high'] as const;
 
 function csvField(v: string | number | boolean | null | undefined): string {
   if (v === null || v === undefined) return '';
@@ -138,7 +139,7 @@ export function renderCsv(t: ResultsTable): string {
     for (const col of t.columns) {
       const c = r.cells[col.bench];
       if (!c) continue;
-      lines.push([r.name, r.variantHash, 'measured', r.baseline, col.bench, col.heldOut, c.mean, c.std, c.n, c.ci95?.[0], c.ci95?.[1], c.diff, c.p, c.permutationP, c.mark, c.best, null, null].map(csvField).join(','));
+      lines.push([r.name, r.variantHash, 'measured', r.baseline, col.bench, col.heldOut, c.mean, c.std, c.n, c.ci95?.[0], c.ci95?.[1], c.diff, c.p, c.pHolm, c.test, c.pWelch, c.permutationP, c.signFlipP, c.mark, c.best, null, null].map(csvField).join(','));
     }
   }
   for (const r of t.external) {
@@ -146,7 +147,7 @@ export function renderCsv(t: ResultsTable): string {
       const v = r.values[col.bench];
       if (v === undefined) continue;
       const [lo, hi] = typeof v === 'number' ? [v, v] : v;
-      lines.push([r.name, null, `external: ${r.source}`, false, col.bench, col.heldOut, null, null, null, null, null, null, null, null, null, false, lo, hi].map(csvField).join(','));
+      lines.push([r.name, null, `external: ${r.source}`, false, col.bench, col.heldOut, null, null, null, null, null, null, null, null, null, null, null, null, null, false, lo, hi].map(csvField).join(','));
     }
   }
   return lines.join('\n') + '\n';

@@ -1,7 +1,8 @@
 /**
  * The results table of one task kind at one budget and engine: benchmark columns x variant rows,
  * mean ± sample std (n) of the best test accuracy over seeds, the best mean per column marked,
- * significance marks against the task's baseline (Welch t-test), held-out columns only once a
+ * significance marks against the task's baseline (paired t-test where the seeds match, Welch's
+ * where they differ; Holm-adjusted over each column's variants), held-out columns only once a
  * final evaluation exists, and the benchmarks' published figures as external rows (measured
  * elsewhere, full protocol). Runs of different budgets, engines or recipes are never mixed: the
  * table refuses and says why. Rendering to md / LaTeX / CSV / JSON is in results-format.ts.
@@ -12,7 +13,8 @@ import type { RunRecord } from '../runs/run-record';
 import { trackBenchmarks } from '../protocol/benchmark-tracks';
 import { visibleGroups } from './held-out';
 import { baselineGroupFor, groupRuns, recipeDiff, type BaselineHashes, type RunGroup } from './run-groups';
-import { compareGroups, describe, type Interval } from './statistics';
+import { describe, type Interval } from './statistics';
+import { compareSeeded, holmAdjust, seededOf, type SeedComparison } from './seed-comparison';
 
 export class TableError extends Error {}
 
@@ -34,9 +36,20 @@ export interface TableCell {
   ci95: Interval | null;
   /** mean - baseline mean; null for the baseline row or without a baseline group. */
   diff: number | null;
-  /** Welch two-sided p-value against the baseline; null when no test is possible. */
+  /**
+   * Two-sided p against the baseline: the paired t-test's when both ran the same seeds, Welch's
+   * otherwise (`test` says which); null when no test is possible.
+   */
   p: number | null;
+  /** p Holm-adjusted over the column's variants compared with the baseline (the marks use it). */
+  pHolm: number | null;
+  /** "paired, n=3 seeds" or "unpaired: seeds differ"; null without a comparison. */
+  test: string | null;
+  /** Welch's two-sided p (unpaired), also when the paired test is the headline. */
+  pWelch: number | null;
   permutationP: number | null;
+  /** Exact sign-flip p of the paired differences; null when unpaired or n < 2. */
+  signFlipP: number | null;
   mark: SignificanceMark;
   best: boolean;
   /** The column is a held-out benchmark: these are final evaluations. */
@@ -114,6 +127,7 @@ export function buildResultsTable(records: readonly RunRecord[], opts: TableOpti
   const columns = tableColumns(opts.kind, groups);
   const isBase = (g: RunGroup) => isBaselineGroup(g, opts);
   const rows = measuredRows(groups, all, columns, baselineOf, isBase);
+  markSignificance(rows, columns);
   markBest(rows, columns);
   const baselineName = groups.find(isBase)?.name ?? null;
   return { kind: opts.kind, budget, engine, columns, rows, external: externalRows(opts.kind, columns), baselineName, notes: tableNotes(opts.kind, budget, engine, baselineName, rows, columns) };
@@ -166,11 +180,55 @@ function measuredRows(
 
 function makeCell(g: RunGroup, baseline: RunGroup | undefined, columns: readonly TableColumn[]): TableCell {
   const s = describe(g.values);
-  const c = baseline && baseline.values.length ? compareGroups(baseline.values, g.values) : undefined;
-  const p = c?.welch?.p ?? null;
-  const mark: SignificanceMark = p === null ? '' : p < 0.01 ? '‡' : p < 0.05 ? '†' : '';
+  const c: SeedComparison | undefined = baseline && baseline.values.length ? compareSeeded(seededOf(baseline), seededOf(g)) : undefined;
   const heldOut = columns.some((col) => col.bench === g.bench && col.heldOut);
-  return { mean: s.mean, std: s.std, n: s.n, ci95: s.ci95, diff: c ? c.diff : null, p, permutationP: c?.permutationP ?? null, mark, best: false, final: heldOut };
+  return {
+    mean: s.mean,
+    std: s.std,
+    n: s.n,
+    ci95: s.ci95,
+    diff: c ? c.diff : null,
+    p: c?.p ?? null,
+    pHolm: null,
+    test: c?.method ?? null,
+    pWelch: c?.unpaired.welch?.p ?? null,
+    permutationP: c?.unpaired.permutationP ?? null,
+    signFlipP: c?.paired?.signFlipP ?? null,
+    mark: '',
+    best: false,
+    final: heldOut,
+  };
+}
+
+/** Per column, Holm over the variants compared with the baseline; the marks follow the adjusted p. */
+function markSignificance(rows: MeasuredRow[], columns: readonly TableColumn[]): void {
+  for (const col of columns) {
+    const cells = rows.map((r) => r.cells[col.bench]).filter((c): c is TableCell => c !== undefined && c.test !== null);
+    const adjusted = holmAdjust(cells.map((c) => c.p));
+    cells.forEach((c, i) => {
+      const p = adjusted[i];
+      c.pHolm = p;
+      c.mark = p === null ? '' : p < 0.01 ? '‡' : p < 0.05 ? '†' : '';
+    });
+  }
+}
+
+/** "ResNet-20/C10: paired, n=3 seeds (2 variants against the baseline, Holm over 2)." per column with comparisons. */
+function testNotes(rows: readonly MeasuredRow[], columns: readonly TableColumn[]): string[] {
+  const out: string[] = [];
+  for (const col of columns) {
+    const tested = rows.filter((r) => r.cells[col.bench]?.test);
+    if (!tested.length) continue;
+    const byTest = new Map<string, string[]>();
+    for (const r of tested) {
+      const t = r.cells[col.bench]?.test as string;
+      byTest.set(t, [...(byTest.get(t) ?? []), r.name]);
+    }
+    const holmOver = tested.filter((r) => r.cells[col.bench]?.p !== null).length;
+    const methods = byTest.size === 1 ? [...byTest.keys()][0] : [...byTest.entries()].map(([t, names]) => `${t} for ${names.join(', ')}`).join('; ');
+    out.push(`${col.title}: ${methods} (${tested.length} variant${tested.length === 1 ? '' : 's'} against the baseline${holmOver > 1 ? `, Holm over ${holmOver}` : ''}).`);
+  }
+  return out;
 }
 
 function markBest(rows: MeasuredRow[], columns: readonly TableColumn[]): void {
@@ -190,7 +248,10 @@ function externalRows(kind: TaskKind, columns: readonly TableColumn[]): External
 
 function tableNotes(kind: TaskKind, budget: BudgetId, engine: EngineId, baselineName: string | null, rows: readonly MeasuredRow[], columns: readonly TableColumn[]): string[] {
   const notes = [`Best test accuracy (%), mean ± sample std over seeds (n runs); budget ${budget}, engine ${engine}; best mean per column in bold.`];
-  if (baselineName) notes.push(`† p < 0.05, ‡ p < 0.01: Welch two-sided t-test against the baseline (${baselineName}) on the same benchmark; no mark with n = 1.`);
+  if (baselineName) {
+    notes.push(`† p < 0.05, ‡ p < 0.01 against the baseline (${baselineName}) on the same benchmark: two-sided paired t-test where both ran the same seeds, Welch's t-test where the seeds differ ("unpaired"); Holm-adjusted over the variants of each column; no mark with n = 1.`);
+    notes.push(...testNotes(rows, columns));
+  }
   else notes.push(`No baseline runs (${kind === 'regularizer' ? 'templates/regularizers/blank' : 'templates/norms/batchnorm'}) at this budget and engine: no significance marks.`);
   const heldOut = TASK_KINDS[kind].heldOut;
   const shown = columns.some((c) => c.heldOut);

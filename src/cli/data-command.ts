@@ -1,12 +1,15 @@
 /**
  * `regbench data synth` writes a small, valid dataset in the real on-disk format (for tests and
- * offline demos; used only when a run is pointed at it with --data-dir). `regbench data fetch`
+ * offline demos; used only when a run is pointed at it with --data-dir), with a seeded difficulty
+ * (--difficulty, default 0.5: class overlap and training label noise) so that accuracies stay
+ * apart instead of all reaching 100%. `regbench data fetch`
  * downloads and verifies a real dataset into the cache (or --data-dir) ahead of a run.
  */
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { DATASET_STATS, type DatasetId } from '../protocol/benchmarks';
 import { loadDataset, writeSyntheticDataset } from '../engine/data';
+import { SYNTHETIC_CLI_DIFFICULTY } from '../engine/data/synthetic';
 import { UsageError } from '../runs/run-request';
 
 const DATASETS = Object.keys(DATASET_STATS) as readonly DatasetId[];
@@ -22,18 +25,26 @@ function count(name: string, value: string | undefined): number | undefined {
   return Number(value);
 }
 
+function difficultyArg(value: string | undefined): number {
+  if (value === undefined) return SYNTHETIC_CLI_DIFFICULTY;
+  const d = Number(value);
+  if (!/^\s*[\d.]+\s*$/.test(value) || !(d >= 0 && d <= 1)) throw new UsageError(`--difficulty must be a number from 0 (easy) to 1 (hardest), got '${value}'`);
+  return d;
+}
+
 export async function runDataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'synth') {
     const { values } = parseArgs({
       args: rest,
-      options: { dataset: { type: 'string' }, out: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, seed: { type: 'string' }, workspace: { type: 'string' } },
+      options: { dataset: { type: 'string' }, out: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' }, workspace: { type: 'string' } },
     });
     const dataset = datasetArg(values.dataset);
     if (!values.out) throw new UsageError('data synth needs --out DIR');
     const out = path.resolve(values.out);
-    const files = await writeSyntheticDataset(dataset, out, { train: count('train', values.train), test: count('test', values.test), seed: count('seed', values.seed) });
-    process.stdout.write(`wrote a synthetic ${dataset} dataset (${files.length} files) to ${out}\nuse it with: regbench run <variant> --bench <id> --data-dir ${out}\n`);
+    const difficulty = difficultyArg(values.difficulty);
+    const files = await writeSyntheticDataset(dataset, out, { train: count('train', values.train), test: count('test', values.test), seed: count('seed', values.seed), difficulty });
+    process.stdout.write(`wrote a synthetic ${dataset} dataset (${files.length} files, difficulty ${difficulty}) to ${out}\nuse it with: regbench run <variant> --bench <id> --data-dir ${out}\n`);
     return 0;
   }
   if (sub === 'fetch') {

@@ -40,7 +40,7 @@ const USAGE = `usage:
   regbench show <run-id> [--json]
   ${REPAIR_USAGE}
   regbench benchmarks
-  regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N]
+  regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N] [--difficulty 0..1, default 0.5]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
   regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
   regbench submit <variant> --bench <id,...|all> --seeds 0,1,2 --budget <b> --slurm [--partition P]

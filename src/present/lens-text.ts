@@ -10,8 +10,9 @@
  *   per seed: one seed gives its best test accuracy, several give "mean ± sample std (n seeds)".
  *   A budget other than full is named, because a quick accuracy is not a paper figure.
  * - With baseline runs of the same budget, engine and recipe, a completed cell also says the
- *   difference and Welch's p against the baseline ("72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02";
- *   with n=1: "no test possible with n=1").
+ *   difference and its p against the baseline: the paired t-test's when both ran the same seeds
+ *   ("72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)"), else Welch's ("...
+ *   (unpaired: seeds differ)"); with n=1: "no test possible with n=1".
  * - A held-out benchmark says "held out" until the source has a final evaluation.
  * - Otherwise "queued", or the last final status (failed, diverged, cancelled), or "—".
  * No `vscode` import.
@@ -22,6 +23,7 @@ import { sameFile } from '../variants/variant-file';
 import { mean, sampleStd } from '../analysis/descriptive';
 import { finalHashes, isVisible } from '../analysis/held-out';
 import { groupRuns, baselineGroupFor, type BaselineHashes } from '../analysis/run-groups';
+import { seededOf } from '../analysis/seed-comparison';
 import { significanceText } from './significance-text';
 
 export const HELD_OUT_TEXT = 'held out (Final Evaluation… shows it)';
@@ -96,7 +98,7 @@ function significanceCell(records: readonly RunRecord[], runs: readonly RunRecor
   const baseline = baselineGroupFor(mine, groups, baselines);
   if (!baseline) return undefined;
   const budget = latest.spec.budget === 'full' ? '' : ` [${latest.spec.budget}]`;
-  return `${significanceText('', mine.values, baseline.values).trim()}${budget}`;
+  return `${significanceText('', seededOf(mine), seededOf(baseline)).trim()}${budget}`;
 }
 
 /** 72.4% (one decimal, as the papers report). */

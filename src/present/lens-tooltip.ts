@@ -3,8 +3,10 @@
  * benchmark it has completed runs on (held-out benchmarks only after a final evaluation), against
  * the task's baseline group with the same budget, engine and recipe:
  *   ResNet-56/C100 [quick]: 72.9 ± 0.3 (n=3), 95% CI [72.2, 73.6]
- *     vs baseline 72.1 ± 0.4 (n=3): +0.8 [+0.1, +1.5], Welch p=0.02, permutation p=0.10,
- *     P(B>A) 0.89 [0.56, 1.00]
+ *     vs baseline 72.1 ± 0.4 (n=3): +0.8 [+0.1, +1.5], paired t p=0.02, sign-flip p=0.25,
+ *     P(B>A) 0.89 [0.56, 1.00]; paired, n=3 seeds
+ * When the seeds differ: the Welch interval, "Welch p=…, permutation p=…" and "; unpaired: seeds
+ * differ".
  * No `vscode` import.
  */
 import { getBenchmark, type BenchId } from '../protocol/benchmarks';
@@ -13,7 +15,8 @@ import { visibleGroups } from '../analysis/held-out';
 import { latestVariantRuns } from './lens-text';
 import { baselineGroupFor, groupRuns, type BaselineHashes, type RunGroup } from '../analysis/run-groups';
 import { meanStdText } from './significance-text';
-import { compareGroups, describe, formatDiff, formatP, type Interval } from '../analysis/statistics';
+import { compareSeeded, seededOf, type SeededValues } from '../analysis/seed-comparison';
+import { describe, formatDiff, formatP, type Interval } from '../analysis/statistics';
 
 export const LENS_TOOLTIP_HEAD = 'Best test accuracy of the latest version of this variant per benchmark (mean ± std over seeds); click to open the dashboard.';
 
@@ -30,15 +33,21 @@ export function groupLine(values: readonly number[]): string {
   return ci ? `${meanStdText(values)}, 95% CI ${interval(ci, one)}` : meanStdText(values);
 }
 
-/** The comparison line against the baseline's values (B = the variant, A = the baseline). */
-export function comparisonLine(baseline: readonly number[], values: readonly number[]): string {
-  const c = compareGroups(baseline, values);
+/** The comparison line against the baseline group (B = the variant, A = the baseline), paired where the seeds match. */
+export function comparisonLine(baseline: SeededValues, group: SeededValues): string {
+  const c = compareSeeded(baseline, group);
+  const u = c.unpaired;
   const parts = [`${formatDiff(c.diff)}${c.diffCi95 ? ` ${interval(c.diffCi95, formatDiff)}` : ''}`];
-  if (c.welch?.p != null) parts.push(`Welch ${formatP(c.welch.p)}`);
-  if (c.permutationP !== null) parts.push(`permutation ${formatP(c.permutationP)}`);
-  parts.push(`P(B>A) ${two(c.pImprovement)}${c.pImprovementCi95 ? ` ${interval(c.pImprovementCi95, two)}` : ''}`);
+  if (c.paired) {
+    if (c.paired.tP !== null) parts.push(`paired t ${formatP(c.paired.tP)}`);
+    if (c.paired.signFlipP !== null) parts.push(`sign-flip ${formatP(c.paired.signFlipP)}`);
+  } else {
+    if (u.welch?.p != null) parts.push(`Welch ${formatP(u.welch.p)}`);
+    if (u.permutationP !== null) parts.push(`permutation ${formatP(u.permutationP)}`);
+  }
+  parts.push(`P(B>A) ${two(u.pImprovement)}${u.pImprovementCi95 ? ` ${interval(u.pImprovementCi95, two)}` : ''}`);
   if (c.note) parts.push(c.note);
-  return `vs baseline ${meanStdText(baseline)}: ${parts.join(', ')}`;
+  return `vs baseline ${meanStdText(baseline.values)}: ${parts.join(', ')}; ${c.method}`;
 }
 
 function newest(g: RunGroup): string {
@@ -55,7 +64,7 @@ function benchLines(groups: readonly RunGroup[], hash: string, bench: BenchId, b
   if (baselines.has(g.variantHash)) lines.push('  (this is the baseline)');
   else {
     const base = baselineGroupFor(g, groups, baselines);
-    lines.push(base ? `  ${comparisonLine(base.values, g.values)}` : '  no baseline runs with the same budget, engine and recipe');
+    lines.push(base ? `  ${comparisonLine(seededOf(base), seededOf(g))}` : '  no baseline runs with the same budget, engine and recipe');
   }
   return lines;
 }

@@ -108,8 +108,14 @@ export interface Comparison {
  * the statistics module on the host; optional until it exists). `diff` in percentage points.
  */
 export interface Significance {
+  /** The p the mark follows: Holm-adjusted over the benchmark's variants against the same baseline. */
   p: number;
   diff: number;
+  /** "paired, n=3 seeds" (paired t-test) or "unpaired: seeds differ" (Welch). */
+  test?: string;
+  /** The unadjusted p, and how many variants Holm corrected over (set when more than one). */
+  rawP?: number;
+  holmOver?: number;
 }
 
 /** A seed group on one benchmark: mean ± sample std of the best test accuracy. */
