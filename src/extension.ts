@@ -51,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const matrices = new MatrixTree(store, index);
   const documents = new RunDocuments(index, output.channel);
   const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance });
+  const onEventsFile = (runId: string) => DashboardPanel.instance?.eventsFileChanged(runId);
   const treeToDashboard = tree.view.onDidChangeSelection(() => {
     const ids = tree.selectedRunIds();
     if (ids.length) DashboardPanel.instance?.select(ids);
@@ -62,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => serviceLog.dispose() },
     index,
     research,
-    folder ? new StoreWatcher(index, folder, '.regbench/') : new StoreWatcher(index, vscode.Uri.file(store.root), ''),
+    folder ? new StoreWatcher(index, folder, '.regbench/', onEventsFile) : new StoreWatcher(index, vscode.Uri.file(store.root), '', onEventsFile),
     tree,
     treeToDashboard,
     documents,

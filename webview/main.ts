@@ -247,6 +247,14 @@ function handle(msg: HostToWebviewMessage): void {
     case 'compare':
       showComparison(msg.payload.comparison);
       break;
+    case 'stepLoss': {
+      const run = data.runs.get(msg.payload.runId);
+      if (run && data.addStepLoss(msg.payload)) {
+        benchView.update(run);
+        comparison.update(run.id);
+      }
+      break;
+    }
   }
 }
 

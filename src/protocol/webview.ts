@@ -66,6 +66,17 @@ export type EpochMetric = (typeof EPOCH_METRICS)[number];
  */
 export type EpochColumns = { epoch: number[] } & Record<EpochMetric, Array<number | null>>;
 
+/**
+ * A run's training loss inside its epochs (from `progress` events), column-wise: x = 0-based
+ * epoch + step/steps (the end of epoch e is e + 1, where its epoch point is drawn), `loss` = the
+ * epoch's running mean loss at that step. Sorted by x; at most STEP_LOSS_LIMIT points.
+ */
+export interface StepLoss {
+  x: number[];
+  loss: number[];
+}
+export const STEP_LOSS_LIMIT = 200;
+
 export type SettingValue = string | number | boolean | null;
 
 /** One setting that differs between two runs; undefined when a run does not have the key. */
@@ -196,6 +207,8 @@ export type HostToWebviewMessage =
         selected: string[];
         comparison?: Comparison;
         leaderboard: Leaderboard;
+        /** Within-epoch training loss per run id (runs with progress events; held-out runs are absent). */
+        stepLoss?: Record<string, StepLoss>;
       };
     }
   /**
@@ -205,7 +218,9 @@ export type HostToWebviewMessage =
   | { type: 'append'; payload: { runId: string; run: RunSummary; event?: EpochEvent; leaderboard?: LeaderboardRowUpdate } }
   | { type: 'remove'; payload: { runId: string; leaderboard?: LeaderboardRowUpdate } }
   | { type: 'select'; payload: { runIds: string[] } }
-  | { type: 'compare'; payload: { comparison: Comparison } };
+  | { type: 'compare'; payload: { comparison: Comparison } }
+  /** New within-epoch loss points of a run (merged into what the page holds, then thinned). */
+  | { type: 'stepLoss'; payload: { runId: string; points: StepLoss } };
 
 export type WebviewToHostType = WebviewToHostMessage['type'];
 export type HostToWebviewType = HostToWebviewMessage['type'];
@@ -273,6 +288,10 @@ function isEpochColumns(x: unknown): x is EpochColumns {
   return EPOCH_METRICS.every((k) => Array.isArray(x[k]) && (x[k] as unknown[]).length === n);
 }
 
+function isStepLoss(x: unknown): x is StepLoss {
+  return isObject(x) && Array.isArray(x.x) && Array.isArray(x.loss) && x.x.length === x.loss.length && x.x.every((v) => typeof v === 'number') && x.loss.every((v) => typeof v === 'number');
+}
+
 function isEpochEvent(x: unknown): x is EpochEvent {
   return isObject(x) && x.type === 'epoch' && typeof x.epoch === 'number' && typeof x.runId === 'string';
 }
@@ -285,12 +304,14 @@ const HOST_PAYLOAD_CHECKS: Record<HostToWebviewType, (p: Record<string, unknown>
     Object.values(p.epochs).every(isEpochColumns) &&
     isStringArray(p.selected) &&
     (p.comparison === undefined || isComparison(p.comparison)) &&
-    isLeaderboard(p.leaderboard),
+    isLeaderboard(p.leaderboard) &&
+    (p.stepLoss === undefined || (isObject(p.stepLoss) && Object.values(p.stepLoss).every(isStepLoss))),
   append: (p) =>
     nonEmpty(p.runId) && isRunSummary(p.run) && (p.event === undefined || isEpochEvent(p.event)) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
   remove: (p) => nonEmpty(p.runId) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
   select: (p) => isStringArray(p.runIds),
   compare: (p) => isComparison(p.comparison),
+  stepLoss: (p) => nonEmpty(p.runId) && isStepLoss(p.points),
 };
 
 /** True when `x` is a well-formed message from the host (checked shallowly: ids, arrays, tags). */

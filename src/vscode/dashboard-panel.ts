@@ -10,8 +10,9 @@ import * as vscode from 'vscode';
 import { COPY_RERUN_COMMAND } from './rerun-command';
 import { randomBytes } from 'node:crypto';
 import type { BenchId } from '../protocol/benchmarks';
-import type { EpochEvent } from '../protocol/events';
-import { isWebviewToHostMessage, type Comparison, type HostToWebviewMessage, type WebviewToHostMessage } from '../protocol/webview';
+import type { EpochEvent, ProgressEvent, RunEvent } from '../protocol/events';
+import { mergeStepLoss, NO_STEP_LOSS, stepLossOf, stepX } from '../present/step-loss';
+import { isWebviewToHostMessage, type Comparison, type HostToWebviewMessage, type StepLoss, type WebviewToHostMessage } from '../protocol/webview';
 import {
   appendMessage,
   buildComparison,
@@ -53,6 +54,11 @@ export class DashboardPanel implements vscode.Disposable {
   /** Leaderboard row key of every run the page has, so a deleted run's row can be updated. */
   private readonly sentKeys = new Map<string, string>();
   private context: DashboardContext = { heldOut: NO_HELD_OUT, edits: new Map() };
+  /** Within-epoch loss: the last x the page has per run, points not yet posted, and when this window last saw a progress event of a run. */
+  private readonly sentStepX = new Map<string, number>();
+  private readonly pendingSteps = new Map<string, StepLoss>();
+  private readonly liveProgressAt = new Map<string, number>();
+  private stepTimer: NodeJS.Timeout | undefined;
 
   /**
    * Shows the dashboard, creating it when needed: beside the editor when `beside` (comparisons,
@@ -96,6 +102,7 @@ export class DashboardPanel implements vscode.Disposable {
       { dispose: () => sub.dispose() },
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
+      { dispose: () => this.stepTimer && clearTimeout(this.stepTimer) },
     );
   }
 
@@ -167,11 +174,18 @@ export class DashboardPanel implements vscode.Disposable {
   private sendSnapshot(): void {
     const records = this.deps.index.all();
     this.context = this.newContext(records);
-    const message = snapshotMessage(records, (id) => this.epochEvents(id), this.selectedOf(records), this.comparison, this.context);
+    // Each run's events are read once for its epochs and its within-epoch loss.
+    const read = new Map<string, RunEvent[]>();
+    const eventsOf = (id: string) => read.get(id) ?? (read.set(id, this.deps.index.store.events(id)), read.get(id) as RunEvent[]);
+    const epochsOf = (id: string) => eventsOf(id).filter((e): e is EpochEvent => e.type === 'epoch');
+    const message = snapshotMessage(records, epochsOf, this.selectedOf(records), this.comparison, this.context, (id) => stepLossOf(eventsOf(id)));
     this.sentEpochs.clear();
     this.sentKeys.clear();
+    this.sentStepX.clear();
+    this.pendingSteps.clear();
     for (const run of message.payload.runs) this.sentKeys.set(run.id, variantKey(run));
     for (const [id, cols] of Object.entries(message.payload.epochs)) this.sentEpochs.set(id, cols.epoch.length);
+    for (const [id, points] of Object.entries(message.payload.stepLoss ?? {})) this.sentStepX.set(id, points.x[points.x.length - 1] ?? -1);
     this.post(message);
   }
 
@@ -186,7 +200,8 @@ export class DashboardPanel implements vscode.Disposable {
     // "Refresh" reloaded the whole index (runs another process wrote that no watcher reported).
     if (!c.runId) return this.sendSnapshot();
     if (c.kind === 'deleted') return this.onDeleted(c.runId);
-    if (c.event?.type === 'progress' || c.event?.type === 'log' || c.event?.type === 'hello' || c.event?.type === 'checkpoint') return;
+    if (c.event?.type === 'progress') return this.onProgress(c.runId, c.event);
+    if (c.event?.type === 'log' || c.event?.type === 'hello' || c.event?.type === 'checkpoint') return;
     const record = c.record ?? this.deps.index.get(c.runId);
     if (!record) return;
     const all = this.deps.index.all();
@@ -194,8 +209,48 @@ export class DashboardPanel implements vscode.Disposable {
     if (!this.sentKeys.has(record.id)) this.context = this.newContext(all);
     this.sentKeys.set(record.id, variantKey({ variantHash: record.spec.variantHash, budget: record.spec.budget, engine: record.env?.engine ?? record.spec.engine }));
     const epochs = this.newEpochs(record, c.event);
+    // Points of a run another process trains: read with its epochs (this window's come as events).
+    if (!c.event) this.eventsFileChanged(record.id);
+    else this.flushSteps();
     if (!epochs.length) this.post(appendMessage(record, all, this.context));
     for (const event of epochs) this.post(appendMessage(record, all, this.context, event));
+  }
+
+  /** A progress event of this window's run: its point is posted with others at most twice a second. */
+  private onProgress(runId: string, e: ProgressEvent): void {
+    const record = this.deps.index.get(runId);
+    if (!record || this.context.heldOut.has(record.spec.bench)) return;
+    this.liveProgressAt.set(runId, Date.now());
+    this.queueSteps(runId, { x: [stepX(e)], loss: [e.loss] });
+  }
+
+  /**
+   * A run's events.jsonl changed on disk (the store watcher): the new points of a run that another
+   * process trains. Runs this window trains are skipped (their events come through the index).
+   */
+  eventsFileChanged(runId: string): void {
+    if (!this.ready || Date.now() - (this.liveProgressAt.get(runId) ?? 0) < 5000) return;
+    const record = this.deps.index.get(runId);
+    if (!record || this.context.heldOut.has(record.spec.bench)) return;
+    const all = stepLossOf(this.deps.index.store.events(runId));
+    const after = this.sentStepX.get(runId) ?? -1;
+    const from = all.x.findIndex((x) => x > after);
+    if (from >= 0) this.queueSteps(runId, { x: all.x.slice(from), loss: all.loss.slice(from) });
+  }
+
+  private queueSteps(runId: string, points: StepLoss): void {
+    this.pendingSteps.set(runId, mergeStepLoss(this.pendingSteps.get(runId) ?? NO_STEP_LOSS, points));
+    this.stepTimer ??= setTimeout(() => this.flushSteps(), 500);
+  }
+
+  private flushSteps(): void {
+    if (this.stepTimer) clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    for (const [runId, points] of this.pendingSteps) {
+      this.sentStepX.set(runId, Math.max(this.sentStepX.get(runId) ?? -1, points.x[points.x.length - 1] ?? -1));
+      this.post({ type: 'stepLoss', payload: { runId, points } });
+    }
+    this.pendingSteps.clear();
   }
 
   /**
@@ -219,6 +274,9 @@ export class DashboardPanel implements vscode.Disposable {
     const key = this.sentKeys.get(runId);
     this.sentEpochs.delete(runId);
     this.sentKeys.delete(runId);
+    this.sentStepX.delete(runId);
+    this.pendingSteps.delete(runId);
+    this.liveProgressAt.delete(runId);
     this.selected = this.selected.filter((id) => id !== runId);
     const rest = this.deps.index.all().filter((r) => r.id !== runId);
     if (key) this.post(removeMessage(runId, key, rest, this.context));
