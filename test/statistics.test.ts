@@ -1,6 +1,6 @@
 /**
  * src/analysis/statistics.ts against scipy.stats on the same numbers: scipy runs in a child process
- * (/usr/bin/python3, Debian's python3-scipy) and returns its figures as JSON. Exact figures agree
+ * (test/scipy.ts) and returns its figures as JSON. Exact figures agree
  * to 1e-9 relative (CI half-widths, which go through the t quantile, to 1e-8); the bootstrap CI (a
  * different random stream) to within one pair step.
  */
@@ -17,8 +17,7 @@ import { compareGroups, describe, formatDiff, formatP, NO_TEST_N1, seededRandom,
 import { groupSignificanceText, meanStdText, significanceText } from '../src/present/significance-text';
 import { baselineHashes } from '../src/analysis/run-groups';
 import { RunStore } from '../src/runs/run-store';
-
-const PYTHON = process.env.REGBENCH_SCIPY_PYTHON ?? '/usr/bin/python3';
+import { close, closeInterval, runScipy } from './scipy';
 
 const SCIPY_SCRIPT = String.raw`
 import json, sys
@@ -78,28 +77,6 @@ const CASES: Array<[number[], number[]]> = [
   [[80.5], [81.0, 81.5, 80.0]],
 ];
 
-function scipyFigures(): ScipyFigures[] | string {
-  const r = spawnSync(PYTHON, ['-c', SCIPY_SCRIPT], { input: JSON.stringify(CASES), encoding: 'utf8', timeout: 120_000 });
-  if (r.error) return `${PYTHON} cannot run (${r.error.message})`;
-  if (r.status !== 0 && /No module named '?(scipy|numpy)/.test(r.stderr)) return `${PYTHON} has no scipy/numpy (apt-get install python3-scipy)`;
-  if (r.status !== 0) throw new Error(`scipy script failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ScipyFigures[];
-}
-
-function close(actual: number | null | undefined, expected: number | undefined, what: string, rel = 1e-9): void {
-  assert.ok(actual !== null && actual !== undefined && expected !== undefined, `${what}: ${actual} vs ${expected}`);
-  const scale = Math.max(Math.abs(expected), 1e-300);
-  assert.ok(Math.abs(actual - expected) / scale <= rel, `${what}: ${actual} vs scipy ${expected} (relative ${Math.abs(actual - expected) / scale})`);
-}
-
-function closeInterval(actual: [number, number] | null, expected: [number, number] | null | undefined, what: string): void {
-  assert.ok(actual && expected, `${what}: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`);
-  // Centre and half-width: an end near 0 would turn the quantile's error into a large relative one.
-  // @stdlib's t quantile (an inverse incomplete beta) agrees with scipy's to a few 1e-9 at
-  // fractional degrees of freedom (the CDF to 1e-15), hence 1e-8 for half-widths.
-  close((actual[0] + actual[1]) / 2, (expected[0] + expected[1]) / 2, `${what} centre`);
-  close((actual[1] - actual[0]) / 2, (expected[1] - expected[0]) / 2, `${what} half-width`, 1e-8);
-}
 
 function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
   const [a, b] = CASES[i];
@@ -127,7 +104,7 @@ function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
   assert.ok(Math.abs(c.pImprovementCi95[0] - s.poiCi[0]) <= step && Math.abs(c.pImprovementCi95[1] - s.poiCi[1]) <= step, `${label} bootstrap CI ${c.pImprovementCi95} vs scipy ${s.poiCi}`);
 }
 
-const figures = scipyFigures();
+const figures = runScipy<ScipyFigures[]>(SCIPY_SCRIPT, CASES);
 test('statistics agree with scipy.stats on the same numbers', { skip: typeof figures === 'string' ? figures : false }, () => {
   if (typeof figures === 'string') return;
   assert.equal(figures.length, CASES.length);

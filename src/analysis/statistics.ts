@@ -6,25 +6,8 @@
  * 95% CI. The t distribution comes from @stdlib (docs/statistics.md says why); nothing here reads
  * the store, so the extension, the CLI and the webview can share it.
  */
-import type TCdf from '@stdlib/stats-base-dists-t-cdf';
-import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { mean, sampleVariance } from './descriptive';
-
-/**
- * @stdlib's t distribution loads on first use: initialising it takes ~50 ms, half the editor's
- * activation budget, and activation never needs it (lenses and the dashboard ask later). The
- * bundler still resolves these require calls; only their evaluation waits.
- */
-let tDist: { cdf: typeof TCdf; quantile: typeof TQuantile } | undefined;
-function studentT(): { cdf: typeof TCdf; quantile: typeof TQuantile } {
-  tDist ??= {
-    cdf: require('@stdlib/stats-base-dists-t-cdf') as typeof TCdf,
-    quantile: require('@stdlib/stats-base-dists-t-quantile') as typeof TQuantile,
-  };
-  return tDist;
-}
-const tCdf = (x: number, df: number): number => studentT().cdf(x, df);
-const tQuantile = (p: number, df: number): number => studentT().quantile(p, df);
+import { tCdf, tQuantile } from './student-t';
 
 export const NO_TEST_N1 = 'no test possible with n=1';
 /** The permutation test enumerates every split, so it is limited to small groups. */
