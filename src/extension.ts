@@ -20,6 +20,7 @@ import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
+import { RaceIndex } from './vscode/race-index';
 import { VariantCommands } from './vscode/variant-commands';
 import { PythonHint } from './vscode/python-hint';
 import { FinalEvaluationCommand } from './vscode/final-evaluation';
@@ -50,8 +51,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new ExperimentsTree(index, service);
   const matrices = new MatrixTree(store, index);
   const documents = new RunDocuments(index, output.channel);
-  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance });
-  const onEventsFile = (runId: string) => DashboardPanel.instance?.eventsFileChanged(runId);
+  const races = new RaceIndex(store.root);
+  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance, races });
+  const watchOptions = { onEvents: (runId: string) => DashboardPanel.instance?.eventsFileChanged(runId), races };
   const treeToDashboard = tree.view.onDidChangeSelection(() => {
     const ids = tree.selectedRunIds();
     if (ids.length) DashboardPanel.instance?.select(ids);
@@ -63,7 +65,8 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => serviceLog.dispose() },
     index,
     research,
-    folder ? new StoreWatcher(index, folder, '.regbench/', onEventsFile) : new StoreWatcher(index, vscode.Uri.file(store.root), '', onEventsFile),
+    folder ? new StoreWatcher(index, folder, '.regbench/', watchOptions) : new StoreWatcher(index, vscode.Uri.file(store.root), '', watchOptions),
+    races,
     tree,
     treeToDashboard,
     documents,

@@ -1,12 +1,12 @@
 /**
  * The Race view payload (src/present/race-view-model.ts) from a race record: each entrant's state
  * per rung, drop rules with their p, leaders, the final ranking, taus, compute, the notification
- * texts, and race.json read with one-line errors.
+ * texts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isHostToWebviewMessage } from '../src/protocol/webview';
-import { computeText, finishedRungs, parseRaceRecord, raceEndNotification, raceView, rungNotification } from '../src/present/race-view-model';
+import { computeText, finishedRungs, raceEndNotification, raceView, rungNotification } from '../src/present/race-view-model';
 import { raceFixture } from './fixtures/race-record';
 
 const states = (view: ReturnType<typeof raceView>) => Object.fromEntries(view.entrants.map((e) => [e.id, e.cells.map((c) => c.state).join(' ')]));
@@ -66,12 +66,4 @@ test('one notification per finished rung, and a final one with the ranking', () 
   assert.equal(rungNotification(done, done.rungs[1]), 'Race race-20261207-1, rung 2 done: 1 advance (leader conf +1.60), 1 out: ortho worse than the leader conf (p = 0.020, level 0.0125)');
   assert.equal(raceEndNotification(done), 'Race race-20261207-1 completed: 1. conf +1.55 (p = 0.970)');
   assert.equal(raceEndNotification({ ...live, status: 'cancelled', reason: 'cancelled by the user' }), 'Race race-20261207-1 cancelled: cancelled by the user');
-});
-
-test('race.json is read with one-line errors naming the file', () => {
-  const file = '/ws/.regbench/races/r1/race.json';
-  assert.equal(parseRaceRecord(JSON.stringify(raceFixture('done')), file).id, 'race-20261207-1');
-  assert.throws(() => parseRaceRecord('{"format": 1, "id": "r1"', file), /^Error: \/ws\/\.regbench\/races\/r1\/race\.json: not JSON/);
-  assert.throws(() => parseRaceRecord(JSON.stringify({ ...raceFixture('done'), format: 99 }), file), /race\.json: race record format 99, this Regbench reads format 1/);
-  assert.throws(() => parseRaceRecord(JSON.stringify({ ...raceFixture('done'), rungs: undefined }), file), /race\.json: race record without the 'rungs' list/);
 });

@@ -3,28 +3,11 @@
  * (src/protocol/race.ts): per rung and entrant its state (running, advanced, dropped and by which
  * rule at which p, failed with its error), the rung's leader, the final ranking with the paired
  * comparisons against the baseline, Kendall's tau between rungs and the compute used against an
- * exhaustive grid. Also the one-line texts of the notifications sent when a rung ends. Pure.
+ * exhaustive grid. Also the one-line texts of the notifications sent when a rung ends. Pure (race.json is read by src/races/race-store.ts).
  */
-import { RACE_BASELINE_ID, RACE_FORMAT, type DropRule, type RaceCandidate, type RacePairedResult, type RaceRecord, type RaceRung } from '../protocol/race';
+import { RACE_BASELINE_ID, type DropRule, type RaceCandidate, type RacePairedResult, type RaceRecord, type RaceRung } from '../protocol/race';
 import type { RaceCellState, RaceView, RaceViewCell, RaceViewEntrant, RaceViewRanking, RaceViewRung } from '../protocol/race-view';
 import { benchShortName } from './run-label';
-
-/** Reads race.json's text; throws one line naming the file and what is wrong. */
-export function parseRaceRecord(text: string, file: string): RaceRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: not JSON (${(e as Error).message}); the race process writes it, rerun or resume the race`);
-  }
-  const r = value as Partial<RaceRecord> | null;
-  if (typeof r !== 'object' || r === null) throw new Error(`${file}: not a race record (expected an object)`);
-  if (r.format !== RACE_FORMAT) throw new Error(`${file}: race record format ${String(r.format)}, this Regbench reads format ${RACE_FORMAT}; update Regbench`);
-  for (const key of ['id', 'status'] as const) if (typeof r[key] !== 'string') throw new Error(`${file}: race record without '${key}'`);
-  for (const key of ['rungs', 'candidates'] as const) if (!Array.isArray(r[key])) throw new Error(`${file}: race record without the '${key}' list`);
-  if (typeof r.baseline !== 'object' || r.baseline === null) throw new Error(`${file}: race record without its baseline`);
-  return { taus: [], order: [], ...r } as RaceRecord;
-}
 
 export function formatP(p: number | null | undefined): string {
   if (typeof p !== 'number' || !Number.isFinite(p)) return 'p —';

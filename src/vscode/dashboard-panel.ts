@@ -28,6 +28,13 @@ import type { RunRecord } from '../runs/run-record';
 import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { IndexChange, RunIndex } from '../runs/run-index';
+import { raceView } from '../present/race-view-model';
+import type { RaceIndex } from './race-index';
+
+/** The command that stops a race (src/vscode/race-command.ts registers it). */
+export const CANCEL_RACE_COMMAND = 'regbench.cancelRace';
+/** Races a snapshot carries (newest first); older ones stay in the store and the CLI. */
+const SNAPSHOT_RACES = 20;
 
 export const DASHBOARD_VIEW_TYPE = 'regbench.dashboard';
 
@@ -40,6 +47,8 @@ export interface DashboardDeps {
   heldOutBenchmarks?(): ReadonlySet<BenchId>;
   /** The statistics module's significance of a leaderboard cell against the baseline; no marks when absent. */
   significance?: SignificanceOf;
+  /** The workspace's races, for the Race view; no Races tab when absent. */
+  races?: RaceIndex;
 }
 
 export class DashboardPanel implements vscode.Disposable {
@@ -59,6 +68,8 @@ export class DashboardPanel implements vscode.Disposable {
   private readonly pendingSteps = new Map<string, StepLoss>();
   private readonly liveProgressAt = new Map<string, number>();
   private stepTimer: NodeJS.Timeout | undefined;
+  /** A race to show once the page is ready (asked for before it was). */
+  private raceToReveal: string | undefined;
 
   /**
    * Shows the dashboard, creating it when needed: beside the editor when `beside` (comparisons,
@@ -98,8 +109,10 @@ export class DashboardPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'regbench.svg');
     panel.webview.html = dashboardHtml(panel.webview, deps.extensionUri, randomBytes(16).toString('base64'));
     const sub = deps.index.onChange((c) => this.onIndexChange(c));
+    const raceSub = deps.races?.onChange((c) => this.ready && this.post({ type: 'race', payload: { race: raceView(c.race) } }));
     this.disposables.push(
       { dispose: () => sub.dispose() },
+      { dispose: () => raceSub?.dispose() },
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
       { dispose: () => this.stepTimer && clearTimeout(this.stepTimer) },
@@ -116,6 +129,13 @@ export class DashboardPanel implements vscode.Disposable {
   select(runIds: string[]): void {
     this.selected = runIds;
     if (this.ready) this.post({ type: 'select', payload: { runIds } });
+  }
+
+  /** Shows a race in the Race view (now, or right after the page's snapshot). */
+  showRace(raceId: string): void {
+    const race = this.deps.races?.get(raceId);
+    if (this.ready && race) this.post({ type: 'race', payload: { race: raceView(race), reveal: true } });
+    else this.raceToReveal = raceId;
   }
 
   /** Compares run `a` (the baseline) with `b` and any number of `more`. */
@@ -164,6 +184,9 @@ export class DashboardPanel implements vscode.Disposable {
       case 'copyRerunCommand':
         void vscode.commands.executeCommand(COPY_RERUN_COMMAND, m.payload.runId);
         break;
+      case 'cancelRace':
+        void vscode.commands.executeCommand(CANCEL_RACE_COMMAND, m.payload.raceId);
+        break;
     }
   }
 
@@ -186,7 +209,11 @@ export class DashboardPanel implements vscode.Disposable {
     for (const run of message.payload.runs) this.sentKeys.set(run.id, variantKey(run));
     for (const [id, cols] of Object.entries(message.payload.epochs)) this.sentEpochs.set(id, cols.epoch.length);
     for (const [id, points] of Object.entries(message.payload.stepLoss ?? {})) this.sentStepX.set(id, points.x[points.x.length - 1] ?? -1);
+    if (this.deps.races) message.payload.races = this.deps.races.all().slice(0, SNAPSHOT_RACES).map(raceView);
     this.post(message);
+    const reveal = this.raceToReveal;
+    this.raceToReveal = undefined;
+    if (reveal) this.showRace(reveal);
   }
 
   private selectedOf(records: readonly RunRecord[]): string[] {
