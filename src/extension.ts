@@ -21,6 +21,8 @@ import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
 import { RaceIndex } from './vscode/race-index';
+import { RaceCommand } from './vscode/race-command';
+import { SweepLens } from './vscode/sweep-lens';
 import { VariantCommands } from './vscode/variant-commands';
 import { PythonHint } from './vscode/python-hint';
 import { FinalEvaluationCommand } from './vscode/final-evaluation';
@@ -80,6 +82,8 @@ export function activate(context: vscode.ExtensionContext): void {
     new FinalEvaluationCommand(service, index),
     new ResultsTableCommand(index, () => research.baselines()),
     new CopyRerunCommand(index),
+    new RaceCommand({ races, workspace: folder?.uri.fsPath, showRace: (id) => dashboard.showRace(id), output: output.channel }),
+    new SweepLens(service),
     new RunStatusBar(service),
     new PythonHint(),
     new RunProgressNotifications(service, RunLabels.of(index)),

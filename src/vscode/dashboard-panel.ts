@@ -376,6 +376,11 @@ export class DashboardCommands implements vscode.Disposable {
     this.disposables.forEach((d) => d.dispose());
   }
 
+  /** Shows the dashboard's Race view on a race, keeping the focus where it is. */
+  showRace(raceId: string): void {
+    DashboardPanel.createOrShow(this.deps, { preserveFocus: true }).showRace(raceId);
+  }
+
   /** Shows the dashboard in comparison mode, beside the diff editor. */
   compare(a: RunRecord, b: RunRecord): void {
     DashboardPanel.createOrShow(this.deps, { beside: true }).compare(a, b);
