@@ -10,7 +10,6 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { getBenchmark, type BenchId, type TaskKind } from '../protocol/benchmarks';
 import type { RaceRecord } from '../protocol/race';
 import { finishedRungs, raceEndNotification, rungNotification } from '../present/race-view-model';
@@ -22,7 +21,8 @@ import { findTopLevelConsts, SweepError } from '../variants/sweep';
 import { engineForFile } from '../runs/run-request';
 import { CANCEL_RACE_COMMAND } from './dashboard-panel';
 import type { RaceIndex } from './race-index';
-import { devBenchmarks, exampleValues, LADDER_PRESETS, parseSweepValues, raceArgs, raceIdOf, sweepCandidate, taskKinds, type RaceForm } from './race-form';
+import { RaceProcess } from './race-process';
+import { devBenchmarks, exampleValues, LADDER_PRESETS, parseSweepValues, raceArgs, sweepCandidate, taskKinds, type RaceForm } from './race-form';
 import { readSettings } from './settings';
 import { ensureTrusted } from './trust';
 
@@ -43,26 +43,6 @@ export interface RaceCommandDeps {
   /** Shows a race in the dashboard's Race view. */
   showRace(raceId: string): void;
   output: vscode.OutputChannel;
-}
-
-/** A race this window started: its CLI process, followed until it exits. */
-class RaceProcess {
-  id: string | undefined;
-  private killTimer: NodeJS.Timeout | undefined;
-  cancelled = false;
-
-  constructor(readonly child: ChildProcess) {}
-
-  cancel(): void {
-    if (this.cancelled || this.child.exitCode !== null) return;
-    this.cancelled = true;
-    this.child.kill('SIGINT');
-    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS);
-  }
-
-  ended(): void {
-    if (this.killTimer) clearTimeout(this.killTimer);
-  }
 }
 
 export class RaceCommand implements vscode.Disposable {
@@ -98,39 +78,22 @@ export class RaceCommand implements vscode.Disposable {
   }
 
   private start(form: RaceForm, workspace: string): void {
-    const cli = path.join(defaultDistDir(), 'cli.js');
     const args = raceArgs(form, workspace);
     this.deps.output.appendLine(`regbench ${args.join(' ')}`);
-    // ELECTRON_RUN_AS_NODE makes the editor's own binary run the CLI as Node (as the runner does).
-    const child = spawn(process.execPath, [cli, ...args], { cwd: workspace, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const proc = new RaceProcess(child);
+    const proc = new RaceProcess({
+      // ELECTRON_RUN_AS_NODE makes the editor's own binary run the CLI as Node (as the runner does).
+      command: process.execPath,
+      args: [path.join(defaultDistDir(), 'cli.js'), ...args],
+      cwd: workspace,
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      killAfterMs: KILL_AFTER_MS,
+      onLine: (line) => this.deps.output.appendLine(line),
+      onRaceId: (id) => this.follow(proc, id),
+    });
     this.processes.add(proc);
-    const stderr: string[] = [];
-    let buffered = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        this.deps.output.appendLine(line);
-        const id = proc.id ? undefined : raceIdOf(line);
-        if (id) this.follow(proc, id);
-      }
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n').filter((l) => l.trim())) {
-        stderr.push(line);
-        this.deps.output.appendLine(line);
-      }
-    });
-    child.on('error', (err) => void vscode.window.showErrorMessage(`Regbench: could not start the race: ${err.message}`));
-    child.on('exit', (code) => {
-      proc.ended();
+    void proc.exited.then((code) => {
       this.processes.delete(proc);
-      if (!proc.id) {
-        const last = stderr.filter((l) => !l.startsWith('    at ')).pop() ?? `regbench race exited with code ${code}`;
-        void vscode.window.showErrorMessage(`Regbench: ${last.replace(/^regbench /, '')}`, 'Show Output').then((c) => c && this.deps.output.show());
-      }
+      if (!proc.id) void vscode.window.showErrorMessage(`Regbench: ${proc.failure(code)}`, 'Show Output').then((c) => c && this.deps.output.show());
     });
   }
 
@@ -155,7 +118,7 @@ export class RaceCommand implements vscode.Disposable {
         });
         // The file watcher may miss a change (network file systems): read race.json every 2 s too.
         const poll = setInterval(() => races.refresh(raceId), POLL_MS);
-        proc.child.once('exit', () => {
+        void proc.exited.then(() => {
           clearInterval(poll);
           races.refresh(raceId);
           sub.dispose();
@@ -189,7 +152,10 @@ export class RaceCommand implements vscode.Disposable {
       return;
     }
     const own = [...this.processes].find((p) => p.id === pick.id);
-    if (own) return own.cancel();
+    if (own) {
+      own.cancel();
+      return;
+    }
     // A race started elsewhere (a terminal): its process gets the same signal as Ctrl-C.
     try {
       if (!pick.ownerPid) throw new Error('no process recorded');
