@@ -250,6 +250,22 @@ export class RunHandle {
     return this.done;
   }
 
+  /**
+   * Asks the worker to checkpoint at its next step and stop (SIGTERM, not a cancel): the run ends
+   * `interrupted` and `regbench resume` continues it. A run not spawned yet is cancelled before it
+   * starts (it never trained). Resolves when it has ended.
+   */
+  interrupt(graceSeconds = 60): Promise<RunRecord> {
+    if (this.ended) return this.done;
+    const child = this.child;
+    if (child?.pid === undefined) return this.cancel();
+    killTree(child.pid, 'SIGTERM');
+    this.killTimer = setTimeout(() => {
+      if (child.pid !== undefined) killTree(child.pid, 'SIGKILL');
+    }, graceSeconds * 1000);
+    return this.done;
+  }
+
   private handleStderr(line: string): void {
     if (!line.trim()) return;
     this.stderrRecent.push(line);
