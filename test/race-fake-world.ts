@@ -4,7 +4,9 @@
  * data order) + the entrant's true effect + independent noise. Runs live in a map, so a test can
  * count them, stop the world mid-rung and resume.
  */
-import type { RaceRecord, RaceRung } from '../src/protocol/race';
+import type { BenchId } from '../src/protocol/benchmarks';
+import { RACE_FORMAT, type RaceRecord, type RaceRung } from '../src/protocol/race';
+import { parseLadder, planRungs, rungText } from '../src/races/race-plan';
 import type { CellOrder, CellRun, RaceWorld } from '../src/races/race-runner';
 
 /** Mulberry32: a small seeded generator. */
@@ -84,7 +86,7 @@ export class FakeWorld implements RaceWorld {
       const fails = this.opts.failing?.includes(o.entrant.id);
       Object.assign(run, fails
         ? { status: 'failed', error: 'SyntaxError: Unexpected token (variant.ts:3)', resumable: false }
-        : { status: 'completed', bestTestAcc: this.score(o), epochsCompleted: o.rung.epochs, epochSeconds: 2, resumable: false });
+        : { status: 'completed', bestTestAcc: this.score(o), epochsCompleted: o.rung.epochs, epochSeconds: (o.rung.trainSubset ?? 50000) / 256, resumable: false });
       ended(id);
       if (this.opts.stopAfterRuns !== undefined && this.trained.length >= this.opts.stopAfterRuns) this.stop = true;
     }
@@ -108,4 +110,25 @@ export class FakeWorld implements RaceWorld {
   }
 
   rungDone?(race: RaceRecord, rung: RaceRung): void;
+}
+
+/** A race record over fake entrants c1..cn (no files): 2 benchmarks, smoke -> quick, seeds 0,1,2 unless given. */
+export function fakeRace(n: number, opts: { benches?: BenchId[]; ladder?: string; seeds?: number[]; alpha?: number; eta?: number } = {}): RaceRecord {
+  const benches = opts.benches ?? ['resnet20-cifar10', 'resnet56-cifar100'];
+  const ladder = parseLadder(opts.ladder ?? 'smoke,quick', benches);
+  const seeds = opts.seeds ?? [0, 1, 2];
+  const rungs = planRungs(benches, ladder, seeds);
+  const entrant = (id: string) => ({ id, label: id, variantPath: `/v/${id}.ts`, variantHash: `hash-${id}`, engine: 'tfjs' as const, kind: 'regularizer' as const });
+  return {
+    format: RACE_FORMAT,
+    id: 'test-race',
+    created: new Date(0).toISOString(),
+    status: 'running',
+    request: { candidates: [], baseline: 'blank', benches, ladder, seeds, alpha: opts.alpha ?? 0.05, eta: opts.eta, concurrency: 1, command: 'test' },
+    order: rungs.map(rungText),
+    baseline: entrant('baseline'),
+    candidates: Array.from({ length: n }, (_, i) => ({ ...entrant(`c${i + 1}`), status: 'advanced' as const, rung: -1 })),
+    rungs,
+    taus: [],
+  };
 }

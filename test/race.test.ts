@@ -10,38 +10,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchId } from '../src/protocol/benchmarks';
-import { RACE_FORMAT, type RaceRecord } from '../src/protocol/race';
-import { parseLadder, planRungs, rungText } from '../src/races/race-plan';
+import type { RaceRecord } from '../src/protocol/race';
+import { parseLadder } from '../src/races/race-plan';
 import { judgeRung } from '../src/races/race-rule';
 import { runRace } from '../src/races/race-runner';
 import { listRaces, readRace, writeRace, RaceFileError } from '../src/races/race-store';
 import { kendallTauB } from '../src/analysis/kendall';
 import { UsageError } from '../src/runs/run-request';
-import { FakeWorld, normal, rng } from './race-fake-world';
+import { FakeWorld, fakeRace, normal, rng } from './race-fake-world';
 import { runScipy } from './scipy';
 
 const R20: BenchId = 'resnet20-cifar10';
 const R56: BenchId = 'resnet56-cifar100';
 
-export function fakeRace(n: number, opts: { benches?: BenchId[]; ladder?: string; seeds?: number[]; alpha?: number; eta?: number } = {}): RaceRecord {
-  const benches = opts.benches ?? [R20, R56];
-  const ladder = parseLadder(opts.ladder ?? 'smoke,quick', benches);
-  const seeds = opts.seeds ?? [0, 1, 2];
-  const rungs = planRungs(benches, ladder, seeds);
-  const entrant = (id: string) => ({ id, label: id, variantPath: `/v/${id}.ts`, variantHash: `hash-${id}`, engine: 'tfjs' as const, kind: 'regularizer' as const });
-  return {
-    format: RACE_FORMAT,
-    id: 'test-race',
-    created: new Date(0).toISOString(),
-    status: 'running',
-    request: { candidates: [], baseline: 'blank', benches, ladder, seeds, alpha: opts.alpha ?? 0.05, eta: opts.eta, concurrency: 1, command: 'test' },
-    order: rungs.map(rungText),
-    baseline: entrant('baseline'),
-    candidates: Array.from({ length: n }, (_, i) => ({ ...entrant(`c${i + 1}`), status: 'advanced' as const, rung: -1 })),
-    rungs,
-    taus: [],
-  };
-}
 
 test('climbing order: first budget on the first benchmark and seeds, then more seeds, then the next budget, then the remaining benchmarks', () => {
   const race = fakeRace(2);
