@@ -101,3 +101,18 @@ export function listRaces(storeRoot: string): { races: RaceRecord[]; problems: R
   }
   return { races, problems };
 }
+
+/** A race marked running whose process is gone was interrupted (killed, machine rebooted). */
+export function raceState(race: RaceRecord, alive: (pid: number) => boolean = pidAlive): RaceRecord['status'] {
+  if (race.status === 'running' && (race.ownerPid === undefined || !alive(race.ownerPid))) return 'interrupted';
+  return race.status;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
