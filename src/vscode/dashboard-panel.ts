@@ -30,6 +30,9 @@ import { COMMANDS } from '../protocol/command-ids';
 import type { IndexChange, RunIndex } from '../runs/run-index';
 import { raceView } from '../present/race-view-model';
 import type { RaceIndex } from './race-index';
+import { EventsTail } from './events-tail';
+import * as path from 'node:path';
+import { EVENTS_FILE } from '../runs/run-store';
 
 /** The command that stops a race (src/vscode/race-command.ts registers it). */
 export const CANCEL_RACE_COMMAND = 'regbench.cancelRace';
@@ -67,6 +70,8 @@ export class DashboardPanel implements vscode.Disposable {
   private readonly sentStepX = new Map<string, number>();
   private readonly pendingSteps = new Map<string, StepLoss>();
   private readonly liveProgressAt = new Map<string, number>();
+  /** Runs of other processes followed through their events.jsonl, each read from where it was left. */
+  private readonly tails = new Map<string, EventsTail>();
   private stepTimer: NodeJS.Timeout | undefined;
   /** A race to show once the page is ready (asked for before it was). */
   private raceToReveal: string | undefined;
@@ -259,7 +264,9 @@ export class DashboardPanel implements vscode.Disposable {
     if (!this.ready || Date.now() - (this.liveProgressAt.get(runId) ?? 0) < 5000) return;
     const record = this.deps.index.get(runId);
     if (!record || this.context.heldOut.has(record.spec.bench)) return;
-    const all = stepLossOf(this.deps.index.store.events(runId));
+    let tail = this.tails.get(runId);
+    if (!tail) this.tails.set(runId, (tail = new EventsTail(path.join(this.deps.index.store.runDir(runId), EVENTS_FILE))));
+    const all = stepLossOf(tail.read());
     const after = this.sentStepX.get(runId) ?? -1;
     const from = all.x.findIndex((x) => x > after);
     if (from >= 0) this.queueSteps(runId, { x: all.x.slice(from), loss: all.loss.slice(from) });
@@ -304,6 +311,7 @@ export class DashboardPanel implements vscode.Disposable {
     this.sentStepX.delete(runId);
     this.pendingSteps.delete(runId);
     this.liveProgressAt.delete(runId);
+    this.tails.delete(runId);
     this.selected = this.selected.filter((id) => id !== runId);
     const rest = this.deps.index.all().filter((r) => r.id !== runId);
     if (key) this.post(removeMessage(runId, key, rest, this.context));
