@@ -3,7 +3,8 @@
  * or a sweep of one file's constant), the benchmarks (the kind's development benchmarks; held-out
  * ones are never offered), the ladder, the seeds and local or Slurm, then starts `regbench race`
  * as a child process (the CLI drives the race) and follows its race.json: the dashboard's Race
- * view shows it, one notification per finished rung, a last one with the ranking. Cancel sends
+ * view shows it, one notification per finished rung, a last one with the ranking (rung and end
+ * notifications come for races started in a terminal too, seen through race.json). Cancel sends
  * the race SIGINT (its runs checkpoint and stop; `regbench race --resume <id>` continues), SIGKILL
  * if it has not ended 15 s later. Thin: forms in race-form.ts, texts in race-view-model.ts.
  */
@@ -20,7 +21,7 @@ import { checkVariant } from '../variants/variant-file';
 import { findTopLevelConsts, SweepError } from '../variants/sweep';
 import { engineForFile } from '../runs/run-request';
 import { CANCEL_RACE_COMMAND } from './dashboard-panel';
-import type { RaceIndex } from './race-index';
+import type { RaceChange, RaceIndex } from './race-index';
 import { RaceProcess } from './race-process';
 import { devBenchmarks, exampleValues, LADDER_PRESETS, parseSweepValues, raceArgs, sweepCandidate, taskKinds, type RaceForm } from './race-form';
 import { readSettings } from './settings';
@@ -54,6 +55,8 @@ export class RaceCommand implements vscode.Disposable {
       vscode.commands.registerCommand(RACE_VARIANTS_COMMAND, (arg?: unknown) => this.race(arg)),
       vscode.commands.registerCommand(CANCEL_RACE_COMMAND, (arg?: unknown) => this.cancel(typeof arg === 'string' ? arg : undefined)),
     );
+    const sub = deps.races.onChange((c) => this.onRaceChange(c));
+    this.disposables.push({ dispose: () => sub.dispose() });
   }
 
   dispose(): void {
@@ -104,7 +107,6 @@ export class RaceCommand implements vscode.Disposable {
     races.refresh(raceId);
     this.deps.showRace(raceId);
     let last: RaceRecord | undefined = races.get(raceId);
-    for (const r of last ? finishedRungs(undefined, last) : []) void this.notifyRung(last as RaceRecord, r.index);
     void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Regbench: race ${raceId}`, cancellable: true }, (progress, token) => {
       token.onCancellationRequested(() => proc.cancel());
       return new Promise<void>((resolve) => {
@@ -112,7 +114,6 @@ export class RaceCommand implements vscode.Disposable {
         if (last) report(last);
         const sub = races.onChange((c) => {
           if (c.race.id !== raceId) return;
-          for (const r of finishedRungs(c.before ?? last, c.race)) void this.notifyRung(c.race, r.index);
           last = c.race;
           report(c.race);
         });
@@ -124,13 +125,29 @@ export class RaceCommand implements vscode.Disposable {
           sub.dispose();
           resolve();
           const race = races.get(raceId);
-          const text = race ? raceEndNotification(race) : `Race ${raceId} ended (exit code ${proc.child.exitCode})`;
-          const show = (c: string | undefined) => c === 'Show Race' && this.deps.showRace(raceId);
-          if (race?.status === 'completed') void vscode.window.showInformationMessage(`Regbench: ${text}`, 'Show Race').then(show);
-          else void vscode.window.showWarningMessage(`Regbench: ${text}`, 'Show Race').then(show);
+          if (race) this.notifyEnd(race);
+          else void vscode.window.showWarningMessage(`Regbench: race ${raceId} ended (exit code ${proc.child.exitCode}) without a readable race.json.`);
         });
       });
     });
+  }
+
+  /**
+   * Every race's rungs, this window's or one running in a terminal: a notification per rung that
+   * ended (seen in race.json), and for races of other processes one when the race ends.
+   */
+  private onRaceChange(c: RaceChange): void {
+    if (!c.before && c.race.status !== 'running') return; // an old race seen for the first time
+    for (const r of finishedRungs(c.before, c.race)) void this.notifyRung(c.race, r.index);
+    const own = [...this.processes].some((p) => p.id === c.race.id);
+    if (!own && c.before?.status === 'running' && c.race.status !== 'running') this.notifyEnd(c.race);
+  }
+
+  private notifyEnd(race: RaceRecord): void {
+    const text = `Regbench: ${raceEndNotification(race)}`;
+    const show = (c: string | undefined) => c === 'Show Race' && this.deps.showRace(race.id);
+    if (race.status === 'completed') void vscode.window.showInformationMessage(text, 'Show Race').then(show);
+    else void vscode.window.showWarningMessage(text, 'Show Race').then(show);
   }
 
   private async notifyRung(race: RaceRecord, rung: number): Promise<void> {
