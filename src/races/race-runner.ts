@@ -122,7 +122,11 @@ export async function runRace(race: RaceRecord, world: RaceWorld, now: () => Dat
       (runId) => {
         const cell = byRun.get(runId);
         const run = world.get(runId);
-        if (cell && run) applyRun(cell, run);
+        if (cell && run) {
+          applyRun(cell, run);
+          const what = run.status === 'completed' ? `best ${run.bestTestAcc?.toFixed(2)}%` : `${run.status}${run.error ? `: ${run.error.split('\n')[0]}` : ''}`;
+          world.say(`  ${entrants.get(cell.entrant)?.label} · ${cell.bench} · seed ${cell.seed}: ${what} (run ${runId})`);
+        }
         saver.call();
       },
     );
