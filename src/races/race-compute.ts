@@ -7,7 +7,7 @@
  */
 import { DATASET_STATS, getBenchmark, type BenchId } from '../protocol/benchmarks';
 import type { RaceCompute, RaceRecord } from '../protocol/race';
-import type { CellRun } from './race-runner';
+import type { CellRun } from './race-world';
 import { stepSize } from './race-plan';
 
 function images(bench: BenchId, trainSubset: number | null): number {

@@ -5,52 +5,14 @@
  * resumed finds every run it made: a finished run is never repeated (an identical finished run in
  * the store is reused as well), a stopped one is continued from its checkpoint.
  */
-import type { BenchId } from '../protocol/benchmarks';
 import type { RunStatus } from '../protocol/events';
 import { RACE_BASELINE_ID, type RaceCandidate, type RaceCell, type RaceEntrant, type RaceRecord, type RaceRung, type RaceTau } from '../protocol/race';
 import { kendallTauB } from '../analysis/kendall';
 import { judgeRung, type CellScores } from './race-rule';
 import { raceCompute } from './race-compute';
+import type { CellOrder, CellRun, RaceWorld } from './race-world';
 
-/** What a race needs to know of one run. */
-export interface CellRun {
-  runId: string;
-  status: RunStatus;
-  bestTestAcc: number | null;
-  epochsCompleted: number;
-  epochSeconds: number | null;
-  /** A process (here or a Slurm task) still works on it. */
-  live: boolean;
-  /** Stopped before it ended (interrupted, or cancelled before it started): the race continues it. */
-  resumable: boolean;
-  /** Why it failed ("syntax error at line 3: ..."). */
-  error?: string;
-}
-
-/** One cell to run: new (no runId) or an existing stopped run to continue / a live one to wait for. */
-export interface CellOrder {
-  entrant: RaceEntrant;
-  rung: RaceRung;
-  bench: BenchId;
-  seed: number;
-  runId?: string;
-}
-
-export interface RaceWorld {
-  /** A completed run of exactly this cell (same source, benchmark, budget, overrides, seed, engine). */
-  findFinished(order: CellOrder): CellRun | undefined;
-  get(runId: string): CellRun | undefined;
-  /**
-   * Runs the orders; calls `started` with each new run's id as soon as it exists (before it
-   * trains), `ended` when a run has ended; resolves when every order has ended or the world was stopped.
-   */
-  execute(orders: CellOrder[], started: (pairs: ReadonlyArray<readonly [CellOrder, string]>) => void, ended: (runId: string) => void): Promise<void>;
-  save(race: RaceRecord): void;
-  say(line: string): void;
-  stopped(): boolean;
-  /** Rung reports (progress text); optional. */
-  rungDone?(race: RaceRecord, rung: RaceRung): void;
-}
+export type { CellOrder, CellRun, RaceWorld } from './race-world';
 
 const FINISHED: readonly RunStatus[] = ['completed', 'failed', 'diverged', 'cancelled'];
 
@@ -160,7 +122,11 @@ export async function runRace(race: RaceRecord, world: RaceWorld, now: () => Dat
       (runId) => {
         const cell = byRun.get(runId);
         const run = world.get(runId);
-        if (cell && run) applyRun(cell, run);
+        if (cell && run) {
+          applyRun(cell, run);
+          const what = run.status === 'completed' ? `best ${run.bestTestAcc?.toFixed(2)}%` : `${run.status}${run.error ? `: ${run.error.split('\n')[0]}` : ''}`;
+          world.say(`  ${entrants.get(cell.entrant)?.label} · ${cell.bench} · seed ${cell.seed}: ${what} (run ${runId})`);
+        }
         saver.call();
       },
     );
