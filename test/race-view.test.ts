@@ -3,7 +3,8 @@
  * host's model builds from a fixture race record: the Races tab appears with the first race; rungs
  * are columns and entrants rows with their state; a drop names its rule and p; the leader is
  * starred; a `race` message updates the view live (rung 2 ends: a drop against the leader, the
- * final ranking, taus, compute); Cancel posts cancelRace; `reveal` switches to a new race.
+ * final ranking, taus, compute); Cancel posts cancelRace; `reveal` switches to a new race; an
+ * unreadable race.json is listed.
  * Screenshot: test-results/screenshots/dashboard-race.png.
  */
 import { test } from 'node:test';
@@ -18,7 +19,7 @@ import { raceFixture } from './fixtures/race-record';
 const cellState = (page: Page, entrant: string, rung: number) => page.locator(`table.race-rungs tr[data-entrant="${entrant}"] td[data-rung="${rung}"]`).getAttribute('data-state');
 const cellText = (page: Page, entrant: string, rung: number) => page.locator(`table.race-rungs tr[data-entrant="${entrant}"] td[data-rung="${rung}"]`).innerText();
 
-test('race view: rungs x entrants, drops with rule and p, leader, live update to the final ranking, cancel, reveal', { timeout: 90_000 }, async () => {
+test('race view: rungs x entrants, drops with rule and p, leader, live update to the final ranking, cancel, reveal, unreadable race.json listed', { timeout: 90_000 }, async () => {
   const browser = await launchDashboard();
   const errors: string[] = [];
   try {
@@ -82,6 +83,12 @@ test('race view: rungs x entrants, drops with rule and p, leader, live update to
     await page.locator('select.race-pick').selectOption(done.id);
     await settle(page);
     assert.equal(await page.locator('.race-header').getAttribute('data-race'), done.id);
+
+    // ----- a damaged race.json is shown, not hidden -----
+    const damaged = '/ws/.regbench/races/r9/race.json is damaged (not valid JSON: Unexpected end of JSON input); it is left as it is';
+    await send(page, { ...empty, payload: { ...empty.payload, races: [raceView(done)], raceProblems: [damaged] } });
+    await settle(page);
+    assert.deepEqual(await page.locator('ul.race-problems li').allInnerTexts(), [damaged]);
 
     assert.deepEqual(await violations(page), []);
     assert.deepEqual(errors, []);

@@ -214,7 +214,7 @@ function showComparison(c: Comparison): void {
 
 function onSnapshot(p: Extract<HostToWebviewMessage, { type: 'snapshot' }>['payload']): void {
   data.snapshot(p);
-  races.setAll(p.races ?? []);
+  races.setAll(p.races ?? [], p.raceProblems ?? []);
   for (const r of data.runsByAge()) groupStyle(seedGroupKey(r));
   hidden = new Set([...hidden].filter((id) => data.runs.has(id)));
   const selected = (p.selected.length ? p.selected : view.selected).filter((id) => data.runs.has(id));

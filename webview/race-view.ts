@@ -35,6 +35,8 @@ export class RaceView {
   private readonly picker: HTMLSelectElement;
   private readonly body: HTMLElement;
   private readonly empty: HTMLElement;
+  private readonly problemList: HTMLElement;
+  private problems: string[] = [];
   private chosen: string | null = null;
   private signature = '';
 
@@ -46,14 +48,19 @@ export class RaceView {
     });
     this.empty = h('p', { class: 'muted' }, 'No races yet: “Regbench: Race Variants…” or `regbench race` starts one.');
     this.body = h('div', { class: 'race-body' });
-    container.append(h('div', { class: 'race-bar' }, this.picker), this.empty, this.body);
+    this.problemList = h('ul', { class: 'race-problems' });
+    container.append(this.problemList, h('div', { class: 'race-bar' }, this.picker), this.empty, this.body);
   }
 
+  /** Races and unreadable race files: the Races tab shows while there is either. */
   get count(): number {
-    return this.races.size;
+    return this.races.size + this.problems.length;
   }
 
-  setAll(races: readonly Race[]): void {
+  setAll(races: readonly Race[], problems: readonly string[] = []): void {
+    this.problems = [...problems];
+    this.problemList.replaceChildren(...this.problems.map((p) => h('li', {}, p)));
+    this.problemList.hidden = this.problems.length === 0;
     this.races.clear();
     for (const r of races) this.races.set(r.id, r);
     this.render();

@@ -214,6 +214,8 @@ export type HostToWebviewMessage =
         stepLoss?: Record<string, StepLoss>;
         /** The workspace's races, newest first (src/protocol/race-view.ts). */
         races?: RaceView[];
+        /** One line per race.json that could not be read (naming the file): shown, never hidden. */
+        raceProblems?: string[];
       };
     }
   /**
@@ -318,7 +320,8 @@ const HOST_PAYLOAD_CHECKS: Record<HostToWebviewType, (p: Record<string, unknown>
     (p.comparison === undefined || isComparison(p.comparison)) &&
     isLeaderboard(p.leaderboard) &&
     (p.stepLoss === undefined || (isObject(p.stepLoss) && Object.values(p.stepLoss).every(isStepLoss))) &&
-    (p.races === undefined || (Array.isArray(p.races) && p.races.every(isRaceView))),
+    (p.races === undefined || (Array.isArray(p.races) && p.races.every(isRaceView))) &&
+    (p.raceProblems === undefined || isStringArray(p.raceProblems)),
   append: (p) =>
     nonEmpty(p.runId) && isRunSummary(p.run) && (p.event === undefined || isEpochEvent(p.event)) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
   remove: (p) => nonEmpty(p.runId) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),

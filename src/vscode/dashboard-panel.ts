@@ -214,7 +214,11 @@ export class DashboardPanel implements vscode.Disposable {
     for (const run of message.payload.runs) this.sentKeys.set(run.id, variantKey(run));
     for (const [id, cols] of Object.entries(message.payload.epochs)) this.sentEpochs.set(id, cols.epoch.length);
     for (const [id, points] of Object.entries(message.payload.stepLoss ?? {})) this.sentStepX.set(id, points.x[points.x.length - 1] ?? -1);
-    if (this.deps.races) message.payload.races = this.deps.races.all().slice(0, SNAPSHOT_RACES).map(raceView);
+    if (this.deps.races) {
+      message.payload.races = this.deps.races.all().slice(0, SNAPSHOT_RACES).map(raceView);
+      const problems = [...this.deps.races.problems.values()];
+      if (problems.length) message.payload.raceProblems = problems;
+    }
     this.post(message);
     const reveal = this.raceToReveal;
     this.raceToReveal = undefined;

@@ -5,6 +5,7 @@
  * watcher sees its race.json change, and tells listeners the record before and after. A damaged
  * race.json is kept as a one-line problem naming the file, never dropped silently. No `vscode`.
  */
+import * as path from 'node:path';
 import { listRaces, readRace } from '../races/race-store';
 import type { RaceRecord } from '../protocol/race';
 
@@ -63,7 +64,8 @@ export class RaceIndex {
     if (!this.races) {
       const { races, problems } = listRaces(this.storeRoot);
       this.races = new Map(races.map((r) => [r.id, r]));
-      for (const p of problems) this.problems.set(p.file, p.message);
+      // Keyed by race id (the folder), as refresh() keys them.
+      for (const p of problems) this.problems.set(path.basename(path.dirname(p.file)), p.message);
     }
     return this.races;
   }
