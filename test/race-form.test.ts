@@ -44,6 +44,8 @@ test('race benchmarks: every benchmark but the kind\'s held-out one', () => {
 test('the race command line and the race id of its first line', () => {
   const args = raceArgs({ candidates: ['/ws/variants/a.ts', sweepCandidate('/ws/variants/b.ts', 'BETA', ['0.03', '0.1'])], benches: ['resnet20-cifar10', 'resnet56-cifar100'], ladder: 'smoke,quick', seeds: [0, 1, 2], slurm: true, concurrency: 2, dataDir: '/data' }, '/ws');
   assert.deepEqual(args, ['race', '/ws/variants/a.ts', '/ws/variants/b.ts:BETA=0.03,0.1', '--bench', 'resnet20-cifar10,resnet56-cifar100', '--ladder', 'smoke,quick', '--seeds', '0,1,2', '--concurrency', '2', '--slurm', '--data-dir', '/data', '--workspace', '/ws']);
+  const slurm = raceArgs({ candidates: ['a.ts'], benches: ['resnet20-cifar10'], ladder: 'smoke', seeds: [0], slurm: true, slurmOptions: { partition: 'gpu', time: '30', cpusPerTask: 2, gres: 'gpu:1', extraArgs: ['--qos=low'] }, concurrency: 1 }, '/ws');
+  assert.deepEqual(slurm.slice(slurm.indexOf('--slurm')), ['--slurm', '--partition', 'gpu', '--time', '30', '--cpus-per-task', '2', '--gres', 'gpu:1', '--sbatch-arg=--qos=low', '--workspace', '/ws']);
   assert.equal(raceIdOf('race 20261207-221500-ab12'), '20261207-221500-ab12');
   assert.equal(raceIdOf('rung 1/3: 2 candidates'), undefined);
 });

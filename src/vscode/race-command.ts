@@ -25,6 +25,12 @@ import type { RaceChange, RaceIndex } from './race-index';
 import { RaceProcess } from './race-process';
 import { devBenchmarks, exampleValues, LADDER_PRESETS, parseSweepValues, raceArgs, sweepCandidate, taskKinds, type RaceForm } from './race-form';
 import { readSettings } from './settings';
+import { readSlurmSettings } from './slurm-matrix';
+
+function slurmOptionsFromSettings(): RaceForm['slurmOptions'] {
+  const s = readSlurmSettings();
+  return { partition: s.partition || undefined, time: s.timeLimit || undefined, cpusPerTask: s.cpusPerTask || undefined, gres: s.gres || undefined, extraArgs: s.extraArgs };
+}
 import { ensureTrusted } from './trust';
 
 export const RACE_VARIANTS_COMMAND = 'regbench.raceVariants';
@@ -318,6 +324,7 @@ async function askForm(picked: RaceCommandArgs): Promise<RaceForm | undefined> {
     ladder: ladder.trim(),
     seeds: seeds.value,
     slurm,
+    slurmOptions: slurm ? slurmOptionsFromSettings() : undefined,
     concurrency: settings.concurrency,
     // Backend and device stay the CLI's choice per engine (a race may mix .ts and .py candidates).
     dataDir: settings.dataDirectory,

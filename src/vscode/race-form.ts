@@ -14,6 +14,8 @@ export interface RaceForm {
   ladder: string;
   seeds: number[];
   slurm: boolean;
+  /** With `slurm`: the regbench.slurm.* settings that are set (empty: sbatch's defaults). */
+  slurmOptions?: { partition?: string; time?: string; cpusPerTask?: number; gres?: string; extraArgs?: string[] };
   concurrency: number;
   backend?: string;
   device?: string;
@@ -42,7 +44,15 @@ export function taskKinds(kind: { regularizer: boolean; norm: boolean }): TaskKi
 /** `regbench race ...` arguments (after the CLI script) for a form, in `workspace`. */
 export function raceArgs(form: RaceForm, workspace: string): string[] {
   const args = ['race', ...form.candidates, '--bench', form.benches.join(','), '--ladder', form.ladder, '--seeds', form.seeds.join(','), '--concurrency', String(form.concurrency)];
-  if (form.slurm) args.push('--slurm');
+  if (form.slurm) {
+    args.push('--slurm');
+    const o = form.slurmOptions ?? {};
+    if (o.partition) args.push('--partition', o.partition);
+    if (o.time) args.push('--time', o.time);
+    if (o.cpusPerTask) args.push('--cpus-per-task', String(o.cpusPerTask));
+    if (o.gres) args.push('--gres', o.gres);
+    for (const a of o.extraArgs ?? []) args.push(`--sbatch-arg=${a}`);
+  }
   if (form.backend) args.push('--backend', form.backend);
   if (form.device) args.push('--device', form.device);
   if (form.dataDir) args.push('--data-dir', form.dataDir);
