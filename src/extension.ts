@@ -20,6 +20,9 @@ import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
+import { RaceIndex } from './vscode/race-index';
+import { RaceCommand } from './vscode/race-command';
+import { SweepLens } from './vscode/sweep-lens';
 import { VariantCommands } from './vscode/variant-commands';
 import { PythonHint } from './vscode/python-hint';
 import { FinalEvaluationCommand } from './vscode/final-evaluation';
@@ -59,7 +62,9 @@ export function activate(context: vscode.ExtensionContext): RegbenchApi {
   const tree = new ExperimentsTree(index, service);
   const matrices = new MatrixTree(store, index);
   const documents = new RunDocuments(index, output.channel);
-  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance });
+  const races = new RaceIndex(store.root);
+  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance, races });
+  const watchOptions = { onEvents: (runId: string) => DashboardPanel.instance?.eventsFileChanged(runId), races };
   const treeToDashboard = tree.view.onDidChangeSelection(() => {
     const ids = tree.selectedRunIds();
     if (ids.length) DashboardPanel.instance?.select(ids);
@@ -71,7 +76,8 @@ export function activate(context: vscode.ExtensionContext): RegbenchApi {
     { dispose: () => serviceLog.dispose() },
     index,
     research,
-    folder ? new StoreWatcher(index, folder, '.regbench/') : new StoreWatcher(index, vscode.Uri.file(store.root), ''),
+    folder ? new StoreWatcher(index, folder, '.regbench/', watchOptions) : new StoreWatcher(index, vscode.Uri.file(store.root), '', watchOptions),
+    races,
     tree,
     treeToDashboard,
     documents,
@@ -86,6 +92,8 @@ export function activate(context: vscode.ExtensionContext): RegbenchApi {
     new ResultsTableCommand(index, () => research.baselines()),
     new CopyRerunCommand(index),
     new RepairCommand(index, output.channel, tree.view),
+    new RaceCommand({ races, workspace: folder?.uri.fsPath, showRace: (id) => dashboard.showRace(id), output: output.channel }),
+    new SweepLens(service),
     new RunStatusBar(service),
     new PythonHint(),
     new RunProgressNotifications(service, RunLabels.of(index)),

@@ -9,7 +9,7 @@ import { ALL_METRICS, MetricCharts, type Series } from './charts';
 import { h, setText } from './dom';
 import type { DashboardData } from './model';
 import { mean, sampleStd } from './stats';
-import { meanCurve, runCurve, seedGroupKey, seedGroups, type SeedGroup } from './series';
+import { meanCurve, meanOfCurves, runCurveWithSteps, seedGroupKey, seedGroups, type MetricKey, type SeedGroup } from './series';
 import { swatch } from './swatch';
 import type { ChartTheme, RunStyle } from './theme';
 import type { ViewState } from './view-state';
@@ -124,10 +124,14 @@ export class BenchView {
   private seriesOf(g: SeedGroup): Series[] {
     const style = this.groupStyle(g.key);
     const epochs = g.runs.map((r) => this.data.epochsOf(r.id));
+    const steps = g.runs.map((r) => this.data.stepLossOf(r.id));
     const label = groupLabel(g);
-    const mean: Series = { id: `${g.key}:mean`, group: g.key, role: 'mean', label, style, points: (k) => meanCurve(epochs, k) };
+    const seedCurve = (i: number, k: MetricKey) => runCurveWithSteps(epochs[i], k, steps[i]);
+    // The train loss of seeds with within-epoch points: the mean of their curves (x not aligned).
+    const meanPoints = (k: MetricKey) => (k === 'trainLoss' && steps.some((s) => s?.x.length) ? meanOfCurves(g.runs.map((_, i) => seedCurve(i, k))) : meanCurve(epochs, k));
+    const mean: Series = { id: `${g.key}:mean`, group: g.key, role: 'mean', label, style, points: meanPoints };
     if (this.showSeeds || g.runs.length === 1) {
-      const seeds = g.runs.map((r, i): Series => ({ id: r.id, group: g.key, role: 'run', label: this.data.label(r.id), style, points: (k) => runCurve(epochs[i], k) }));
+      const seeds = g.runs.map((r, i): Series => ({ id: r.id, group: g.key, role: 'run', label: this.data.label(r.id), style, points: (k) => seedCurve(i, k) }));
       return g.runs.length === 1 ? [{ ...seeds[0], label }] : [...seeds, mean];
     }
     return [{ ...mean, band: true }];

@@ -164,7 +164,7 @@ export class MetricCharts {
         },
         plugins: {
           tooltip: {
-            callbacks: { title: (items) => (items.length ? `epoch ${items[0].parsed.x}` : ''), label: tooltipLabel },
+            callbacks: { title: (items) => (items.length ? `epoch ${formatValue(items[0].parsed.x)}` : ''), label: tooltipLabel },
           },
         },
       },
@@ -234,7 +234,11 @@ export class MetricCharts {
       this.restyled = false;
       for (const chart of this.charts.values()) {
         const x = chart.options.scales?.x;
-        if (x) x.max = this.maxEpochs;
+        if (x) {
+          x.max = this.maxEpochs;
+          // Within-epoch points (the train loss) start inside the first epoch: the axis starts at 0.
+          x.min = chart.data.datasets.some((d) => (d.data[0]?.x ?? 1) < 1) ? 0 : 1;
+        }
         chart.update(mode);
       }
     });

@@ -10,7 +10,7 @@ import { MetricCharts, type Metric, type Series } from './charts';
 import { h } from './dom';
 import { formatAcc, formatDelta } from './format';
 import type { DashboardData } from './model';
-import { runCurve } from './series';
+import { runCurveWithSteps } from './series';
 import { swatch } from './swatch';
 import type { ChartTheme, RunStyle } from './theme';
 
@@ -101,7 +101,7 @@ export class ComparisonView {
   }
 
   private series(runId: string): Series {
-    return { id: runId, group: runId, role: 'run', label: this.data.label(runId), style: this.styleOf(runId), points: (k) => runCurve(this.data.epochsOf(runId), k) };
+    return { id: runId, group: runId, role: 'run', label: this.data.label(runId), style: this.styleOf(runId), points: (k) => runCurveWithSteps(this.data.epochsOf(runId), k, this.data.stepLossOf(runId)) };
   }
 
   /** The page's own summary when it has a newer one than the comparison's. */

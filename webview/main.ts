@@ -9,6 +9,7 @@ import { BenchView } from './bench-view';
 import { comparedRuns, ComparisonView } from './comparison-view';
 import { h } from './dom';
 import { LeaderboardView } from './leaderboard-view';
+import { RaceView } from './race-view';
 import { DashboardData } from './model';
 import { RunsTable } from './runs-table';
 import { seedGroupKey } from './series';
@@ -64,7 +65,7 @@ function button(label: string, appearance: 'primary' | 'secondary', onClick: () 
   return b;
 }
 
-const MODES: ReadonlyArray<[ViewMode, string]> = [['charts', 'Charts'], ['leaderboard', 'Leaderboard'], ['compare', 'Comparison']];
+const MODES: ReadonlyArray<[ViewMode, string]> = [['charts', 'Charts'], ['leaderboard', 'Leaderboard'], ['compare', 'Comparison'], ['races', 'Races']];
 const modeTabs = new Map(MODES.map(([mode, label]) => [mode, button(label, 'secondary', () => setViewMode(mode))]));
 const compareButton = button('Compare selected', 'secondary', () => {
   const [a, b, ...more] = view.selected;
@@ -77,6 +78,7 @@ const sections: Record<ViewMode, HTMLElement> = {
   charts: h('section', { class: 'view charts-view', attrs: { 'aria-label': 'Charts' } }),
   leaderboard: h('section', { class: 'view leaderboard-view', attrs: { 'aria-label': 'Leaderboard' } }),
   compare: h('section', { class: 'view compare-view', attrs: { 'aria-label': 'Comparison' } }),
+  races: h('section', { class: 'view races-view', attrs: { 'aria-label': 'Races' } }),
 };
 const comparePlaceholder = h('p', { class: 'muted compare-placeholder' }, 'Select two or more runs in the table (ctrl/cmd-click; the first is the baseline) and press “Compare selected”.');
 const compareBody = h('div', { class: 'compare-body' });
@@ -101,6 +103,7 @@ const benchView = new BenchView(sections.charts, theme, data, groupStyle, {
 });
 const leaderboard = new LeaderboardView(sections.leaderboard, openCell);
 const comparison = new ComparisonView(compareBody, theme, data, compareStyle);
+const races = new RaceView(sections.races, { cancel: (raceId) => postToHost({ type: 'cancelRace', payload: { raceId } }) });
 const table = new RunsTable(
   tableSection,
   {
@@ -136,11 +139,14 @@ function render(): void {
   table.render(data.runsByAge(), view, hidden, runStyleOf);
   if (mode === 'charts') benchView.render(view, hidden);
   if (mode === 'leaderboard') leaderboard.render([...data.rows.values()], data.columns);
+  if (mode === 'races') races.render();
   for (const [m, section] of Object.entries(sections)) section.hidden = m !== mode;
   for (const [m, tab] of modeTabs) {
     tab.setAttribute('appearance', m === mode ? 'primary' : 'secondary');
     tab.setAttribute('aria-pressed', String(m === mode));
   }
+  // The Races tab appears with the first race.
+  (modeTabs.get('races') as ButtonElement).hidden = races.count === 0 && mode !== 'races';
   comparePlaceholder.hidden = comparison.comparison !== null;
   compareBody.hidden = comparison.comparison === null;
   const n = view.selected.length;
@@ -208,6 +214,7 @@ function showComparison(c: Comparison): void {
 
 function onSnapshot(p: Extract<HostToWebviewMessage, { type: 'snapshot' }>['payload']): void {
   data.snapshot(p);
+  races.setAll(p.races ?? [], p.raceProblems ?? []);
   for (const r of data.runsByAge()) groupStyle(seedGroupKey(r));
   hidden = new Set([...hidden].filter((id) => data.runs.has(id)));
   const selected = (p.selected.length ? p.selected : view.selected).filter((id) => data.runs.has(id));
@@ -247,6 +254,19 @@ function handle(msg: HostToWebviewMessage): void {
     case 'compare':
       showComparison(msg.payload.comparison);
       break;
+    case 'race':
+      races.upsert(msg.payload.race, msg.payload.reveal === true);
+      if (msg.payload.reveal) setViewMode('races');
+      scheduleRender();
+      break;
+    case 'stepLoss': {
+      const run = data.runs.get(msg.payload.runId);
+      if (run && data.addStepLoss(msg.payload)) {
+        benchView.update(run);
+        comparison.update(run.id);
+      }
+      break;
+    }
   }
 }
 

@@ -5,8 +5,9 @@
  */
 import { BENCHMARKS } from '../src/protocol/benchmarks';
 import type { EpochEvent } from '../src/protocol/events';
-import { EPOCH_METRICS, type EpochColumns, type HostToWebviewMessage, type LeaderboardColumn, type LeaderboardRow, type LeaderboardRowUpdate, type RunSummary } from '../src/protocol/webview';
+import { EPOCH_METRICS, type EpochColumns, type HostToWebviewMessage, type LeaderboardColumn, type LeaderboardRow, type LeaderboardRowUpdate, type RunSummary, type StepLoss } from '../src/protocol/webview';
 import { runLabel } from '../src/present/run-label';
+import { mergeStepLoss, NO_STEP_LOSS } from '../src/present/step-loss';
 
 type Payload<T extends HostToWebviewMessage['type']> = Extract<HostToWebviewMessage, { type: T }>['payload'];
 
@@ -22,15 +23,19 @@ const NO_EPOCHS: EpochColumns = emptyColumns();
 export class DashboardData {
   readonly runs = new Map<string, RunSummary>();
   private readonly epochs = new Map<string, EpochColumns>();
+  /** Within-epoch training loss per run (at most STEP_LOSS_LIMIT points each). */
+  private readonly steps = new Map<string, StepLoss>();
   readonly rows = new Map<string, LeaderboardRow>();
   columns: LeaderboardColumn[] = [];
 
   snapshot(p: Payload<'snapshot'>): void {
     this.runs.clear();
     this.epochs.clear();
+    this.steps.clear();
     this.rows.clear();
     for (const r of p.runs) this.runs.set(r.id, r);
     for (const [id, cols] of Object.entries(p.epochs)) this.epochs.set(id, cols);
+    for (const [id, points] of Object.entries(p.stepLoss ?? {})) this.steps.set(id, mergeStepLoss(NO_STEP_LOSS, points));
     for (const row of p.leaderboard.rows) this.rows.set(row.key, row);
     this.columns = [...p.leaderboard.columns];
   }
@@ -50,9 +55,21 @@ export class DashboardData {
   remove(p: Payload<'remove'>): void {
     this.runs.delete(p.runId);
     this.epochs.delete(p.runId);
+    this.steps.delete(p.runId);
     if (p.leaderboard) this.updateRow(p.leaderboard);
     const benches = new Set([...this.runs.values()].map((r) => r.bench));
     this.columns = this.columns.filter((c) => benches.has(c.bench));
+  }
+
+  /** Merges new within-epoch points of a known run (thinned to the limit); false for an unknown run. */
+  addStepLoss(p: Payload<'stepLoss'>): boolean {
+    if (!this.runs.has(p.runId) || this.runs.get(p.runId)?.heldOut) return false;
+    this.steps.set(p.runId, mergeStepLoss(this.steps.get(p.runId) ?? NO_STEP_LOSS, p.points));
+    return true;
+  }
+
+  stepLossOf(runId: string): StepLoss | undefined {
+    return this.steps.get(runId);
   }
 
   epochsOf(runId: string): EpochColumns {

@@ -3,7 +3,7 @@
  * (hash), budget and engine on one benchmark; the charts draw it as the mean over its seeds with
  * a ± sample std band, or as its seeds one by one.
  */
-import type { EpochColumns, EpochMetric, RunSummary } from '../src/protocol/webview';
+import type { EpochColumns, EpochMetric, RunSummary, StepLoss } from '../src/protocol/webview';
 
 export type MetricKey = EpochMetric;
 
@@ -44,6 +44,49 @@ const valueAt = (cols: EpochColumns, key: MetricKey, i: number): number => cols[
 
 export function runCurve(cols: EpochColumns, key: MetricKey): Point[] {
   return cols.epoch.map((e, i) => ({ x: e + 1, y: valueAt(cols, key, i) }));
+}
+
+/**
+ * A run's curve of `key`; the train loss also gets its within-epoch points (x = fractional epoch,
+ * see src/present/step-loss.ts). Where an epoch point and a step point share an x (the epoch's
+ * last step), the epoch's own value is kept.
+ */
+export function runCurveWithSteps(cols: EpochColumns, key: MetricKey, steps: StepLoss | undefined): Point[] {
+  const epochs = runCurve(cols, key);
+  if (key !== 'trainLoss' || !steps?.x.length) return epochs;
+  const byX = new Map<number, number>();
+  steps.x.forEach((x, i) => byX.set(x, steps.loss[i]));
+  for (const p of epochs) byX.set(p.x, p.y);
+  return [...byX.entries()].sort((a, b) => a[0] - b[0]).map(([x, y]) => ({ x, y }));
+}
+
+/** y of a curve (sorted by x, finite ys) at x by linear interpolation; undefined outside it. */
+function interpolate(curve: readonly Point[], x: number): number | undefined {
+  if (!curve.length || x < curve[0].x || x > curve[curve.length - 1].x) return undefined;
+  const hi = curve.findIndex((p) => p.x >= x);
+  const b = curve[hi];
+  if (b.x === x) return b.y;
+  const a = curve[hi - 1];
+  return a.y + ((b.y - a.y) * (x - a.x)) / (b.x - a.x);
+}
+
+/** Most points a mean over seeds' step curves draws (the union of their x, evenly thinned). */
+const MEAN_STEP_LIMIT = 400;
+
+/**
+ * Mean and sample std of curves with unaligned x (seeds' within-epoch points): at every x of any
+ * curve, over the curves that reach it (each interpolated linearly between its own points).
+ */
+export function meanOfCurves(curves: readonly Point[][]): Point[] {
+  const finite = curves.map((c) => c.filter((p) => Number.isFinite(p.y)));
+  let xs = [...new Set(finite.flatMap((c) => c.map((p) => p.x)))].sort((a, b) => a - b);
+  if (xs.length > MEAN_STEP_LIMIT) xs = Array.from({ length: MEAN_STEP_LIMIT }, (_, i) => xs[Math.round((i * (xs.length - 1)) / (MEAN_STEP_LIMIT - 1))]);
+  return xs.map((x) => {
+    const ys = finite.map((c) => interpolate(c, x)).filter((y): y is number => y !== undefined);
+    const m = ys.reduce((s, y) => s + y, 0) / ys.length;
+    const s = ys.length > 1 ? Math.sqrt(ys.reduce((acc, y) => acc + (y - m) ** 2, 0) / (ys.length - 1)) : 0;
+    return { x, y: m, s };
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
  * What the page remembers across reloads and while hidden (vscode.getState/setState): the user's
  * choices only. Run data is not kept here: the host sends a fresh snapshot after every `ready`.
  */
-export type ViewMode = 'charts' | 'leaderboard' | 'compare';
+export type ViewMode = 'charts' | 'leaderboard' | 'compare' | 'races';
 
 export type SortKey = 'created' | 'status' | 'label' | 'bench' | 'seed' | 'best' | 'final' | 'epoch' | 'time' | 'backend';
 
@@ -72,7 +72,7 @@ export function parseViewState(x: unknown): ViewState {
   return {
     selected: strings(o.selected),
     hidden: strings(o.hidden),
-    view: o.view === 'compare' || o.view === 'leaderboard' ? o.view : 'charts',
+    view: o.view === 'compare' || o.view === 'leaderboard' || o.view === 'races' ? o.view : 'charts',
     comparePair: pair && typeof pair.a === 'string' && typeof pair.b === 'string' ? { a: pair.a, b: pair.b, ...(Array.isArray(pair.more) ? { more: strings(pair.more) } : {}) } : null,
     bench: typeof o.bench === 'string' ? o.bench : null,
     showSeeds: o.showSeeds === true,

@@ -26,6 +26,7 @@ import { findRunId, storeFor } from './options';
 import { FINAL_USAGE, runFinalCommand } from './final-command';
 import { runTableCommand, TABLE_USAGE } from './table-command';
 import { COMPARE_USAGE, runCompareCommand } from './compare-command';
+import { RACE_USAGE } from './race-command';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
@@ -36,6 +37,7 @@ const USAGE = `usage:
   ${FINAL_USAGE}
   ${TABLE_USAGE}
   ${COMPARE_USAGE}
+  ${RACE_USAGE}
   regbench list [--json]
   regbench show <run-id> [--json]
   ${REPAIR_USAGE}
@@ -136,6 +138,11 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'final':
         return await runFinalCommand(rest);
+      case 'race':
+      case 'sweep': {
+        const races = await import('./race-command');
+        return await (command === 'race' ? races.commandRace(rest) : races.commandSweep(rest));
+      }
       case 'table':
         return runTableCommand(rest);
       case 'compare':

@@ -66,7 +66,7 @@ const SUBMIT_OPTIONS = {
   workspace: { type: 'string' },
 } as const;
 
-function slurmOptions(v: { [k: string]: string | boolean | string[] | undefined }): SlurmOptions {
+export function slurmOptions(v: { [k: string]: string | boolean | string[] | undefined }): SlurmOptions {
   const str = (k: string) => v[k] as string | undefined;
   const time = str('time');
   try {

@@ -23,6 +23,7 @@ import type {
   SettingDifference,
   SettingValue,
   Significance,
+  StepLoss,
 } from '../protocol/webview';
 import type { RunRecord } from '../runs/run-record';
 import { editNumbers } from './run-label';
@@ -292,11 +293,21 @@ export function snapshotMessage(
   selected: string[],
   comparison: Comparison | undefined,
   ctx: DashboardContext,
+  /** A run's within-epoch loss (src/present/step-loss.ts); runs without points are left out. */
+  stepLossOf?: (runId: string) => StepLoss,
 ): Message<'snapshot'> {
   const runs = records.map((r) => toRunSummary(r, ctx));
   const epochs: Record<string, EpochColumns> = {};
-  for (const r of records) if (!ctx.heldOut.has(r.spec.bench)) epochs[r.id] = toEpochColumns(epochsOf(r.id));
-  return { type: 'snapshot', payload: { runs, epochs, selected, comparison, leaderboard: buildLeaderboard(runs, ctx) } };
+  const stepLoss: Record<string, StepLoss> = {};
+  for (const r of records) {
+    if (ctx.heldOut.has(r.spec.bench)) continue;
+    epochs[r.id] = toEpochColumns(epochsOf(r.id));
+    const points = stepLossOf?.(r.id);
+    if (points?.x.length) stepLoss[r.id] = points;
+  }
+  const payload: Message<'snapshot'>['payload'] = { runs, epochs, selected, comparison, leaderboard: buildLeaderboard(runs, ctx) };
+  if (stepLossOf) payload.stepLoss = stepLoss;
+  return { type: 'snapshot', payload };
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import type { BackendId, BenchId, BudgetId, EngineId } from './benchmarks';
 import type { EpochEvent, RunStatus } from './events';
+import type { RaceView } from './race-view';
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -65,6 +66,17 @@ export type EpochMetric = (typeof EPOCH_METRICS)[number];
  * 200 epochs clones and sits in memory several times cheaper.
  */
 export type EpochColumns = { epoch: number[] } & Record<EpochMetric, Array<number | null>>;
+
+/**
+ * A run's training loss inside its epochs (from `progress` events), column-wise: x = 0-based
+ * epoch + step/steps (the end of epoch e is e + 1, where its epoch point is drawn), `loss` = the
+ * epoch's running mean loss at that step. Sorted by x; at most STEP_LOSS_LIMIT points.
+ */
+export interface StepLoss {
+  x: number[];
+  loss: number[];
+}
+export const STEP_LOSS_LIMIT = 200;
 
 export type SettingValue = string | number | boolean | null;
 
@@ -189,7 +201,9 @@ export type WebviewToHostMessage =
   /** Copy the command recorded with the run that repeats it. */
   | { type: 'copyRerunCommand'; payload: { runId: string } }
   /** Open the run's events/log in an editor or output channel. */
-  | { type: 'showLog'; payload: { runId: string } };
+  | { type: 'showLog'; payload: { runId: string } }
+  /** Stop a running race (its runs are cancelled; `regbench race --resume` continues it). */
+  | { type: 'cancelRace'; payload: { raceId: string } };
 
 /** host -> webview */
 export type HostToWebviewMessage =
@@ -202,6 +216,12 @@ export type HostToWebviewMessage =
         selected: string[];
         comparison?: Comparison;
         leaderboard: Leaderboard;
+        /** Within-epoch training loss per run id (runs with progress events; held-out runs are absent). */
+        stepLoss?: Record<string, StepLoss>;
+        /** The workspace's races, newest first (src/protocol/race-view.ts). */
+        races?: RaceView[];
+        /** One line per race.json that could not be read (naming the file): shown, never hidden. */
+        raceProblems?: string[];
       };
     }
   /**
@@ -211,7 +231,11 @@ export type HostToWebviewMessage =
   | { type: 'append'; payload: { runId: string; run: RunSummary; event?: EpochEvent; leaderboard?: LeaderboardRowUpdate } }
   | { type: 'remove'; payload: { runId: string; leaderboard?: LeaderboardRowUpdate } }
   | { type: 'select'; payload: { runIds: string[] } }
-  | { type: 'compare'; payload: { comparison: Comparison } };
+  | { type: 'compare'; payload: { comparison: Comparison } }
+  /** New within-epoch loss points of a run (merged into what the page holds, then thinned). */
+  | { type: 'stepLoss'; payload: { runId: string; points: StepLoss } }
+  /** A race is new or changed (the whole view of that race); `reveal`: show it now (a race just started). */
+  | { type: 'race'; payload: { race: RaceView; reveal?: boolean } };
 
 export type WebviewToHostType = WebviewToHostMessage['type'];
 export type HostToWebviewType = HostToWebviewMessage['type'];
@@ -239,6 +263,7 @@ const WEBVIEW_PAYLOAD_CHECKS: Record<WebviewToHostType, (p: Record<string, unkno
   resumeRun: (p) => nonEmpty(p.runId),
   copyRerunCommand: (p) => nonEmpty(p.runId),
   showLog: (p) => nonEmpty(p.runId),
+  cancelRace: (p) => nonEmpty(p.raceId),
 };
 
 /** True when `x` is a well-formed message from the webview (unknown types are rejected). */
@@ -279,6 +304,14 @@ function isEpochColumns(x: unknown): x is EpochColumns {
   return EPOCH_METRICS.every((k) => Array.isArray(x[k]) && (x[k] as unknown[]).length === n);
 }
 
+function isStepLoss(x: unknown): x is StepLoss {
+  return isObject(x) && Array.isArray(x.x) && Array.isArray(x.loss) && x.x.length === x.loss.length && x.x.every((v) => typeof v === 'number') && x.loss.every((v) => typeof v === 'number');
+}
+
+function isRaceView(x: unknown): x is RaceView {
+  return isObject(x) && nonEmpty(x.id) && typeof x.status === 'string' && Array.isArray(x.entrants) && Array.isArray(x.rungs) && Array.isArray(x.ranking) && Array.isArray(x.taus);
+}
+
 function isEpochEvent(x: unknown): x is EpochEvent {
   return isObject(x) && x.type === 'epoch' && typeof x.epoch === 'number' && typeof x.runId === 'string';
 }
@@ -291,12 +324,17 @@ const HOST_PAYLOAD_CHECKS: Record<HostToWebviewType, (p: Record<string, unknown>
     Object.values(p.epochs).every(isEpochColumns) &&
     isStringArray(p.selected) &&
     (p.comparison === undefined || isComparison(p.comparison)) &&
-    isLeaderboard(p.leaderboard),
+    isLeaderboard(p.leaderboard) &&
+    (p.stepLoss === undefined || (isObject(p.stepLoss) && Object.values(p.stepLoss).every(isStepLoss))) &&
+    (p.races === undefined || (Array.isArray(p.races) && p.races.every(isRaceView))) &&
+    (p.raceProblems === undefined || isStringArray(p.raceProblems)),
   append: (p) =>
     nonEmpty(p.runId) && isRunSummary(p.run) && (p.event === undefined || isEpochEvent(p.event)) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
   remove: (p) => nonEmpty(p.runId) && (p.leaderboard === undefined || isRowUpdate(p.leaderboard)),
   select: (p) => isStringArray(p.runIds),
   compare: (p) => isComparison(p.comparison),
+  stepLoss: (p) => nonEmpty(p.runId) && isStepLoss(p.points),
+  race: (p) => isRaceView(p.race) && (p.reveal === undefined || typeof p.reveal === 'boolean'),
 };
 
 /** True when `x` is a well-formed message from the host (checked shallowly: ids, arrays, tags). */

@@ -105,6 +105,8 @@ export class RunHandle {
   /** The worker's process has exited and its streams are drained. */
   private closed = false;
   private cancelRequested = false;
+  /** interrupt() was called: a worker that dies of it before any checkpoint is interrupted too (resume starts it over). */
+  private interruptRequested = false;
   private readonly stderrTail: string[] = [];
   /** The last STDERR_KEEP_LINES lines, and how many were seen in all (for the watchdog's dump). */
   private readonly stderrRecent: string[] = [];
@@ -230,6 +232,10 @@ export class RunHandle {
       this.finish('interrupted', `the worker ${how}; \`regbench resume ${this.spec.runId}\` continues from ${resumePointText(checkpoint)}`);
       return;
     }
+    if (this.interruptRequested && signal) {
+      this.finish('interrupted', `stopped before its first checkpoint; \`regbench resume ${this.spec.runId}\` starts it over`);
+      return;
+    }
     const cause = crashCause(this.stderrTail);
     this.fail('internal', `the worker ${how} before the run ended${cause ? `: ${cause}` : ''}`, this.stderrTail.join('\n'));
   }
@@ -248,6 +254,23 @@ export class RunHandle {
     } else if (!child) {
       // Not spawned yet (start() is resolving the interpreter): start() will see the flag.
     }
+    return this.done;
+  }
+
+  /**
+   * Asks the worker to checkpoint at its next step and stop (SIGTERM, not a cancel): the run ends
+   * `interrupted` and `regbench resume` continues it. A run not spawned yet is cancelled before it
+   * starts (it never trained). Resolves when it has ended.
+   */
+  interrupt(graceSeconds = 60): Promise<RunRecord> {
+    if (this.ended) return this.done;
+    const child = this.child;
+    if (child?.pid === undefined) return this.cancel();
+    this.interruptRequested = true;
+    killTree(child.pid, 'SIGTERM');
+    this.killTimer = setTimeout(() => {
+      if (child.pid !== undefined) killTree(child.pid, 'SIGKILL');
+    }, graceSeconds * 1000);
     return this.done;
   }
 

@@ -10,8 +10,9 @@ import * as vscode from 'vscode';
 import { COPY_RERUN_COMMAND } from './rerun-command';
 import { randomBytes } from 'node:crypto';
 import type { BenchId } from '../protocol/benchmarks';
-import type { EpochEvent } from '../protocol/events';
-import { isWebviewToHostMessage, type Comparison, type HostToWebviewMessage, type WebviewToHostMessage } from '../protocol/webview';
+import type { EpochEvent, ProgressEvent, RunEvent } from '../protocol/events';
+import { mergeStepLoss, NO_STEP_LOSS, stepLossOf, stepX } from '../present/step-loss';
+import { isWebviewToHostMessage, type Comparison, type HostToWebviewMessage, type StepLoss, type WebviewToHostMessage } from '../protocol/webview';
 import {
   appendMessage,
   buildComparison,
@@ -27,6 +28,16 @@ import type { RunRecord } from '../runs/run-record';
 import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { IndexChange, RunIndex } from '../runs/run-index';
+import { raceView } from '../present/race-view-model';
+import type { RaceIndex } from './race-index';
+import { EventsTail } from './events-tail';
+import * as path from 'node:path';
+import { EVENTS_FILE } from '../runs/run-store';
+
+/** The command that stops a race (src/vscode/race-command.ts registers it). */
+export const CANCEL_RACE_COMMAND = 'regbench.cancelRace';
+/** Races a snapshot carries (newest first); older ones stay in the store and the CLI. */
+const SNAPSHOT_RACES = 20;
 
 export const DASHBOARD_VIEW_TYPE = 'regbench.dashboard';
 
@@ -39,6 +50,8 @@ export interface DashboardDeps {
   heldOutBenchmarks?(): ReadonlySet<BenchId>;
   /** The statistics module's significance of a leaderboard cell against the baseline; no marks when absent. */
   significance?: SignificanceOf;
+  /** The workspace's races, for the Race view; no Races tab when absent. */
+  races?: RaceIndex;
 }
 
 export class DashboardPanel implements vscode.Disposable {
@@ -53,6 +66,15 @@ export class DashboardPanel implements vscode.Disposable {
   /** Leaderboard row key of every run the page has, so a deleted run's row can be updated. */
   private readonly sentKeys = new Map<string, string>();
   private context: DashboardContext = { heldOut: NO_HELD_OUT, edits: new Map() };
+  /** Within-epoch loss: the last x the page has per run, points not yet posted, and when this window last saw a progress event of a run. */
+  private readonly sentStepX = new Map<string, number>();
+  private readonly pendingSteps = new Map<string, StepLoss>();
+  private readonly liveProgressAt = new Map<string, number>();
+  /** Runs of other processes followed through their events.jsonl, each read from where it was left. */
+  private readonly tails = new Map<string, EventsTail>();
+  private stepTimer: NodeJS.Timeout | undefined;
+  /** A race to show once the page is ready (asked for before it was). */
+  private raceToReveal: string | undefined;
 
   /**
    * Shows the dashboard, creating it when needed: beside the editor when `beside` (comparisons,
@@ -92,10 +114,13 @@ export class DashboardPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'regbench.svg');
     panel.webview.html = dashboardHtml(panel.webview, deps.extensionUri, randomBytes(16).toString('base64'));
     const sub = deps.index.onChange((c) => this.onIndexChange(c));
+    const raceSub = deps.races?.onChange((c) => this.ready && this.post({ type: 'race', payload: { race: raceView(c.race) } }));
     this.disposables.push(
       { dispose: () => sub.dispose() },
+      { dispose: () => raceSub?.dispose() },
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
+      { dispose: () => this.stepTimer && clearTimeout(this.stepTimer) },
     );
   }
 
@@ -109,6 +134,13 @@ export class DashboardPanel implements vscode.Disposable {
   select(runIds: string[]): void {
     this.selected = runIds;
     if (this.ready) this.post({ type: 'select', payload: { runIds } });
+  }
+
+  /** Shows a race in the Race view (now, or right after the page's snapshot). */
+  showRace(raceId: string): void {
+    const race = this.deps.races?.get(raceId);
+    if (this.ready && race) this.post({ type: 'race', payload: { race: raceView(race), reveal: true } });
+    else this.raceToReveal = raceId;
   }
 
   /** Compares run `a` (the baseline) with `b` and any number of `more`. */
@@ -157,6 +189,9 @@ export class DashboardPanel implements vscode.Disposable {
       case 'copyRerunCommand':
         void vscode.commands.executeCommand(COPY_RERUN_COMMAND, m.payload.runId);
         break;
+      case 'cancelRace':
+        void vscode.commands.executeCommand(CANCEL_RACE_COMMAND, m.payload.raceId);
+        break;
     }
   }
 
@@ -167,12 +202,27 @@ export class DashboardPanel implements vscode.Disposable {
   private sendSnapshot(): void {
     const records = this.deps.index.all();
     this.context = this.newContext(records);
-    const message = snapshotMessage(records, (id) => this.epochEvents(id), this.selectedOf(records), this.comparison, this.context);
+    // Each run's events are read once for its epochs and its within-epoch loss.
+    const read = new Map<string, RunEvent[]>();
+    const eventsOf = (id: string) => read.get(id) ?? (read.set(id, this.deps.index.store.events(id)), read.get(id) as RunEvent[]);
+    const epochsOf = (id: string) => eventsOf(id).filter((e): e is EpochEvent => e.type === 'epoch');
+    const message = snapshotMessage(records, epochsOf, this.selectedOf(records), this.comparison, this.context, (id) => stepLossOf(eventsOf(id)));
     this.sentEpochs.clear();
     this.sentKeys.clear();
+    this.sentStepX.clear();
+    this.pendingSteps.clear();
     for (const run of message.payload.runs) this.sentKeys.set(run.id, variantKey(run));
     for (const [id, cols] of Object.entries(message.payload.epochs)) this.sentEpochs.set(id, cols.epoch.length);
+    for (const [id, points] of Object.entries(message.payload.stepLoss ?? {})) this.sentStepX.set(id, points.x[points.x.length - 1] ?? -1);
+    if (this.deps.races) {
+      message.payload.races = this.deps.races.all().slice(0, SNAPSHOT_RACES).map(raceView);
+      const problems = [...this.deps.races.problems.values()];
+      if (problems.length) message.payload.raceProblems = problems;
+    }
     this.post(message);
+    const reveal = this.raceToReveal;
+    this.raceToReveal = undefined;
+    if (reveal) this.showRace(reveal);
   }
 
   private selectedOf(records: readonly RunRecord[]): string[] {
@@ -186,7 +236,8 @@ export class DashboardPanel implements vscode.Disposable {
     // "Refresh" reloaded the whole index (runs another process wrote that no watcher reported).
     if (!c.runId) return this.sendSnapshot();
     if (c.kind === 'deleted') return this.onDeleted(c.runId);
-    if (c.event?.type === 'progress' || c.event?.type === 'log' || c.event?.type === 'hello' || c.event?.type === 'checkpoint') return;
+    if (c.event?.type === 'progress') return this.onProgress(c.runId, c.event);
+    if (c.event?.type === 'log' || c.event?.type === 'hello' || c.event?.type === 'checkpoint') return;
     const record = c.record ?? this.deps.index.get(c.runId);
     if (!record) return;
     const all = this.deps.index.all();
@@ -194,8 +245,50 @@ export class DashboardPanel implements vscode.Disposable {
     if (!this.sentKeys.has(record.id)) this.context = this.newContext(all);
     this.sentKeys.set(record.id, variantKey({ variantHash: record.spec.variantHash, budget: record.spec.budget, engine: record.env?.engine ?? record.spec.engine }));
     const epochs = this.newEpochs(record, c.event);
+    // Points of a run another process trains: read with its epochs (this window's come as events).
+    if (!c.event) this.eventsFileChanged(record.id);
+    else this.flushSteps();
     if (!epochs.length) this.post(appendMessage(record, all, this.context));
     for (const event of epochs) this.post(appendMessage(record, all, this.context, event));
+  }
+
+  /** A progress event of this window's run: its point is posted with others at most twice a second. */
+  private onProgress(runId: string, e: ProgressEvent): void {
+    const record = this.deps.index.get(runId);
+    if (!record || this.context.heldOut.has(record.spec.bench)) return;
+    this.liveProgressAt.set(runId, Date.now());
+    this.queueSteps(runId, { x: [stepX(e)], loss: [e.loss] });
+  }
+
+  /**
+   * A run's events.jsonl changed on disk (the store watcher): the new points of a run that another
+   * process trains. Runs this window trains are skipped (their events come through the index).
+   */
+  eventsFileChanged(runId: string): void {
+    if (!this.ready || Date.now() - (this.liveProgressAt.get(runId) ?? 0) < 5000) return;
+    const record = this.deps.index.get(runId);
+    if (!record || this.context.heldOut.has(record.spec.bench)) return;
+    let tail = this.tails.get(runId);
+    if (!tail) this.tails.set(runId, (tail = new EventsTail(path.join(this.deps.index.store.runDir(runId), EVENTS_FILE))));
+    const all = stepLossOf(tail.read());
+    const after = this.sentStepX.get(runId) ?? -1;
+    const from = all.x.findIndex((x) => x > after);
+    if (from >= 0) this.queueSteps(runId, { x: all.x.slice(from), loss: all.loss.slice(from) });
+  }
+
+  private queueSteps(runId: string, points: StepLoss): void {
+    this.pendingSteps.set(runId, mergeStepLoss(this.pendingSteps.get(runId) ?? NO_STEP_LOSS, points));
+    this.stepTimer ??= setTimeout(() => this.flushSteps(), 500);
+  }
+
+  private flushSteps(): void {
+    if (this.stepTimer) clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    for (const [runId, points] of this.pendingSteps) {
+      this.sentStepX.set(runId, Math.max(this.sentStepX.get(runId) ?? -1, points.x[points.x.length - 1] ?? -1));
+      this.post({ type: 'stepLoss', payload: { runId, points } });
+    }
+    this.pendingSteps.clear();
   }
 
   /**
@@ -219,6 +312,10 @@ export class DashboardPanel implements vscode.Disposable {
     const key = this.sentKeys.get(runId);
     this.sentEpochs.delete(runId);
     this.sentKeys.delete(runId);
+    this.sentStepX.delete(runId);
+    this.pendingSteps.delete(runId);
+    this.liveProgressAt.delete(runId);
+    this.tails.delete(runId);
     this.selected = this.selected.filter((id) => id !== runId);
     const rest = this.deps.index.all().filter((r) => r.id !== runId);
     if (key) this.post(removeMessage(runId, key, rest, this.context));
@@ -289,6 +386,11 @@ export class DashboardCommands implements vscode.Disposable {
 
   dispose(): void {
     this.disposables.forEach((d) => d.dispose());
+  }
+
+  /** Shows the dashboard's Race view on a race, keeping the focus where it is. */
+  showRace(raceId: string): void {
+    DashboardPanel.createOrShow(this.deps, { preserveFocus: true }).showRace(raceId);
   }
 
   /** Shows the dashboard in comparison mode, beside the diff editor. */

@@ -28,7 +28,7 @@ interface SlurmSettings {
   extraArgs: string[];
 }
 
-function readSlurmSettings(): SlurmSettings {
+export function readSlurmSettings(): SlurmSettings {
   const c = vscode.workspace.getConfiguration(`${SECTION}.slurm`);
   const text = (k: string) => (typeof c.get(k) === 'string' ? (c.get<string>(k) as string) : '');
   const cpus = c.get<number>('cpusPerTask');

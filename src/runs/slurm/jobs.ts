@@ -47,6 +47,8 @@ function endRun(store: RunStore, r: RunRecord, status: 'failed' | 'cancelled', r
 /** A run not final whose task Slurm reports as ended (or forgot) is ended in the store too. */
 function reconcileRun(store: RunStore, m: MatrixInfo, i: number, r: RunRecord, t: SlurmTask | undefined): RunRecord {
   if (FINAL_STATUSES.includes(r.status)) return r;
+  // A run submitted again in a later matrix (a race continuing it) is that matrix's to reconcile.
+  if (r.executor && r.executor.matrixId !== m.id) return r;
   if (t && (t.state === 'pending' || t.state === 'running')) return r;
   // TIMEOUT after a checkpoint leaves the run interrupted: `regbench resume` can continue it.
   if (t?.state === 'timeout' && r.status === 'interrupted') return r;

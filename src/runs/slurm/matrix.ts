@@ -305,3 +305,45 @@ export function taskOutputTail(store: RunStore, matrixId: string, arrayTaskId: n
     return '';
   }
 }
+
+/**
+ * Submits runs already in the store (new queued ones, or stopped ones to continue: a task resumes
+ * from the run's checkpoint) as one held job array named `regbench-<label>`, then releases it.
+ * A race submits each rung this way. When sbatch fails the matrix folder is removed and the runs
+ * are left as they were (the caller decides what becomes of them).
+ */
+export async function submitRuns(records: readonly RunRecord[], label: string, opts: SubmitOptions): Promise<MatrixInfo> {
+  const { id, dir } = allocateMatrixDir(opts.store);
+  const runIds = records.map((r) => r.id);
+  const script = batchScript({
+    jobName: `regbench-${label.replace(/[^\w.-]/g, '_')}`,
+    runIds,
+    workspace: opts.workspace,
+    matrixDir: dir,
+    node: opts.node ?? process.execPath,
+    cli: opts.cli ?? path.resolve(process.argv[1] ?? 'regbench'),
+    options: opts.slurm,
+  });
+  let jobId: string | undefined;
+  try {
+    fs.writeFileSync(path.join(dir, 'job.sh'), script, { mode: 0o755 });
+    writeAtomic(path.join(dir, 'tasks.json'), JSON.stringify(runIds, null, 2) + '\n');
+    jobId = await sbatch(script, ['--hold', ...(opts.slurm.sbatchArgs ?? [])], opts);
+    const matrix: MatrixInfo = { id, jobId, createdAt: new Date().toISOString(), variantPath: records[0]?.spec.variantPath ?? label, runIds, options: opts.slurm };
+    writeAtomic(path.join(dir, 'matrix.json'), JSON.stringify(matrix, null, 2) + '\n');
+    records.forEach((r, i) => {
+      opts.store.setExecutor(r.id, { kind: 'slurm', matrixId: id, arrayTaskId: i, jobId });
+      const runDir = opts.store.runDir(r.id);
+      for (const [link, target] of [['slurm-job.sh', 'job.sh'], ['slurm-output.txt', `task-${i}.out`]]) {
+        fs.rmSync(path.join(runDir, link), { force: true });
+        fs.symlinkSync(path.relative(runDir, path.join(dir, target)), path.join(runDir, link));
+      }
+    });
+    await runSlurmCommand('scontrol', ['release', jobId], opts);
+    return matrix;
+  } catch (err) {
+    if (jobId) await scancel([jobId], opts).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err instanceof SlurmError ? err : new SlurmError((err as Error).message);
+  }
+}
