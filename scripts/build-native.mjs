@@ -103,7 +103,7 @@ function findLibtorch() {
  * (Debian: libdnnl-dev). Returns the library's directory and the header version, or null.
  */
 function findOneDnn(torch) {
-  let deps = '';
+  let deps;
   try {
     deps = run('ldd', [join(torch.lib, 'libtorch_cpu.so')]);
   } catch {
@@ -205,7 +205,7 @@ export async function buildNative({ root, dist, log = console.log, sanitize = pr
   if (!existsSync(cached)) {
     const t0 = Date.now();
     const tmp = `${cached}.${process.pid}.tmp`;
-    let warnings = [];
+    let warnings;
     try {
       const r = spawnSync(cxx, [...flags, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
       warnings = (r.stderr ?? '').split('\n').filter((l) => /warning:/.test(l));

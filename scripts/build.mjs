@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 const common = {

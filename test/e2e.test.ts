@@ -221,7 +221,7 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
       binary = setup.binary;
       timings['setup-code-server.sh'] = setup.seconds;
     } catch (err) {
-      if (REQUIRE_ALL) throw new Error(`${missingMessage('code-server')}: ${(err as Error).message}`);
+      if (REQUIRE_ALL) throw new Error(`${missingMessage('code-server')}: ${(err as Error).message}`, { cause: err });
       setupSkip = `code-server could not be set up: ${(err as Error).message.split('\n')[0]}`;
       return;
     }

@@ -99,6 +99,7 @@ const NEW_NAME = 'b'.repeat(1 << 16);
  * shortly after a 'w' lands inside a write; only the rename keeps record.json whole.
  */
 function atomicWriter(root: string, id: string): never {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, which the mock patches
   const nodeFs = require('node:fs') as typeof fs;
   const write = nodeFs.writeFileSync;
   const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -187,6 +188,7 @@ test('appending events does not re-read record.json', (tc) => {
   store.create(spec(store, id), 'x');
   store.append(id, runStart(store, id));
   // The module object itself (the bundle's namespace import forwards to it), so the mock is seen.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, which the mock patches
   const nodeFs = require('node:fs') as typeof fs;
   const reads = tc.mock.method(nodeFs, 'readFileSync');
   for (let i = 0; i < 5; i++) store.append(id, epochEvent(id, i, 10 + i));

@@ -113,7 +113,7 @@ export function baselineHashes(templatesDir: string): BaselineHashes {
   const out: BaselineHashes = new Map();
   for (const kind of Object.keys(BASELINE_FILES) as TaskKind[]) {
     const { dir, base } = BASELINE_FILES[kind];
-    let names: string[] = [];
+    let names: string[];
     try {
       names = fs.readdirSync(path.join(templatesDir, dir)).filter((n) => n.replace(/\.[^.]+$/, '') === base);
     } catch {

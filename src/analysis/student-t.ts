@@ -8,10 +8,13 @@ import type TQuantile from '@stdlib/stats-base-dists-t-quantile';
 
 let tDist: { cdf: typeof TCdf; quantile: typeof TQuantile } | undefined;
 function studentT(): { cdf: typeof TCdf; quantile: typeof TQuantile } {
+  // Loaded on first use, not at import: the extension host imports this module at activation.
+  /* eslint-disable @typescript-eslint/no-require-imports */
   tDist ??= {
     cdf: require('@stdlib/stats-base-dists-t-cdf') as typeof TCdf,
     quantile: require('@stdlib/stats-base-dists-t-quantile') as typeof TQuantile,
   };
+  /* eslint-enable @typescript-eslint/no-require-imports */
   return tDist;
 }
 

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { BENCHMARKS, BUDGET_IDS, isBenchId, type BackendId, type BudgetId, BACKEND_IDS } from '../protocol/benchmarks';
 import { UsageError, type RunRequest } from '../runs/run-request';
-import { resumeRun, type RunHandle, type RunnerOptions } from '../runs/runner';
+import { resumeRun, type RunnerOptions } from '../runs/runner';
 import { parseSeeds, prepareSeries, runSeries } from './run-series';
 import { RunFollower } from './run-follower';
 import { resultDifferences, startRerun } from '../runs/rerun';

@@ -195,13 +195,18 @@ function tsTopLevelLines(source: string): Set<number> {
       continue;
     }
     if (state === 'block') {
-      if (ch === '*' && next === '/') (state = 'code'), i++;
+      if (ch === '*' && next === '/') {
+        state = 'code';
+        i++;
+      }
     } else if (state === 'sq' || state === 'dq' || state === 'tpl') {
       if (ch === '\\') i++;
       else if ((state === 'sq' && ch === "'") || (state === 'dq' && ch === '"') || (state === 'tpl' && ch === '`')) state = 'code';
     } else if (state === 'code') {
-      if (ch === '/' && next === '*') (state = 'block'), i++;
-      else if (ch === '/' && next === '/') state = 'line';
+      if (ch === '/' && next === '*') {
+        state = 'block';
+        i++;
+      } else if (ch === '/' && next === '/') state = 'line';
       else if (ch === "'") state = 'sq';
       else if (ch === '"') state = 'dq';
       else if (ch === '`') state = 'tpl';
@@ -225,7 +230,10 @@ function pythonTopLevelLines(source: string): Set<number> {
     for (let i = 0; i < text.length; i++) {
       const ch = text[i];
       if (triple) {
-        if (text.startsWith(triple, i)) (i += 2), (triple = null);
+        if (text.startsWith(triple, i)) {
+          i += 2;
+          triple = null;
+        }
         continue;
       }
       if (quote) {

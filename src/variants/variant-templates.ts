@@ -33,7 +33,7 @@ export function listTemplates(templatesDir: string, kind: TemplateKind): Templat
     const language = LANGUAGES[path.extname(fileName)];
     if (!language) continue;
     const file = path.join(dir, fileName);
-    let head = '';
+    let head: string;
     try {
       head = fs.readFileSync(file, 'utf8').slice(0, 2000);
     } catch {

@@ -60,7 +60,7 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
   }
 
   /** A matrix was just submitted: show the view and follow it. */
-  submitted(m: MatrixInfo): void {
+  submitted(_m: MatrixInfo): void {
     void vscode.commands.executeCommand('setContext', HAS_MATRICES, true);
     this.poller.kick();
   }

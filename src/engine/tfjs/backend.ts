@@ -107,7 +107,7 @@ async function startNative(pkg: string, needGpu: boolean): Promise<BackendInfo> 
     native = runtimeRequire(pkg) as NativeTfjsPackage;
   } catch (e) {
     const message = String(e instanceof Error ? e.message : e);
-    throw new Error(`backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: ${explainTfjsNodeFailure(pkg, message, { node: process.versions.node, electron: process.versions.electron })}`);
+    throw new Error(`backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: ${explainTfjsNodeFailure(pkg, message, { node: process.versions.node, electron: process.versions.electron })}`, { cause: e });
   }
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`backend 'tensorflow' from ${pkg} failed to start`);
   if (needGpu) {

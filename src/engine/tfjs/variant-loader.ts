@@ -87,6 +87,7 @@ function evaluate(variantPath: string, compiledName: string, code: string, locat
   const moduleObj: { exports: Record<string, unknown> } = { exports: {} };
   const requireShim = (name: string): unknown => {
     if (name in PROVIDED) return PROVIDED[name];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the variant names the built-in at run time
     if (name.startsWith('node:') || isBuiltin(name)) return require(name);
     throw new Error(`${variantPath}: cannot import '${name}' (a variant may import @tensorflow/tfjs-core, node built-ins and its own files)`);
   };
