@@ -8,18 +8,10 @@ import type { BenchId } from '../src/protocol/benchmarks';
 import { RACE_FORMAT, type RaceRecord, type RaceRung } from '../src/protocol/race';
 import { parseLadder, planRungs, rungText } from '../src/races/race-plan';
 import type { CellOrder, CellRun, RaceWorld } from '../src/races/race-runner';
+import { seededRandom } from '../src/analysis/statistics';
 
-/** Mulberry32: a small seeded generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (the statistics' mulberry32: one definition in the code base). */
+export const rng = seededRandom;
 
 export function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
