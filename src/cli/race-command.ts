@@ -23,7 +23,8 @@ import { SlurmWorld } from '../races/slurm-world';
 import { keepEntrantSources } from '../races/store-world';
 import { finalText, rungResultText, startText } from '../races/race-report';
 import { intOption, storeFor } from './options';
-import { slurmOptions } from './slurm-commands';
+import { SLURM_OPTIONS, slurmOptions } from './slurm-commands';
+import { RUN_OPTIONS } from './run-command';
 import { parseSeeds, prepareSeries, runSeries } from './run-series';
 import { runRequestOf } from './run-command';
 
@@ -49,13 +50,7 @@ const RACE_OPTIONS = {
   device: { type: 'string' },
   'data-dir': { type: 'string' },
   'step-timeout': { type: 'string' },
-  slurm: { type: 'boolean', default: false },
-  partition: { type: 'string' },
-  time: { type: 'string' },
-  'cpus-per-task': { type: 'string' },
-  gres: { type: 'string' },
-  'sbatch-arg': { type: 'string', multiple: true },
-  'signal-seconds': { type: 'string' },
+  ...SLURM_OPTIONS,
   'poll-seconds': { type: 'string' },
   workspace: { type: 'string' },
 } as const;
@@ -230,26 +225,16 @@ function listCommand(storeRoot: string): number {
   return 0;
 }
 
+// A sweep names its runs by their values and runs --seeds: run's --name and --seed do not apply.
+const { name: _name, seed: _seed, ...SWEEP_RUN_OPTIONS } = RUN_OPTIONS;
+const SWEEP_OPTIONS = { ...SWEEP_RUN_OPTIONS, set: { type: 'string', multiple: true } } as const;
+
 /** `regbench sweep`: writes the derived variants and prints them; with --bench, runs each. */
 async function sweepMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      set: { type: 'string', multiple: true },
-      bench: { type: 'string' },
-      budget: { type: 'string', default: 'smoke' },
-      epochs: { type: 'string' },
-      'train-subset': { type: 'string' },
-      'test-subset': { type: 'string' },
-      seeds: { type: 'string' },
-      backend: { type: 'string' },
-      device: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'step-timeout': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      workspace: { type: 'string' },
-    },
+    options: SWEEP_OPTIONS,
   });
   if (positionals.length !== 1) throw new UsageError('sweep needs exactly one variant file');
   const spec = sweepSpec(values.set);

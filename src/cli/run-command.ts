@@ -15,7 +15,8 @@ import { damageText } from '../runs/json-file';
 
 const BACKENDS = BACKEND_IDS;
 
-const RUN_OPTIONS = {
+/** The options of `regbench run`; `regbench sweep` runs its derived variants with the same ones. */
+export const RUN_OPTIONS = {
   bench: { type: 'string' },
   budget: { type: 'string', default: 'smoke' },
   epochs: { type: 'string' },

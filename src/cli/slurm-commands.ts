@@ -45,6 +45,17 @@ function positiveInt(name: string, v: string | undefined, min = 1): number | und
   return Number(v);
 }
 
+/** The Slurm options of every command that can submit a job array (submit, race). */
+export const SLURM_OPTIONS = {
+  slurm: { type: 'boolean', default: false },
+  partition: { type: 'string' },
+  time: { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  gres: { type: 'string' },
+  'sbatch-arg': { type: 'string', multiple: true },
+  'signal-seconds': { type: 'string' },
+} as const;
+
 const SUBMIT_OPTIONS = {
   bench: { type: 'string' },
   seeds: { type: 'string', default: '0' },
@@ -55,13 +66,7 @@ const SUBMIT_OPTIONS = {
   backend: { type: 'string' },
   device: { type: 'string' },
   'data-dir': { type: 'string' },
-  slurm: { type: 'boolean', default: false },
-  partition: { type: 'string' },
-  time: { type: 'string' },
-  'cpus-per-task': { type: 'string' },
-  gres: { type: 'string' },
-  'sbatch-arg': { type: 'string', multiple: true },
-  'signal-seconds': { type: 'string' },
+  ...SLURM_OPTIONS,
   'dry-run': { type: 'boolean', default: false },
   workspace: { type: 'string' },
 } as const;
