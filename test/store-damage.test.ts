@@ -3,6 +3,7 @@
  * folder is truncated at a random point, has a random bit flipped, or is deleted (seeded, a few
  * hundred cases). Nothing may throw, no run or matrix may disappear, the damage must be reported
  * naming the file, and after `repair` the run's results count again wherever events.jsonl is intact.
+ * Race folders get the same for their race.json: still listed (as damaged), named, kept as it is.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,10 @@ import { inspectRun, recordFromEvents, repairRun, repairStore } from '../src/run
 import { damageText, readJsonFile, writeJsonFile } from '../src/runs/json-file';
 import { matricesDir, scanMatrices, type MatrixInfo } from '../src/runs/slurm/matrix';
 import { formatDamagedLine } from '../src/cli/output';
+import { listRaces, raceFile, readRace, RaceFileError, writeRace } from '../src/races/race-store';
+import { RaceIndex } from '../src/vscode/race-index';
+import { raceFixture } from './fixtures/race-record';
+import type { RaceRecord } from '../src/protocol/race';
 
 const SOURCE = 'export function computeRegularization() {\n  return 0; // a blank regularizer\n}\n';
 const T = '2026-11-23T10:00:00.000Z';
@@ -335,4 +340,95 @@ test('the editor\'s run index holds a run whose record gets damaged apart, with 
   assert.deepEqual(index.damaged(), []);
   assert.equal(index.get(id)?.bestTestAcc, 44.5);
   index.dispose();
+});
+
+/** What readRace answers for one race: the record, or the RaceFileError's message. */
+function raceRead(root: string, id: string): { race?: RaceRecord; message?: string } {
+  try {
+    return { race: readRace(root, id) };
+  } catch (err) {
+    assert.ok(err instanceof RaceFileError, `not a RaceFileError: ${String(err)}`);
+    return { message: err.message };
+  }
+}
+
+test('fuzz: truncating, flipping a bit in or deleting a race.json keeps the race listed as damaged, naming race.json, the file left as it is', () => {
+  const template = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-race-damage-'));
+  const target: RaceRecord = { ...raceFixture('done'), id: 'r-target' };
+  writeRace(template, target);
+  writeRace(template, { ...raceFixture('live'), id: 'r-other' });
+  const intact = readRace(template, target.id);
+  const hows: Damage[] = ['truncate', 'flip', 'delete'];
+  let named = 0;
+  let harmless = 0;
+  const cases = 120;
+  for (let n = 0; n < cases; n++) {
+    const rnd = prng(5000 + n);
+    const how = hows[n % hows.length];
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-race-damage-'));
+    fs.cpSync(template, root, { recursive: true });
+    const file = raceFile(root, target.id);
+    const label = `race case ${n}: race.json ${damage(file, how, rnd)}`;
+    const after = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+
+    // No exception escapes the listing, the reader or the editor's index; both races still appear.
+    const { races, problems } = listRaces(root);
+    assert.ok(races.some((r) => r.id === 'r-other'), `${label}: the undamaged race is not readable`);
+    const read = raceRead(root, target.id);
+    const index = new RaceIndex(root);
+    assert.ok(index.get('r-other'), `${label}: the index lost the undamaged race`);
+    if (read.race) {
+      // A flip that leaves the same record (say 1e-7 -> 1E-7) loses nothing; anything else must be caught.
+      assert.deepEqual(read.race, intact, `${label}: a changed race.json was read without a word`);
+      assert.ok(races.some((r) => r.id === target.id), `${label}: a readable race is not listed`);
+      harmless++;
+    } else {
+      assert.match(read.message ?? '', /races\/r-target\/race\.json/, `${label}: the message does not name race.json`);
+      assert.equal(read.message?.includes('\n'), false, `${label}: not one line`);
+      const listed = problems.filter((p) => p.file === file);
+      assert.equal(listed.length, 1, `${label}: the damaged race is not listed: ${problems.map((p) => p.message).join('; ')}`);
+      assert.match(listed[0].message, /race\.json/, label);
+      assert.match(index.problems.get(target.id) ?? '', /races\/r-target\/race\.json/, `${label}: the index does not hold the problem`);
+      named++;
+    }
+    // Reading leaves the damaged file as it is (or absent, when it was deleted).
+    if (after) assert.ok(fs.readFileSync(file).equals(after), `${label}: the damaged file was changed`);
+    else assert.equal(fs.existsSync(file), false, `${label}: a deleted race.json was recreated`);
+    assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((f) => f !== 'race.json'), [], `${label}: stray files`);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  assert.ok(named >= cases - 5, `only ${named} of ${cases} damaged race.json files were reported`);
+  console.log(`# ${cases} race cases: ${named} reported naming race.json, ${harmless} bit flips that left the same record`);
+});
+
+test('regbench race --resume and --list on a damaged race.json: one line naming the file, exit 2, nothing started, the file kept', () => {
+  const cli = path.resolve(__dirname, '..', '..', 'bin', 'regbench.js');
+  for (const how of ['truncate', 'flip', 'delete'] as const) {
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-race-damage-'));
+    const root = path.join(workspace, '.regbench');
+    writeRace(root, { ...raceFixture('live'), id: 'r-live', ownerPid: undefined, status: 'interrupted' });
+    const file = raceFile(root, 'r-live');
+    if (how === 'flip') {
+      // A digit of an accuracy: still valid JSON, so only the checksum can tell.
+      const text = fs.readFileSync(file, 'utf8');
+      const at = text.search(/"bestTestAcc": \d/) + '"bestTestAcc": '.length;
+      fs.writeFileSync(file, text.slice(0, at) + String((Number(text[at]) + 1) % 10) + text.slice(at + 1));
+      assert.doesNotThrow(() => JSON.parse(fs.readFileSync(file, 'utf8')));
+    } else damage(file, how, prng(7));
+    const before = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+    const regbench = (...args: string[]) => spawnSync(process.execPath, [cli, 'race', ...args, '--workspace', workspace], { encoding: 'utf8', env: { ...process.env, REGBENCH_WORKSPACE: '' } });
+    const resume = regbench('--resume', 'r-live');
+    assert.equal(resume.status, 2, `${how}: ${resume.stdout}${resume.stderr}`);
+    assert.equal(resume.stdout, '', `${how}: something was started`);
+    assert.equal(resume.stderr.trim().split('\n').length, 1, `${how}: ${resume.stderr}`);
+    assert.match(resume.stderr, /^regbench race: .*\.regbench\/races\/r-live\/race\.json (is damaged|is missing)/, how);
+    if (how === 'flip') assert.match(resume.stderr, /does not match its checksum/);
+    const list = regbench('--list');
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^r-live {2}DAMAGED .*races\/r-live\/race\.json/m, `${how}: ${list.stdout}`);
+    assert.equal(fs.existsSync(path.join(root, 'runs')), false, `${how}: a run was started`);
+    if (before) assert.ok(fs.readFileSync(file).equals(before), `${how}: the file was changed`);
+    else assert.equal(fs.existsSync(file), false);
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
 });

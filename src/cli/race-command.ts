@@ -16,7 +16,7 @@ import { defaultDistDir } from '../runs/runner';
 import { parseSetOption, type SweepSpec } from '../variants/sweep';
 import { deriveSweep } from '../variants/sweep-store';
 import { setupRace } from '../races/race-setup';
-import { allocateRace, listRaces, raceState, readRace, RaceFileError, writeRace } from '../races/race-store';
+import { allocateRace, listRaces, RACE_FILE, raceState, readRace, RaceFileError, writeRace } from '../races/race-store';
 import { runRace, type RaceWorld } from '../races/race-runner';
 import { LocalWorld } from '../races/local-world';
 import { SlurmWorld } from '../races/slurm-world';
@@ -216,8 +216,9 @@ function readOrExplain(storeRoot: string, id: string): RaceRecord {
 
 function listCommand(storeRoot: string): number {
   const { races, problems } = listRaces(storeRoot);
-  for (const p of problems) process.stderr.write(`regbench: ${p.message}\n`);
-  if (!races.length) process.stdout.write('no races yet (regbench race <variants> --bench <ids> starts one)\n');
+  // A damaged race is listed (by its folder) with the reason naming its race.json, never hidden.
+  for (const p of problems) process.stdout.write(`${path.basename(p.file) === RACE_FILE ? path.basename(path.dirname(p.file)) : p.file}  DAMAGED     ${p.message}\n`);
+  if (!races.length && !problems.length) process.stdout.write('no races yet (regbench race <variants> --bench <ids> starts one)\n');
   for (const r of races) {
     const lead = r.ranking?.[0] ? `, leader ${r.candidates.find((c) => c.id === r.ranking?.[0].candidate)?.label}` : '';
     process.stdout.write(`${r.id}  ${raceState(r).padEnd(11)} ${r.candidates.length} candidates, ${r.rungs.filter((x) => x.status === 'done').length}/${r.rungs.length} rungs${lead}\n`);

@@ -1,13 +1,14 @@
 /**
- * Races in the store: `.regbench/races/<id>/race.json`, replaced atomically (the run store's
- * writer) after every change. Reading is defensive: a damaged or foreign race.json is reported as
- * a one-line problem naming the file, never a crash, and never deleted.
+ * Races in the store: `.regbench/races/<id>/race.json`, replaced atomically after every change
+ * with a sha256 `integrity` field (src/runs/json-file.ts), so a flipped bit that still parses is
+ * caught too. Reading is defensive: a damaged, missing or foreign race.json is reported as a
+ * one-line problem naming the file, never a crash, and never deleted nor rewritten.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RACE_FORMAT, type RaceRecord } from '../protocol/race';
-import { writeAtomic } from '../runs/run-store';
+import { readJsonFile, writeJsonFile } from '../runs/json-file';
 
 export const RACE_FILE = 'race.json';
 
@@ -49,29 +50,21 @@ export function allocateRace(storeRoot: string, now = new Date()): string {
 export function writeRace(storeRoot: string, race: RaceRecord): void {
   const file = raceFile(storeRoot, race.id);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeAtomic(file, JSON.stringify(race, null, 2) + '\n');
+  writeJsonFile(file, race);
 }
 
 /** Reads one race; throws RaceFileError (naming the file) when it is missing or damaged. */
 export function readRace(storeRoot: string, id: string): RaceRecord {
   const file = raceFile(storeRoot, id);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new RaceFileError(file, `no race '${id}' (${file} does not exist)`);
-  }
-  return parseRace(text, file);
+  const read = readJsonFile<unknown>(file);
+  if (read.ok) return checkRace(read.value, file);
+  if (read.missing && isDir(path.dirname(file))) throw new RaceFileError(file, `${file} is missing (deleted, or the race is being created); its folder is left as it is`);
+  if (read.missing) throw new RaceFileError(file, `no race '${id}' (${file} does not exist)`);
+  throw new RaceFileError(file, `${file} is damaged (${read.damage.reason.replace(/^is /, '')}); it is left as it is`);
 }
 
 /** Checks the shape a reader relies on; a damaged file gets a message naming it. */
-export function parseRace(text: string, file: string): RaceRecord {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new RaceFileError(file, `${file} is damaged (not valid JSON: ${(err as Error).message}); it is left as it is`);
-  }
+function checkRace(data: unknown, file: string): RaceRecord {
   const r = data as Partial<RaceRecord> | null;
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw new RaceFileError(file, `${file} is damaged: not a race record`);
   if (r.format !== RACE_FORMAT) throw new RaceFileError(file, `${file} has race format ${String(r.format)}; this Regbench reads format ${RACE_FORMAT}`);
@@ -80,7 +73,10 @@ export function parseRace(text: string, file: string): RaceRecord {
   return { taus: [], order: [], ...r } as RaceRecord;
 }
 
-/** Every race in the store, oldest first, and the files that could not be read. */
+/**
+ * Every race in the store, oldest first, and the files that could not be read: a race folder
+ * whose race.json is gone is a problem too (it may hold entrants' sources), not skipped.
+ */
 export function listRaces(storeRoot: string): { races: RaceRecord[]; problems: RaceFileError[] } {
   let names: string[];
   try {
@@ -91,7 +87,7 @@ export function listRaces(storeRoot: string): { races: RaceRecord[]; problems: R
   const races: RaceRecord[] = [];
   const problems: RaceFileError[] = [];
   for (const n of names) {
-    if (!fs.existsSync(path.join(racesDir(storeRoot), n, RACE_FILE))) continue;
+    if (!isDir(path.join(racesDir(storeRoot), n))) continue;
     try {
       races.push(readRace(storeRoot, n));
     } catch (err) {
@@ -100,6 +96,14 @@ export function listRaces(storeRoot: string): { races: RaceRecord[]; problems: R
     }
   }
   return { races, problems };
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** A race marked running whose process is gone was interrupted (killed, machine rebooted). */
