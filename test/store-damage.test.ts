@@ -25,21 +25,13 @@ import { listRaces, raceFile, readRace, RaceFileError, writeRace } from '../src/
 import { RaceIndex } from '../src/vscode/race-index';
 import { raceFixture } from './fixtures/race-record';
 import type { RaceRecord } from '../src/protocol/race';
+import { seededRandom } from '../src/analysis/statistics';
 
 const SOURCE = 'export function computeRegularization() {\n  return 0; // a blank regularizer\n}\n';
 const T = '2026-11-23T10:00:00.000Z';
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The statistics' seeded generator (mulberry32), so a failing case can be replayed from its number. */
+const prng = seededRandom;
 
 function spec(store: RunStore, id: string, seed: number): RunSpec {
   return {
