@@ -443,6 +443,18 @@ Outputs avgPoolGrad(const Inputs& in, const Params& p) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Helpers of the project's own kernels.
+
+// [..., C] as [rows, C].
+at::Tensor rowsOf(const at::Tensor& x) { return x.reshape({-1, x.size(-1)}); }
+
+// dy where x is in (0, cap] or NaN (the ReLU / ReLU6 gradient with PyTorch's rule at NaN), else 0.
+at::Tensor maskedBy(const at::Tensor& dy, const at::Tensor& x, double cap) {
+  at::Tensor keep = at::logical_or(at::logical_and(x > 0, x <= cap), at::isnan(x));
+  return at::where(keep, dy, at::zeros({}, dy.options()));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The op table.
 
 std::map<std::string, OpFn> buildOps() {
@@ -647,14 +659,61 @@ std::map<std::string, OpFn> buildOps() {
     at::Tensor off = at::full({}, p.f(2), at::TensorOptions().dtype(t).device(idx.device()));
     return {at::where(hit, on, off)};
   };
-  // ReluGrad-like mask used by the norm layers' gradients where registered: (dy, x, cap<0: none)
+  // The project's own training kernels (src/engine/tfjs/kernels/: same contracts as on wasm).
+  // RegbenchMaskedGrad (dy, x); params [cap]: dy where x in (0, cap] or NaN, else 0.
   ops["RegbenchMaskedGrad"] = [](const Inputs& in, const Params& p) -> Outputs {
     needInputs(in, 2, p);
-    double cap = p.f(0);
-    at::Tensor keep = in[1] > 0;
-    if (cap >= 0) keep = at::logical_and(keep, in[1] <= cap);
-    keep = at::logical_or(keep, at::isnan(in[1]));
-    return {at::where(keep, in[0], at::zeros({}, in[0].options()))};
+    return {maskedBy(in[0], in[1], p.f(0))};
+  };
+  // RegbenchAddRelu (a, b): relu(a + b).
+  ops["RegbenchAddRelu"] = [](const Inputs& in, const Params& p) -> Outputs {
+    needInputs(in, 2, p);
+    return {at::relu(in[0] + in[1])};
+  };
+  // RegbenchChannelMoments (x): per-channel mean and biased variance over [rows, C].
+  ops["RegbenchChannelMoments"] = [](const Inputs& in, const Params& p) -> Outputs {
+    needInputs(in, 1, p);
+    auto vm = at::var_mean(rowsOf(in[0]), {0}, false, false);
+    return {std::get<1>(vm), std::get<0>(vm)};
+  };
+  // RegbenchChannelGradSums(Relu) (dy, x, mean[, y]): [sum dy, sum dy * (x - mean)] per channel.
+  for (bool relu : {false, true}) {
+    ops[relu ? "RegbenchChannelGradSumsRelu" : "RegbenchChannelGradSums"] = [relu](const Inputs& in, const Params& p) -> Outputs {
+      needInputs(in, relu ? 4 : 3, p);
+      at::Tensor dy = rowsOf(relu ? maskedBy(in[0], in[3], INFINITY) : in[0]);
+      return {dy.sum(0), (dy * (rowsOf(in[1]) - in[2])).sum(0)};
+    };
+  }
+  // RegbenchChannelAffine(Relu) (x, a, b): x * a + b per channel (then relu).
+  ops["RegbenchChannelAffine"] = [](const Inputs& in, const Params& p) -> Outputs {
+    needInputs(in, 3, p);
+    return {at::addcmul(in[2], in[0], in[1])};
+  };
+  ops["RegbenchChannelAffineRelu"] = [](const Inputs& in, const Params& p) -> Outputs {
+    needInputs(in, 3, p);
+    return {at::relu(at::addcmul(in[2], in[0], in[1]))};
+  };
+  // RegbenchChannelAffine2(Relu) (dy, x, a, k, b[, y]): dy * a + x * k + b per channel.
+  for (bool relu : {false, true}) {
+    ops[relu ? "RegbenchChannelAffine2Relu" : "RegbenchChannelAffine2"] = [relu](const Inputs& in, const Params& p) -> Outputs {
+      needInputs(in, relu ? 6 : 5, p);
+      at::Tensor dy = relu ? maskedBy(in[0], in[5], INFINITY) : in[0];
+      return {at::addcmul(at::addcmul(in[4], in[1], in[3]), dy, in[2])};
+    };
+  }
+  // RegbenchSgdUpdate (p0, m0, g0, p1, ...); params [lr, momentum, weightDecay]: torch.optim.SGD,
+  // d = g + wd * p; buf = momentum * buf + d; p = p - lr * buf. Outputs p0', m0', p1', ...
+  ops["RegbenchSgdUpdate"] = [](const Inputs& in, const Params& p) -> Outputs {
+    if (in.size() % 3 != 0) throw JsError("RegbenchSgdUpdate: inputs must be (param, momentum, gradient) triples");
+    double lr = p.f(0), momentum = p.f(1), wd = p.f(2);
+    Outputs out;
+    for (size_t k = 0; k < in.size(); k += 3) {
+      at::Tensor d = in[k + 2] + in[k] * wd;
+      at::Tensor buf = in[k + 1] * momentum + d;
+      out.push_back(in[k] - buf * lr);
+      out.push_back(buf);
+    }
+    return out;
   };
   return ops;
 }

@@ -22,11 +22,12 @@ import { findRunId, storeFor } from './options';
 import { FINAL_USAGE, runFinalCommand } from './final-command';
 import { runTableCommand, TABLE_USAGE } from './table-command';
 import { COMPARE_USAGE, runCompareCommand } from './compare-command';
+import { DeviceUnavailableError } from './device-check';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
-               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm+native|wasm|cpu|tensorflow|tensorflow-gpu]
-               [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--name NAME] [--json]
+               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend torch|wasm+native|wasm|cpu|tensorflow|tensorflow-gpu]
+               [--device cpu|cuda[:N]] [--data-dir DIR] [--step-timeout SECONDS] [--name NAME] [--json]
   regbench resume <run-id> [--json]   (continue a stopped run from its last checkpoint)
   regbench rerun <run-id> [--json]    (the same run again; says whether the result is identical, exit 3 if not)
   ${FINAL_USAGE}
@@ -35,6 +36,7 @@ const USAGE = `usage:
   regbench list [--json]
   regbench show <run-id> [--json]
   regbench benchmarks
+  regbench doctor [--python P] [--json]   (what this machine can and cannot do, with the way out)
   regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
   regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
@@ -125,6 +127,11 @@ export async function main(argv: string[]): Promise<number> {
         return runTableCommand(rest);
       case 'compare':
         return runCompareCommand(rest);
+      case 'doctor': {
+        // Loaded on demand: it lists the torch backend's kernels, which brings in TensorFlow.js.
+        const { runDoctorCommand } = await import('./doctor-command');
+        return await runDoctorCommand(rest);
+      }
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');
@@ -142,6 +149,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       process.stderr.write(`regbench: ${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof DeviceUnavailableError) {
+      process.stderr.write(`regbench: ${err.message}\n`);
       return 2;
     }
     if (err instanceof ExitError) {

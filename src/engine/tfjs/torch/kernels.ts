@@ -278,7 +278,32 @@ const IMPLS: Record<string, Impl> = {
     if (!x || !(dtype in DTYPE_CODES) || !allInTorch(a, [x])) return fallback(a);
     return a.backend.run1('OneHot', [x], [Number(a.attrs.depth), Number(a.attrs.onValue ?? 1), Number(a.attrs.offValue ?? 0), DTYPE_CODES[dtype]]);
   },
+  // The project's own training kernels (src/engine/tfjs/kernels/, sgd.ts): same contracts.
+  RegbenchMaskedGrad: (a) => named(a, ['dy', 'x'], [Number((a.attrs as { cap?: number }).cap ?? Infinity)]),
+  RegbenchAddRelu: (a) => named(a, ['a', 'b']),
+  RegbenchChannelMoments: (a) => named(a, ['x']),
+  RegbenchChannelGradSums: (a) => named(a, ['dy', 'x', 'mean']),
+  RegbenchChannelGradSumsRelu: (a) => named(a, ['dy', 'x', 'mean', 'y']),
+  RegbenchChannelAffine: (a) => named(a, ['x', 'a', 'b']),
+  RegbenchChannelAffineRelu: (a) => named(a, ['x', 'a', 'b']),
+  RegbenchChannelAffine2: (a) => named(a, ['dy', 'x', 'a', 'k', 'b']),
+  RegbenchChannelAffine2Relu: (a) => named(a, ['dy', 'x', 'a', 'k', 'b', 'y']),
+  RegbenchSgdUpdate: (a) => {
+    const count = Number(a.attrs.count);
+    const inputs: TensorInfo[] = [];
+    for (let i = 0; i < count; i++) inputs.push(a.inputs[`p${i}`] as TensorInfo, a.inputs[`m${i}`] as TensorInfo, a.inputs[`g${i}`] as TensorInfo);
+    if (inputs.some((t) => !t)) throw new Error('RegbenchSgdUpdate: a parameter, momentum or gradient is missing');
+    return a.backend.run('RegbenchSgdUpdate', inputs, [Number(a.attrs.lr), Number(a.attrs.momentum), Number(a.attrs.weightDecay)]);
+  },
 };
+
+/** A project kernel whose named inputs go to the addon op of the same name, in this order. */
+function named(a: Args, names: string[], params: number[] = []): TensorInfo | TensorInfo[] {
+  const inputs = names.map((n) => a.inputs[n]);
+  if (inputs.some((t) => !t)) throw new Error(`${a.name}: input ${names[inputs.findIndex((t) => !t)]} is missing`);
+  const out = a.backend.run(a.name, inputs as TensorInfo[], params);
+  return out.length === 1 ? out[0] : out;
+}
 
 /** The names of the kernels the torch backend runs in libtorch. */
 export function torchKernelNames(available: Set<string>): Set<string> {
