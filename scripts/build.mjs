@@ -54,6 +54,7 @@ const entries = [
   ['src/cli/main.ts', 'cli.js'],
   ['src/extension.ts', 'extension.js'],
   ['src/engine/pytorch/prepare-data.ts', 'prepare-data.js'],
+  ['bench/gpu-step.ts', 'bench/gpu-step.js'],
 ];
 for (const [src, out] of entries) {
   if (exists(src)) jobs.push(build({ ...common, entryPoints: [join(root, src)], outfile: join(dist, out) }));
@@ -106,6 +107,8 @@ buildTorchBackend({ src: join(root, 'native/torch_backend'), out: join(dist, 'na
 mkdirSync(join(dist, 'torch-backend'), { recursive: true });
 cpSync(join(root, 'scripts/build-torch-backend.mjs'), join(dist, 'torch-backend/build-torch-backend.mjs'));
 cpSync(join(root, 'native/torch_backend'), join(dist, 'torch-backend/src'), { recursive: true });
+// bench/gpu-check.sh runs from dist/ alone on a GPU machine: its PyTorch step timer goes along.
+cpSync(join(root, 'bench/torch_step.py'), join(dist, 'bench/torch_step.py'));
 // Editor types for TypeScript variants: the declarations of tfjs-core and of the packages they
 // reference, in a node_modules tree of their own (dist/types) that the tsconfig.json Regbench
 // writes beside variants points at. Declarations only: nothing here is loaded at run time.

@@ -22,9 +22,12 @@ import { initBackend } from '../src/engine/tfjs/backend';
 import { loadTorchAddon } from '../src/engine/tfjs/torch/addon';
 import { fallbackCounts, resetFallbackCounts } from '../src/engine/tfjs/torch/index';
 import { buildModel } from '../src/engine/tfjs/models/index';
+import { trainStep } from '../src/engine/tfjs/step';
 import { relativeError } from './relative-error';
 
 const TOLERANCE = 1e-4;
+/** The device under test: cpu here; bench/gpu-check.sh sets cuda on a GPU machine. */
+const DEVICE = process.env.REGBENCH_TEST_DEVICE ?? 'cpu';
 const load = loadTorchAddon();
 const skip = load.addon ? false : `torch backend unavailable: ${load.reason}`;
 
@@ -77,9 +80,9 @@ test('the torch backend loads where it is expected (REGBENCH_EXPECT_TORCH=1)', (
 describe('torch backend kernels against the cpu backend', { skip }, () => {
   before(async () => {
     await initBackend('cpu');
-    const info = await initBackend('torch', { device: 'cpu' });
+    const info = await initBackend('torch', { device: DEVICE });
     assert.equal(info.backend, 'torch');
-    assert.equal(info.device, 'cpu');
+    assert.equal(info.device, DEVICE === 'cuda' ? 'cuda' : DEVICE);
     assert.match(info.versions.libtorch, /^\d+\.\d+/);
     resetFallbackCounts();
   });
@@ -204,9 +207,27 @@ describe('torch backend kernels against the cpu backend', { skip }, () => {
       assert.ok(err <= 1e-3, `gradient ${i}: relative error ${err.toExponential(2)}`);
     });
   });
+  test('two identical short trainings (engine step, fused SGD) end with bit-identical weights', async () => {
+    assert.ok(await tf.setBackend('torch'));
+    const train = (): Float32Array[] => {
+      const model = buildModel('resnet20', 10, { seed: 5 });
+      const params = model.trainableVariables();
+      const momenta = params.map((v) => tf.variable(tf.zerosLike(v), false));
+      const batch = { images: values([8, 32, 32, 3], 11), labels: Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), size: 8 };
+      const config = { numClasses: 10, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
+      for (let step = 0; step < 3; step++) trainStep({ model, params, momenta, batch, lr: 0.1, momentum: 0.9, weightDecay: 5e-4, numClasses: 10, config });
+      const weights = params.map((v) => v.dataSync() as Float32Array);
+      tf.dispose(momenta);
+      model.dispose();
+      return weights;
+    };
+    const a = train();
+    const b = train();
+    a.forEach((w, i) => assert.deepEqual(Buffer.from(w.buffer, w.byteOffset, w.byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength), `parameter ${i} differs`));
+  });
   test("device 'cuda' where this libtorch has no CUDA: a one-line refusal", { skip: load.addon && load.addon.info().cudaDevices > 0 ? 'this machine has a CUDA device' : false }, async () => {
     await assert.rejects(initBackend('torch', { device: 'cuda' }), (e: Error) => /device 'cuda' unavailable/.test(e.message) && !e.message.includes('\n'));
     await assert.rejects(initBackend('torch', { device: 'gpu0' }), /not one of cpu, cuda, cuda:N/);
-    assert.equal((await initBackend('torch', { device: 'cpu' })).device, 'cpu');
+    assert.equal((await initBackend('torch', { device: DEVICE })).device, DEVICE);
   });
 });

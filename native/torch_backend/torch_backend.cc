@@ -345,6 +345,11 @@ Outputs convForward(const Inputs& in, const Params& p) {
   return {activate(y, activation, alpha, prelu)};
 }
 
+// The rows (columns) of the padded input a convolution reads: trailing ones beyond are never
+// read. libtorch 1.13's CPU gradients over such an input were seen to return garbage now and then
+// (1x1 filter, stride 2), so the gradients below run on the read extent only, pads explicit.
+int64_t readExtent(int64_t out, int64_t k, int64_t s, int64_t d) { return (out - 1) * s + d * (k - 1) + 1; }
+
 // Conv2DBackpropInput / DepthwiseConv2dNativeBackpropInput: inputs (dy, filter); params geometry
 // + [N, H, W, C, outH, outW].
 Outputs convBackpropInput(const Inputs& in, const Params& p) {
@@ -353,13 +358,21 @@ Outputs convBackpropInput(const Inputs& in, const Params& p) {
   std::vector<int64_t> s = p.ints(9, 6);
   int64_t n = s[0], h = s[1], w = s[2], c = s[3], oh = s[4], ow = s[5];
   at::Tensor dy = toNchw(in[0], p);
-  if (dy.size(2) < oh || dy.size(3) < ow) throw JsError(p.op + ": dy is smaller than the convolution's output");
+  if (dy.size(2) < oh || dy.size(3) < ow || oh < 1 || ow < 1) throw JsError(p.op + ": dy is smaller than the convolution's output");
   dy = dy.slice(2, 0, oh).slice(3, 0, ow);
   at::Tensor wt = weightOf(in[1], g.depthwise, p);
-  at::Tensor shape = at::empty({n, c, h + g.pt + g.pb - (g.symmetric() ? g.pt + g.pb : 0), w + g.pl + g.pr - (g.symmetric() ? g.pl + g.pr : 0)}, dy.options().memory_format(at::MemoryFormat::ChannelsLast));
-  auto grads = at::convolution_backward(dy, shape, wt, c10::nullopt, {g.sh, g.sw}, g.padding(), {g.dh, g.dw}, false, {0, 0}, g.depthwise ? c : 1, {true, false, false});
+  int64_t hp = h + g.pt + g.pb, wp = w + g.pl + g.pr;
+  int64_t uh = readExtent(oh, wt.size(2), g.sh, g.dh), uw = readExtent(ow, wt.size(3), g.sw, g.dw);
+  if (uh > hp || uw > wp) throw JsError(p.op + ": the output size does not fit the input and pads");
+  bool direct = g.symmetric() && uh == hp && uw == wp;
+  at::Tensor shape = at::zeros(direct ? std::vector<int64_t>{n, c, h, w} : std::vector<int64_t>{n, c, uh, uw}, dy.options().memory_format(at::MemoryFormat::ChannelsLast));
+  std::vector<int64_t> padding = direct ? g.padding() : std::vector<int64_t>{0, 0};
+  auto grads = at::convolution_backward(dy, shape, wt, c10::nullopt, {g.sh, g.sw}, padding, {g.dh, g.dw}, false, {0, 0}, g.depthwise ? c : 1, {true, false, false});
   at::Tensor gi = std::get<0>(grads);
-  if (!g.symmetric()) gi = gi.slice(2, g.pt, g.pt + h).slice(3, g.pl, g.pl + w);
+  if (!direct) {
+    if (uh < hp || uw < wp) gi = at::constant_pad_nd(gi, {0, wp - uw, 0, hp - uh}, 0);
+    gi = gi.slice(2, g.pt, g.pt + h).slice(3, g.pl, g.pl + w);
+  }
   return {toNhwc(gi)};
 }
 
@@ -370,13 +383,19 @@ Outputs convBackpropFilter(const Inputs& in, const Params& p) {
   Conv g(p);
   std::vector<int64_t> s = p.ints(9, 6);
   int64_t kh = s[0], kw = s[1], ci = s[2], co = s[3], oh = s[4], ow = s[5];
-  at::Tensor x = g.padded(toNchw(in[0], p));
+  at::Tensor x = toNchw(in[0], p);
   at::Tensor dy = toNchw(in[1], p);
-  if (dy.size(2) < oh || dy.size(3) < ow) throw JsError(p.op + ": dy is smaller than the convolution's output");
+  if (dy.size(2) < oh || dy.size(3) < ow || oh < 1 || ow < 1) throw JsError(p.op + ": dy is smaller than the convolution's output");
   dy = dy.slice(2, 0, oh).slice(3, 0, ow);
+  int64_t hp = x.size(2) + g.pt + g.pb, wp = x.size(3) + g.pl + g.pr;
+  int64_t uh = readExtent(oh, kh, g.sh, g.dh), uw = readExtent(ow, kw, g.sw, g.dw);
+  if (uh > hp || uw > wp) throw JsError(p.op + ": the output size does not fit the input and pads");
+  bool direct = g.symmetric() && uh == hp && uw == wp;
+  std::vector<int64_t> padding = direct ? g.padding() : std::vector<int64_t>{0, 0};
+  if (!direct) x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}, 0).slice(2, 0, uh).slice(3, 0, uw);
   std::vector<int64_t> wshape = g.depthwise ? std::vector<int64_t>{ci * co, 1, kh, kw} : std::vector<int64_t>{co, ci, kh, kw};
-  at::Tensor wt = at::empty(wshape, dy.options());
-  auto grads = at::convolution_backward(dy, x, wt, c10::nullopt, {g.sh, g.sw}, g.padding(), {g.dh, g.dw}, false, {0, 0}, g.depthwise ? ci : 1, {false, true, false});
+  at::Tensor wt = at::zeros(wshape, dy.options());
+  auto grads = at::convolution_backward(dy, x, wt, c10::nullopt, {g.sh, g.sw}, padding, {g.dh, g.dw}, false, {0, 0}, g.depthwise ? ci : 1, {false, true, false});
   return {filterOf(std::get<1>(grads), g.depthwise, ci, co)};
 }
 

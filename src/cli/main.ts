@@ -39,7 +39,7 @@ const USAGE = `usage:
   regbench doctor [--python P] [--json]   (what this machine can and cannot do, with the way out)
   regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
-  regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
+  regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu|torch] [--device cpu|cuda[:N]] [--python P] [--json]
   regbench submit <variant> --bench <id,...|all> --seeds 0,1,2 --budget <b> --slurm [--partition P]
                [--time MIN|HH:MM:SS] [--cpus-per-task N] [--gres gpu:N] [--sbatch-arg=--ARG ...] [--dry-run]
   regbench jobs [<job-id>] [--json]      regbench cancel <job-id|run-id>      regbench task <run-id>
