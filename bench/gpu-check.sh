@@ -52,7 +52,8 @@ if [ "$node_major" -lt 20 ]; then echo "gpu-check: Node 20 or later needed (foun
 torch_line=$("$python" -c 'import torch; print(torch.__version__, int(torch.cuda.is_available()), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "-")' 2>/dev/null) || { echo "gpu-check: $python cannot import torch (give --python PY)"; exit 2; }
 read -r torch_version cuda_ok gpu_name <<<"$torch_line"
 case "$device" in cuda*) [ "$cuda_ok" = 1 ] || { echo "gpu-check: --device $device but PyTorch $torch_version of $python has no CUDA device"; exit 2; } ;; esac
-row "machine" info "node $(node --version), PyTorch $torch_version, device $device${gpu_name:+ ($gpu_name)}"
+gpu_note=""; [ "$gpu_name" = "-" ] || gpu_note=" ($gpu_name)"
+row "machine" info "node $(node --version), PyTorch $torch_version, device $device$gpu_note"
 
 # 1. Build the addon against this PyTorch.
 t0=$(date +%s)
@@ -75,7 +76,7 @@ IFS=, read -r -a bench_list <<<"$benches"
 for b in "${bench_list[@]}"; do
   t0=$(date +%s)
   json=$(node "$dist/cli.js" parity --bench "$b" --backend torch --device "$device" --python "$python" --json 2>/dev/null | tail -1)
-  summary=$(node -e 'const r = JSON.parse(process.argv[1]); const w = r.checks.map((c) => c.name.split(" ")[0] + " " + Number(c.maxError).toExponential(1)).join(", "); console.log((r.pass ? "ok" : "FAIL") + "\t" + w);' "$json" 2>/dev/null || printf 'FAIL\tno report')
+  summary=$(node -e 'const r = JSON.parse(process.argv[1]); const w = r.checks.map((c) => c.id + " " + Number(c.error).toExponential(1) + (c.pass ? "" : " > " + c.tolerance)).join(", "); console.log((r.pass ? "ok" : "FAIL") + "\t" + w);' "$json" 2>/dev/null || printf 'FAIL\tno report')
   row "parity $b" "${summary%%$'\t'*}" "${summary#*$'\t'} ($(( $(date +%s) - t0 )) s)"
 done
 

@@ -11,7 +11,7 @@ import type { TorchAddon, TorchDtype, TorchHandle, TorchResult } from './addon';
 
 interface Entry {
   h: TorchHandle | null;
-  /** Values of a string tensor (never in libtorch). */
+  /** Values of a string or complex64 tensor (never in libtorch; only CPU kernels read them). */
   values: BackendValues | null;
   shape: number[];
   dtype: DataType;
@@ -81,8 +81,8 @@ export class TorchBackend extends KernelBackend {
   }
 
   private entry(values: BackendValues, shape: number[], dtype: DataType, refCount: number): Entry {
-    if (dtype === 'string') return { h: null, values, shape, dtype, refCount };
-    if (!isTorchDtype(dtype)) throw new Error(`torch backend: dtype ${dtype} is not supported (float32, int32, bool, string)`);
+    if (dtype === 'string' || dtype === 'complex64') return { h: null, values, shape, dtype, refCount };
+    if (!isTorchDtype(dtype)) throw new Error(`torch backend: dtype ${dtype} is not supported (float32, int32, bool, string, complex64)`);
     const h = this.addon.fromArray(typedValues(values, dtype), shape, dtype);
     return { h, values: null, shape, dtype, refCount };
   }

@@ -40,6 +40,27 @@ function byteSize(t: TensorInfo): number {
 
 type Inputs = Record<string, TensorInfo | TensorInfo[] | null | undefined> | TensorInfo[];
 
+/**
+ * A complex64 tensor on the CPU backend, which keeps the real and imaginary parts as two tensors
+ * (its Complex kernel); `values` interleaved as tfjs reads them.
+ */
+function complexOnCpu(c: MathBackendCPU, values: Float32Array, shape: number[], made: TensorInfo[]): TensorInfo {
+  const n = values.length / 2;
+  const real = new Float32Array(n);
+  const imag = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    real[i] = values[2 * i];
+    imag[i] = values[2 * i + 1];
+  }
+  const re = c.makeTensorInfo(shape, 'float32', real);
+  const im = c.makeTensorInfo(shape, 'float32', imag);
+  const complex = getKernel('Complex', 'cpu');
+  if (!complex) throw new Error('torch backend: no Complex kernel on the CPU backend');
+  const info = (complex.kernelFunc as KernelFunc)({ inputs: { real: re, imag: im }, backend: c, attrs: {} }) as TensorInfo;
+  made.push(re, im, info);
+  return info;
+}
+
 /** Runs the CPU kernel `name` on tensors of the torch backend. */
 export function runOnCpu(name: string, inputs: Inputs, attrs: NamedAttrMap | undefined, backend: TorchBackend): TensorInfo | TensorInfo[] {
   const config = getKernel(name, 'cpu');
@@ -49,6 +70,7 @@ export function runOnCpu(name: string, inputs: Inputs, attrs: NamedAttrMap | und
   const made: TensorInfo[] = [];
   const copy = (t: TensorInfo): TensorInfo => {
     bytes += byteSize(t);
+    if (t.dtype === 'complex64') return complexOnCpu(c, backend.readSync(t.dataId) as Float32Array, t.shape, made);
     const info: TensorInfo = { dataId: c.write(backend.readSync(t.dataId), t.shape, t.dtype), shape: t.shape, dtype: t.dtype };
     made.push(info);
     return info;

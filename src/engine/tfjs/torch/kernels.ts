@@ -154,7 +154,8 @@ const matMul =
   (fused: boolean): Impl =>
   (a) => {
     const { a: x, b: y, bias, preluActivationWeights } = a.inputs;
-    if (!x || !y || x.dtype !== 'float32' || y.dtype !== 'float32' || !allInTorch(a, [x, y, bias, preluActivationWeights])) return fallback(a);
+    // Rank < 2: the CPU kernel throws tfjs' error.
+    if (!x || !y || x.dtype !== 'float32' || y.dtype !== 'float32' || x.shape.length < 2 || y.shape.length < 2 || !allInTorch(a, [x, y, bias, preluActivationWeights])) return fallback(a);
     const activation = fused ? ACTIVATIONS[(a.attrs.activation as string | undefined) ?? 'linear'] : 0;
     if (activation === undefined || (activation === 6 && !preluActivationWeights)) return fallback(a);
     const inputs = [x, y];
@@ -182,7 +183,8 @@ const IMPLS: Record<string, Impl> = {
   ArgMin: (a) => reduce({ ...a, attrs: { ...a.attrs, keepDims: false } }),
   Step: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('Step', [a.inputs.x as TensorInfo], [Number(a.attrs.alpha ?? 0)]) : fallback(a)),
   LeakyRelu: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('LeakyRelu', [a.inputs.x as TensorInfo], [Number(a.attrs.alpha)]) : fallback(a)),
-  ClipByValue: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('ClipByValue', [a.inputs.x as TensorInfo], [Number(a.attrs.clipValueMin), Number(a.attrs.clipValueMax)]) : fallback(a)),
+  // int32 stays int32 in tfjs (libtorch would promote it to float with float bounds).
+  ClipByValue: (a) => (a.inputs.x?.dtype === 'float32' && allInTorch(a, [a.inputs.x]) ? a.backend.run1('ClipByValue', [a.inputs.x as TensorInfo], [Number(a.attrs.clipValueMin), Number(a.attrs.clipValueMax)]) : fallback(a)),
   Conv2D: convForward(false, false),
   FusedConv2D: convForward(false, true),
   DepthwiseConv2dNative: convForward(true, false),
