@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { transformSync } from 'esbuild';
 import * as tf from '@tensorflow/tfjs-core';
 import * as testUtil from '@tensorflow/tfjs-core/dist/test_util';
@@ -130,22 +130,40 @@ export function loadSpecFile(file: string, env: TestEnv): Suite[] {
     it: (name: string, body: SpecBody) => void inSuite('it').specs.push({ name, body }),
     xit: () => undefined,
     beforeEach: (f: () => unknown) => void inSuite('beforeEach').beforeEach.push(f),
+    // Once, before the suite's first spec (the specs use it for jasmine settings only).
+    beforeAll: (f: () => unknown) => {
+      let ran = false;
+      inSuite('beforeAll').beforeEach.push(() => (ran ? undefined : ((ran = true), f())));
+    },
+    // jasmine's global, for the settings the specs write.
+    jasmine: { DEFAULT_TIMEOUT_INTERVAL: 5000 },
     expect,
   };
-  const modules: Record<string, unknown> = { '../index': tf, '../jasmine_util': jasmineUtil, '../test_util': testUtil };
-  const localRequire = (id: string): unknown => {
-    if (!(id in modules)) throw new Error(`${file} imports ${id}, which the adapter does not map`);
-    return modules[id];
-  };
-  // Resolved at run time from this bundle's place (the specs are data here, not bundled code).
-  const path = join(dirname(createRequire(__filename).resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'ops', `${file}_test.js`);
-  const source = readFileSync(path, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
-  const { code } = transformSync(source, { format: 'cjs', loader: 'js', target: 'node20', sourcefile: path });
-  const module = { exports: {} };
+  const distDir = join(dirname(createRequire(__filename).resolve('@tensorflow/tfjs-core/package.json')), 'dist');
+  // tfjs-core's modules a spec may import, by path inside dist/ without '.js'; any other
+  // relative import (a helper spec such as ops/identity_pool_test, a utility such as
+  // ops/reduce_util) is read and evaluated the same way as the spec file.
+  const modules: Record<string, unknown> = { index: tf, jasmine_util: jasmineUtil, test_util: testUtil, util: tf.util };
   const names = Object.keys(globals);
-  // The spec file's code, as CommonJS with the shim's globals as parameters.
-  const evaluate = new Function('require', 'exports', 'module', ...names, code) as (...args: unknown[]) => void;
-  evaluate(localRequire, module.exports, module, ...names.map((n) => globals[n as keyof typeof globals]));
+  const load = (rel: string): unknown => {
+    if (rel in modules) return modules[rel];
+    // Resolved at run time from this bundle's place (the specs are data here, not bundled code).
+    const path = join(distDir, `${rel}.js`);
+    const source = readFileSync(path, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
+    const { code } = transformSync(source, { format: 'cjs', loader: 'js', target: 'node20', sourcefile: path });
+    const module = { exports: {} as unknown };
+    modules[rel] = module.exports;
+    const localRequire = (id: string): unknown => {
+      if (!id.startsWith('.')) throw new Error(`${file} (${rel}) imports ${id}, which the adapter does not map`);
+      return load(posix.normalize(posix.join(posix.dirname(rel), id)));
+    };
+    // The file's code, as CommonJS with the shim's globals as parameters.
+    const evaluate = new Function('require', 'exports', 'module', ...names, code) as (...args: unknown[]) => void;
+    evaluate(localRequire, module.exports, module, ...names.map((n) => globals[n as keyof typeof globals]));
+    modules[rel] = module.exports;
+    return module.exports;
+  };
+  load(`ops/${file}_test`);
   return roots;
 }
 

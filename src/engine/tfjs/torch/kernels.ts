@@ -179,8 +179,9 @@ const IMPLS: Record<string, Impl> = {
   ...Object.fromEntries(UNARY.map((n) => [n, unary])),
   ...Object.fromEntries(BINARY.map((n) => [n, binary])),
   ...Object.fromEntries(REDUCE.map((n) => [n, reduce])),
-  ArgMax: (a) => reduce({ ...a, attrs: { ...a.attrs, keepDims: false } }),
-  ArgMin: (a) => reduce({ ...a, attrs: { ...a.attrs, keepDims: false } }),
+  // libtorch has no argmax over bool.
+  ArgMax: (a) => (a.inputs.x?.dtype === 'bool' ? fallback(a) : reduce({ ...a, attrs: { ...a.attrs, keepDims: false } })),
+  ArgMin: (a) => (a.inputs.x?.dtype === 'bool' ? fallback(a) : reduce({ ...a, attrs: { ...a.attrs, keepDims: false } })),
   Step: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('Step', [a.inputs.x as TensorInfo], [Number(a.attrs.alpha ?? 0)]) : fallback(a)),
   LeakyRelu: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('LeakyRelu', [a.inputs.x as TensorInfo], [Number(a.attrs.alpha)]) : fallback(a)),
   // int32 stays int32 in tfjs (libtorch would promote it to float with float bounds).
@@ -246,7 +247,9 @@ const IMPLS: Record<string, Impl> = {
     const list = listOf(a);
     const axis = util.parseAxisParam(a.attrs.axis as number, list[0].shape)[0];
     const nonEmpty = list.filter((t) => util.sizeFromShape(t.shape) > 0);
-    if (nonEmpty.length === 0 || !allInTorch(a, nonEmpty) || new Set(nonEmpty.map((t) => t.dtype)).size > 1) return fallback(a);
+    // Shapes that disagree off the axis (empty tensors included): the CPU kernel throws tfjs' error.
+    const fits = list.every((t) => t.shape.length === list[0].shape.length && t.shape.every((d, i) => i === axis || d === list[0].shape[i]));
+    if (!fits || nonEmpty.length === 0 || !allInTorch(a, nonEmpty) || new Set(nonEmpty.map((t) => t.dtype)).size > 1) return fallback(a);
     return a.backend.run1('Concat', nonEmpty, [axis]);
   },
   Pack: (a) => {
