@@ -6,8 +6,9 @@
  */
 import { getKernel, getKernelsForBackend, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-// The CPU kernels register themselves for backend 'cpu' when this module loads.
-import '@tensorflow/tfjs-backend-cpu';
+// The CPU kernels register themselves for backend 'cpu' when this module loads (the package's
+// entry is marked side-effect free in the bundle's view; this file is listed as a side effect).
+import '@tensorflow/tfjs-backend-cpu/dist/register_all_kernels';
 import { TORCH_BACKEND, type TorchBackend } from './backend';
 
 export interface FallbackCount {
