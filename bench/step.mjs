@@ -6,9 +6,10 @@
 // whole batch in one piece.
 //
 //   node bench/step.mjs [--arch resnet20,resnet56] [--batch 128] [--steps 5] [--warmup 2] [--backend wasm+native]
-//                       [--rounds 1] [--with-wasm] [--torch-passive] [--no-torch] [--no-cpu] [--profile]
+//                       [--rounds 1] [--with-wasm] [--with-torch-backend] [--torch-passive] [--no-torch] [--no-cpu] [--profile]
 //
-// --with-wasm also times the pure wasm path (before/after in the same run). Prints a line per
+// --with-wasm also times the pure wasm path (before/after in the same run); --with-torch-backend
+// the TensorFlow.js backend over libtorch ('torch', src/engine/tfjs/torch/) on the CPU. Prints a line per
 // architecture, the cpu backend's ratio for ResNet-20 (batch 8, one step, extrapolated linearly
 // to the requested batch), a summary table, and last one JSON object per architecture:
 // {"arch","backend","batch","tfjsMs","torchMs","ratio","peakRssMb","heapMb"[,"wasmMs","wasmRatio"]}.
@@ -36,6 +37,9 @@ const addon = join(root, 'dist/native/regbench_kernels.node');
 if (existsSync(addon)) process.env.REGBENCH_NATIVE_ADDON ??= addon;
 const backend = flag('backend', existsSync(addon) ? 'wasm+native' : 'wasm');
 const withWasm = has('with-wasm') && backend !== 'wasm';
+const torchAddon = join(root, 'dist/native/regbench_torch.node');
+if (existsSync(torchAddon)) process.env.REGBENCH_TORCH_ADDON ??= torchAddon;
+const withTorchBackend = has('with-torch-backend') && backend !== 'torch';
 // PyTorch's OpenMP workers spin between ops by default, which costs it dearly on a loaded machine;
 // --torch-passive runs it with OMP_WAIT_POLICY=PASSIVE, as the native kernels run.
 const torchEnv = has('torch-passive') ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
@@ -93,8 +97,20 @@ for (const arch of archs) {
       console.log(`${arch.padEnd(12)} tfjs-wasm FAILED: ${String(e.message).split('\n')[0]}`);
     }
   }
+  let tb = null;
+  if (withTorchBackend) {
+    try {
+      tb = runTfjs(arch, batch, steps, 'torch', warmup);
+      console.log(`${arch.padEnd(12)} tfjs-torch-cpu(${tb.threads ?? 1}t) ${tb.ms.toFixed(0).padStart(6)} ms/step (min ${tb.minMs.toFixed(0)})   peak RSS ${tb.peakRssMb} MB`);
+    } catch (e) {
+      console.log(`${arch.padEnd(12)} tfjs-torch FAILED: ${String(e.message).split('\n')[0]}`);
+    }
+  }
   console.log(`${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB (wasm heap ${t.heapMb ?? '-'} MB) / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`);
-  const extra = wasm ? { wasmMs: round1(wasm.ms), wasmRatio: torch ? round2(wasm.ms / torch.torchMs) : null } : {};
+  const extra = {
+    ...(wasm ? { wasmMs: round1(wasm.ms), wasmRatio: torch ? round2(wasm.ms / torch.torchMs) : null } : {}),
+    ...(tb ? { torchBackendMs: round1(tb.ms), torchBackendRatio: torch ? round2(tb.ms / torch.torchMs) : null, torchBackendRssMb: tb.peakRssMb } : {}),
+  };
   results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb, heapMb: t.heapMb, ...extra });
 }
 
@@ -108,10 +124,10 @@ if (!has('no-cpu')) {
 }
 
 console.log(`\nbatch ${batch}, median of ${steps} steps (ms/step)${rounds > 1 ? `, median of ${rounds} alternating rounds; ratio = median of the rounds' TypeScript / PyTorch` : '; ratio = TypeScript / PyTorch'}`);
-console.log(`| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''} peak RSS (MB) |`);
-console.log(`|---|---|---|---|${withWasm ? '---|---|' : ''}---|`);
+console.log(`| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''}${withTorchBackend ? ' torch-cpu | ratio | torch-cpu peak RSS (MB) |' : ''} peak RSS (MB) |`);
+console.log(`|---|---|---|---|${withWasm ? '---|---|' : ''}${withTorchBackend ? '---|---|---|' : ''}---|`);
 for (const r of results) {
-  const cells = [r.arch, r.tfjsMs ?? 'failed', r.torchMs ?? '-', r.ratio ?? '-', ...(withWasm ? [r.wasmMs ?? 'failed', r.wasmRatio ?? '-'] : []), r.peakRssMb ?? '-'];
+  const cells = [r.arch, r.tfjsMs ?? 'failed', r.torchMs ?? '-', r.ratio ?? '-', ...(withWasm ? [r.wasmMs ?? 'failed', r.wasmRatio ?? '-'] : []), ...(withTorchBackend ? [r.torchBackendMs ?? 'failed', r.torchBackendRatio ?? '-', r.torchBackendRssMb ?? '-'] : []), r.peakRssMb ?? '-'];
   console.log(`| ${cells.join(' | ')} |`);
 }
 for (const r of results) console.log(JSON.stringify(r));

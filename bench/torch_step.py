@@ -14,7 +14,9 @@ import time
 import torch
 import torch.nn.functional as F
 
+# The engine's models: beside the sources (bench/), or in a built dist/ (dist/bench/ -> dist/pytorch).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "engine", "pytorch"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pytorch"))
 from models import build_model, count_parameters  # noqa: E402
 from protocol import PROTOCOL, RECIPE  # noqa: E402
 
@@ -29,14 +31,17 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = build_model(a.arch, NUM_CLASSES[a.arch], seed=0)
+    device = torch.device(a.device)
+    model.to(device)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=RECIPE["lr"], momentum=RECIPE["momentum"], weight_decay=RECIPE["weightDecay"])
-    x = torch.randn(a.batch, 3, 32, 32)
-    y = torch.randint(0, NUM_CLASSES[a.arch], (a.batch,))
+    x = torch.randn(a.batch, 3, 32, 32).to(device)
+    y = torch.randint(0, NUM_CLASSES[a.arch], (a.batch,)).to(device)
     times = []
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()

@@ -2,6 +2,7 @@
 // tests, each separately. TensorFlow.js is bundled into the worker only (never the extension).
 import { build } from 'esbuild';
 import { buildNative } from './build-native.mjs';
+import { buildTorchBackend } from './build-torch-backend.mjs';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,7 @@ const entries = [
   ['src/cli/main.ts', 'cli.js'],
   ['src/extension.ts', 'extension.js'],
   ['src/engine/pytorch/prepare-data.ts', 'prepare-data.js'],
+  ['bench/gpu-step.ts', 'bench/gpu-step.js'],
 ];
 for (const [src, out] of entries) {
   if (exists(src)) jobs.push(build({ ...common, entryPoints: [join(root, src)], outfile: join(dist, out) }));
@@ -111,6 +113,14 @@ for (const f of ['package.json', 'LICENSE.md', 'esbuild.wasm', 'lib/browser.js']
 }
 // The native training kernels (dist/native), where a compiler and libtorch exist.
 await buildNative({ root, dist });
+// The torch backend's addon (dist/native), and its build script with its sources
+// (dist/torch-backend), which build it on first use or on a GPU machine (bench/gpu-check.sh).
+buildTorchBackend({ src: join(root, 'native/torch_backend'), out: join(dist, 'native') });
+mkdirSync(join(dist, 'torch-backend'), { recursive: true });
+cpSync(join(root, 'scripts/build-torch-backend.mjs'), join(dist, 'torch-backend/build-torch-backend.mjs'));
+cpSync(join(root, 'native/torch_backend'), join(dist, 'torch-backend/src'), { recursive: true });
+// bench/gpu-check.sh runs from dist/ alone on a GPU machine: its PyTorch step timer goes along.
+cpSync(join(root, 'bench/torch_step.py'), join(dist, 'bench/torch_step.py'));
 // Editor types for TypeScript variants: the declarations of tfjs-core and of the packages they
 // reference, in a node_modules tree of their own (dist/types) that the tsconfig.json Regbench
 // writes beside variants points at. Declarations only: nothing here is loaded at run time.

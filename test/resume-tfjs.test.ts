@@ -32,11 +32,14 @@ before(() => {
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** The backend under test: wasm; REGBENCH_RESUME_BACKEND=torch runs the same checks on the torch backend. */
+const RESUME_BACKEND = (process.env.REGBENCH_RESUME_BACKEND ?? 'wasm') as RunSpec['backend'];
+
 /** ResNet-20, 3 epochs x 6 steps of 8 images, 16 test images. */
 function spec(runDir: string, extra: Partial<RunSpec> = {}): RunSpec {
   return {
     runId: 'resume-test', bench: 'resnet20-cifar10', arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: 'smoke',
-    epochs: 3, trainSubset: 48, testSubset: 16, seed: 3, recipe: { ...RECIPE, batchSize: 8 }, engine: 'tfjs', backend: 'wasm',
+    epochs: 3, trainSubset: 48, testSubset: 16, seed: 3, recipe: { ...RECIPE, batchSize: 8 }, engine: 'tfjs', backend: RESUME_BACKEND,
     dataDir: data, variantPath: path.join(tmp, 'none.ts'), variantHash: 'baseline0000', variantKind: { regularizer: false, norm: false },
     runDir, ...extra,
   };

@@ -15,16 +15,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { transformSync } from 'esbuild';
 import * as tf from '@tensorflow/tfjs-core';
 import * as testUtil from '@tensorflow/tfjs-core/dist/test_util';
-// Tensor methods (x.conv2d, x.mul) the specs call; tfjs-core's own test set-up loads them too.
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { initBackend } from '../src/engine/tfjs/backend';
 import { seededValues } from './seeded-values';
+import { loadSpecFile, runSpec, type Suite, type TestEnv } from './tfjs-spec-shim';
 
 const SPEC_FILES = ['conv2d', 'conv2d_transpose', 'depthwise_conv2d', 'batchnorm', 'relu', 'relu6'];
 
@@ -40,158 +35,7 @@ const EXCLUDED: Array<{ match: RegExp; reason: string }> = [
   },
 ];
 
-// ---------------------------------------------------------------------------------------------
-// A jasmine subset: what these six spec files use.
-
-type SpecBody = (done?: DoneFn) => unknown;
-interface DoneFn {
-  (): void;
-  fail(message?: unknown): void;
-}
-interface Spec {
-  name: string;
-  body: SpecBody;
-}
-interface Suite {
-  name: string;
-  specs: Spec[];
-  beforeEach: Array<() => unknown>;
-  children: Suite[];
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a === 'number' && typeof b === 'number') return a === b;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b) || ArrayBuffer.isView(a) !== ArrayBuffer.isView(b)) return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
-function show(v: unknown): string {
-  try {
-    return JSON.stringify(v, (_k, x: unknown) => (ArrayBuffer.isView(x) ? Array.from(x as unknown as ArrayLike<number>) : x));
-  } catch {
-    return String(v);
-  }
-}
-
-/** jasmine's toThrowError(): any Error; (RegExp | string): its message; (ErrorType[, message]). */
-function checkThrown(f: unknown, negate: boolean, expected: unknown[]): void {
-  if (typeof f !== 'function') throw new Error('toThrowError expects a function');
-  let thrown: unknown;
-  let threw = false;
-  try {
-    (f as () => unknown)();
-  } catch (e) {
-    threw = true;
-    thrown = e;
-  }
-  const [first, second] = expected;
-  let ok = threw && thrown instanceof Error;
-  if (ok && typeof first === 'function') ok = thrown instanceof (first as new () => Error);
-  const message = typeof first === 'function' ? second : first;
-  if (ok && message instanceof RegExp) ok = message.test((thrown as Error).message);
-  else if (ok && typeof message === 'string') ok = (thrown as Error).message === message;
-  if (ok === negate) {
-    throw new Error(negate ? `expected no error, got ${String(thrown)}` : `expected an error${message ? ` matching ${String(message)}` : ''}, got ${threw ? String(thrown) : 'none'}`);
-  }
-}
-
-function expect(actual?: unknown): Record<string, unknown> {
-  const matchers = (negate: boolean): Record<string, (...args: unknown[]) => void> => {
-    const check = (ok: boolean, what: string): void => {
-      if (ok === negate) throw new Error(`expected ${show(actual)} ${negate ? 'not ' : ''}${what}`);
-    };
-    return {
-      toBe: (e) => check(Object.is(actual, e), `to be ${show(e)}`),
-      toEqual: (e) => check(deepEqual(actual, e), `to equal ${show(e)}`),
-      toBeCloseTo: (e, digits = 2) => check(Math.abs((actual as number) - (e as number)) < 10 ** -(digits as number) / 2, `to be close to ${show(e)}`),
-      toThrowError: (...e) => checkThrown(actual, negate, e),
-      toThrow: () => checkThrown(actual, negate, []),
-      nothing: () => undefined,
-    };
-  };
-  return { ...matchers(false), not: matchers(true) };
-}
-
-interface TestEnv {
-  name: string;
-  backendName: string;
-  isDataSync: boolean;
-  flags: Record<string, unknown>;
-}
 const WASM_ENV: TestEnv = { name: 'wasm', backendName: 'wasm', isDataSync: true, flags: {} };
-
-/** Evaluates one spec file; returns its top-level suites. */
-function loadSpecFile(file: string): Suite[] {
-  const roots: Suite[] = [];
-  let current: Suite | null = null;
-  const open = (name: string, body: () => void): void => {
-    const suite: Suite = { name, specs: [], beforeEach: [], children: [] };
-    const parent: Suite | null = current;
-    if (parent) parent.children.push(suite);
-    else roots.push(suite);
-    current = suite;
-    try {
-      body();
-    } finally {
-      current = parent;
-    }
-  };
-  const inSuite = (what: string): Suite => {
-    if (!current) throw new Error(`${what} outside a describe in ${file}`);
-    return current;
-  };
-  const jasmineUtil = {
-    ALL_ENVS: {},
-    describeWithFlags: (name: string, _constraints: unknown, tests: (env: TestEnv) => void) => open(`${name} ${WASM_ENV.name}`, () => tests(WASM_ENV)),
-  };
-  const globals = {
-    describe: open,
-    it: (name: string, body: SpecBody) => void inSuite('it').specs.push({ name, body }),
-    xit: () => undefined,
-    beforeEach: (f: () => unknown) => void inSuite('beforeEach').beforeEach.push(f),
-    expect,
-  };
-  const modules: Record<string, unknown> = { '../index': tf, '../jasmine_util': jasmineUtil, '../test_util': testUtil };
-  const localRequire = (id: string): unknown => {
-    if (!(id in modules)) throw new Error(`${file} imports ${id}, which the adapter does not map`);
-    return modules[id];
-  };
-  // Resolved at run time from this bundle's place (the specs are data here, not bundled code).
-  const path = join(dirname(createRequire(__filename).resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'ops', `${file}_test.js`);
-  const source = readFileSync(path, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
-  const { code } = transformSync(source, { format: 'cjs', loader: 'js', target: 'node20', sourcefile: path });
-  const module = { exports: {} };
-  const names = Object.keys(globals);
-  // The spec file's code, as CommonJS with the shim's globals as parameters.
-  const evaluate = new Function('require', 'exports', 'module', ...names, code) as (...args: unknown[]) => void;
-  evaluate(localRequire, module.exports, module, ...names.map((n) => globals[n as keyof typeof globals]));
-  return roots;
-}
-
-async function runSpec(suites: Suite[], body: SpecBody): Promise<void> {
-  tf.engine().startScope();
-  try {
-    for (const s of suites) for (const f of s.beforeEach) await f();
-    if (body.length > 0) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (() => resolve()) as DoneFn;
-        done.fail = (message?: unknown) => reject(new Error(String(message)));
-        void Promise.resolve(body(done)).catch(reject);
-      });
-    } else {
-      await body();
-    }
-  } finally {
-    tf.engine().endScope();
-    tf.engine().disposeVariables();
-  }
-}
 
 const excludedSeen = new Set<RegExp>();
 
@@ -228,7 +72,7 @@ before(async () => {
 
 for (const file of SPEC_FILES) {
   describe(`tfjs-core op specs: ${file}_test.js`, () => {
-    for (const suite of loadSpecFile(file)) register(suite, []);
+    for (const suite of loadSpecFile(file, WASM_ENV)) register(suite, []);
   });
 }
 

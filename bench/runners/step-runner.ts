@@ -8,6 +8,7 @@ import { initBackend } from '../../src/engine/tfjs/backend';
 import { buildModel } from '../../src/engine/tfjs/models/index';
 import { trainStep } from '../../src/engine/tfjs/step';
 import { BENCHMARKS, RECIPE, type ArchId, type BackendId } from '../../src/protocol/benchmarks';
+import { fallbackCounts } from '../../src/engine/tfjs/torch/index';
 
 /** Classes per architecture, from the benchmark it trains on (src/protocol/protocol.json). */
 const NUM_CLASSES: Record<string, number> = Object.fromEntries(BENCHMARKS.map((b) => [b.arch, b.numClasses]));
@@ -50,6 +51,10 @@ async function main(): Promise<void> {
     for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
       console.log('  ' + name.padEnd(40) + e.ms.toFixed(1).padStart(9) + ' ms  x' + e.n);
     }
+  }
+  if (info.backend === 'torch') {
+    const fell = [...fallbackCounts().entries()].map(([k, c]) => k + ' x' + c.calls + ' (' + (c.bytes / 1048576).toFixed(1) + ' MB copied)');
+    console.log('torch backend: kernels through the CPU backend: ' + (fell.length ? fell.join(', ') : 'none'));
   }
   times.sort((a, b) => a - b);
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);

@@ -27,11 +27,12 @@ import { FINAL_USAGE, runFinalCommand } from './final-command';
 import { runTableCommand, TABLE_USAGE } from './table-command';
 import { COMPARE_USAGE, runCompareCommand } from './compare-command';
 import { RACE_USAGE } from './race-command';
+import { DeviceUnavailableError } from './device-check';
 
 const USAGE = `usage:
   regbench run <variant.ts|.js|.py> --bench <id> [--budget smoke|quick|full] [--epochs N]
-               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend wasm+native|wasm|cpu|tensorflow|tensorflow-gpu]
-               [--device cpu|cuda] [--data-dir DIR] [--step-timeout SECONDS] [--name NAME] [--json]
+               [--train-subset N] [--test-subset N] [--seed N | --seeds 0,1,2] [--backend torch|wasm+native|wasm|cpu|tensorflow|tensorflow-gpu]
+               [--device cpu|cuda[:N]] [--data-dir DIR] [--step-timeout SECONDS] [--name NAME] [--json]
   regbench resume <run-id> [--json]   (continue a stopped run from its last checkpoint)
   regbench rerun <run-id> [--json]    (the same run again; says whether the result is identical, exit 3 if not)
   ${FINAL_USAGE}
@@ -42,9 +43,10 @@ const USAGE = `usage:
   regbench show <run-id> [--json]
   ${REPAIR_USAGE}
   regbench benchmarks
+  regbench doctor [--python P] [--json]   (what this machine can and cannot do, with the way out)
   regbench data synth --dataset cifar10|cifar100|fashion-mnist --out DIR [--train N] [--test N] [--seed N] [--difficulty 0..1, default 0.5]
   regbench data fetch cifar10|cifar100|fashion-mnist [--data-dir DIR]
-  regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu] [--python P] [--json]
+  regbench parity --bench <id> [--batch N] [--seed N] [--backend wasm|cpu|torch] [--device cpu|cuda[:N]] [--python P] [--json]
   regbench submit <variant> --bench <id,...|all> --seeds 0,1,2 --budget <b> --slurm [--partition P]
                [--time MIN|HH:MM:SS] [--cpus-per-task N] [--gres gpu:N] [--sbatch-arg=--ARG ...] [--dry-run]
   regbench jobs [<job-id>] [--json]      regbench cancel <job-id|run-id>      regbench task <run-id>
@@ -147,6 +149,11 @@ export async function main(argv: string[]): Promise<number> {
         return runTableCommand(rest);
       case 'compare':
         return runCompareCommand(rest);
+      case 'doctor': {
+        // Loaded on demand: it lists the torch backend's kernels, which brings in TensorFlow.js.
+        const { runDoctorCommand } = await import('./doctor-command');
+        return await runDoctorCommand(rest);
+      }
       case 'parity': {
         // Loaded on demand: it brings TensorFlow.js into this process, the other commands do not.
         const { runParityCommand } = await import('./parity-command');
@@ -164,6 +171,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       process.stderr.write(`regbench: ${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof DeviceUnavailableError) {
+      process.stderr.write(`regbench: ${err.message}\n`);
       return 2;
     }
     if (err instanceof ExitError) {

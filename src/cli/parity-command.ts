@@ -33,6 +33,7 @@ export async function runParityCommand(argv: string[], out: ParityOutput = PROCE
       seed: { type: 'string', default: '0' },
       backend: { type: 'string', default: 'wasm' },
       python: { type: 'string' },
+      device: { type: 'string' },
       json: { type: 'boolean', default: false },
       workspace: { type: 'string' },
     },
@@ -45,6 +46,9 @@ export async function runParityCommand(argv: string[], out: ParityOutput = PROCE
   if (!/^\d+$/.test(values.seed)) throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);
   if (!BACKENDS.includes(values.backend as BackendId)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
 
+  if (values.device !== undefined && !/^(cpu|cuda(:\d+)?)$/.test(values.device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${values.device}'`);
+  if (values.device !== undefined && values.device !== 'cpu' && values.backend !== 'torch') throw new UsageError(`--device ${values.device} needs --backend torch (the TensorFlow.js backend with devices)`);
+
   // Loaded on demand: it brings TensorFlow.js, which no other CLI command needs at start-up.
   const { runParity } = await import('../engine/parity/run-parity');
   const json = values.json === true;
@@ -56,6 +60,7 @@ export async function runParityCommand(argv: string[], out: ParityOutput = PROCE
       seed: Number(values.seed),
       backend: values.backend as BackendId,
       python: values.python,
+      device: values.device,
       onStderr: json ? undefined : (line) => out.stderr(`  [python] ${line}\n`),
     });
   } catch (err) {

@@ -12,6 +12,8 @@ import { RunFollower } from './run-follower';
 import { resultDifferences, startRerun } from '../runs/rerun';
 import { findRunId, intOption, storeFor } from './options';
 import { damageText } from '../runs/json-file';
+import { checkDeviceSyntax, tfjsBackendForDevice } from './device-check';
+import { engineForFile } from '../runs/run-request';
 
 const BACKENDS = BACKEND_IDS;
 
@@ -48,7 +50,8 @@ export function runRequestOf(variantPath: string | undefined, values: RunValues)
   if (!isBenchId(values.bench)) throw new UsageError(`unknown benchmark '${values.bench}' (one of ${benches})`);
   if (!BUDGET_IDS.includes(values.budget as BudgetId)) throw new UsageError(`--budget must be one of ${BUDGET_IDS.join(', ')}`);
   if (values.backend !== undefined && !BACKENDS.includes(values.backend as BackendId)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
-  if (values.device !== undefined && !['cpu', 'cuda'].includes(values.device)) throw new UsageError(`--device must be cpu or cuda`);
+  checkDeviceSyntax(values.device);
+  const backend = engineForFile(variantPath) === 'tfjs' ? tfjsBackendForDevice(values.device, values.backend) : values.backend;
   return {
     variantPath,
     bench: values.bench,
@@ -57,7 +60,7 @@ export function runRequestOf(variantPath: string | undefined, values: RunValues)
     trainSubset: intOption('train-subset', values['train-subset']),
     testSubset: intOption('test-subset', values['test-subset']),
     seed: intOption('seed', values.seed),
-    backend: values.backend as BackendId | undefined,
+    backend: backend as BackendId | undefined,
     device: values.device,
     dataDir: values['data-dir'] ?? process.env.REGBENCH_DATA,
     stepTimeoutSeconds: intOption('step-timeout', values['step-timeout']),

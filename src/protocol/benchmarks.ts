@@ -134,9 +134,9 @@ export function budgetSize(budget: BudgetId, bench: BenchId): BudgetSize {
 }
 
 export type EngineId = 'tfjs' | 'pytorch';
-export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'wasm+native' | 'wasm' | 'cpu';
+export type BackendId = 'tensorflow-gpu' | 'tensorflow' | 'torch' | 'wasm+native' | 'wasm' | 'cpu';
 /** Every TensorFlow.js backend `--backend` accepts, fastest first. */
-export const BACKEND_IDS: readonly BackendId[] = ['tensorflow-gpu', 'tensorflow', 'wasm+native', 'wasm', 'cpu'];
+export const BACKEND_IDS: readonly BackendId[] = ['tensorflow-gpu', 'tensorflow', 'torch', 'wasm+native', 'wasm', 'cpu'];
 
 /** Everything a worker needs to run one benchmark; written into the run record as is. */
 export interface RunSpec {
@@ -154,7 +154,7 @@ export interface RunSpec {
   engine: EngineId;
   /** tfjs: requested backend (undefined: best available). */
   backend?: BackendId;
-  /** pytorch: 'cpu' | 'cuda' (undefined: cuda when available). */
+  /** pytorch: 'cpu' | 'cuda' (undefined: cuda when available); tfjs backend 'torch': cpu | cuda[:N] (undefined: cpu). */
   device?: string;
   /** Explicit data directory (--data-dir / REGBENCH_DATA); undefined: default lookup. */
   dataDir?: string;

@@ -48,6 +48,8 @@ export interface RunEnvironment {
   hostname: string;
   /** Threads used by the backend, when it says. */
   threads?: number;
+  /** tfjs backend 'torch': the libtorch device the run used (cpu, cuda:0, ...). */
+  device?: string;
   /**
    * Gradient slice size when the engine computes a batch's gradient in slices to fit in memory
    * (norm layers then see batch statistics of the slice). Absent: whole batches.

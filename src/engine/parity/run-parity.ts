@@ -97,6 +97,8 @@ export interface ParityOptions {
   seed?: number;
   /** TensorFlow.js backend; default 'wasm'. */
   backend?: BackendId;
+  /** Device of both engines (the torch backend's and PyTorch's): cpu (default), cuda, cuda:N. */
+  device?: string;
   /** Python interpreter setting (see findPython). */
   python?: string;
   /** Folder holding pytorch/parity.py; default: beside this bundle. */
@@ -127,10 +129,10 @@ export async function runParity(opts: ParityOptions): Promise<ParityReport> {
   // Settles when the Python child is done, so the folder it writes to outlives it.
   let torchDone: Promise<unknown> = Promise.resolve();
   try {
-    const torchRun = startTorchSide({ bench, batch, seed, input, templates, tmp, python, script, env, onStderr: opts.onStderr });
+    const torchRun = startTorchSide({ bench, batch, seed, input, templates, tmp, python, script, env, onStderr: opts.onStderr, device: opts.device });
     torchDone = torchRun.catch(() => undefined);
     // Built while Python works; its own initial weights are overwritten by PyTorch's below.
-    const backend = await initBackend(opts.backend ?? 'wasm');
+    const backend = await initBackend(opts.backend ?? 'wasm', { device: opts.device });
     model = buildModel(bench.arch, bench.numClasses, { seed });
     const variant = await loadVariant(path.join(templates, TS_REGULARIZER));
     const torch = await torchRun;
@@ -161,6 +163,7 @@ interface TorchSideStart {
   script: string;
   env: NodeJS.ProcessEnv;
   onStderr?: (line: string) => void;
+  device?: string;
 }
 
 /** Writes the input batch and starts the PyTorch side on it (the confidence penalty template). */
@@ -178,6 +181,7 @@ function startTorchSide(o: TorchSideStart): Promise<TorchSideResult> {
       variantPath: path.join(o.templates, PY_REGULARIZER),
       recipe: { lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, bnMomentum: RECIPE.bnMomentum, bnEpsilon: RECIPE.bnEpsilon },
       outDir: o.tmp,
+      ...(o.device ? { device: o.device } : {}),
     },
     { python: o.python, script: o.script, env: o.env, onStderr: o.onStderr },
   );

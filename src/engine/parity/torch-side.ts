@@ -22,6 +22,8 @@ export interface TorchSideRequest {
   variantPath: string;
   recipe: Pick<Recipe, 'lr' | 'momentum' | 'weightDecay' | 'bnMomentum' | 'bnEpsilon'>;
   outDir: string;
+  /** The PyTorch device of the step (default cpu). */
+  device?: string;
 }
 
 /** One state_dict entry, in PyTorch layout. */

@@ -264,6 +264,13 @@ def run(request: Dict[str, Any]) -> Dict[str, Any]:
     if labels.shape != (batch,):
         raise ValueError(f"expected {batch} labels, got {labels.shape[0]}")
     _prepare_state(model, x, seed)
+    # The state is prepared on the CPU (its generator draws there), then moved (--device cuda).
+    device = torch.device(str(request.get("device") or "cpu"))
+    if device.type != "cpu":
+        model.to(device)
+        x, labels = x.to(device), labels.to(device)
+        trainer.device = device
+        trainer._zero = trainer._zero.to(device)
     built = time.perf_counter()
 
     out_path = os.path.join(str(request["outDir"]), "tensors.bin")

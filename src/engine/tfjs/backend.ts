@@ -36,6 +36,7 @@ import { endSimdPool, liveHelperThreads } from './kernels/simd-pool';
 import { nativeStatus, setNativeKernels } from './native/index';
 import { explainTfjsNodeFailure } from './tfjs-node-errors';
 import { checkTrustedFile, privateCacheDir, UntrustedPathError } from '../private-cache';
+import { startTorch } from './torch/index';
 
 // The ReLU / ReLU6 gradients with PyTorch's rule at NaN (dy passes) on every backend, not only
 // where the wasm kernels are registered (kernels/activation-grad.ts).
@@ -48,9 +49,19 @@ export interface BackendInfo {
    * native training kernels), 'wasm' or 'cpu'.
    */
   backend: string;
-  /** wasm: the XNNPACK thread pool size. */
+  /** wasm: the XNNPACK thread pool size; torch: libtorch's intra-op threads. */
   threads?: number;
   versions: Record<string, string>;
+  /** torch: the libtorch device (cpu, cuda:0, ...). */
+  device?: string;
+  /** torch on CUDA: the GPU model. */
+  gpu?: string;
+}
+
+/** Options of the backend start: the device of the 'torch' backend and the Python whose PyTorch may provide libtorch. */
+export interface BackendOptions {
+  device?: string;
+  python?: string;
 }
 
 // The package's Emscripten glue for the threaded build (not part of its index exports).
@@ -62,20 +73,24 @@ const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/t
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
 /** Starts the best available backend, or exactly `requested` (throws when it cannot load). */
-export async function initBackend(requested?: BackendId): Promise<BackendInfo> {
-  if (requested) return startBackend(requested);
+export async function initBackend(requested?: BackendId, options: BackendOptions = {}): Promise<BackendInfo> {
+  if (requested) return startBackend(requested, options);
   for (const candidate of ['tensorflow-gpu', 'wasm+native', 'tensorflow', 'wasm'] as const) {
     try {
-      return await startBackend(candidate);
+      return await startBackend(candidate, options);
     } catch {
       // The next candidate is the fallback; an absent native package is the normal case.
     }
   }
-  return startBackend('cpu');
+  return startBackend('cpu', options);
 }
 
-async function startBackend(id: BackendId): Promise<BackendInfo> {
+async function startBackend(id: BackendId, options: BackendOptions): Promise<BackendInfo> {
   switch (id) {
+    case 'torch': {
+      const t = await startTorch({ device: options.device, threads: Math.max(1, availableParallelism()), python: options.python });
+      return { backend: 'torch', threads: t.threads, device: t.device, versions: t.versions, ...(t.gpu ? { gpu: t.gpu } : {}) };
+    }
     case 'tensorflow-gpu':
       return startNative('@tensorflow/tfjs-node-gpu', true);
     case 'tensorflow':

@@ -95,7 +95,7 @@ async function prepare(s: Session): Promise<Prepared | number> {
   if (spec.variantKind.regularizer || spec.variantKind.norm) startVariantCompiler();
   let backend;
   try {
-    backend = await initBackend(spec.backend);
+    backend = await initBackend(spec.backend, { device: spec.device, python: process.env.REGBENCH_PYTHON });
   } catch (err) {
     return s.fail('usage', (err as Error).message);
   }
@@ -166,6 +166,8 @@ function emitRunStart(s: Session, p: Prepared, from: LoadedCheckpoint | undefine
       hostname: os.hostname(),
       threads: p.backend.threads,
       microBatch: p.microBatch,
+      ...(p.backend.device ? { device: p.backend.device } : {}),
+      ...(p.backend.gpu ? { gpu: p.backend.gpu } : {}),
     },
     stepsPerEpoch: Math.ceil(p.data.trainImages / spec.recipe.batchSize),
     trainImages: p.data.trainImages,
