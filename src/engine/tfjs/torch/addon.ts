@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { checkTrustedFile } from '../../private-cache';
 
 /** An at::Tensor owned by the addon (a type-tagged napi external). */
 export type TorchHandle = { readonly __torchHandle: unique symbol };
@@ -59,6 +60,9 @@ export function loadTorchAddon(): TorchAddonLoad {
   // libtorch's OpenMP workers sleep between kernels rather than spin (see native/index.ts).
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
+    // Only a file of this user (or root's, for a system-wide install), in a folder nobody else may
+    // write to, is loaded: src/engine/private-cache.ts.
+    checkTrustedFile(path, [0]);
     const addon = createRequire(__filename)(path) as TorchAddon;
     loaded = { addon, reason: 'loaded', path };
   } catch (e) {
