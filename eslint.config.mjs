@@ -7,7 +7,25 @@ import tseslint from 'typescript-eslint';
 // Node's globals for the plain JavaScript files (bench/, scripts/, bin/); TypeScript files leave
 // undefined names to tsc (typescript-eslint's recommended set turns no-undef off for them).
 const nodeGlobals = Object.fromEntries(
-  ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'fetch', 'AbortController', 'TextDecoder', 'TextEncoder', 'structuredClone', 'queueMicrotask', 'globalThis'].map((name) => [name, 'readonly']),
+  [
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'performance',
+    'fetch',
+    'AbortController',
+    'TextDecoder',
+    'TextEncoder',
+    'structuredClone',
+    'queueMicrotask',
+    'globalThis',
+  ].map((name) => [name, 'readonly']),
 );
 const commonJsGlobals = { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly', __filename: 'readonly' };
 

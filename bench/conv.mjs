@@ -30,13 +30,27 @@ const runner = await bundleRunner(root, 'conv-runner', join(root, 'bench/runners
 const addon = join(root, 'dist/native/regbench_kernels.node');
 const env = { ...process.env, REGBENCH_NATIVE_ADDON: process.env.REGBENCH_NATIVE_ADDON ?? addon, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
 
-const runTs = (backend) => JSON.parse(execFileSync(process.execPath, [runner, backend, JSON.stringify(CASES), String(reps)], { encoding: 'utf8', env }).trim().split('\n').pop());
-const runTorch = () => JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench/conv_torch.py'), JSON.stringify(CASES), String(reps)], { encoding: 'utf8', env }).trim().split('\n').pop());
+const runTs = (backend) =>
+  JSON.parse(
+    execFileSync(process.execPath, [runner, backend, JSON.stringify(CASES), String(reps)], { encoding: 'utf8', env })
+      .trim()
+      .split('\n')
+      .pop(),
+  );
+const runTorch = () =>
+  JSON.parse(
+    execFileSync('/usr/bin/python3', [join(root, 'bench/conv_torch.py'), JSON.stringify(CASES), String(reps)], { encoding: 'utf8', env })
+      .trim()
+      .split('\n')
+      .pop(),
+  );
 
 const native = existsSync(addon) ? runTs('wasm+native') : null;
 const wasm = has('no-wasm') ? null : runTs('wasm');
 const torch = has('no-torch') ? null : runTorch();
-console.log(`ms per call, batch 128, median of ${reps}; ratio = native / PyTorch channels_last${native?.onednn ? ` (native convolutions on oneDNN ${native.onednn})` : ''}`);
+console.log(
+  `ms per call, batch 128, median of ${reps}; ratio = native / PyTorch channels_last${native?.onednn ? ` (native convolutions on oneDNN ${native.onednn})` : ''}`,
+);
 console.log('| layer | kernel | wasm+native | wasm | PyTorch channels_last | ratio |');
 console.log('|---|---|---|---|---|---|');
 const cell = (v) => (v === undefined || v === null ? '-' : v.toFixed(2));

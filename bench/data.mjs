@@ -19,7 +19,15 @@ const BATCH = 128;
 const work = mkdtempSync(join(tmpdir(), 'regbench-bench-data-'));
 try {
   const outfile = join(work, 'data.cjs');
-  await build({ entryPoints: [join(root, 'src/engine/data/index.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, logLevel: 'warning' });
+  await build({
+    entryPoints: [join(root, 'src/engine/data/index.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    logLevel: 'warning',
+  });
   const data = createRequire(import.meta.url)(outfile);
 
   const measure = (split, dataset, train) => {
@@ -51,7 +59,9 @@ try {
     console.log(`FashionMNIST: skipped, ${fmnistDir} is absent (apt-get install dataset-fashion-mnist)`);
   }
 
-  console.log(`\nbatch ${BATCH}, best of 3 epochs, one thread; training consumes ${consume} images/s (assumed: ResNet-20 on wasm${arg ? ', from --consume' : ''})`);
+  console.log(
+    `\nbatch ${BATCH}, best of 3 epochs, one thread; training consumes ${consume} images/s (assumed: ResNet-20 on wasm${arg ? ', from --consume' : ''})`,
+  );
   console.log('set'.padEnd(34) + 'augmented img/s'.padStart(16) + 'ratio'.padStart(9) + 'eval img/s'.padStart(13));
   let ok = true;
   for (const [name, aug, ev] of rows) {

@@ -40,7 +40,17 @@ async function main(): Promise<void> {
   }
   times.sort((a, b) => a - b);
   const fallback = Object.fromEntries([...fallbackCounts().entries()].map(([k, c]) => [k, c.calls]));
-  console.log(JSON.stringify({ arch, device: info.device, gpu: info.gpu ?? null, ms: times[Math.floor(times.length / 2)], minMs: times[0], peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), fallback }));
+  console.log(
+    JSON.stringify({
+      arch,
+      device: info.device,
+      gpu: info.gpu ?? null,
+      ms: times[Math.floor(times.length / 2)],
+      minMs: times[0],
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      fallback,
+    }),
+  );
   process.exit(0);
 }
 main().catch((e: unknown) => {

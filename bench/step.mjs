@@ -56,7 +56,11 @@ function runTfjs(arch, b, n, be, warmup) {
 }
 
 function runTorch(arch, b) {
-  const out = execFileSync('/usr/bin/python3', [join(root, 'bench/torch_step.py'), '--arch', arch, '--batch', String(b), '--steps', String(steps), '--warmup', String(warmup)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: torchEnv });
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [join(root, 'bench/torch_step.py'), '--arch', arch, '--batch', String(b), '--steps', String(steps), '--warmup', String(warmup)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: torchEnv },
+  );
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -77,9 +81,19 @@ for (const arch of archs) {
       if (rounds > 1) console.log(`${arch.padEnd(12)} round ${r + 1}/${rounds}: ${tr.ms.toFixed(0)} vs ${pr ? pr.torchMs.toFixed(0) : '-'} ms`);
     }
     const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    t = { ...pairs[0].tr, ms: mid(pairs.map((p) => p.tr.ms)), minMs: Math.min(...pairs.map((p) => p.tr.minMs)), peakRssMb: Math.max(...pairs.map((p) => p.tr.peakRssMb)) };
+    t = {
+      ...pairs[0].tr,
+      ms: mid(pairs.map((p) => p.tr.ms)),
+      minMs: Math.min(...pairs.map((p) => p.tr.minMs)),
+      peakRssMb: Math.max(...pairs.map((p) => p.tr.peakRssMb)),
+    };
     if (pairs[0].pr) {
-      torch = { ...pairs[0].pr, torchMs: mid(pairs.map((p) => p.pr.torchMs)), torchMinMs: Math.min(...pairs.map((p) => p.pr.torchMinMs)), peakRssMb: Math.max(...pairs.map((p) => p.pr.peakRssMb)) };
+      torch = {
+        ...pairs[0].pr,
+        torchMs: mid(pairs.map((p) => p.pr.torchMs)),
+        torchMinMs: Math.min(...pairs.map((p) => p.pr.torchMinMs)),
+        peakRssMb: Math.max(...pairs.map((p) => p.pr.peakRssMb)),
+      };
       ratio = mid(pairs.map((p) => p.tr.ms / p.pr.torchMs));
     }
   } catch (e) {
@@ -92,7 +106,9 @@ for (const arch of archs) {
   if (withWasm) {
     try {
       wasm = runTfjs(arch, batch, steps, 'wasm', warmup);
-      console.log(`${arch.padEnd(12)} tfjs-wasm(${wasm.threads ?? 1}t) ${wasm.ms.toFixed(0).padStart(6)} ms/step (min ${wasm.minMs.toFixed(0)})   peak RSS ${wasm.peakRssMb} MB`);
+      console.log(
+        `${arch.padEnd(12)} tfjs-wasm(${wasm.threads ?? 1}t) ${wasm.ms.toFixed(0).padStart(6)} ms/step (min ${wasm.minMs.toFixed(0)})   peak RSS ${wasm.peakRssMb} MB`,
+      );
     } catch (e) {
       console.log(`${arch.padEnd(12)} tfjs-wasm FAILED: ${String(e.message).split('\n')[0]}`);
     }
@@ -101,17 +117,31 @@ for (const arch of archs) {
   if (withTorchBackend) {
     try {
       tb = runTfjs(arch, batch, steps, 'torch', warmup);
-      console.log(`${arch.padEnd(12)} tfjs-torch-cpu(${tb.threads ?? 1}t) ${tb.ms.toFixed(0).padStart(6)} ms/step (min ${tb.minMs.toFixed(0)})   peak RSS ${tb.peakRssMb} MB`);
+      console.log(
+        `${arch.padEnd(12)} tfjs-torch-cpu(${tb.threads ?? 1}t) ${tb.ms.toFixed(0).padStart(6)} ms/step (min ${tb.minMs.toFixed(0)})   peak RSS ${tb.peakRssMb} MB`,
+      );
     } catch (e) {
       console.log(`${arch.padEnd(12)} tfjs-torch FAILED: ${String(e.message).split('\n')[0]}`);
     }
   }
-  console.log(`${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB (wasm heap ${t.heapMb ?? '-'} MB) / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`);
+  console.log(
+    `${arch.padEnd(12)} tfjs-${t.backend}(${t.threads ?? 1}t) ${t.ms.toFixed(0).padStart(6)} ms/step (min ${t.minMs.toFixed(0)})   torch ${torch ? torch.torchMs.toFixed(0).padStart(6) : '     -'} ms/step (min ${torch ? torch.torchMinMs.toFixed(0) : '-'})   ratio ${ratio ? ratio.toFixed(2) : '-'}   peak RSS tfjs ${t.peakRssMb} MB (wasm heap ${t.heapMb ?? '-'} MB) / torch ${torch ? torch.peakRssMb : '-'} MB   leak ${t.leakedTensorsPerStep} tensors/step`,
+  );
   const extra = {
     ...(wasm ? { wasmMs: round1(wasm.ms), wasmRatio: torch ? round2(wasm.ms / torch.torchMs) : null } : {}),
     ...(tb ? { torchBackendMs: round1(tb.ms), torchBackendRatio: torch ? round2(tb.ms / torch.torchMs) : null, torchBackendRssMb: tb.peakRssMb } : {}),
   };
-  results.push({ arch, backend: t.backend, batch, tfjsMs: round1(t.ms), torchMs: torch ? torch.torchMs : null, ratio: ratio ? round2(ratio) : null, peakRssMb: t.peakRssMb, heapMb: t.heapMb, ...extra });
+  results.push({
+    arch,
+    backend: t.backend,
+    batch,
+    tfjsMs: round1(t.ms),
+    torchMs: torch ? torch.torchMs : null,
+    ratio: ratio ? round2(ratio) : null,
+    peakRssMb: t.peakRssMb,
+    heapMb: t.heapMb,
+    ...extra,
+  });
 }
 
 if (!has('no-cpu')) {
@@ -120,14 +150,28 @@ if (!has('no-cpu')) {
   const c = runTfjs('resnet20', small, 1, 'cpu', 0);
   const torch = has('no-torch') ? null : runTorch('resnet20', batch);
   const extrapolated = (c.ms * batch) / small;
-  console.log(`cpu backend, resnet20: ${c.ms.toFixed(0)} ms for one step at batch ${small} -> ~${extrapolated.toFixed(0)} ms at batch ${batch} (linear extrapolation)${torch ? `, ratio to torch ~${(extrapolated / torch.torchMs).toFixed(0)}x` : ''}`);
+  console.log(
+    `cpu backend, resnet20: ${c.ms.toFixed(0)} ms for one step at batch ${small} -> ~${extrapolated.toFixed(0)} ms at batch ${batch} (linear extrapolation)${torch ? `, ratio to torch ~${(extrapolated / torch.torchMs).toFixed(0)}x` : ''}`,
+  );
 }
 
-console.log(`\nbatch ${batch}, median of ${steps} steps (ms/step)${rounds > 1 ? `, median of ${rounds} alternating rounds; ratio = median of the rounds' TypeScript / PyTorch` : '; ratio = TypeScript / PyTorch'}`);
-console.log(`| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''}${withTorchBackend ? ' torch-cpu | ratio | torch-cpu peak RSS (MB) |' : ''} peak RSS (MB) |`);
+console.log(
+  `\nbatch ${batch}, median of ${steps} steps (ms/step)${rounds > 1 ? `, median of ${rounds} alternating rounds; ratio = median of the rounds' TypeScript / PyTorch` : '; ratio = TypeScript / PyTorch'}`,
+);
+console.log(
+  `| architecture | ${backend} | PyTorch | ratio |${withWasm ? ' wasm | ratio |' : ''}${withTorchBackend ? ' torch-cpu | ratio | torch-cpu peak RSS (MB) |' : ''} peak RSS (MB) |`,
+);
 console.log(`|---|---|---|---|${withWasm ? '---|---|' : ''}${withTorchBackend ? '---|---|---|' : ''}---|`);
 for (const r of results) {
-  const cells = [r.arch, r.tfjsMs ?? 'failed', r.torchMs ?? '-', r.ratio ?? '-', ...(withWasm ? [r.wasmMs ?? 'failed', r.wasmRatio ?? '-'] : []), ...(withTorchBackend ? [r.torchBackendMs ?? 'failed', r.torchBackendRatio ?? '-', r.torchBackendRssMb ?? '-'] : []), r.peakRssMb ?? '-'];
+  const cells = [
+    r.arch,
+    r.tfjsMs ?? 'failed',
+    r.torchMs ?? '-',
+    r.ratio ?? '-',
+    ...(withWasm ? [r.wasmMs ?? 'failed', r.wasmRatio ?? '-'] : []),
+    ...(withTorchBackend ? [r.torchBackendMs ?? 'failed', r.torchBackendRatio ?? '-', r.torchBackendRssMb ?? '-'] : []),
+    r.peakRssMb ?? '-',
+  ];
   console.log(`| ${cells.join(' | ')} |`);
 }
 for (const r of results) console.log(JSON.stringify(r));

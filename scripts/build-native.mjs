@@ -171,21 +171,42 @@ export async function buildNative({ root, dist, log = console.log, sanitize = pr
   const dnnl = findOneDnn(torch);
   if (dnnl && !includes.includes(dnnl.include)) includes.push(dnnl.include);
   const flags = [
-    '-std=c++17', '-ffp-contract=off', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-Wall', '-Wextra',
-    ...(sanitize ? ['-O0', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-DREGBENCH_UBSAN', '-Werror'] : ['-O3']),
-    '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=regbench_kernels', `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
+    '-std=c++17',
+    '-ffp-contract=off',
+    '-fPIC',
+    '-shared',
+    '-fopenmp',
+    '-fvisibility=hidden',
+    '-Wall',
+    '-Wextra',
+    ...(sanitize
+      ? ['-O0', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-DREGBENCH_UBSAN', '-Werror']
+      : ['-O3']),
+    '-DNAPI_VERSION=8',
+    '-DNODE_GYP_MODULE_NAME=regbench_kernels',
+    `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
     ...(torch.cxx11abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11abi ? 1 : 0}`]),
     // (/usr/include and /usr/local/include are the compiler's own; naming them again would
     // reorder its search path and break #include_next in the C++ library.)
     ...includes.filter((d) => !['/usr/include', '/usr/local/include'].includes(d)).flatMap((d) => ['-isystem', d]),
     src,
     ...(dnnl ? ['-DREGBENCH_WITH_DNNL', `-DREGBENCH_ONEDNN_VERSION="${dnnl.version}"`] : []),
-    `-L${torch.lib}`, `-Wl,-rpath,${torch.lib}`, '-ltorch_cpu', '-lc10',
+    `-L${torch.lib}`,
+    `-Wl,-rpath,${torch.lib}`,
+    '-ltorch_cpu',
+    '-lc10',
     ...(dnnl ? [`-L${dnnl.lib}`, `-l:${dnnl.soname}`] : []),
     '-o',
   ];
-  const sources = readdirSync(join(root, 'native')).filter((f) => /\.(cc|h)$/.test(f)).sort();
-  const hash = createHash('sha256').update(sources.map((f) => readFileSync(join(root, 'native', f), 'utf8')).join('\0')).update(cxx).update(JSON.stringify(flags)).digest('hex').slice(0, 16);
+  const sources = readdirSync(join(root, 'native'))
+    .filter((f) => /\.(cc|h)$/.test(f))
+    .sort();
+  const hash = createHash('sha256')
+    .update(sources.map((f) => readFileSync(join(root, 'native', f), 'utf8')).join('\0'))
+    .update(cxx)
+    .update(JSON.stringify(flags))
+    .digest('hex')
+    .slice(0, 16);
   // Outside the repository (a .vsix must not carry it) and outside dist (cleaned by every build),
   // in the user's own cache, never a shared temp folder (another user could plant a build there).
   const { privateCacheDir, checkTrustedFile } = await privateCache(root);

@@ -129,28 +129,44 @@ export function buildTorchBackend({ src, out, python, log = console.log } = {}) 
   const napi = findNodeApiHeaders();
   if (!napi) return skip('no Node-API header node_api.h found; install the Node.js headers');
   const torch = findLibtorch(python);
-  if (!torch) return skip("no libtorch found; install libtorch-dev, or PyTorch and set regbench.pythonPath to its Python");
-  const sources = readdirSync(src).filter((f) => /\.(cc|h)$/.test(f)).sort();
+  if (!torch) return skip('no libtorch found; install libtorch-dev, or PyTorch and set regbench.pythonPath to its Python');
+  const sources = readdirSync(src)
+    .filter((f) => /\.(cc|h)$/.test(f))
+    .sort();
   // /usr/include is searched already (as -isystem it would break the C++ library's #include_next).
   const includes = [torch.include, join(torch.include, 'torch', 'csrc', 'api', 'include')].filter((d) => existsSync(d) && d !== '/usr/include');
   const flags = [
-    '-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra',
-    '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=regbench_torch', `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
+    '-std=c++17',
+    '-O2',
+    '-fPIC',
+    '-shared',
+    '-fvisibility=hidden',
+    '-Wall',
+    '-Wextra',
+    '-DNAPI_VERSION=8',
+    '-DNODE_GYP_MODULE_NAME=regbench_torch',
+    `-DREGBENCH_LIBTORCH_VERSION="${torch.version}"`,
     ...(torch.cxx11abi === null ? [] : [`-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11abi ? 1 : 0}`]),
     // libtorch's own headers are not ours to warn about.
-    `-isystem${napi}`, ...includes.map((d) => `-isystem${d}`),
+    `-isystem${napi}`,
+    ...includes.map((d) => `-isystem${d}`),
     ...sources.filter((f) => f.endsWith('.cc')).map((f) => join(src, f)),
-    `-L${torch.lib}`, `-Wl,-rpath,${torch.lib}`,
+    `-L${torch.lib}`,
+    `-Wl,-rpath,${torch.lib}`,
     // libtorch_cuda registers the CUDA hooks when it loads; nothing references it by symbol.
     ...(torch.cuda ? ['-Wl,--no-as-needed', '-ltorch_cuda', '-Wl,--as-needed'] : []),
-    '-ltorch_cpu', '-lc10',
+    '-ltorch_cpu',
+    '-lc10',
     '-o',
   ];
   const lib = statSync(join(torch.lib, 'libtorch_cpu.so'));
   const hash = createHash('sha256')
     .update(sources.map((f) => readFileSync(join(src, f), 'utf8')).join('\0'))
-    .update(cxx).update(JSON.stringify(flags)).update(`${torch.lib}:${lib.size}:${lib.mtimeMs}`)
-    .digest('hex').slice(0, 16);
+    .update(cxx)
+    .update(JSON.stringify(flags))
+    .update(`${torch.lib}:${lib.size}:${lib.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 16);
   const cache = cacheDir();
   const cached = join(cache, `${hash}.node`);
   const target = join(out, TORCH_ADDON);
@@ -164,7 +180,10 @@ export function buildTorchBackend({ src, out, python, log = console.log } = {}) 
       execFileSync(cxx, [...flags, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     } catch (e) {
       rmSync(tmp, { force: true });
-      const detail = String(e.stderr ?? e.message).split('\n').find((l) => /error:/.test(l)) ?? String(e.message).split('\n')[0];
+      const detail =
+        String(e.stderr ?? e.message)
+          .split('\n')
+          .find((l) => /error:/.test(l)) ?? String(e.message).split('\n')[0];
       return skip(`compiling against ${torch.source} failed: ${detail.trim()}`);
     }
     renameSync(tmp, cached);
@@ -184,6 +203,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     return k > 0 ? process.argv[k + 1] : undefined;
   };
   const quiet = process.argv.includes('--quiet');
-  const r = buildTorchBackend({ src: arg('--src') && resolve(arg('--src')), out: arg('--out') && resolve(arg('--out')), python: arg('--python'), log: quiet ? () => {} : console.log });
+  const r = buildTorchBackend({
+    src: arg('--src') && resolve(arg('--src')),
+    out: arg('--out') && resolve(arg('--out')),
+    python: arg('--python'),
+    log: quiet ? () => {} : console.log,
+  });
   if (quiet) console.log(JSON.stringify(r));
 }

@@ -129,12 +129,16 @@ for (const pkg of ['@tensorflow/tfjs-core', '@webgpu/types', '@types/long', '@ty
   cpSync(from, join(dist, 'types', 'node_modules', pkg), {
     recursive: true,
     dereference: true,
-    filter: (p) => statSync(p).isDirectory() ? !/[\\/](src|miniprogram|node_modules)$/.test(p) : /(\.d\.ts|package\.json|LICENSE)$/.test(p) && !p.endsWith('_test.d.ts'),
+    filter: (p) =>
+      statSync(p).isDirectory() ? !/[\\/](src|miniprogram|node_modules)$/.test(p) : /(\.d\.ts|package\.json|LICENSE)$/.test(p) && !p.endsWith('_test.d.ts'),
   });
 }
 // The Python worker ships as source beside the bundles.
 if (exists('src/engine/pytorch')) {
-  cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p) });
+  cpSync(join(root, 'src/engine/pytorch'), join(dist, 'pytorch'), {
+    recursive: true,
+    filter: (p) => !p.includes('__pycache__') && !p.endsWith('.ts') && !/[\\/]tests([\\/]|$)/.test(p),
+  });
   // The protocol files the TypeScript side imports; the worker reads them beside itself (protocol.py).
   for (const f of ['protocol.json', 'events.schema.json']) cpSync(join(root, 'src/protocol', f), join(dist, 'pytorch', f));
 }

@@ -63,7 +63,14 @@ export function activate(context: vscode.ExtensionContext): RegbenchApi {
   const matrices = new MatrixTree(store, index);
   const documents = new RunDocuments(index, output.channel);
   const races = new RaceIndex(store.root);
-  const dashboard = new DashboardCommands({ extensionUri: context.extensionUri, index, revealRun: (id) => void tree.revealRun(id), heldOutBenchmarks: () => research.heldOutBenchmarks(), significance: research.significance, races });
+  const dashboard = new DashboardCommands({
+    extensionUri: context.extensionUri,
+    index,
+    revealRun: (id) => void tree.revealRun(id),
+    heldOutBenchmarks: () => research.heldOutBenchmarks(),
+    significance: research.significance,
+    races,
+  });
   const watchOptions = { onEvents: (runId: string) => DashboardPanel.instance?.eventsFileChanged(runId), races };
   const treeToDashboard = tree.view.onDidChangeSelection(() => {
     const ids = tree.selectedRunIds();

@@ -24,7 +24,21 @@ function regbench(args: string[], timeoutMs = 240_000): SpawnSyncReturns<string>
 }
 
 function smoke(variant: string, extra: string[] = []): SpawnSyncReturns<string> {
-  return regbench(['run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--data-dir', data, '--train-subset', '256', '--test-subset', '128', ...extra]);
+  return regbench([
+    'run',
+    variant,
+    '--bench',
+    'resnet20-cifar10',
+    '--budget',
+    'smoke',
+    '--data-dir',
+    data,
+    '--train-subset',
+    '256',
+    '--test-subset',
+    '128',
+    ...extra,
+  ]);
 }
 
 function lastEvent(stdout: string): Record<string, unknown> {
@@ -34,16 +48,28 @@ function lastEvent(stdout: string): Record<string, unknown> {
 
 before(() => {
   fs.mkdirSync(workspace, { recursive: true });
-  const r = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '512', '--test', '256'], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '512', '--test', '256'], {
+    encoding: 'utf8',
+    env,
+  });
   assert.equal(r.status, 0, r.stderr);
 });
 
 test('a smoke run on synthetic CIFAR-10 completes and is listed', () => {
   const r = smoke(path.join(root, 'templates/regularizers/blank.ts'), ['--json']);
   assert.equal(r.status, 0, r.stderr);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string });
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; status?: string });
   // Log lines (where the data came from) may come before run-start; nothing else may.
-  assert.deepEqual(events.filter((e) => e.type !== 'log').slice(0, 2).map((e) => e.type), ['hello', 'run-start']);
+  assert.deepEqual(
+    events
+      .filter((e) => e.type !== 'log')
+      .slice(0, 2)
+      .map((e) => e.type),
+    ['hello', 'run-start'],
+  );
   assert.ok(events.some((e) => e.type === 'epoch'));
   assert.equal(events[events.length - 1].type, 'run-end');
   assert.equal(events[events.length - 1].status, 'completed');
@@ -101,7 +127,24 @@ test('bad usage exits 2 with the reason', () => {
 });
 
 test('a run whose variant loops forever is cancelled within seconds and marked cancelled', async () => {
-  const child = spawn(process.execPath, [cli, 'run', path.join(fixtures, 'loops-forever.ts'), '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--data-dir', data, '--json', '--workspace', workspace], { env });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'run',
+      path.join(fixtures, 'loops-forever.ts'),
+      '--bench',
+      'resnet20-cifar10',
+      '--budget',
+      'smoke',
+      '--data-dir',
+      data,
+      '--json',
+      '--workspace',
+      workspace,
+    ],
+    { env },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -125,7 +168,10 @@ test('a run whose variant loops forever is cancelled within seconds and marked c
   const record = JSON.parse(fs.readFileSync(path.join(workspace, '.regbench', 'runs', runId, 'record.json'), 'utf8')) as { status: string };
   assert.equal(record.status, 'cancelled');
   // The worker (its own process group) is gone too: its pid is in the run's hello event.
-  const hello = fs.readFileSync(path.join(workspace, '.regbench', 'runs', runId, 'events.jsonl'), 'utf8').split('\n').find((l) => l.includes('"hello"'));
+  const hello = fs
+    .readFileSync(path.join(workspace, '.regbench', 'runs', runId, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .find((l) => l.includes('"hello"'));
   assert.ok(hello, 'the hello event is stored');
   const workerPid = (JSON.parse(hello) as { pid: number }).pid;
   assert.throws(() => process.kill(workerPid, 0), /ESRCH/, 'the worker process is still alive');
@@ -134,7 +180,10 @@ test('a run whose variant loops forever is cancelled within seconds and marked c
 const hasFmnist = fs.existsSync('/usr/share/datasets/fashion-mnist');
 test('the real FashionMNIST smoke run (Debian dataset-fashion-mnist) completes', { skip: skipUnless('fashion-mnist', hasFmnist) }, (ctx) => {
   if (!requireTool(ctx, 'fashion-mnist', hasFmnist)) return;
-  const r = regbench(['run', path.join(root, 'templates/regularizers/confidence-penalty.ts'), '--bench', 'mobilenetv2-fmnist', '--budget', 'smoke', '--json'], 600_000);
+  const r = regbench(
+    ['run', path.join(root, 'templates/regularizers/confidence-penalty.ts'), '--bench', 'mobilenetv2-fmnist', '--budget', 'smoke', '--json'],
+    600_000,
+  );
   assert.equal(r.status, 0, r.stderr);
   const end = lastEvent(r.stdout);
   assert.equal(end.type, 'run-end');

@@ -122,7 +122,6 @@ const LIGHT_VARS: Record<string, string> = {
   '--vscode-checkbox-foreground': '#616161',
 };
 
-
 // ---------------------------------------------------------------------------------------------
 // Fixtures: records built through the store's own applyEvent, messages through the host's model
 // ---------------------------------------------------------------------------------------------
@@ -195,15 +194,28 @@ function epochEvent(r: RunRecord, epoch: number, skill: number): EpochEvent {
 
 function start(r: RunRecord): RunRecord {
   return applyEvent(r, {
-    type: 'run-start', runId: r.id, time: r.createdAt, spec: r.spec, stepsPerEpoch: 79, trainImages: 10000, testImages: 2000,
+    type: 'run-start',
+    runId: r.id,
+    time: r.createdAt,
+    spec: r.spec,
+    stepsPerEpoch: 79,
+    trainImages: 10000,
+    testImages: 2000,
     env: { engine: 'tfjs', backend: 'wasm', versions: { tfjs: '4.22.0' }, platform: 'linux', cpus: 2, hostname: 'ci', threads: 2 },
   });
 }
 
 function end(r: RunRecord, status: RunEndEvent['status'], reason?: string): RunRecord {
   return applyEvent(r, {
-    type: 'run-end', runId: r.id, time: r.createdAt, status, bestTestAcc: r.bestTestAcc, finalTestAcc: r.finalTestAcc,
-    epochsCompleted: r.epochsCompleted, seconds: 60, reason,
+    type: 'run-end',
+    runId: r.id,
+    time: r.createdAt,
+    status,
+    bestTestAcc: r.bestTestAcc,
+    finalTestAcc: r.finalTestAcc,
+    epochsCompleted: r.epochsCompleted,
+    seconds: 60,
+    reason,
   });
 }
 
@@ -233,11 +245,19 @@ function completed(fx: Fixture, id: string, bench: BenchId, seed: number, varian
  */
 function fixture(): Fixture & { live: RunRecord; liveEpochs: EpochEvent[] } {
   const fx: Fixture = { records: [], epochs: {} };
-  [0.4, 1.9, -0.8].forEach((skill, seed) => fx.records.push(completed(fx, `run-baseline-${seed}`, 'resnet20-cifar10', seed, 'baseline', 'b0b0b0b0b0b0b0b0', seed, skill)));
+  [0.4, 1.9, -0.8].forEach((skill, seed) =>
+    fx.records.push(completed(fx, `run-baseline-${seed}`, 'resnet20-cifar10', seed, 'baseline', 'b0b0b0b0b0b0b0b0', seed, skill)),
+  );
   fx.records.push(completed(fx, 'run-baseline-heldout', HELD_OUT, 0, 'baseline', 'b0b0b0b0b0b0b0b0', 3, 9.1));
   const failedId = 'run-groupnorm-0';
   let failed = start(newRecord(failedId, makeSpec(failedId, 'mobilenetv2-fmnist', 0, 'group-norm', '9n9n9n9n9n9n9n9n', 3), 4));
-  failed = applyEvent(failed, { type: 'error', runId: failedId, time: failed.createdAt, kind: 'variant', message: 'CustomNorm.forward returned shape [128,8] for input [128,16,32,32]' });
+  failed = applyEvent(failed, {
+    type: 'error',
+    runId: failedId,
+    time: failed.createdAt,
+    kind: 'variant',
+    message: 'CustomNorm.forward returned shape [128,8] for input [128,16,32,32]',
+  });
   fx.records.push(end(failed, 'failed'));
   fx.epochs[failedId] = [];
   // A live run: 2 of 5 epochs in the snapshot, the rest arrive as `append` messages.
@@ -423,7 +443,16 @@ async function launch(): Promise<{ context: BrowserContext; server: Server; clos
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return {
     context,
@@ -447,18 +476,25 @@ test('page model (no browser): seed groups, mean ± std curves, filtering and so
   const cols = snapshotMessage(fx.records, (id) => fx.epochs[id] ?? [], [], undefined, ctx).payload.epochs;
   // Groups: same hash, budget, engine and benchmark; oldest first; seeds in order.
   const groups = seedGroups(runs);
-  assert.deepEqual(groups.map((g) => g.runs.map((r) => r.id)), [
-    ['run-baseline-0', 'run-baseline-1', 'run-baseline-2'],
-    ['run-baseline-heldout'],
-    ['run-groupnorm-0'],
-    ['run-confidence-0'],
-    ['run-confidence-edited'],
-  ]);
+  assert.deepEqual(
+    groups.map((g) => g.runs.map((r) => r.id)),
+    [['run-baseline-0', 'run-baseline-1', 'run-baseline-2'], ['run-baseline-heldout'], ['run-groupnorm-0'], ['run-confidence-0'], ['run-confidence-edited']],
+  );
   // A live seed that is behind counts only where it got to; one value has std 0.
   const short = { ...cols['run-baseline-0'], epoch: [0, 1], testAcc: [70, 72] };
   const curve = meanCurve([short, { ...short, testAcc: [74, null] }, { ...short, epoch: [0, 1, 2], testAcc: [72, 74, 80] }], 'testAcc');
-  assert.deepEqual(curve.map((p) => [p.x, p.y, Number(p.s?.toFixed(6))]), [[1, 72, 2], [2, 73, Number(Math.SQRT2.toFixed(6))], [3, 80, 0]]);
-  assert.deepEqual(runCurve({ ...short, testAcc: [70, null] }, 'testAcc').map((p) => p.y), [70, NaN]);
+  assert.deepEqual(
+    curve.map((p) => [p.x, p.y, Number(p.s?.toFixed(6))]),
+    [
+      [1, 72, 2],
+      [2, 73, Number(Math.SQRT2.toFixed(6))],
+      [3, 80, 0],
+    ],
+  );
+  assert.deepEqual(
+    runCurve({ ...short, testAcc: [70, null] }, 'testAcc').map((p) => p.y),
+    [70, NaN],
+  );
   // Filters combine; text matches label, name, id and hash; sorting keeps nulls last.
   const ids = (f: Partial<typeof NO_FILTERS>, sort = INITIAL_VIEW_STATE.sort) => queryRuns(runs, { ...NO_FILTERS, ...f }, sort).map((r) => r.id);
   assert.deepEqual(ids({ variant: 'confidence-penalty', status: 'running' }), ['run-confidence-0']);
@@ -477,7 +513,11 @@ class FakeHost {
   records: RunRecord[];
   readonly ctx: DashboardContext;
 
-  constructor(private readonly fx: Fixture, heldOut: ReadonlySet<BenchId>, significance?: SignificanceOf) {
+  constructor(
+    private readonly fx: Fixture,
+    heldOut: ReadonlySet<BenchId>,
+    significance?: SignificanceOf,
+  ) {
     this.records = [...fx.records];
     this.ctx = dashboardContext(this.records, heldOut, significance);
   }
@@ -506,7 +546,8 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
   try {
     const fx = fixture();
     // The statistics module's hook: it marks the edited variant's cell (its figures are made up).
-    const significance: SignificanceOf = (group, bench) => (group[0].variantHash.startsWith('c1c1') && bench === 'resnet20-cifar10' ? { p: 0.03, diff: 1.2 } : undefined);
+    const significance: SignificanceOf = (group, bench) =>
+      group[0].variantHash.startsWith('c1c1') && bench === 'resnet20-cifar10' ? { p: 0.03, diff: 1.2 } : undefined;
     const host = new FakeHost(fx, new Set([HELD_OUT]), significance);
     const [base0, base1, base2, heldOut, failed, live, edited] = fx.records;
 
@@ -522,7 +563,12 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     assert.deepEqual(await page.locator('.bench-tab').allInnerTexts(), ['ResNet-56/C100', 'MobileNetV2/FMNIST', 'ResNet-20/C10']);
     assert.equal(await page.locator('.bench-tab.active').innerText(), 'MobileNetV2/FMNIST');
     let c = await charts(page);
-    assert.deepEqual(Object.keys(c).filter((k) => k.startsWith('main-')).sort(), ['main-lr', 'main-regTerm', 'main-testAcc', 'main-testLoss', 'main-trainAcc', 'main-trainLoss']);
+    assert.deepEqual(
+      Object.keys(c)
+        .filter((k) => k.startsWith('main-'))
+        .sort(),
+      ['main-lr', 'main-regTerm', 'main-testAcc', 'main-testLoss', 'main-trainAcc', 'main-trainLoss'],
+    );
     assert.deepEqual(roles(c['main-testAcc']), ['9n9n:run'], 'only MobileNetV2 runs on its tab');
 
     // ----- one benchmark per view: the seed group is a mean with a ± std band -----
@@ -560,7 +606,10 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     await settle(page);
     c = await charts(page);
     const liveTest = c['main-testAcc'].find((d) => d.id === live.id);
-    assert.deepEqual(liveTest?.points.map((p) => p[0]), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      liveTest?.points.map((p) => p[0]),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(liveTest?.points[4][1], fx.liveEpochs[2].testAcc);
     assert.equal(liveTest?.label, `confidence-penalty #1 (c0c0c0) · s0 · ${rec.bestTestAcc?.toFixed(1)}%`);
     assert.equal(new Set(c['main-testAcc'].map((d) => d.color)).size, 3, 'one color per seed group');
@@ -626,9 +675,15 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     await page.locator('vscode-button', { hasText: 'Leaderboard' }).click();
     await settle(page);
     const heads = await page.locator('table.leaderboard thead th').allInnerTexts();
-    assert.deepEqual(heads.map((x) => x.trim()), ['Variant', 'ResNet-56/C100 (held out)', 'MobileNetV2/FMNIST', 'ResNet-20/C10']);
+    assert.deepEqual(
+      heads.map((x) => x.trim()),
+      ['Variant', 'ResNet-56/C100 (held out)', 'MobileNetV2/FMNIST', 'ResNet-20/C10'],
+    );
     const baseRow = page.locator(`table.leaderboard tr[data-row="b0b0b0b0b0b0b0b0|quick|tfjs"]`);
-    assert.match(await baseRow.locator('td[data-bench="resnet20-cifar10"]').innerText(), new RegExp(`^${meanStd([base0, base1, base2].map((r) => r.bestTestAcc as number)).replace(/[.+]/g, '\\$&')} \\(3\\)$`));
+    assert.match(
+      await baseRow.locator('td[data-bench="resnet20-cifar10"]').innerText(),
+      new RegExp(`^${meanStd([base0, base1, base2].map((r) => r.bestTestAcc as number)).replace(/[.+]/g, '\\$&')} \\(3\\)$`),
+    );
     assert.equal(await baseRow.locator(`td[data-bench="${HELD_OUT}"]`).innerText(), '1 run');
     const editedTd = page.locator(`table.leaderboard tr[data-row="c1c1c1c1c1c1c1c1|quick|tfjs"] td[data-bench="resnet20-cifar10"]`);
     assert.match(await editedTd.innerText(), /^★ 82\.06 \(1\)\s*\*$/, 'best in its column, significant');
@@ -659,7 +714,10 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
 
     // ----- comparison of the two versions of one file: A/B labels differ -----
     await row(page, live.id).locator('td.num').first().click();
-    await row(page, edited.id).locator('td.num').first().click({ modifiers: ['Control'] });
+    await row(page, edited.id)
+      .locator('td.num')
+      .first()
+      .click({ modifiers: ['Control'] });
     await page.locator('vscode-button', { hasText: 'Compare selected' }).click();
     const sent = await posted(page);
     assert.deepEqual(sent.filter((m) => m.type === 'selectRuns').pop(), { type: 'selectRuns', payload: { runIds: [live.id, edited.id] } });
@@ -669,19 +727,37 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     await settle(page);
     assert.equal(await page.locator('.compare-view').isVisible(), true);
     const names = await page.locator('.compare-name').allInnerTexts();
-    assert.deepEqual(names.map((n) => n.split(' · ')[0]), ['confidence-penalty #1 (c0c0c0)', 'confidence-penalty #2 (c1c1c1)']);
+    assert.deepEqual(
+      names.map((n) => n.split(' · ')[0]),
+      ['confidence-penalty #1 (c0c0c0)', 'confidence-penalty #2 (c1c1c1)'],
+    );
     assert.deepEqual(await page.locator('table.settings-diff tbody td.key').allInnerTexts(), ['variantHash']);
     const deltaRow = await page.locator('table.accuracy-deltas tbody tr').allInnerTexts();
-    assert.match(deltaRow[0], new RegExp(`ResNet-20/C10\\s+${rec.bestTestAcc!.toFixed(2)}\\s+${edited.bestTestAcc!.toFixed(2)}\\s+\\+${(edited.bestTestAcc! - rec.bestTestAcc!).toFixed(2)}`));
+    assert.match(
+      deltaRow[0],
+      new RegExp(
+        `ResNet-20/C10\\s+${rec.bestTestAcc!.toFixed(2)}\\s+${edited.bestTestAcc!.toFixed(2)}\\s+\\+${(edited.bestTestAcc! - rec.bestTestAcc!).toFixed(2)}`,
+      ),
+    );
     c = await charts(page);
     for (const [name, datasets] of Object.entries(c).filter(([k]) => k.startsWith('compare-'))) {
-      assert.deepEqual(datasets.map((d) => [d.id, d.points.length]), [[live.id, 5], [edited.id, 5]], name);
+      assert.deepEqual(
+        datasets.map((d) => [d.id, d.points.length]),
+        [
+          [live.id, 5],
+          [edited.id, 5],
+        ],
+        name,
+      );
       assert.notEqual(datasets[0].color, datasets[1].color, `${name}: A and B differ in color`);
     }
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-comparison.png'), fullPage: true });
 
     // ----- no cap on compared runs: a third one, against the same baseline -----
-    await row(page, base0.id).locator('td.num').first().click({ modifiers: ['Control'] });
+    await row(page, base0.id)
+      .locator('td.num')
+      .first()
+      .click({ modifiers: ['Control'] });
     await page.locator('vscode-button', { hasText: 'Compare selected' }).click();
     assert.deepEqual((await posted(page)).pop(), { type: 'compare', payload: { a: live.id, b: edited.id, more: [base0.id] } });
     await host.post(page, { type: 'compare', payload: { comparison: buildComparison(rec, edited, host.records, host.ctx, [base0]) } });
@@ -690,7 +766,10 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     assert.deepEqual(await page.locator('table.settings-diff thead th').allInnerTexts(), ['Setting', 'A', 'B', 'C']);
     assert.deepEqual(await page.locator('table.accuracy-deltas thead th').allInnerTexts(), ['Benchmark', 'A', 'B', 'Δ (B − A)', 'C', 'Δ (C − A)']);
     const three = (await charts(page))['compare-testAcc'];
-    assert.deepEqual(three.map((d) => d.id), [live.id, edited.id, base0.id]);
+    assert.deepEqual(
+      three.map((d) => d.id),
+      [live.id, edited.id, base0.id],
+    );
     assert.equal(new Set(three.map((d) => d.color)).size, 3);
 
     // ----- held out: no number of the held-out benchmark reached the page -----
@@ -710,7 +789,13 @@ test('dashboard: labels, per-benchmark bands, seeds, filters, leaderboard, held-
     const stored = (await lastState(page)) as { selected: string[]; hidden: string[]; view: string; comparePair: unknown; bench: string };
     assert.deepEqual(
       { selected: stored.selected, hidden: stored.hidden, view: stored.view, comparePair: stored.comparePair, bench: stored.bench },
-      { selected: [live.id, edited.id, base0.id], hidden: [base1.id], view: 'compare', comparePair: { a: live.id, b: edited.id, more: [base0.id] }, bench: 'resnet20-cifar10' },
+      {
+        selected: [live.id, edited.id, base0.id],
+        hidden: [base1.id],
+        view: 'compare',
+        comparePair: { a: live.id, b: edited.id, more: [base0.id] },
+        bench: 'resnet20-cifar10',
+      },
     );
     await page.close();
     browser.server.nextState = stored;

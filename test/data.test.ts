@@ -9,7 +9,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DATASET_STATS } from '../src/protocol/benchmarks';
-import { BatchIterator, DataError, defaultCacheDir, loadDataset, permutation, Rng, selectSubset, writeSyntheticDataset, type DataSplit } from '../src/engine/data';
+import {
+  BatchIterator,
+  DataError,
+  defaultCacheDir,
+  loadDataset,
+  permutation,
+  Rng,
+  selectSubset,
+  writeSyntheticDataset,
+  type DataSplit,
+} from '../src/engine/data';
 import { readTar, writeTar } from '../src/engine/data/tar';
 import { requireTool, skipUnless } from './requirements';
 
@@ -197,7 +207,10 @@ describe('tar.gz archives', () => {
   test('a damaged tar header is a DataError', () => {
     const tar = writeTar([{ name: 'a.bin', data: new Uint8Array(10) }]);
     tar[3] ^= 0xff;
-    assert.throws(() => readTar(tar, 'x.tar'), (e: unknown) => e instanceof DataError && /bad header checksum/.test(e.message));
+    assert.throws(
+      () => readTar(tar, 'x.tar'),
+      (e: unknown) => e instanceof DataError && /bad header checksum/.test(e.message),
+    );
   });
 
   test('an archive in the data directory is verified, extracted into the cache once, and read', async () => {
@@ -221,20 +234,24 @@ describe('tar.gz archives', () => {
     assert.ok(!logs.some((l) => l.startsWith('extracting')), 'the second load reuses the extracted folder');
   });
 
-  test('an archive written by the system tar (GNU format) is read', { skip: spawnSync('tar', ['--version']).status === 0 ? false : 'no tar command' }, async () => {
-    const src = freshDir('gnutar-src');
-    await writeSyntheticDataset('cifar10', src, { train: 12, test: 4, seed: 2 });
-    const dir = freshDir('gnutar');
-    mkdirSync(dir, { recursive: true });
-    const archive = join(dir, 'cifar-10-binary.tar.gz');
-    const r = spawnSync('tar', ['czf', archive, '-C', src, 'cifar-10-batches-bin']);
-    assert.equal(r.status, 0, String(r.stderr));
-    const remote = { baseUrl: 'http://127.0.0.1:1/', md5: { 'cifar-10-binary.tar.gz': md5(readFileSync(archive)) } };
-    const d = await loadDataset('cifar10', { dataDir: dir, cacheDir: freshDir('cache'), allowDownload: false, remote });
-    const expected = await loadDataset('cifar10', { dataDir: src, cacheDir: freshDir('cache'), allowDownload: false });
-    assert.equal(d.train.n, 12);
-    assert.deepEqual(d.train.images, expected.train.images);
-  });
+  test(
+    'an archive written by the system tar (GNU format) is read',
+    { skip: spawnSync('tar', ['--version']).status === 0 ? false : 'no tar command' },
+    async () => {
+      const src = freshDir('gnutar-src');
+      await writeSyntheticDataset('cifar10', src, { train: 12, test: 4, seed: 2 });
+      const dir = freshDir('gnutar');
+      mkdirSync(dir, { recursive: true });
+      const archive = join(dir, 'cifar-10-binary.tar.gz');
+      const r = spawnSync('tar', ['czf', archive, '-C', src, 'cifar-10-batches-bin']);
+      assert.equal(r.status, 0, String(r.stderr));
+      const remote = { baseUrl: 'http://127.0.0.1:1/', md5: { 'cifar-10-binary.tar.gz': md5(readFileSync(archive)) } };
+      const d = await loadDataset('cifar10', { dataDir: dir, cacheDir: freshDir('cache'), allowDownload: false, remote });
+      const expected = await loadDataset('cifar10', { dataDir: src, cacheDir: freshDir('cache'), allowDownload: false });
+      assert.equal(d.train.n, 12);
+      assert.deepEqual(d.train.images, expected.train.images);
+    },
+  );
 
   test('an archive whose MD5 is not the official one is rejected', async () => {
     const dir = freshDir('arch-bad');
@@ -281,7 +298,10 @@ describe('lookup order', () => {
   test('the cache directory follows XDG_CACHE_HOME, ~/.cache and LOCALAPPDATA', () => {
     assert.equal(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' }, 'linux', '/home/u'), join('/x/cache', 'regbench', 'datasets'));
     assert.equal(defaultCacheDir({}, 'linux', '/home/u'), join('/home/u', '.cache', 'regbench', 'datasets'));
-    assert.equal(defaultCacheDir({ LOCALAPPDATA: 'C:/Users/u/AppData/Local' }, 'win32', 'C:/Users/u'), join('C:/Users/u/AppData/Local', 'regbench', 'datasets'));
+    assert.equal(
+      defaultCacheDir({ LOCALAPPDATA: 'C:/Users/u/AppData/Local' }, 'win32', 'C:/Users/u'),
+      join('C:/Users/u/AppData/Local', 'regbench', 'datasets'),
+    );
   });
 });
 
@@ -559,8 +579,14 @@ describe('subsets and the seeded generator', () => {
     const a = seenBy(1);
     const b = seenBy(2);
     assert.notDeepEqual(a, b, 'the order depends on the seed');
-    assert.deepEqual([...a].sort((p, q) => p - q), [...subset]);
-    assert.deepEqual([...b].sort((p, q) => p - q), [...subset]);
+    assert.deepEqual(
+      [...a].sort((p, q) => p - q),
+      [...subset],
+    );
+    assert.deepEqual(
+      [...b].sort((p, q) => p - q),
+      [...subset],
+    );
   });
 
   test('Rng: reproducible, seeds give different streams, permutations are permutations', () => {
@@ -572,7 +598,10 @@ describe('subsets and the seeded generator', () => {
     assert.notDeepEqual(draw(42), draw(43));
     assert.notDeepEqual(draw(2 ** 40), draw(0), 'the high bits of a large seed count');
     const p = permutation(1000, 3);
-    assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(
+      [...p].sort((a, b) => a - b),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
     const r = new Rng(1);
     let sum = 0;
     for (let i = 0; i < 10000; i++) {

@@ -116,7 +116,12 @@ async function screenshot(page: Page, name: string): Promise<string> {
  * One step of the scenario: timed, a screenshot when it fails, skipped after a failed step
  * unless it does not depend on that step (`runsAfterFailureOf`).
  */
-function step(name: string, timeoutMs: number, body: (s: Session, t: TestContext) => Promise<void>, options: { runsAfterFailureOf?: string[] | 'any' } = {}): void {
+function step(
+  name: string,
+  timeoutMs: number,
+  body: (s: Session, t: TestContext) => Promise<void>,
+  options: { runsAfterFailureOf?: string[] | 'any' } = {},
+): void {
   test(name, { timeout: timeoutMs }, async (t) => {
     if (setupSkip) return t.skip(setupSkip);
     const independent = options.runsAfterFailureOf === 'any' || (failedStep !== undefined && options.runsAfterFailureOf?.includes(failedStep));
@@ -162,7 +167,12 @@ function packageExtension(): string {
 function writeWorkspace(tmp: string): string {
   const dataDir = path.join(tmp, 'cifar10');
   // The smoke budget needs 512 training and 256 test images.
-  run(process.execPath, [path.join(ROOT, 'bin', 'regbench.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '512', '--test', '256'], ROOT, 60_000);
+  run(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'regbench.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '512', '--test', '256'],
+    ROOT,
+    60_000,
+  );
   const workspace = path.join(tmp, 'workspace');
   fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
   const settings = {
@@ -212,49 +222,52 @@ function readActivation(userDataDir: string): { event?: string; log?: string } {
 }
 
 describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip: skipReason() }, () => {
-  before(async () => {
-    const started = Date.now();
-    let binary: string;
-    if (!fs.existsSync(CHROMIUM)) assert.fail(missingMessage('chromium', `no ${CHROMIUM}`));
-    try {
-      const setup = setUpCodeServer(ROOT);
-      binary = setup.binary;
-      timings['setup-code-server.sh'] = setup.seconds;
-    } catch (err) {
-      if (REQUIRE_ALL) throw new Error(`${missingMessage('code-server')}: ${(err as Error).message}`, { cause: err });
-      setupSkip = `code-server could not be set up: ${(err as Error).message.split('\n')[0]}`;
-      return;
-    }
-    fs.rmSync(SHOTS, { recursive: true, force: true });
-    const packStarted = Date.now();
-    const vsix = packageExtension();
-    timings['npm run package'] = (Date.now() - packStarted) / 1000;
+  before(
+    async () => {
+      const started = Date.now();
+      let binary: string;
+      if (!fs.existsSync(CHROMIUM)) assert.fail(missingMessage('chromium', `no ${CHROMIUM}`));
+      try {
+        const setup = setUpCodeServer(ROOT);
+        binary = setup.binary;
+        timings['setup-code-server.sh'] = setup.seconds;
+      } catch (err) {
+        if (REQUIRE_ALL) throw new Error(`${missingMessage('code-server')}: ${(err as Error).message}`, { cause: err });
+        setupSkip = `code-server could not be set up: ${(err as Error).message.split('\n')[0]}`;
+        return;
+      }
+      fs.rmSync(SHOTS, { recursive: true, force: true });
+      const packStarted = Date.now();
+      const vsix = packageExtension();
+      timings['npm run package'] = (Date.now() - packStarted) / 1000;
 
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-e2e-'));
-    const workspace = writeWorkspace(tmp);
-    const profile = makeProfile(tmp, USER_SETTINGS);
-    // Each resource is recorded as soon as it exists, so that `after` ends it whatever fails next.
-    created = { tmp, profile };
-    const installStarted = Date.now();
-    const installed = installExtension(binary, profile, vsix);
-    timings['--install-extension'] = (Date.now() - installStarted) / 1000;
-    assert.match(installed, /successfully installed/i);
-    assert.ok(
-      fs.readdirSync(profile.extensionsDir).some((d) => d.startsWith('regbench.regbench-')),
-      `the extension is not in ${profile.extensionsDir}: ${installed}`,
-    );
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-e2e-'));
+      const workspace = writeWorkspace(tmp);
+      const profile = makeProfile(tmp, USER_SETTINGS);
+      // Each resource is recorded as soon as it exists, so that `after` ends it whatever fails next.
+      created = { tmp, profile };
+      const installStarted = Date.now();
+      const installed = installExtension(binary, profile, vsix);
+      timings['--install-extension'] = (Date.now() - installStarted) / 1000;
+      assert.match(installed, /successfully installed/i);
+      assert.ok(
+        fs.readdirSync(profile.extensionsDir).some((d) => d.startsWith('regbench.regbench-')),
+        `the extension is not in ${profile.extensionsDir}: ${installed}`,
+      );
 
-    created.server = await CodeServer.start(binary, profile, workspace, path.join(tmp, 'code-server.log'));
-    created.browser = await openBrowser(path.join(tmp, 'browser'));
-    const { server, browser } = created;
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(30_000);
-    session = { tmp, profile, workspace, server, browser, page };
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
-    await page.locator('.explorer-folders-view').waitFor({ state: 'visible', timeout: 60_000 });
-    timings['setup total'] = (Date.now() - started) / 1000;
-  }, { timeout: 20 * 60_000 });
+      created.server = await CodeServer.start(binary, profile, workspace, path.join(tmp, 'code-server.log'));
+      created.browser = await openBrowser(path.join(tmp, 'browser'));
+      const { server, browser } = created;
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      page.setDefaultTimeout(30_000);
+      session = { tmp, profile, workspace, server, browser, page };
+      await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await page.locator('.explorer-folders-view').waitFor({ state: 'visible', timeout: 60_000 });
+      timings['setup total'] = (Date.now() - started) / 1000;
+    },
+    { timeout: 20 * 60_000 },
+  );
 
   after(async () => {
     const res = created;
@@ -299,7 +312,10 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
   step('the scaffolded variant is typed: `tf.` completion offers tf.logSoftmax, and the Problems panel is empty', 120_000, async ({ page, workspace }) => {
     // The TypeScript server loads tfjs-core's ~900 declaration files first: hover until it answers
     // with the docs of tf.logSoftmax (a hover is asked again each time the pointer comes back).
-    const token = page.locator('.view-line', { hasText: 'const logP = tf.logSoftmax' }).locator('span', { hasText: /^logSoftmax$/ }).first();
+    const token = page
+      .locator('.view-line', { hasText: 'const logP = tf.logSoftmax' })
+      .locator('span', { hasText: /^logSoftmax$/ })
+      .first();
     const docs = page.locator('.monaco-hover', { hasText: 'Computes the log softmax' }).first();
     for (let i = 0; i < 30 && !(await docs.isVisible()); i++) {
       await page.mouse.move(0, 0);
@@ -351,45 +367,56 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
 
   let firstAcc = 0;
 
-  step('Run Benchmark on ResNet-20/CIFAR-10 from the palette trains the open variant; the dashboard shows the epoch', RUN_TIMEOUT_MS + 60_000, async ({ page }) => {
-    await runCommand(page, RUN_COMMAND);
-    // The budget is asked, the configured default (regbench.defaultBudget: smoke) first.
-    await quickPickTitle(page).filter({ hasText: BUDGET_PICK }).waitFor({ state: 'visible', timeout: 30_000 });
-    const budgets = await quickPickLabels(page);
-    assert.deepEqual(budgets.slice(0, 1), ['smoke'], `budget pick: ${budgets.join(', ')}`);
-    await screenshot(page, 'budget-pick');
-    await answerQuickPick(page, BUDGET_PICK, 'smoke');
+  step(
+    'Run Benchmark on ResNet-20/CIFAR-10 from the palette trains the open variant; the dashboard shows the epoch',
+    RUN_TIMEOUT_MS + 60_000,
+    async ({ page }) => {
+      await runCommand(page, RUN_COMMAND);
+      // The budget is asked, the configured default (regbench.defaultBudget: smoke) first.
+      await quickPickTitle(page).filter({ hasText: BUDGET_PICK }).waitFor({ state: 'visible', timeout: 30_000 });
+      const budgets = await quickPickLabels(page);
+      assert.deepEqual(budgets.slice(0, 1), ['smoke'], `budget pick: ${budgets.join(', ')}`);
+      await screenshot(page, 'budget-pick');
+      await answerQuickPick(page, BUDGET_PICK, 'smoke');
 
-    await page.locator('.notification-toast', { hasText: 'Regbench: my-reg.ts on ResNet-20/CIFAR-10, seed 0' }).first().waitFor({ state: 'visible', timeout: 30_000 });
-    await screenshot(page, 'run-progress');
+      await page
+        .locator('.notification-toast', { hasText: 'Regbench: my-reg.ts on ResNet-20/CIFAR-10, seed 0' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'run-progress');
 
-    await runCommand(page, 'Regbench: Open Dashboard');
-    const dash = webview(page);
-    const row = dash.locator('tr.run');
-    await row.first().waitFor({ state: 'visible', timeout: 30_000 });
-    await screenshot(page, 'dashboard-live');
-    await dash.locator(ENDED_ROW).first().waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
-    await screenshot(page, 'dashboard-run-ended');
+      await runCommand(page, 'Regbench: Open Dashboard');
+      const dash = webview(page);
+      const row = dash.locator('tr.run');
+      await row.first().waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, 'dashboard-live');
+      await dash.locator(ENDED_ROW).first().waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
+      await screenshot(page, 'dashboard-run-ended');
 
-    assert.equal(await row.count(), 1);
-    await assertCompleted(row);
-    assert.match(await row.locator('.run-name').innerText(), /^my-reg #1 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0/);
-    assert.equal(await row.locator('td.epoch').innerText(), '1/1');
-    const best = await row.locator('td.best').innerText();
-    assert.match(best, /^\d+\.\d\d$/, 'the best test accuracy, in percent');
-    firstAcc = Number(best);
-    const runId = await row.getAttribute('data-run-id');
-    // The chart: the page's read-only test hook returns plain copies of the Chart.js data.
-    const charts = (await dash.locator('body').evaluate(() =>
-      (window as unknown as { __regbenchCharts: { describe(): Record<string, Array<{ runId: string; points: Array<[number, number | null]> }>> } }).__regbenchCharts.describe(),
-    ));
-    const testAcc = charts['main-testAcc']?.find((d) => d.runId === runId);
-    assert.ok(testAcc, `no test-accuracy curve for ${runId}: ${JSON.stringify(Object.keys(charts))}`);
-    assert.equal(testAcc.points.length, 1, 'one point per epoch');
-    assert.equal(testAcc.points[0][0], 1);
-    assert.ok(Math.abs((testAcc.points[0][1] ?? NaN) - firstAcc) < 0.01, `the point (${testAcc.points[0][1]}) is the epoch's test accuracy (${firstAcc})`);
-    assert.ok(await dash.locator('canvas[data-chart="main-testAcc"]').isVisible(), 'the test-accuracy chart is drawn');
-  });
+      assert.equal(await row.count(), 1);
+      await assertCompleted(row);
+      assert.match(await row.locator('.run-name').innerText(), /^my-reg #1 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0/);
+      assert.equal(await row.locator('td.epoch').innerText(), '1/1');
+      const best = await row.locator('td.best').innerText();
+      assert.match(best, /^\d+\.\d\d$/, 'the best test accuracy, in percent');
+      firstAcc = Number(best);
+      const runId = await row.getAttribute('data-run-id');
+      // The chart: the page's read-only test hook returns plain copies of the Chart.js data.
+      const charts = await dash
+        .locator('body')
+        .evaluate(() =>
+          (
+            window as unknown as { __regbenchCharts: { describe(): Record<string, Array<{ runId: string; points: Array<[number, number | null]> }>> } }
+          ).__regbenchCharts.describe(),
+        );
+      const testAcc = charts['main-testAcc']?.find((d) => d.runId === runId);
+      assert.ok(testAcc, `no test-accuracy curve for ${runId}: ${JSON.stringify(Object.keys(charts))}`);
+      assert.equal(testAcc.points.length, 1, 'one point per epoch');
+      assert.equal(testAcc.points[0][0], 1);
+      assert.ok(Math.abs((testAcc.points[0][1] ?? NaN) - firstAcc) < 0.01, `the point (${testAcc.points[0][1]}) is the epoch's test accuracy (${firstAcc})`);
+      assert.ok(await dash.locator('canvas[data-chart="main-testAcc"]').isVisible(), 'the test-accuracy chart is drawn');
+    },
+  );
 
   step('the code lens on computeRegularization shows the accuracy of the run', 60_000, async ({ page }) => {
     await editorTab(page, 'my-reg.ts').click();
@@ -398,7 +425,10 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     const shown = Number(/ResNet-20\/C10 (\d+(?:\.\d)?)%/.exec(lens)?.[1]);
     assert.ok(Math.abs(shown - firstAcc) <= 0.05 + 1e-9, `lens ${shown}% vs dashboard ${firstAcc}%`);
     const lensTexts = await page.locator('.codelens-decoration').allInnerTexts();
-    assert.ok(lensTexts.some((t) => t.includes('Run…') && t.includes('Compare…')), `lenses: ${lensTexts.join(' | ')}`);
+    assert.ok(
+      lensTexts.some((t) => t.includes('Run…') && t.includes('Compare…')),
+      `lenses: ${lensTexts.join(' | ')}`,
+    );
     await screenshot(page, 'code-lens');
   });
 
@@ -447,7 +477,9 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     await screenshot(page, 'compare-pick-baseline');
     // Newest first: the second row is the first run (BETA = 0.1), the baseline.
     await rows.nth(1).click();
-    await quickPickTitle(page).filter({ hasText: /with which run/ }).waitFor({ state: 'visible' });
+    await quickPickTitle(page)
+      .filter({ hasText: /with which run/ })
+      .waitFor({ state: 'visible' });
     assert.equal(await rows.count(), 1, 'the baseline is not offered again');
     await rows.first().click();
 
@@ -466,26 +498,33 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     const title = (await diffTab.getAttribute('aria-label')) ?? '';
     assert.match(title, /^my-reg #1 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0 · \d+\.\d% ↔ my-reg #2 \([0-9a-f]{6}\) · ResNet-20\/C10 · s0 · \d+\.\d%/, title);
     // The diff stays in sight: the dashboard opens beside it, not on top of it in the same group.
-    const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((t) => `${t.getAttribute('aria-label')}${t.classList.contains('active') ? ' [active]' : ''}`));
+    const tabs = await page
+      .locator('.tabs-container .tab')
+      .evaluateAll((els) => els.map((t) => `${t.getAttribute('aria-label')}${t.classList.contains('active') ? ' [active]' : ''}`));
     assert.ok(await diffTab.evaluate((tab) => tab.classList.contains('active')), `the diff is hidden behind another tab of its group: ${tabs.join(' | ')}`);
     assert.ok(await page.locator('.monaco-diff-editor').first().isVisible(), 'the diff editor is visible');
     assert.ok(await dash.locator('body').isVisible(), 'the dashboard is visible beside the diff');
   });
 
-  step('the diff editor shows the line that changed between the two runs', 60_000, async ({ page }) => {
-    // A user reaches the diff through its tab even when the layout hid it.
-    const diffTab = page.locator(DIFF_TAB).first();
-    if (!(await diffTab.evaluate((tab) => tab.classList.contains('active')))) await diffTab.click();
-    const diff = page.locator('.monaco-diff-editor').first();
-    await diff.waitFor({ state: 'visible', timeout: 15_000 });
-    // The one changed line: BETA 0.1 on the left, 0.3 on the right; both sides are read-only snapshots.
-    await diff.locator('.editor.original .view-lines', { hasText: 'BETA = 0.1' }).waitFor({ state: 'visible' });
-    await diff.locator('.editor.modified .view-lines', { hasText: 'BETA = 0.3' }).waitFor({ state: 'visible' });
-    assert.ok((await diff.locator('.line-insert, .char-insert').count()) > 0, 'the diff marks the change');
-    await screenshot(page, 'compare-diff');
-    const messages = await notificationTexts(page);
-    assert.ok(!messages.some((m) => /Regbench: .*failed/.test(m)), `no failure notifications: ${messages.join(' | ')}`);
-  }, { runsAfterFailureOf: [COMPARE_STEP] });
+  step(
+    'the diff editor shows the line that changed between the two runs',
+    60_000,
+    async ({ page }) => {
+      // A user reaches the diff through its tab even when the layout hid it.
+      const diffTab = page.locator(DIFF_TAB).first();
+      if (!(await diffTab.evaluate((tab) => tab.classList.contains('active')))) await diffTab.click();
+      const diff = page.locator('.monaco-diff-editor').first();
+      await diff.waitFor({ state: 'visible', timeout: 15_000 });
+      // The one changed line: BETA 0.1 on the left, 0.3 on the right; both sides are read-only snapshots.
+      await diff.locator('.editor.original .view-lines', { hasText: 'BETA = 0.1' }).waitFor({ state: 'visible' });
+      await diff.locator('.editor.modified .view-lines', { hasText: 'BETA = 0.3' }).waitFor({ state: 'visible' });
+      assert.ok((await diff.locator('.line-insert, .char-insert').count()) > 0, 'the diff marks the change');
+      await screenshot(page, 'compare-diff');
+      const messages = await notificationTexts(page);
+      assert.ok(!messages.some((m) => /Regbench: .*failed/.test(m)), `no failure notifications: ${messages.join(' | ')}`);
+    },
+    { runsAfterFailureOf: [COMPARE_STEP] },
+  );
 
   step('the Experiments view tells the two runs apart: edit numbers, the changed line on hover, Rename Run…', 60_000, async ({ page }) => {
     const tree = page.locator('.pane-body .monaco-list').filter({ hasText: 'my-reg.ts' }).first();
@@ -526,63 +565,99 @@ describe('Regbench in VS Code (code-server 4.139.1 + headless Chromium)', { skip
     }
     await input.fill('beta 0.3');
     await input.press('Enter');
-    await tree.locator('.monaco-list-row', { hasText: /^beta 0\.3 · #2 \([0-9a-f]{6}\) · s0/ }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    await tree
+      .locator('.monaco-list-row', { hasText: /^beta 0\.3 · #2 \([0-9a-f]{6}\) · s0/ })
+      .first()
+      .waitFor({ state: 'visible', timeout: 15_000 });
     await screenshot(page, 'tree-renamed');
   });
 
-  step('a second seed of the edited variant, run from the CLI into the same store, makes a seed group: the leaderboard shows mean ± std (n=2)', RUN_TIMEOUT_MS + 60_000, async ({ page, workspace }) => {
-    // The editor and the CLI share the run store: the dashboard picks up the CLI's run by itself.
-    const dataDir = path.join(path.dirname(workspace), 'cifar10');
-    const variant = path.join(workspace, 'variants', 'my-reg.ts');
-    run(process.execPath, [path.join(ROOT, 'bin', 'regbench.js'), 'run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--seed', '1', '--data-dir', dataDir, '--workspace', workspace], ROOT, RUN_TIMEOUT_MS);
-    await runCommand(page, 'Regbench: Open Dashboard');
-    const dash = webview(page);
-    await dash.locator('vscode-button', { hasText: 'Leaderboard' }).first().click();
-    const cell = dash.locator('table.leaderboard td[data-bench="resnet20-cifar10"]', { hasText: /± .*\(2\)/ }).first();
-    try {
-      // The file watcher reports the CLI's run...
-      await cell.waitFor({ state: 'visible', timeout: 20_000 });
-    } catch {
-      // ...where the editor's file watching works; else the Experiments view's Refresh reloads the store.
-      await page.locator('.sidebar .action-label[aria-label="Refresh"]').first().click();
-      await page.waitForTimeout(2_000);
+  step(
+    'a second seed of the edited variant, run from the CLI into the same store, makes a seed group: the leaderboard shows mean ± std (n=2)',
+    RUN_TIMEOUT_MS + 60_000,
+    async ({ page, workspace }) => {
+      // The editor and the CLI share the run store: the dashboard picks up the CLI's run by itself.
+      const dataDir = path.join(path.dirname(workspace), 'cifar10');
+      const variant = path.join(workspace, 'variants', 'my-reg.ts');
+      run(
+        process.execPath,
+        [
+          path.join(ROOT, 'bin', 'regbench.js'),
+          'run',
+          variant,
+          '--bench',
+          'resnet20-cifar10',
+          '--budget',
+          'smoke',
+          '--seed',
+          '1',
+          '--data-dir',
+          dataDir,
+          '--workspace',
+          workspace,
+        ],
+        ROOT,
+        RUN_TIMEOUT_MS,
+      );
+      await runCommand(page, 'Regbench: Open Dashboard');
+      const dash = webview(page);
       await dash.locator('vscode-button', { hasText: 'Leaderboard' }).first().click();
-      await page.waitForTimeout(1_000);
-      await screenshot(page, 'leaderboard-after-refresh');
-      await cell.waitFor({ state: 'visible', timeout: 20_000 });
-    }
-    assert.match(await cell.innerText(), /\d+\.\d+ ± \d+\.\d+ \(2\)/);
-    await screenshot(page, 'leaderboard-seed-group');
-  });
+      const cell = dash.locator('table.leaderboard td[data-bench="resnet20-cifar10"]', { hasText: /± .*\(2\)/ }).first();
+      try {
+        // The file watcher reports the CLI's run...
+        await cell.waitFor({ state: 'visible', timeout: 20_000 });
+      } catch {
+        // ...where the editor's file watching works; else the Experiments view's Refresh reloads the store.
+        await page.locator('.sidebar .action-label[aria-label="Refresh"]').first().click();
+        await page.waitForTimeout(2_000);
+        await dash.locator('vscode-button', { hasText: 'Leaderboard' }).first().click();
+        await page.waitForTimeout(1_000);
+        await screenshot(page, 'leaderboard-after-refresh');
+        await cell.waitFor({ state: 'visible', timeout: 20_000 });
+      }
+      assert.match(await cell.innerText(), /\d+\.\d+ ± \d+\.\d+ \(2\)/);
+      await screenshot(page, 'leaderboard-seed-group');
+    },
+  );
 
-  step('the Getting Started walkthrough lists its four steps', 60_000, async ({ page }) => {
-    await runCommand(page, 'Welcome: Open Walkthrough...');
-    await quickPickRow(page, 'Get Started with Regbench').first().click();
-    const walkthrough = page.locator('.gettingStartedContainer');
-    for (const title of ['Scaffold a variant', 'Run the smoke budget', 'Open the dashboard', 'Compare two runs']) {
-      await walkthrough.getByText(title, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
-    }
-    await screenshot(page, 'walkthrough');
-  }, { runsAfterFailureOf: 'any' });
+  step(
+    'the Getting Started walkthrough lists its four steps',
+    60_000,
+    async ({ page }) => {
+      await runCommand(page, 'Welcome: Open Walkthrough...');
+      await quickPickRow(page, 'Get Started with Regbench').first().click();
+      const walkthrough = page.locator('.gettingStartedContainer');
+      for (const title of ['Scaffold a variant', 'Run the smoke budget', 'Open the dashboard', 'Compare two runs']) {
+        await walkthrough.getByText(title, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
+      }
+      await screenshot(page, 'walkthrough');
+    },
+    { runsAfterFailureOf: 'any' },
+  );
 
-  step('the extension activated on its first command; its activation time is listed', 60_000, async ({ page }, t) => {
-    await runCommand(page, 'Developer: Show Running Extensions');
-    const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'Regbench' }).first();
-    // The list is virtual and sorted by activation time, slowest first: a fast extension can sit
-    // below the visible rows, which are the only ones rendered. Scroll until Regbench's row exists.
-    const list = page.locator('.runtime-extensions-editor .monaco-list').first();
-    await list.waitFor({ state: 'visible', timeout: 20_000 });
-    for (let i = 0; i < 40 && !(await row.isVisible()); i++) {
-      await list.hover();
-      await page.mouse.wheel(0, 300);
-      await page.waitForTimeout(150);
-    }
-    await row.waitFor({ state: 'visible', timeout: 20_000 });
-    await screenshot(page, 'running-extensions');
-    const text = await row.innerText();
-    const ms = /(\d+(?:\.\d+)?)\s*ms/.exec(text);
-    assert.ok(ms, `no activation time in: ${text}`);
-    timings['activation (Show Running Extensions), ms'] = Number(ms[1]);
-    t.diagnostic(`Regbench activation: ${text.replace(/\s+/g, ' ')}`);
-  }, { runsAfterFailureOf: 'any' });
+  step(
+    'the extension activated on its first command; its activation time is listed',
+    60_000,
+    async ({ page }, t) => {
+      await runCommand(page, 'Developer: Show Running Extensions');
+      const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'Regbench' }).first();
+      // The list is virtual and sorted by activation time, slowest first: a fast extension can sit
+      // below the visible rows, which are the only ones rendered. Scroll until Regbench's row exists.
+      const list = page.locator('.runtime-extensions-editor .monaco-list').first();
+      await list.waitFor({ state: 'visible', timeout: 20_000 });
+      for (let i = 0; i < 40 && !(await row.isVisible()); i++) {
+        await list.hover();
+        await page.mouse.wheel(0, 300);
+        await page.waitForTimeout(150);
+      }
+      await row.waitFor({ state: 'visible', timeout: 20_000 });
+      await screenshot(page, 'running-extensions');
+      const text = await row.innerText();
+      const ms = /(\d+(?:\.\d+)?)\s*ms/.exec(text);
+      assert.ok(ms, `no activation time in: ${text}`);
+      timings['activation (Show Running Extensions), ms'] = Number(ms[1]);
+      t.diagnostic(`Regbench activation: ${text.replace(/\s+/g, ' ')}`);
+    },
+    { runsAfterFailureOf: 'any' },
+  );
 });

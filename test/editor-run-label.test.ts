@@ -23,7 +23,13 @@ function run(id: string, variantPath: string, variantHash: string, extra: Partia
 
 test('edit numbers count the distinct sources of each file in run order; a rerun of a source keeps its number', () => {
   const runs = [run('3', '/w/a.ts', 'h1'), run('1', '/w/a.ts', 'h1'), run('2', '/w/b.ts', 'h9'), run('4', '/w/a.ts', 'h2'), run('5', '/w/a.ts', 'h1')];
-  assert.deepEqual([...editNumbers(runs)].sort(), [['1', 1], ['2', 1], ['3', 1], ['4', 2], ['5', 1]]);
+  assert.deepEqual([...editNumbers(runs)].sort(), [
+    ['1', 1],
+    ['2', 1],
+    ['3', 1],
+    ['4', 2],
+    ['5', 1],
+  ]);
 });
 
 test('labels name the run: its given name, else file and edit; then benchmark, seed and best accuracy', () => {
@@ -55,6 +61,12 @@ test('one summary for a batch of runs: counts by status, the best completed run 
     run('4', '/w/a.ts', 'h2', { status: 'cancelled' }),
   ];
   const edits = editNumbers(runs);
-  assert.equal(batchSummary(runs, (r) => recordLabel(r, edits.get(r.id))), '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a #2 (h2) · ResNet-20/C10 · s0 · 70.0%.');
-  assert.equal(batchSummary(runs.slice(2), (r) => r.id), '2 runs ended: 1 failed, 1 cancelled.');
+  assert.equal(
+    batchSummary(runs, (r) => recordLabel(r, edits.get(r.id))),
+    '4 runs ended: 2 completed, 1 failed, 1 cancelled. Best: a #2 (h2) · ResNet-20/C10 · s0 · 70.0%.',
+  );
+  assert.equal(
+    batchSummary(runs.slice(2), (r) => r.id),
+    '2 runs ended: 1 failed, 1 cancelled.',
+  );
 });

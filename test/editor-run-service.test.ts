@@ -58,7 +58,10 @@ test('resume queues a stopped run like a new one; it continues as the same run; 
     assert.equal(ended?.status, 'completed');
     assert.equal(ended?.bestTestAcc, 45);
     assert.equal(ended?.segments?.length, 2);
-    assert.deepEqual(events.filter((e) => e.endsWith(first.id) && !e.startsWith('event')).map((e) => e.split(':')[0]), ['queued', 'started', 'ended', 'queued', 'started', 'ended']);
+    assert.deepEqual(
+      events.filter((e) => e.endsWith(first.id) && !e.startsWith('event')).map((e) => e.split(':')[0]),
+      ['queued', 'started', 'ended', 'queued', 'started', 'ended'],
+    );
     assert.throws(() => service.resume(first.id), /cannot be resumed: it is completed/);
     assert.throws(() => service.resume('no-such-run'), /no run 'no-such-run'/);
   } finally {

@@ -11,7 +11,16 @@ import * as path from 'node:path';
 import { formatEventLine, type ProgressEvent } from '../src/protocol/events';
 import { EventsTail } from '../src/vscode/events-tail';
 
-const progress = (step: number): ProgressEvent => ({ type: 'progress', runId: 'r', time: '2026-12-07T10:00:00Z', epoch: 0, step, steps: 10, loss: 2 - step / 10, imagesPerSec: 1 });
+const progress = (step: number): ProgressEvent => ({
+  type: 'progress',
+  runId: 'r',
+  time: '2026-12-07T10:00:00Z',
+  epoch: 0,
+  step,
+  steps: 10,
+  loss: 2 - step / 10,
+  imagesPerSec: 1,
+});
 
 test('reads only what was appended, whole lines only', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-tail-'));
@@ -20,15 +29,25 @@ test('reads only what was appended, whole lines only', () => {
     const tail = new EventsTail(file);
     assert.deepEqual(tail.read(), [], 'no file yet');
     fs.writeFileSync(file, `${formatEventLine(progress(1))}\n${formatEventLine(progress(2))}\n`);
-    assert.deepEqual(tail.read().map((e) => (e as ProgressEvent).step), [1, 2]);
+    assert.deepEqual(
+      tail.read().map((e) => (e as ProgressEvent).step),
+      [1, 2],
+    );
     assert.deepEqual(tail.read(), [], 'nothing new');
     const third = formatEventLine(progress(3));
     fs.appendFileSync(file, `not json\n${third.slice(0, 20)}`);
     assert.deepEqual(tail.read(), [], 'a stray line is skipped, a torn one waits');
     fs.appendFileSync(file, `${third.slice(20)}\n`);
-    assert.deepEqual(tail.read().map((e) => (e as ProgressEvent).step), [3]);
+    assert.deepEqual(
+      tail.read().map((e) => (e as ProgressEvent).step),
+      [3],
+    );
     fs.writeFileSync(file, `${formatEventLine(progress(4))}\n`);
-    assert.deepEqual(tail.read().map((e) => (e as ProgressEvent).step), [4], 'a shorter file is read from its start');
+    assert.deepEqual(
+      tail.read().map((e) => (e as ProgressEvent).step),
+      [4],
+      'a shorter file is read from its start',
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

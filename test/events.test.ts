@@ -4,8 +4,21 @@ import { crashCause } from '../src/runs/runner';
 import { formatEventLine, LineSplitter, parseEventLine, EventParseError, validateEvent, type RunEvent } from '../src/protocol/events';
 
 const epoch: RunEvent = {
-  type: 'epoch', runId: 'r1', time: '2026-11-23T00:00:00.000Z', epoch: 0, totalEpochs: 2, trainLoss: 2.1, trainCe: 2.0, regTerm: 0.1,
-  trainAcc: 20, testLoss: 1.9, testAcc: 30, lr: 0.1, seconds: 3, trainImagesPerSec: 100, bestTestAcc: 30,
+  type: 'epoch',
+  runId: 'r1',
+  time: '2026-11-23T00:00:00.000Z',
+  epoch: 0,
+  totalEpochs: 2,
+  trainLoss: 2.1,
+  trainCe: 2.0,
+  regTerm: 0.1,
+  trainAcc: 20,
+  testLoss: 1.9,
+  testAcc: 30,
+  lr: 0.1,
+  seconds: 3,
+  trainImagesPerSec: 100,
+  bestTestAcc: 30,
 };
 
 test('an event survives format and parse unchanged', () => {
@@ -41,9 +54,21 @@ test('the line splitter joins chunks and keeps the partial tail', () => {
 });
 
 test('a dead worker is reported by its first error line, not by stack frames', () => {
-  const node = ['node:internal/modules/cjs/loader:1210', '  throw err;', "Error: Cannot find module 'esbuild'", 'Require stack:', '    at Module._resolveFilename (node:internal/modules/cjs/loader:1207:15)', '    at Module._load (node:internal)'];
+  const node = [
+    'node:internal/modules/cjs/loader:1210',
+    '  throw err;',
+    "Error: Cannot find module 'esbuild'",
+    'Require stack:',
+    '    at Module._resolveFilename (node:internal/modules/cjs/loader:1207:15)',
+    '    at Module._load (node:internal)',
+  ];
   assert.equal(crashCause(node), "Error: Cannot find module 'esbuild'");
-  const py = ['Traceback (most recent call last):', '  File "/x/worker.py", line 3, in <module>', '    import torch', "ModuleNotFoundError: No module named 'torch'"];
+  const py = [
+    'Traceback (most recent call last):',
+    '  File "/x/worker.py", line 3, in <module>',
+    '    import torch',
+    "ModuleNotFoundError: No module named 'torch'",
+  ];
   assert.equal(crashCause(py), "ModuleNotFoundError: No module named 'torch'");
   assert.equal(crashCause(['Killed']), 'Killed');
   assert.equal(crashCause([]), '');

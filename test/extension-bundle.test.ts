@@ -44,7 +44,7 @@ function stub(name: string): unknown {
       values.set(prop, descriptor.get ? descriptor.get() : descriptor.value);
       return true;
     },
-    ownKeys: (t) => [...new Set<string | symbol>([...Reflect.ownKeys(t), ...[...values.keys()].map((k) => (typeof k === "number" ? String(k) : k))])],
+    ownKeys: (t) => [...new Set<string | symbol>([...Reflect.ownKeys(t), ...[...values.keys()].map((k) => (typeof k === 'number' ? String(k) : k))])],
     getOwnPropertyDescriptor(t, prop) {
       if (values.has(prop)) return { value: values.get(prop), writable: true, enumerable: true, configurable: true };
       return Reflect.getOwnPropertyDescriptor(t, prop);

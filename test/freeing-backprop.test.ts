@@ -28,7 +28,16 @@ before(async () => {
   await initBackend('wasm');
   model = buildModel('resnet20', 10, { seed: 1 });
   x = tf.randomNormal([BATCH, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-  labels = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10) as tf.Tensor2D, 'float32');
+  labels = tf.cast(
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: BATCH }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    ) as tf.Tensor2D,
+    'float32',
+  );
 });
 
 const heapMB = (): number => heapBuffer(tf.backend() as BackendWasm).byteLength / 2 ** 20;
@@ -66,6 +75,8 @@ test('the freeing walk: the same gradients bit for bit, a smaller heap, nested g
   for (const [i, g] of freeing.entries()) assert.deepEqual(g, engine[i], `parameter ${i} differs`);
   for (const [i, g] of freeingNested.entries()) assert.deepEqual(g, engineNested[i], `parameter ${i} differs with a nested gradient`);
   const ratio = (freeingHeap - start) / (engineHeap - start);
-  t.diagnostic(`ResNet-20, batch ${BATCH}: the step grew the wasm heap by ${(engineHeap - start).toFixed(0)} MB with the engine's walk, ${(freeingHeap - start).toFixed(0)} MB freeing (${ratio.toFixed(2)}x)`);
+  t.diagnostic(
+    `ResNet-20, batch ${BATCH}: the step grew the wasm heap by ${(engineHeap - start).toFixed(0)} MB with the engine's walk, ${(freeingHeap - start).toFixed(0)} MB freeing (${ratio.toFixed(2)}x)`,
+  );
   assert.ok(ratio < 0.75, `heap ratio ${ratio.toFixed(2)}: the walk frees too little`);
 });

@@ -19,12 +19,24 @@ const skip = addon ? false : 'torch backend unavailable: no regbench_torch.node 
 
 test('bench/gpu-check.sh --device cpu: every row of its table is ok', { skip, timeout: 20 * 60_000 }, () => {
   if (skip) console.log(`# ${skip}`);
-  const r = spawnSync('bash', [join(root, 'bench/gpu-check.sh'), '--device', 'cpu', '--python', '/usr/bin/python3', '--benches', 'resnet20-cifar10', '--batch', '16', '--steps', '1'], { encoding: 'utf8', timeout: 20 * 60_000 });
+  const r = spawnSync(
+    'bash',
+    [join(root, 'bench/gpu-check.sh'), '--device', 'cpu', '--python', '/usr/bin/python3', '--benches', 'resnet20-cifar10', '--batch', '16', '--steps', '1'],
+    { encoding: 'utf8', timeout: 20 * 60_000 },
+  );
   const table = r.stdout.slice(r.stdout.indexOf('| check |'));
-  console.log(table.split('\n').map((l) => `# ${l}`).join('\n'));
+  console.log(
+    table
+      .split('\n')
+      .map((l) => `# ${l}`)
+      .join('\n'),
+  );
   const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| check'));
   for (const name of ['machine', 'build', 'kernel tests', 'parity resnet20-cifar10', 'step resnet20, batch 16', 'run resnet20-cifar10']) {
-    assert.ok(rows.some((l) => l.startsWith(`| ${name}`)), `a row '${name}' in:\n${table}\n${r.stderr}`);
+    assert.ok(
+      rows.some((l) => l.startsWith(`| ${name}`)),
+      `a row '${name}' in:\n${table}\n${r.stderr}`,
+    );
   }
   for (const l of rows) assert.match(l, /^\| [^|]+ \| (ok|info) \|/, `a row that is not ok: ${l}`);
   assert.equal(r.status, 0, `exit status ${r.status}`);

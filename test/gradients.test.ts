@@ -56,7 +56,15 @@ import { initBackend } from '../src/engine/tfjs/backend';
 import { wasmTrainingPaths } from '../src/engine/tfjs/native/index';
 import { WASM_TRAINING_KERNELS } from '../src/engine/tfjs/kernels/register';
 import { MASKED_GRAD } from '../src/engine/tfjs/kernels/activation-grad';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU, CHANNEL_MOMENTS } from '../src/engine/tfjs/kernels/channel-stats';
+import {
+  CHANNEL_AFFINE,
+  CHANNEL_AFFINE2,
+  CHANNEL_AFFINE2_RELU,
+  CHANNEL_AFFINE_RELU,
+  CHANNEL_GRAD_SUMS,
+  CHANNEL_GRAD_SUMS_RELU,
+  CHANNEL_MOMENTS,
+} from '../src/engine/tfjs/kernels/channel-stats';
 import { ADD_RELU } from '../src/engine/tfjs/kernels/add-relu';
 import { buildModel } from '../src/engine/tfjs/models/index';
 import { SeededRandom } from '../src/engine/tfjs/models/init';
@@ -95,7 +103,15 @@ interface ArchCase {
   relu6CapNorm?: string;
 }
 
-const DENSE_TRAINING_KERNELS = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', MASKED_GRAD, CHANNEL_MOMENTS, CHANNEL_AFFINE, CHANNEL_GRAD_SUMS, CHANNEL_AFFINE2];
+const DENSE_TRAINING_KERNELS = [
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  MASKED_GRAD,
+  CHANNEL_MOMENTS,
+  CHANNEL_AFFINE,
+  CHANNEL_GRAD_SUMS,
+  CHANNEL_AFFINE2,
+];
 
 const CASES: ArchCase[] = [
   { arch: 'resnet20', classes: 10, size: 8, batch: 2, seed: 12, dropouts: 0, projectKernels: DENSE_TRAINING_KERNELS },
@@ -154,7 +170,11 @@ interface BackendRun {
  * returns the function that puts the originals back. Kernels are looked up on every run, so the
  * wrapper sees every call while it is registered.
  */
-function wrapKernels(backendName: string, names: readonly string[], observe: (name: string, inputs: TensorInfo[], attrs: NamedAttrMap, backend: KernelBackend) => void): () => void {
+function wrapKernels(
+  backendName: string,
+  names: readonly string[],
+  observe: (name: string, inputs: TensorInfo[], attrs: NamedAttrMap, backend: KernelBackend) => void,
+): () => void {
   const originals: KernelConfig[] = [];
   for (const name of names) {
     const original = tf.getKernel(name, backendName);
@@ -185,7 +205,8 @@ function wrapKernels(backendName: string, names: readonly string[], observe: (na
 function projectKernelsOn(path: string, c: ArchCase): string[] {
   if (path !== 'wasm+native' || c.arch === 'mobilenetv2') return c.projectKernels;
   const fusedNorm = [CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS_RELU, CHANNEL_AFFINE2_RELU];
-  if (c.arch === 'vgg16bn') return [...c.projectKernels.filter((k) => ![CHANNEL_AFFINE, CHANNEL_GRAD_SUMS, CHANNEL_AFFINE2, MASKED_GRAD].includes(k)), ...fusedNorm];
+  if (c.arch === 'vgg16bn')
+    return [...c.projectKernels.filter((k) => ![CHANNEL_AFFINE, CHANNEL_GRAD_SUMS, CHANNEL_AFFINE2, MASKED_GRAD].includes(k)), ...fusedNorm];
   return [...c.projectKernels, ...fusedNorm, ADD_RELU];
 }
 
@@ -235,16 +256,26 @@ async function gradientsOn(path: 'wasm' | 'wasm+native' | 'cpu', c: ArchCase): P
       decisions.push({ kernel: name as DecisionKernel, shape: x.shape, attrs: { ...attrs }, values: copyOf(backend.readSync(x.dataId)) });
     });
     const restoreFused = wrapKernels(backendName, Object.keys(FUSED_DECISIONS), (name, inputs, _attrs, backend) => {
-      decisions.push({ kernel: 'Relu', shape: inputs[0].shape, attrs: {}, values: FUSED_DECISIONS[name](inputs.map((t) => copyOf(backend.readSync(t.dataId)))) });
+      decisions.push({
+        kernel: 'Relu',
+        shape: inputs[0].shape,
+        attrs: {},
+        values: FUSED_DECISIONS[name](inputs.map((t) => copyOf(backend.readSync(t.dataId)))),
+      });
     });
-    const restoreCounts = wrapKernels(backendName, backendName === 'wasm' ? projectKernelsOn(path, c) : [], (name) => kernelCalls.set(name, (kernelCalls.get(name) ?? 0) + 1));
+    const restoreCounts = wrapKernels(backendName, backendName === 'wasm' ? projectKernelsOn(path, c) : [], (name) =>
+      kernelCalls.set(name, (kernelCalls.get(name) ?? 0) + 1),
+    );
     let loss = NaN;
     let grads: Float32Array[] = [];
     try {
       tf.tidy(() => {
         const x = tf.tensor4d(images, [c.batch, c.size, c.size, 3]);
         const yOneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), c.classes), 'float32');
-        const { value, grads: byName } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(yOneHot, model.forward(x, true)) as tf.Scalar, params.map((p) => p.variable));
+        const { value, grads: byName } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(yOneHot, model.forward(x, true)) as tf.Scalar,
+          params.map((p) => p.variable),
+        );
         loss = value.dataSync()[0];
         grads = params.map((p) => {
           const g = byName[p.variable.name];
@@ -257,7 +288,16 @@ async function gradientsOn(path: 'wasm' | 'wasm+native' | 'cpu', c: ArchCase): P
       restoreFused();
       restoreDecisions();
     }
-    run = { names: params.map((p) => p.name), shapes: params.map((p) => p.variable.shape), state, grads, loss, decisions, kernelCalls, seconds: (Date.now() - started) / 1000 };
+    run = {
+      names: params.map((p) => p.name),
+      shapes: params.map((p) => p.variable.shape),
+      state,
+      grads,
+      loss,
+      decisions,
+      kernelCalls,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     model.dispose();
   }
@@ -400,78 +440,82 @@ function format(x: number): string {
 // The cpu side of each case, computed once for both wasm paths.
 const cpuRuns = new Map<string, BackendRun>();
 
-for (const path of wasmTrainingPaths()) describe(`whole-model gradients: ${path} training kernels against the cpu backend`, () => {
-  before(async () => {
-    // Both backends once up front: the threaded wasm start-up is not part of any architecture.
-    assert.ok(version_cpu);
-    assert.equal((await initBackend('wasm')).backend, 'wasm');
-    for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), `${name} not registered for wasm`);
-    await initBackend('cpu');
-  });
-
-  for (const c of CASES) {
-    test(`${c.arch}: every parameter gradient, ${c.batch}x${c.size}x${c.size}x3, seed ${c.seed}`, async (t) => {
-      const cpu = cpuRuns.get(c.arch) ?? (await gradientsOn('cpu', c));
-      cpuRuns.set(c.arch, cpu);
-      const wasm = await gradientsOn(path, c);
-
-      // Same network, same numbers: the seeded initialization is backend-independent.
-      assert.deepEqual([...wasm.state.keys()], [...cpu.state.keys()]);
-      for (const [name, values] of cpu.state) assert.deepEqual(wasm.state.get(name), values, `initial ${name} differs between backends`);
-      assert.deepEqual(wasm.names, cpu.names);
-
-      for (const name of projectKernelsOn(path, c)) assert.ok((wasm.kernelCalls.get(name) ?? 0) > 0, `${name} never ran on ${path} for ${c.arch}`);
-
-      // A wrong forward kernel shows here first, before it could pass for a kink flip below.
-      const lossError = Math.abs(wasm.loss - cpu.loss) / Math.abs(cpu.loss);
-      assert.ok(lossError <= LOSS_TOLERANCE, `${c.arch}: loss ${wasm.loss} on wasm, ${cpu.loss} on cpu`);
-      const kinks = compareDecisions(cpu.decisions, wasm.decisions);
-      t.diagnostic(
-        `${c.arch}: ${cpu.decisions.length} Relu/Relu6/MaxPool calls; ReLU inputs: nearest kink ${format(kinks.nearestKink)}, largest backend difference ` +
-          `${format(kinks.largestInputDiff)}, safety ${kinks.reluSafety.toFixed(2)}${kinks.capped ? `, ${kinks.capped} above ReLU6's cap` : ''}; max-pool safety ${Number.isFinite(kinks.poolSafety) ? kinks.poolSafety.toFixed(2) : '- (no max pool)'}; least safe: ${kinks.where}`,
-      );
-      const kinkAdvice = `a kink, not a kernel error, as long as the largest backend difference (${format(kinks.largestInputDiff)}) stays near float32 rounding: choose another seed (see the header)`;
-      assert.equal(kinks.flips, 0, `${c.arch}: ${kinks.flips} ReLU masks / max-pool winners differ between the backends; ${kinkAdvice}`);
-      if (c.relu6CapNorm) assert.ok(kinks.capped > 0, `${c.arch}: no ReLU6 input above 6, so the cap's gradient is not checked`);
-      assert.ok(Math.min(kinks.reluSafety, kinks.poolSafety) >= KINK_SAFETY, `${c.arch}: safety ${format(Math.min(kinks.reluSafety, kinks.poolSafety))} < ${KINK_SAFETY} at ${kinks.where}; ${kinkAdvice}`);
-
-
-      let worst = { name: '', ratio: -1 };
-      let worstElementwise = { name: '', error: -1 };
-      let worstZero = { name: '', ratio: -1 };
-      let zeroCount = 0;
-      const tolerance = c.tolerance ?? GRADIENT_TOLERANCE;
-      const failures: string[] = [];
-      cpu.names.forEach((name, i) => {
-        const [gc, gw] = [cpu.grads[i], wasm.grads[i]];
-        assert.equal(gw.length, gc.length);
-        const referenceName = zeroGradientReference(c.arch, name, cpu.names, cpu.shapes);
-        if (referenceName) {
-          const reference = cpu.names.indexOf(referenceName);
-          assert.ok(reference >= 0, `${c.arch}: no parameter ${referenceName}`);
-          const scale = Math.min(norm(cpu.grads[reference]), norm(wasm.grads[reference]));
-          assert.ok(scale > 0, `${c.arch}: ${referenceName} has a zero gradient`);
-          const ratio = Math.max(norm(gc), norm(gw)) / scale;
-          zeroCount++;
-          if (!(ratio <= worstZero.ratio)) worstZero = { name, ratio };
-          if (!(ratio <= ZERO_GRADIENT_RATIO)) failures.push(`${name} (exactly zero in exact arithmetic): ||g|| = ${format(ratio)} x ||g(${referenceName})||`);
-          return;
-        }
-        const scale = norm(gc);
-        assert.ok(scale > 0, `${c.arch}: ${name} has a zero gradient on cpu`);
-        const ratio = normOfDifference(gw, gc) / scale;
-        const elementwise = maxRelativeDiff(gw, gc);
-        if (!(ratio <= worst.ratio)) worst = { name, ratio };
-        if (!(elementwise <= worstElementwise.error)) worstElementwise = { name, error: elementwise };
-        if (!(ratio <= tolerance)) failures.push(`${name}: ||g_wasm - g_cpu|| / ||g_cpu|| = ${format(ratio)}`);
-      });
-      t.diagnostic(
-        `${c.arch}: ${cpu.names.length} parameter tensors, loss ${cpu.loss.toFixed(6)} (relative difference ${format(lossError)}), ` +
-          `${cpu.names.length - zeroCount} compared, worst norm error ${format(worst.ratio)} (${worst.name}; tolerance ${tolerance}), worst max-elementwise error ${format(worstElementwise.error)} (${worstElementwise.name})` +
-          (zeroCount ? `; ${zeroCount} zero-gradient tensors, at most ${format(worstZero.ratio)} x their reference (${worstZero.name})` : '') +
-          `; cpu ${cpu.seconds.toFixed(1)} s, wasm ${wasm.seconds.toFixed(1)} s`,
-      );
-      assert.deepEqual(failures, [], `${c.arch}: gradients differ between wasm and cpu`);
+for (const path of wasmTrainingPaths())
+  describe(`whole-model gradients: ${path} training kernels against the cpu backend`, () => {
+    before(async () => {
+      // Both backends once up front: the threaded wasm start-up is not part of any architecture.
+      assert.ok(version_cpu);
+      assert.equal((await initBackend('wasm')).backend, 'wasm');
+      for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), `${name} not registered for wasm`);
+      await initBackend('cpu');
     });
-  }
-});
+
+    for (const c of CASES) {
+      test(`${c.arch}: every parameter gradient, ${c.batch}x${c.size}x${c.size}x3, seed ${c.seed}`, async (t) => {
+        const cpu = cpuRuns.get(c.arch) ?? (await gradientsOn('cpu', c));
+        cpuRuns.set(c.arch, cpu);
+        const wasm = await gradientsOn(path, c);
+
+        // Same network, same numbers: the seeded initialization is backend-independent.
+        assert.deepEqual([...wasm.state.keys()], [...cpu.state.keys()]);
+        for (const [name, values] of cpu.state) assert.deepEqual(wasm.state.get(name), values, `initial ${name} differs between backends`);
+        assert.deepEqual(wasm.names, cpu.names);
+
+        for (const name of projectKernelsOn(path, c)) assert.ok((wasm.kernelCalls.get(name) ?? 0) > 0, `${name} never ran on ${path} for ${c.arch}`);
+
+        // A wrong forward kernel shows here first, before it could pass for a kink flip below.
+        const lossError = Math.abs(wasm.loss - cpu.loss) / Math.abs(cpu.loss);
+        assert.ok(lossError <= LOSS_TOLERANCE, `${c.arch}: loss ${wasm.loss} on wasm, ${cpu.loss} on cpu`);
+        const kinks = compareDecisions(cpu.decisions, wasm.decisions);
+        t.diagnostic(
+          `${c.arch}: ${cpu.decisions.length} Relu/Relu6/MaxPool calls; ReLU inputs: nearest kink ${format(kinks.nearestKink)}, largest backend difference ` +
+            `${format(kinks.largestInputDiff)}, safety ${kinks.reluSafety.toFixed(2)}${kinks.capped ? `, ${kinks.capped} above ReLU6's cap` : ''}; max-pool safety ${Number.isFinite(kinks.poolSafety) ? kinks.poolSafety.toFixed(2) : '- (no max pool)'}; least safe: ${kinks.where}`,
+        );
+        const kinkAdvice = `a kink, not a kernel error, as long as the largest backend difference (${format(kinks.largestInputDiff)}) stays near float32 rounding: choose another seed (see the header)`;
+        assert.equal(kinks.flips, 0, `${c.arch}: ${kinks.flips} ReLU masks / max-pool winners differ between the backends; ${kinkAdvice}`);
+        if (c.relu6CapNorm) assert.ok(kinks.capped > 0, `${c.arch}: no ReLU6 input above 6, so the cap's gradient is not checked`);
+        assert.ok(
+          Math.min(kinks.reluSafety, kinks.poolSafety) >= KINK_SAFETY,
+          `${c.arch}: safety ${format(Math.min(kinks.reluSafety, kinks.poolSafety))} < ${KINK_SAFETY} at ${kinks.where}; ${kinkAdvice}`,
+        );
+
+        let worst = { name: '', ratio: -1 };
+        let worstElementwise = { name: '', error: -1 };
+        let worstZero = { name: '', ratio: -1 };
+        let zeroCount = 0;
+        const tolerance = c.tolerance ?? GRADIENT_TOLERANCE;
+        const failures: string[] = [];
+        cpu.names.forEach((name, i) => {
+          const [gc, gw] = [cpu.grads[i], wasm.grads[i]];
+          assert.equal(gw.length, gc.length);
+          const referenceName = zeroGradientReference(c.arch, name, cpu.names, cpu.shapes);
+          if (referenceName) {
+            const reference = cpu.names.indexOf(referenceName);
+            assert.ok(reference >= 0, `${c.arch}: no parameter ${referenceName}`);
+            const scale = Math.min(norm(cpu.grads[reference]), norm(wasm.grads[reference]));
+            assert.ok(scale > 0, `${c.arch}: ${referenceName} has a zero gradient`);
+            const ratio = Math.max(norm(gc), norm(gw)) / scale;
+            zeroCount++;
+            if (!(ratio <= worstZero.ratio)) worstZero = { name, ratio };
+            if (!(ratio <= ZERO_GRADIENT_RATIO))
+              failures.push(`${name} (exactly zero in exact arithmetic): ||g|| = ${format(ratio)} x ||g(${referenceName})||`);
+            return;
+          }
+          const scale = norm(gc);
+          assert.ok(scale > 0, `${c.arch}: ${name} has a zero gradient on cpu`);
+          const ratio = normOfDifference(gw, gc) / scale;
+          const elementwise = maxRelativeDiff(gw, gc);
+          if (!(ratio <= worst.ratio)) worst = { name, ratio };
+          if (!(elementwise <= worstElementwise.error)) worstElementwise = { name, error: elementwise };
+          if (!(ratio <= tolerance)) failures.push(`${name}: ||g_wasm - g_cpu|| / ||g_cpu|| = ${format(ratio)}`);
+        });
+        t.diagnostic(
+          `${c.arch}: ${cpu.names.length} parameter tensors, loss ${cpu.loss.toFixed(6)} (relative difference ${format(lossError)}), ` +
+            `${cpu.names.length - zeroCount} compared, worst norm error ${format(worst.ratio)} (${worst.name}; tolerance ${tolerance}), worst max-elementwise error ${format(worstElementwise.error)} (${worstElementwise.name})` +
+            (zeroCount ? `; ${zeroCount} zero-gradient tensors, at most ${format(worstZero.ratio)} x their reference (${worstZero.name})` : '') +
+            `; cpu ${cpu.seconds.toFixed(1)} s, wasm ${wasm.seconds.toFixed(1)} s`,
+        );
+        assert.deepEqual(failures, [], `${c.arch}: gradients differ between wasm and cpu`);
+      });
+    }
+  });

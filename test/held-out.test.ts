@@ -47,8 +47,15 @@ function run(o: Over = {}): RunRecord {
     id,
     at,
     {
-      bench, budget: o.budget ?? 'quick', epochs: o.epochs ?? 5, trainSubset: 10000, testSubset: 2000, seed: o.seed ?? 0,
-      engine: o.engine ?? 'tfjs', variantPath: o.path ?? '/ws/variants/cp.ts', variantHash: o.hash ?? 'h1',
+      bench,
+      budget: o.budget ?? 'quick',
+      epochs: o.epochs ?? 5,
+      trainSubset: 10000,
+      testSubset: 2000,
+      seed: o.seed ?? 0,
+      engine: o.engine ?? 'tfjs',
+      variantPath: o.path ?? '/ws/variants/cp.ts',
+      variantHash: o.hash ?? 'h1',
       variantKind: { regularizer: !o.norm, norm: o.norm === true },
     },
     {
@@ -76,15 +83,27 @@ test('a held-out number is hidden until a final evaluation of that exact source 
   const hidden = run({ bench: 'mobilenetv2-fmnist', hash: 'h1' });
   const otherHash = run({ bench: 'mobilenetv2-fmnist', hash: 'h2', final: true });
   const normOnFmnist = run({ bench: 'mobilenetv2-fmnist', hash: 'n1', norm: true });
-  assert.deepEqual(visibleRecords([open, hidden, otherHash, normOnFmnist]).map((r) => r.id), [open.id, otherHash.id, normOnFmnist.id]);
+  assert.deepEqual(
+    visibleRecords([open, hidden, otherHash, normOnFmnist]).map((r) => r.id),
+    [open.id, otherHash.id, normOnFmnist.id],
+  );
   // A final run that never started reveals nothing; one that started (or ended) does.
   const queuedFinal = run({ bench: 'mobilenetv2-fmnist', hash: 'h1', final: true, status: 'queued' });
   assert.ok(!finalHashes([hidden, queuedFinal]).has('h1'));
-  assert.deepEqual(visibleRecords([hidden, queuedFinal]).map((r) => r.id), [queuedFinal.id]);
+  assert.deepEqual(
+    visibleRecords([hidden, queuedFinal]).map((r) => r.id),
+    [queuedFinal.id],
+  );
   const final = run({ bench: 'mobilenetv2-fmnist', hash: 'h1', final: true, best: 93 });
-  assert.deepEqual(visibleRecords([hidden, final]).map((r) => r.id), [hidden.id, final.id]);
+  assert.deepEqual(
+    visibleRecords([hidden, final]).map((r) => r.id),
+    [hidden.id, final.id],
+  );
   const groups = groupRuns([open, hidden]);
-  assert.deepEqual(visibleGroups(groups, [open, hidden]).map((g) => g.bench), ['resnet56-cifar100']);
+  assert.deepEqual(
+    visibleGroups(groups, [open, hidden]).map((g) => g.bench),
+    ['resnet56-cifar100'],
+  );
 });
 
 test('final evaluations all count in a group; other runs count once per seed (the latest)', () => {
@@ -94,11 +113,25 @@ test('final evaluations all count in a group; other runs count once per seed (th
   assert.deepEqual(groupRuns(finals)[0].values, [90, 91]);
   assert.equal(priorFinals(finals, 'h1', 'mobilenetv2-fmnist', 'quick').length, 2);
   assert.equal(priorFinals(finals, 'h1', 'mobilenetv2-fmnist', 'full').length, 0);
-  assert.equal(priorFinals([run({ bench: 'mobilenetv2-fmnist', final: true, status: 'failed', best: null })].map((r) => ({ ...r, epochsCompleted: 0 })), 'h1', 'mobilenetv2-fmnist', 'quick').length, 0);
+  assert.equal(
+    priorFinals(
+      [run({ bench: 'mobilenetv2-fmnist', final: true, status: 'failed', best: null })].map((r) => ({ ...r, epochsCompleted: 0 })),
+      'h1',
+      'mobilenetv2-fmnist',
+      'quick',
+    ).length,
+    0,
+  );
 });
 
 test('groups of different budgets, engines or recipes are never compared, and the reason is given', () => {
-  const [a, b, c, d, e] = groupRuns([run(), run({ hash: 'h2', budget: 'full' }), run({ hash: 'h3', engine: 'pytorch' }), run({ hash: 'h4', epochs: 3 }), run({ hash: 'h5', bench: 'vgg16bn-cifar100' })]);
+  const [a, b, c, d, e] = groupRuns([
+    run(),
+    run({ hash: 'h2', budget: 'full' }),
+    run({ hash: 'h3', engine: 'pytorch' }),
+    run({ hash: 'h4', epochs: 3 }),
+    run({ hash: 'h5', bench: 'vgg16bn-cifar100' }),
+  ]);
   assert.match(mismatch(a, b) ?? '', /different budgets \(quick vs full\)/);
   assert.match(mismatch(a, c) ?? '', /different engines \(tfjs vs pytorch\)/);
   assert.match(mismatch(a, d) ?? '', /different recipes \(epochs 5 vs 3\)/);
@@ -135,7 +168,13 @@ function cliWorkspace(): { ws: string; env: NodeJS.ProcessEnv; regbench: (args: 
   fs.mkdirSync(path.join(ws, 'variants'), { recursive: true });
   fs.mkdirSync(path.join(tmp, 'empty'));
   const env = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache'), REGBENCH_OFFLINE: '1', REGBENCH_DATA: '' };
-  const regbench = (args: string[]) => spawnSync(process.execPath, [cli, ...args, '--workspace', ws, '--data-dir', path.join(tmp, 'empty')], { encoding: 'utf8', env, cwd: ws, timeout: 120_000 }) as SpawnSyncReturns<string>;
+  const regbench = (args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args, '--workspace', ws, '--data-dir', path.join(tmp, 'empty')], {
+      encoding: 'utf8',
+      env,
+      cwd: ws,
+      timeout: 120_000,
+    }) as SpawnSyncReturns<string>;
   return { ws, env, regbench };
 }
 
@@ -160,7 +199,11 @@ test('regbench final: recorded as final; a second one needs --yes; running runs 
   assert.equal(runs.length, 1);
   assert.equal(runs[0].final, true);
   assert.equal(runs[0].spec.bench, 'resnet110-cifar100');
-  plant(ws, { ...run({ bench: 'resnet110-cifar100', hash, norm: true, final: true, budget: 'smoke', best: 41 }), spec: { ...runs[0].spec, runId: 'planted-final' }, id: 'planted-final' });
+  plant(ws, {
+    ...run({ bench: 'resnet110-cifar100', hash, norm: true, final: true, budget: 'smoke', best: 41 }),
+    spec: { ...runs[0].spec, runId: 'planted-final' },
+    id: 'planted-final',
+  });
   const second = regbench(['final', variant, '--budget', 'smoke']);
   assert.equal(second.status, 2);
   assert.match(second.stderr, /already has a final evaluation on ResNet-110\/CIFAR-100 at budget smoke: planted-final \(completed, best 41\.00%\).*--yes/);
@@ -192,7 +235,9 @@ test('regbench final --wait waits for the running runs of the source, then runs'
   plant(ws, { ...run({ hash, norm: true, status: 'running' }), id: 'planted-running', ownerPid: owner.pid });
   const started = Date.now();
   const env = { ...process.env, REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', XDG_CACHE_HOME: path.join(ws, 'cache') };
-  const child = spawn(process.execPath, [cli, 'final', variant, '--budget', 'smoke', '--wait', '--workspace', ws, '--data-dir', path.join(ws, 'no-data')], { env });
+  const child = spawn(process.execPath, [cli, 'final', variant, '--budget', 'smoke', '--wait', '--workspace', ws, '--data-dir', path.join(ws, 'no-data')], {
+    env,
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

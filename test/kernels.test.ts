@@ -33,8 +33,6 @@ interface ConvCase {
   pad: Pad;
 }
 
-
-
 /** Runs `f` on both backends with the same inputs; returns the outputs of each. */
 function onBothBackends(shapes: number[][], f: (...inputs: tf.Tensor[]) => tf.Tensor[]): { wasm: Float32Array[]; cpu: Float32Array[] } {
   const values = shapes.map((s, i) => seededValues(s, i + 1));
@@ -112,7 +110,9 @@ function label(c: ConvCase): string {
 function convLoss(c: ConvCase, depthwise: boolean): (x: tf.Tensor, w: tf.Tensor) => tf.Tensor {
   // A non-uniform weighting of the output, so that every output position matters differently.
   return (x, w) => {
-    const y = depthwise ? tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad) : tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad);
+    const y = depthwise
+      ? tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad)
+      : tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad);
     return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
   };
 }
@@ -131,26 +131,34 @@ function describePerPath(name: string, body: () => void): void {
 }
 
 describePerPath('wasm training kernels', () => {
-
   test('every training kernel is registered for wasm', () => {
     for (const name of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), `${name} missing`);
   });
 
   for (const c of CONV_CASES) {
     test(`conv2d gradients (Conv2DBackpropInput, Conv2DBackpropFilter): ${label(c)}`, () => {
-      assertClose(label(c), onBothBackends([c.x, c.filter], (x, w) => tf.grads(convLoss(c, false))([x, w])));
+      assertClose(
+        label(c),
+        onBothBackends([c.x, c.filter], (x, w) => tf.grads(convLoss(c, false))([x, w])),
+      );
     });
   }
 
   for (const c of CONV_CASES) {
     test(`conv2d forward (Conv2D): ${label(c)}`, () => {
-      assertClose(label(c), onBothBackends([c.x, c.filter], (x, w) => [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad)]));
+      assertClose(
+        label(c),
+        onBothBackends([c.x, c.filter], (x, w) => [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad)]),
+      );
     });
   }
 
   test('conv2dTranspose (Conv2DBackpropInput directly), stride 2', () => {
     const dyShape = [2, 4, 4, 6];
-    assertClose('conv2dTranspose', onBothBackends([dyShape, [3, 3, 5, 6]], (dy, w) => [tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 8, 5], 2, 'same')]));
+    assertClose(
+      'conv2dTranspose',
+      onBothBackends([dyShape, [3, 3, 5, 6]], (dy, w) => [tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 8, 5], 2, 'same')]),
+    );
   });
 
   // tfjs-core's Conv2D gradient drops the forward op's dimRoundingMode, so the gradient kernels
@@ -167,13 +175,19 @@ describePerPath('wasm training kernels', () => {
           const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', 1, mode);
           return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
         };
-        assertClose(`${mode} conv2d`, onBothBackends([xs, fs], (x, w) => tf.grads(loss)([x, w])));
+        assertClose(
+          `${mode} conv2d`,
+          onBothBackends([xs, fs], (x, w) => tf.grads(loss)([x, w])),
+        );
         const dwShape: [number, number, number, number] = [fs[0], fs[1], fs[2], 1];
         const dwLoss = (x: tf.Tensor, w: tf.Tensor): tf.Tensor => {
           const y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', 1, mode);
           return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
         };
-        assertClose(`${mode} depthwise`, onBothBackends([xs, dwShape], (x, w) => tf.grads(dwLoss)([x, w])));
+        assertClose(
+          `${mode} depthwise`,
+          onBothBackends([xs, dwShape], (x, w) => tf.grads(dwLoss)([x, w])),
+        );
       });
     }
   }
@@ -181,30 +195,75 @@ describePerPath('wasm training kernels', () => {
   test('conv2dTranspose with a dy larger than the output reads its first positions, as the cpu kernel does', () => {
     // An 8x8 dy for a 4x4 output (stride 2 'same' maps 4x4 to 2x2); tfjs-core's own spec
     // "input=8x8x8,output=4x4x8" expects these numbers too (test/tfjs-op-specs.test.ts).
-    for (const [dyShape, w] of [[[2, 8, 8, 6], [3, 3, 5, 6]], [[2, 8, 8, 8], [3, 3, 8, 8]]]) {
-      assertClose('conv2dTranspose', onBothBackends([dyShape, w], (dy, f) => [tf.conv2dTranspose(dy as tf.Tensor4D, f as tf.Tensor4D, [2, 4, 4, w[2]], 2, 'same')]));
+    for (const [dyShape, w] of [
+      [
+        [2, 8, 8, 6],
+        [3, 3, 5, 6],
+      ],
+      [
+        [2, 8, 8, 8],
+        [3, 3, 8, 8],
+      ],
+    ]) {
+      assertClose(
+        'conv2dTranspose',
+        onBothBackends([dyShape, w], (dy, f) => [tf.conv2dTranspose(dy as tf.Tensor4D, f as tf.Tensor4D, [2, 4, 4, w[2]], 2, 'same')]),
+      );
     }
   });
 
   test('an output gradient smaller than the output, or of another batch or depth, is an error', () => {
     assert.ok(tf.setBackend('wasm'));
     tf.tidy(() => {
-      assert.throws(() => tf.conv2dTranspose(tf.ones([2, 1, 2, 6]) as tf.Tensor4D, tf.ones([3, 3, 5, 6]) as tf.Tensor4D, [2, 4, 4, 5], 2, 'same').dataSync(), /Conv2DBackpropInput: dy has shape \[2,1,2,6\].*gives \[2,2,2,6\]/);
+      assert.throws(
+        () => tf.conv2dTranspose(tf.ones([2, 1, 2, 6]) as tf.Tensor4D, tf.ones([3, 3, 5, 6]) as tf.Tensor4D, [2, 4, 4, 5], 2, 'same').dataSync(),
+        /Conv2DBackpropInput: dy has shape \[2,1,2,6\].*gives \[2,2,2,6\]/,
+      );
       const x = tf.ones([2, 8, 8, 8]);
-      const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): void => void (tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dataSync();
-      for (const [dyShape, why] of [[[2, 8, 7, 8], 'columns'], [[2, 4, 4, 8], 'smaller'], [[1, 8, 8, 8], 'batch'], [[2, 8, 8, 16], 'channels']] as const) {
+      const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: object): void =>
+        void (tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dataSync();
+      for (const [dyShape, why] of [
+        [[2, 8, 7, 8], 'columns'],
+        [[2, 4, 4, 8], 'smaller'],
+        [[1, 8, 8, 8], 'batch'],
+        [[2, 8, 8, 16], 'channels'],
+      ] as const) {
         const dy = tf.ones(dyShape as unknown as number[]);
-        assert.throws(() => run('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 8] }), /Conv2DBackpropFilter: dy has shape/, why);
-        assert.throws(() => run('Conv2DBackpropInput', { dy, filter: tf.ones([3, 3, 8, 8]) }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 8, 8] }), /Conv2DBackpropInput: dy has shape/, why);
-        assert.throws(() => run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 8, 1] }), /DepthwiseConv2dNativeBackpropFilter: dy has shape/, why);
-        assert.throws(() => run('DepthwiseConv2dNativeBackpropInput', { dy, filter: tf.ones([3, 3, 8, 1]) }, { strides: 1, pad: 'same', dilations: 1, inputShape: [2, 8, 8, 8] }), /DepthwiseConv2dNativeBackpropInput: dy has shape/, why);
+        assert.throws(
+          () => run('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 8] }),
+          /Conv2DBackpropFilter: dy has shape/,
+          why,
+        );
+        assert.throws(
+          () => run('Conv2DBackpropInput', { dy, filter: tf.ones([3, 3, 8, 8]) }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 8, 8] }),
+          /Conv2DBackpropInput: dy has shape/,
+          why,
+        );
+        assert.throws(
+          () => run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dilations: 1, filterShape: [3, 3, 8, 1] }),
+          /DepthwiseConv2dNativeBackpropFilter: dy has shape/,
+          why,
+        );
+        assert.throws(
+          () =>
+            run(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy, filter: tf.ones([3, 3, 8, 1]) },
+              { strides: 1, pad: 'same', dilations: 1, inputShape: [2, 8, 8, 8] },
+            ),
+          /DepthwiseConv2dNativeBackpropInput: dy has shape/,
+          why,
+        );
       }
     });
   });
 
   for (const c of DEPTHWISE_CASES) {
     test(`depthwise gradients (DepthwiseConv2dNativeBackpropInput/Filter): ${label(c)}`, () => {
-      assertClose(label(c), onBothBackends([c.x, c.filter], (x, w) => tf.grads(convLoss(c, true))([x, w])));
+      assertClose(
+        label(c),
+        onBothBackends([c.x, c.filter], (x, w) => tf.grads(convLoss(c, true))([x, w])),
+      );
     });
   }
 
@@ -260,17 +319,22 @@ function activationInput(shape: number[]): tf.Tensor {
 }
 
 describePerPath('wasm SIMD training loops', () => {
-
   for (const shape of BN_SHAPES) {
     test(`BatchNorm2d training output, gradients and running stats: x ${shape.join('x')}`, () => {
       assert.ok(tf.setBackend('wasm'));
       assert.equal(channelKernelsFor({ shape, dtype: 'float32' }), shape[3] % 4 === 0);
       // A mean far from zero against the spread: the one-pass moments must not cancel.
-      assertClose(`batchnorm ${shape.join('x')}`, onBothBackends([shape, [shape[3]], [shape[3]]], (x, g, b) => batchNormRun(tf.add(tf.mul(x, 3), 50), tf.add(g, 1.5), b)));
+      assertClose(
+        `batchnorm ${shape.join('x')}`,
+        onBothBackends([shape, [shape[3]], [shape[3]]], (x, g, b) => batchNormRun(tf.add(tf.mul(x, 3), 50), tf.add(g, 1.5), b)),
+      );
     });
   }
 
-  for (const [name, cap] of [['relu', undefined], ['relu6', 6]] as const) {
+  for (const [name, cap] of [
+    ['relu', undefined],
+    ['relu6', 6],
+  ] as const) {
     for (const shape of [[2, 4, 4, 8], [7]]) {
       test(`${name} gradient (one masked pass on wasm) equals tfjs-core's: x ${shape.join('x')}`, () => {
         const r = onBothBackends([shape], (dy) => {
@@ -305,7 +369,10 @@ describePerPath('wasm SIMD training loops', () => {
     assert.deepEqual(Array.from(out.dataSync()), Array.from(dy.dataSync()));
     // An address past the 4 GiB heap traps inside the helper; the caller gets the error, and the
     // pool keeps working afterwards.
-    assert.throws(() => pool.split((part, call) => call('maskedCopy', part === 1 ? 0xfffffff0 : dyPtr, xPtr, outPtr, 32, Infinity)), /SIMD helper thread failed: .*out of bounds/);
+    assert.throws(
+      () => pool.split((part, call) => call('maskedCopy', part === 1 ? 0xfffffff0 : dyPtr, xPtr, outPtr, 32, Infinity)),
+      /SIMD helper thread failed: .*out of bounds/,
+    );
     pool.split((part, call) => call('maskedCopy', dyPtr + part * 128, xPtr + part * 128, outPtr + part * 128, 128, Infinity));
     // More calls than the first call list holds (it is replaced by larger ones, twice here).
     const big = 100_000;

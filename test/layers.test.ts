@@ -44,11 +44,20 @@ const targets: Record<string, string> = {
 const crossings: Record<string, { file: string; text: string }> = {
   'protocol-is-contracts-only': { file: 'src/protocol/uses-runs.ts', text: "import { helper } from '../runs/helper';\nexport const x = helper;\n" },
   // A type-only import: the rule above lets it pass, this one does not.
-  'protocol-types-only-from-protocol': { file: 'src/protocol/types-from-present.ts', text: "import type { Text } from '../present/text';\nexport type T = Text;\n" },
+  'protocol-types-only-from-protocol': {
+    file: 'src/protocol/types-from-present.ts',
+    text: "import type { Text } from '../present/text';\nexport type T = Text;\n",
+  },
   'engine-knows-no-runs-cli-or-editor': { file: 'src/engine/uses-runs.ts', text: "import { helper } from '../runs/helper';\nexport const t = helper;\n" },
   'runs-knows-no-editor-or-cli': { file: 'src/variants/uses-cli.ts', text: "import { options } from '../cli/options';\nexport const v = options;\n" },
-  'life-of-a-run-knows-no-other-wing': { file: 'src/runs/uses-variants.ts', text: "import { variant } from '../variants/variant';\nexport const r = variant;\n" },
-  'variants-know-only-the-life-of-a-run': { file: 'src/variants/uses-analysis.ts', text: "import { stats } from '../analysis/stats';\nexport const v = stats;\n" },
+  'life-of-a-run-knows-no-other-wing': {
+    file: 'src/runs/uses-variants.ts',
+    text: "import { variant } from '../variants/variant';\nexport const r = variant;\n",
+  },
+  'variants-know-only-the-life-of-a-run': {
+    file: 'src/variants/uses-analysis.ts',
+    text: "import { stats } from '../analysis/stats';\nexport const v = stats;\n",
+  },
   'analysis-knows-no-presentation': { file: 'src/analysis/uses-present.ts', text: "import { text } from '../present/text';\nexport const a = text;\n" },
   'races-know-no-presentation': { file: 'src/races/uses-present.ts', text: "import { text } from '../present/text';\nexport const r = text;\n" },
   'cli-knows-no-editor': { file: 'src/cli/uses-vscode.ts', text: "import * as vscode from 'vscode';\nexport const c = vscode;\n" },

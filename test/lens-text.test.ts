@@ -104,7 +104,10 @@ test('the whole lens: track benchmarks in order, then any other benchmark the va
     accuracyLensText(runs, VARIANT, trackBenchmarks({ regularizer: true, norm: false })),
     'ResNet-56/C100 72.4 ± 0.3% (2 seeds) · VGG-16-BN/C100 epoch 12/200 · 61.3% · MobileNetV2/FMNIST 94.5% · ResNet-20/C10 91.2% (quick)',
   );
-  assert.equal(accuracyLensText([], VARIANT, trackBenchmarks({ regularizer: false, norm: true })), `ResNet-56/C100 ${MISSING} · MobileNetV2/FMNIST ${MISSING} · ResNet-110/C100 ${MISSING}`);
+  assert.equal(
+    accuracyLensText([], VARIANT, trackBenchmarks({ regularizer: false, norm: true })),
+    `ResNet-56/C100 ${MISSING} · MobileNetV2/FMNIST ${MISSING} · ResNet-110/C100 ${MISSING}`,
+  );
 });
 
 test('lens anchors: entry-point definitions only, with the name range', () => {
@@ -121,8 +124,17 @@ test('lens anchors: entry-point definitions only, with the name range', () => {
     { line: 2, column: 16, length: 21, entry: 'regularizer' },
     { line: 5, column: 13, length: 10, entry: 'norm' },
   ]);
-  assert.deepEqual(findLensAnchors('/ws/v.ts', 'export const computeRegularization = (m) => m;').map((a) => a.line), [0]);
-  const py = ['import torch', 'def compute_regularization(model, inputs, outputs, targets, config):', '    pass', '    def compute_regularization(x): pass', 'class CustomNorm(nn.Module):'].join('\n');
+  assert.deepEqual(
+    findLensAnchors('/ws/v.ts', 'export const computeRegularization = (m) => m;').map((a) => a.line),
+    [0],
+  );
+  const py = [
+    'import torch',
+    'def compute_regularization(model, inputs, outputs, targets, config):',
+    '    pass',
+    '    def compute_regularization(x): pass',
+    'class CustomNorm(nn.Module):',
+  ].join('\n');
   assert.deepEqual(findLensAnchors('/ws/v.py', py), [
     { line: 1, column: 4, length: 22, entry: 'regularizer' },
     { line: 4, column: 6, length: 10, entry: 'norm' },
@@ -139,7 +151,10 @@ test('the lens compares a completed group with the baseline: paired p where the 
   assert.equal(text, 'ResNet-56/C100 71.2 ± 0.3 (n=3), +0.9 vs baseline, p=0.009 (paired, n=3 seeds)');
   const otherSeeds = [71.0, 71.6, 71.1].map((best, i) => run({ seed: [0, 1, 5][i], best, hash: 'h3' }));
   // Seeds 0, 1, 5 against 0, 1, 2: Welch's t-test (scipy.stats.ttest_ind(equal_var=False)): p = 0.0189.
-  assert.equal(accuracyLensText([...base, ...otherSeeds], VARIANT, ['resnet56-cifar100'], baselines), 'ResNet-56/C100 71.2 ± 0.3 (n=3), +0.9 vs baseline, p=0.02 (unpaired: seeds differ)');
+  assert.equal(
+    accuracyLensText([...base, ...otherSeeds], VARIANT, ['resnet56-cifar100'], baselines),
+    'ResNet-56/C100 71.2 ± 0.3 (n=3), +0.9 vs baseline, p=0.02 (unpaired: seeds differ)',
+  );
   const one = accuracyLensText([...base, run({ hash: 'h2', best: 71.0 })], VARIANT, ['resnet56-cifar100'], baselines);
   assert.equal(one, 'ResNet-56/C100 71.0 (n=1), +0.7 vs baseline, no test possible with n=1');
   // Without baseline runs the cell stays as before.

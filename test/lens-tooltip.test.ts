@@ -13,10 +13,16 @@ const seeded = (values: number[], seeds = values.map((_, i) => i)) => ({ values,
 test('the comparison line: paired where the seeds match (paired t, sign-flip p, the paired CI), Welch and permutation where they differ', () => {
   // scipy: ttest_rel -> p = 0.00881, t.interval of the differences [0.554, 1.313]; all three positive: sign-flip p = 2/8.
   const paired = comparisonLine(seeded([70.1, 70.5, 70.3]), seeded([71.0, 71.6, 71.1]));
-  assert.match(paired, /^vs baseline 70\.3 ± 0\.2 \(n=3\): \+0\.9 \[\+0\.6, \+1\.3\], paired t p=0\.009, sign-flip p=0\.25, P\(B>A\) 1\.00 \[\d\.\d\d, 1\.00\]; paired, n=3 seeds$/);
+  assert.match(
+    paired,
+    /^vs baseline 70\.3 ± 0\.2 \(n=3\): \+0\.9 \[\+0\.6, \+1\.3\], paired t p=0\.009, sign-flip p=0\.25, P\(B>A\) 1\.00 \[\d\.\d\d, 1\.00\]; paired, n=3 seeds$/,
+  );
   // Seeds 0, 1, 5 against 0, 1, 2: ttest_ind(equal_var=False) -> p = 0.0189.
   const unpaired = comparisonLine(seeded([70.1, 70.5, 70.3]), seeded([71.0, 71.6, 71.1], [0, 1, 5]));
-  assert.match(unpaired, /^vs baseline 70\.3 ± 0\.2 \(n=3\): \+0\.9 \[\+\d\.\d, \+\d\.\d\], Welch p=0\.02, permutation p=0\.10, P\(B>A\) 1\.00 \[\d\.\d\d, 1\.00\]; unpaired: seeds differ$/);
+  assert.match(
+    unpaired,
+    /^vs baseline 70\.3 ± 0\.2 \(n=3\): \+0\.9 \[\+\d\.\d, \+\d\.\d\], Welch p=0\.02, permutation p=0\.10, P\(B>A\) 1\.00 \[\d\.\d\d, 1\.00\]; unpaired: seeds differ$/,
+  );
   assert.match(comparisonLine(seeded([70.1]), seeded([71.0])), /: \+0\.9, P\(B>A\) 1\.00, no test possible with n=1; paired, n=1 seed$/);
 });
 

@@ -33,7 +33,18 @@ function fakeClock() {
 }
 
 function row(state: TaskRow['state'], lastEpoch = 1): TaskRow {
-  return { matrixId: MATRIX.id, jobId: '42', arrayTaskId: 0, runId: 'run-a', state, slurmState: state.toUpperCase(), runStatus: 'running', lastEpoch, totalEpochs: 5, bestTestAcc: null };
+  return {
+    matrixId: MATRIX.id,
+    jobId: '42',
+    arrayTaskId: 0,
+    runId: 'run-a',
+    state,
+    slurmState: state.toUpperCase(),
+    runStatus: 'running',
+    lastEpoch,
+    totalEpochs: 5,
+    bestTestAcc: null,
+  };
 }
 
 test('polls every 5 s doubling to 60 s while a task runs unchanged, back to 5 s on a change, and stops when it ends', async () => {
@@ -43,7 +54,10 @@ test('polls every 5 s doubling to 60 s while a task runs unchanged, back to 5 s 
   const poller = new MatrixPoller({ store: fakeStore({}), changed: () => undefined, visible: () => true, clock, tasks: async () => (asked++, answer) });
   await poller.poll();
   for (let i = 0; i < 5; i++) await poller.poll();
-  assert.deepEqual(timers.map((t) => t.ms), [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+  assert.deepEqual(
+    timers.map((t) => t.ms),
+    [5_000, 10_000, 20_000, 40_000, 60_000, 60_000],
+  );
   answer = [row('running', 2)];
   await poller.poll();
   assert.equal(timers.at(-1)?.ms, 5_000);
@@ -57,7 +71,13 @@ test('a matrix whose runs all ended in the store asks no scheduler and sets no t
   const { clock, timers } = fakeClock();
   let asked = 0;
   let answer = [row('completed')];
-  const poller = new MatrixPoller({ store: fakeStore({ 'run-a': record({ status: 'failed' }) }), changed: () => undefined, visible: () => true, clock, tasks: async () => (asked++, answer) });
+  const poller = new MatrixPoller({
+    store: fakeStore({ 'run-a': record({ status: 'failed' }) }),
+    changed: () => undefined,
+    visible: () => true,
+    clock,
+    tasks: async () => (asked++, answer),
+  });
   await poller.poll();
   assert.equal(asked, 0);
   assert.equal(timers.length, 0);

@@ -11,15 +11,39 @@ import { record } from './research-records';
 const MATRIX: MatrixInfo = { id: 'm1', jobId: '42', createdAt: '', variantPath: '/ws/v/cp.ts', runIds: ['a', 'b'], options: {} };
 
 function row(o: Partial<TaskRow> = {}): TaskRow {
-  return { matrixId: 'm1', jobId: '42', arrayTaskId: 0, runId: 'a', state: 'running', slurmState: 'RUNNING', runStatus: 'running', lastEpoch: 3, totalEpochs: 30, bestTestAcc: 61.2, ...o };
+  return {
+    matrixId: 'm1',
+    jobId: '42',
+    arrayTaskId: 0,
+    runId: 'a',
+    state: 'running',
+    slurmState: 'RUNNING',
+    runStatus: 'running',
+    lastEpoch: 3,
+    totalEpochs: 30,
+    bestTestAcc: 61.2,
+    ...o,
+  };
 }
 
 test('a matrix whose runs have all ended is read from the store alone; otherwise squeue is needed', () => {
   const done = { a: record({ best: 70 }), b: record({ status: 'cancelled', best: null }) };
   const rows = finishedRows(MATRIX, (id) => done[id as 'a' | 'b']);
-  assert.deepEqual(rows?.map((r) => [r.jobId, r.arrayTaskId, r.state]), [['42', 0, 'completed'], ['42', 1, 'cancelled']]);
-  assert.equal(finishedRows(MATRIX, (id) => (id === 'a' ? done.a : record({ status: 'running' }))), undefined);
-  assert.equal(finishedRows(MATRIX, (id) => (id === 'a' ? done.a : undefined)), undefined);
+  assert.deepEqual(
+    rows?.map((r) => [r.jobId, r.arrayTaskId, r.state]),
+    [
+      ['42', 0, 'completed'],
+      ['42', 1, 'cancelled'],
+    ],
+  );
+  assert.equal(
+    finishedRows(MATRIX, (id) => (id === 'a' ? done.a : record({ status: 'running' }))),
+    undefined,
+  );
+  assert.equal(
+    finishedRows(MATRIX, (id) => (id === 'a' ? done.a : undefined)),
+    undefined,
+  );
 });
 
 test('Cancel while pending or running; Resume after a checkpointed stop or a task Slurm ended', () => {

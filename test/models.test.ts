@@ -141,7 +141,13 @@ test('names and layouts follow the PyTorch state_dict (HWIO convs, [in, out] lin
     assert.equal(resnet.namedVariables().find((v) => v.name === 'layer1.0.bn1.running_mean')?.trainable, false);
     assert.equal(resnet.namedVariables().find((v) => v.name === 'layer1.0.bn1.weight')?.trainable, true);
     // state_dict order: module registration order, weight/bias/running_mean/running_var per BN.
-    assert.deepEqual(resnet.namedVariables().slice(0, 6).map((v) => v.name), ['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'layer1.0.conv1.weight']);
+    assert.deepEqual(
+      resnet
+        .namedVariables()
+        .slice(0, 6)
+        .map((v) => v.name),
+      ['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'layer1.0.conv1.weight'],
+    );
     // weights(): conv and linear weights only (19 convs + 2 shortcuts + fc; 13 convs + 3 linears).
     assert.equal(resnet.weights().length, 22);
     assert.equal(vgg.weights().length, 16);
@@ -174,9 +180,16 @@ test('initialization: He normal fan_out for convs (depthwise too), N(0, 0.01) li
     const lin = stats(await data(vgg, 'classifier.0.weight'));
     assert.ok(Math.abs(lin.std / 0.01 - 1) < 0.02, `linear std ${lin.std}`);
     for (const name of ['features.0.bias', 'classifier.0.bias', 'features.1.bias', 'features.1.running_mean']) {
-      assert.ok((await data(vgg, name)).every((v) => v === 0), name);
+      assert.ok(
+        (await data(vgg, name)).every((v) => v === 0),
+        name,
+      );
     }
-    for (const name of ['features.1.weight', 'features.1.running_var']) assert.ok((await data(vgg, name)).every((v) => v === 1), name);
+    for (const name of ['features.1.weight', 'features.1.running_var'])
+      assert.ok(
+        (await data(vgg, name)).every((v) => v === 1),
+        name,
+      );
   } finally {
     vgg.dispose();
     mobile.dispose();
@@ -191,7 +204,10 @@ test('seeds: the same seed gives identical weights, another seed different ones'
     const [wa, wb, wc] = await Promise.all([all(a), all(b), all(c)]);
     assert.deepEqual(wa, wb);
     assert.equal(wa.length, wc.length);
-    assert.ok(wa.every((w, i) => w.some((v, j) => v !== wc[i][j])), 'every weight differs under another seed');
+    assert.ok(
+      wa.every((w, i) => w.some((v, j) => v !== wc[i][j])),
+      'every weight differs under another seed',
+    );
   } finally {
     a.dispose();
     b.dispose();
@@ -226,7 +242,10 @@ test('BatchNorm2d: batch statistics and momentum-0.1 running statistics with unb
   const bn = new BatchNorm2d(2);
   // 2 x 2 x 1 x 2: channel 0 = [1, 2, 3, 6], channel 1 = [-1, -1, 0, 10].
   const x = tf.tensor4d([1, -1, 2, -1, 3, 0, 6, 10], [2, 2, 1, 2]);
-  const channels = [[1, 2, 3, 6], [-1, -1, 0, 10]];
+  const channels = [
+    [1, 2, 3, 6],
+    [-1, -1, 0, 10],
+  ];
   const eps = RECIPE.bnEpsilon;
   bn.weight.assign(tf.tensor1d([2, 0.5]));
   bn.bias.assign(tf.tensor1d([1, -1]));
@@ -275,7 +294,10 @@ test('BatchNorm2d: the closed-form gradient equals autodiff of the textbook form
   };
   const vars = [x, bn.weight, bn.bias];
   const before = tf.memory().numTensors;
-  const ours = tf.variableGrads(loss((t) => bn.apply(t, true)), vars);
+  const ours = tf.variableGrads(
+    loss((t) => bn.apply(t, true)),
+    vars,
+  );
   const ref = tf.variableGrads(loss(reference), vars);
   assert.equal(Object.keys(ours.grads).length, 3, 'no gradient for running statistics');
   for (const v of vars) {
@@ -287,7 +309,10 @@ test('BatchNorm2d: the closed-form gradient equals autodiff of the textbook form
   assert.ok(Math.abs((await ours.value.data())[0] - (await ref.value.data())[0]) < 1e-3);
   // The running mean moved inside the gradient tape: 0.1 * batch mean (about 2).
   const rm = await bn.running_mean.data();
-  assert.ok(rm.every((v) => v > 0.1 && v < 0.3), `running_mean ${Array.from(rm)}`);
+  assert.ok(
+    rm.every((v) => v > 0.1 && v < 0.3),
+    `running_mean ${Array.from(rm)}`,
+  );
   tf.dispose([ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]);
   assert.equal(tf.memory().numTensors, before, 'the saved tensors of the custom gradient are released');
   tf.dispose([x, r, bn.weight, bn.bias, bn.running_mean, bn.running_var]);
@@ -322,7 +347,10 @@ test('a CustomNorm factory replaces every BatchNorm2d slot; its variables take t
       assert.equal(gammas.length, NORM_COUNTS[bench.id]);
       // Trainable count: the reference minus BN's weight+bias, plus one gamma per channel.
       const bnParams = model.normLayers.reduce((n, l) => n + (l as TinyNorm).gamma.size, 0);
-      assert.equal(model.trainableVariables().reduce((n, v) => n + v.size, 0), PARAM_COUNTS[bench.id] - bnParams);
+      assert.equal(
+        model.trainableVariables().reduce((n, v) => n + v.size, 0),
+        PARAM_COUNTS[bench.id] - bnParams,
+      );
       if (bench.arch === 'resnet20') {
         assert.deepEqual(shapeOf(model, 'layer1.0.bn1.gamma'), [16]);
         assert.deepEqual(shapeOf(model, 'layer2.0.downsample.1.gamma'), [32]);

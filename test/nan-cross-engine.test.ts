@@ -41,7 +41,10 @@ async function runNorm(file: string) {
   return handle.done;
 }
 
-for (const [engine, file] of [['TypeScript', 'nan-in-eval.ts'], ['Python', 'nan_in_eval.py']] as const) {
+for (const [engine, file] of [
+  ['TypeScript', 'nan-in-eval.ts'],
+  ['Python', 'nan_in_eval.py'],
+] as const) {
   test(`${engine}: NaN from CustomNorm in evaluation mode fails the run, naming the file and evaluation mode`, async (t) => {
     if (engine === 'Python' && (!requireTool(t, 'torch', Boolean(python)) || !python)) return;
     const record = await runNorm(file);

@@ -71,7 +71,13 @@ describe('NaN propagation (PyTorch semantics) on wasm and cpu', () => {
             const x = tf.tensor(tile(X), shape);
             const dy = tf.tensor(tile(DY), shape);
             same(f(x).dataSync(), tile(forward), `${name}(x)`);
-            same(tf.grad((t: tf.Tensor) => f(t))(x, dy).dataSync(), tile(grad), `${name}'(x) * dy`);
+            same(
+              tf
+                .grad((t: tf.Tensor) => f(t))(x, dy)
+                .dataSync(),
+              tile(grad),
+              `${name}'(x) * dy`,
+            );
           });
         });
       }
@@ -110,7 +116,10 @@ describe('NaN propagation (PyTorch semantics) on wasm and cpu', () => {
           assert.deepEqual(nanChannels(bn.running_mean.dataSync(), c), expected, `C=${c} running mean`);
           assert.deepEqual(nanChannels(bn.running_var.dataSync(), c), expected, `C=${c} running var`);
           // Evaluation with the NaN running statistics: that channel is NaN everywhere.
-          const clean = tf.tensor(values.map((v) => (Number.isNaN(v) ? 0 : v)), shape) as tf.Tensor4D;
+          const clean = tf.tensor(
+            values.map((v) => (Number.isNaN(v) ? 0 : v)),
+            shape,
+          ) as tf.Tensor4D;
           assert.deepEqual(nanChannels(bn.apply(clean, false).dataSync(), c), expected, `C=${c} evaluation with NaN running stats`);
           // NaN through ReLU6 after it stays NaN (the MobileNetV2 path of issue 13).
           assert.equal(countNaN(tf.relu6(bn.apply(clean, false)).dataSync()), 2 * 3 * 3, `C=${c} relu6 after evaluation-mode BatchNorm`);
@@ -134,7 +143,11 @@ describe('NaN propagation (PyTorch semantics) on wasm and cpu', () => {
           assert.equal(countNaN(tf.relu(tf.tensor(y, shape)).dataSync()), 1, `C=${c} relu`);
           // The networks' global average pool before the classifier: NaN, not -Infinity.
           const pooled = tf.avgPool(tf.tensor(y, shape) as tf.Tensor4D, [2, 2], 1, 'valid').dataSync();
-          assert.deepEqual(Array.from(pooled, (v) => Number.isNaN(v)), Array.from({ length: 2 * c }, (_, i) => i === 2), `C=${c} global average pool`);
+          assert.deepEqual(
+            Array.from(pooled, (v) => Number.isNaN(v)),
+            Array.from({ length: 2 * c }, (_, i) => i === 2),
+            `C=${c} global average pool`,
+          );
           assert.equal(countNaN(tf.clipByValue(tf.tensor(y, shape), -1, 1).dataSync()), 1, `C=${c} clipByValue`);
           tf.dispose([bn.weight, bn.bias, bn.running_mean, bn.running_var]);
         });
@@ -145,20 +158,30 @@ describe('NaN propagation (PyTorch semantics) on wasm and cpu', () => {
 
 // The native path replaces the ReLU / ReLU6 gradient mask with its own loop: same contract.
 const native = nativeStatus();
-describe('NaN propagation through the activations on the native path (wasm+native)', { skip: native.available ? false : `native kernels unavailable: ${native.reason}` }, () => {
-  before(async () => {
-    assert.equal((await initBackend('wasm+native')).backend, 'wasm+native');
-  });
-  for (const [name, f, forward, grad] of [
-    ['relu', tf.relu, RELU, RELU_GRAD],
-    ['relu6', tf.relu6, RELU6, RELU6_GRAD],
-  ] as const) {
-    test(`wasm+native: ${name} and its gradient keep NaN`, () => {
-      tf.tidy(() => {
-        const x = tf.tensor(X);
-        same(f(x).dataSync(), forward, `${name}(x)`);
-        same(tf.grad((t: tf.Tensor) => f(t))(x, tf.tensor(DY)).dataSync(), grad, `${name}'(x) * dy`);
-      });
+describe(
+  'NaN propagation through the activations on the native path (wasm+native)',
+  { skip: native.available ? false : `native kernels unavailable: ${native.reason}` },
+  () => {
+    before(async () => {
+      assert.equal((await initBackend('wasm+native')).backend, 'wasm+native');
     });
-  }
-});
+    for (const [name, f, forward, grad] of [
+      ['relu', tf.relu, RELU, RELU_GRAD],
+      ['relu6', tf.relu6, RELU6, RELU6_GRAD],
+    ] as const) {
+      test(`wasm+native: ${name} and its gradient keep NaN`, () => {
+        tf.tidy(() => {
+          const x = tf.tensor(X);
+          same(f(x).dataSync(), forward, `${name}(x)`);
+          same(
+            tf
+              .grad((t: tf.Tensor) => f(t))(x, tf.tensor(DY))
+              .dataSync(),
+            grad,
+            `${name}'(x) * dy`,
+          );
+        });
+      });
+    }
+  },
+);

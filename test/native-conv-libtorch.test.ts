@@ -19,8 +19,14 @@ import { seededValues } from './seeded-values';
 const TOLERANCE = 1e-4;
 const status = nativeStatus();
 
-
-type Case = { name: string; x: [number, number, number, number]; filter: [number, number, number, number]; stride: number; pad: 'same' | 'valid' | number; depthwise: boolean };
+type Case = {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  stride: number;
+  pad: 'same' | 'valid' | number;
+  depthwise: boolean;
+};
 
 const CASES: Case[] = [
   { name: '3x3 stride 1, pad 1', x: [2, 6, 6, 4], filter: [3, 3, 4, 8], stride: 1, pad: 1, depthwise: false },
@@ -43,24 +49,28 @@ function convAndGrads(c: Case): Float32Array[] {
   });
 }
 
-describe('native convolutions through libtorch (REGBENCH_NATIVE_CONV=libtorch)', { skip: status.available ? false : `native kernels unavailable: ${status.reason}` }, () => {
-  before(async () => {
-    await initBackend('cpu');
-    const info = await initBackend('wasm+native');
-    assert.equal(info.backend, 'wasm+native');
-    assert.equal(info.versions.onednn, undefined, 'the run record names oneDNN only when the convolutions run on it');
-  });
-
-  for (const c of CASES) {
-    test(`${c.name}: output, input and filter gradients match the cpu backend`, () => {
-      assert.ok(tf.setBackend('cpu'));
-      const cpu = convAndGrads(c);
-      assert.ok(tf.setBackend('wasm'));
-      const native = convAndGrads(c);
-      ['output', 'input gradient', 'filter gradient'].forEach((what, i) => {
-        const err = relativeError(native[i], cpu[i]);
-        assert.ok(err <= TOLERANCE, `${c.name} ${what}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
-      });
+describe(
+  'native convolutions through libtorch (REGBENCH_NATIVE_CONV=libtorch)',
+  { skip: status.available ? false : `native kernels unavailable: ${status.reason}` },
+  () => {
+    before(async () => {
+      await initBackend('cpu');
+      const info = await initBackend('wasm+native');
+      assert.equal(info.backend, 'wasm+native');
+      assert.equal(info.versions.onednn, undefined, 'the run record names oneDNN only when the convolutions run on it');
     });
-  }
-});
+
+    for (const c of CASES) {
+      test(`${c.name}: output, input and filter gradients match the cpu backend`, () => {
+        assert.ok(tf.setBackend('cpu'));
+        const cpu = convAndGrads(c);
+        assert.ok(tf.setBackend('wasm'));
+        const native = convAndGrads(c);
+        ['output', 'input gradient', 'filter gradient'].forEach((what, i) => {
+          const err = relativeError(native[i], cpu[i]);
+          assert.ok(err <= TOLERANCE, `${c.name} ${what}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
+        });
+      });
+    }
+  },
+);

@@ -19,7 +19,15 @@ export interface NativeExpectation {
 
 function debianLibtorch(): boolean {
   if (!existsSync('/usr/include/ATen/ATen.h')) return false;
-  const libDirs = ['/usr/lib', '/usr/local/lib', ...(existsSync('/usr/lib') ? readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => join('/usr/lib', d)) : [])];
+  const libDirs = [
+    '/usr/lib',
+    '/usr/local/lib',
+    ...(existsSync('/usr/lib')
+      ? readdirSync('/usr/lib')
+          .filter((d) => d.endsWith('-linux-gnu'))
+          .map((d) => join('/usr/lib', d))
+      : []),
+  ];
   return libDirs.some((d) => existsSync(join(d, 'libtorch_cpu.so')));
 }
 
@@ -30,5 +38,9 @@ export function nativeExpectation(env: NodeJS.ProcessEnv = process.env): NativeE
   if (process.platform !== 'linux') return { expected: false, why: `the addon is not built on ${process.platform}`, onednn: false };
   if (!debianLibtorch()) return { expected: false, why: 'libtorch-dev is not installed', onednn: false };
   if (spawnSync('g++', ['--version']).status !== 0) return { expected: false, why: 'g++ is not installed', onednn: false };
-  return { expected: true, why: 'g++ and libtorch-dev are installed (REGBENCH_EXPECT_NATIVE=0 if the build skipped the addon on purpose)', onednn: onednnHeaders };
+  return {
+    expected: true,
+    why: 'g++ and libtorch-dev are installed (REGBENCH_EXPECT_NATIVE=0 if the build skipped the addon on purpose)',
+    onednn: onednnHeaders,
+  };
 }

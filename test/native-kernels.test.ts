@@ -36,8 +36,6 @@ const TOLERANCE = 1e-4;
 const status = nativeStatus();
 const skip = status.available ? false : `native kernels unavailable: ${status.reason}`;
 
-
-
 /** `f` on the native path and on the cpu backend with the same inputs; asserts they agree. */
 function agreesWithCpu(name: string, shapes: number[][], f: (...inputs: tf.Tensor[]) => tf.Tensor[]): void {
   const inputs = shapes.map((s, i) => seededValues(s, i + 3));
@@ -104,7 +102,10 @@ describe('the addon checks every offset and size from JavaScript', { skip }, () 
     assert.ok(a);
     return a;
   };
-  const kernel = (name: KernelName): ((params: number[]) => void) => (params) => addon()[name](heap, Float64Array.from(params));
+  const kernel =
+    (name: KernelName): ((params: number[]) => void) =>
+    (params) =>
+      addon()[name](heap, Float64Array.from(params));
 
   for (const { name, params, tensors, reals = [] } of KERNEL_CALLS) {
     test(`${name}: a valid call passes; each tensor partly outside the heap, and each parameter NaN, is refused naming it`, () => {
@@ -113,7 +114,11 @@ describe('the addon checks every offset and size from JavaScript', { skip }, () 
       for (const k of tensors) {
         const moved = params.slice();
         moved[k] = heap.length - 4;
-        assert.throws(() => run(moved), new RegExp(`${name}: parameter ${k} \\(\\w+\\) lies outside the heap`), `${name} with parameter ${k} at the heap's last float`);
+        assert.throws(
+          () => run(moved),
+          new RegExp(`${name}: parameter ${k} \\(\\w+\\) lies outside the heap`),
+          `${name} with parameter ${k} at the heap's last float`,
+        );
       }
       for (let k = 0; k < params.length; k++) {
         if (reals.includes(k)) continue;
@@ -124,17 +129,25 @@ describe('the addon checks every offset and size from JavaScript', { skip }, () 
     });
   }
 
-  test('a tensor ending at the heap\'s last byte is computed; one float further is refused', () => {
+  test("a tensor ending at the heap's last byte is computed; one float further is refused", () => {
     const floats = new Float32Array(heap.buffer);
     const end = heap.length - 8 * 4;
     floats.set([1, -2, 3, -4, 5, -6, 7, -8], at(0) / 4);
     floats.set([1, 1, 1, 1, 1, 1, 1, 1], at(1) / 4);
     kernel('addRelu')([at(0), at(1), end, 8]);
     assert.deepEqual([...floats.subarray(end / 4)], [2, 0, 4, 0, 6, 0, 8, 0]);
-    assert.throws(() => kernel('addRelu')([at(0), at(1), end + 4, 8]), /addRelu: parameter 2 \(out\) lies outside the heap: 8 floats at byte 10212, heap 10240 bytes/);
+    assert.throws(
+      () => kernel('addRelu')([at(0), at(1), end + 4, 8]),
+      /addRelu: parameter 2 \(out\) lies outside the heap: 8 floats at byte 10212, heap 10240 bytes/,
+    );
   });
 
-  for (const [value, reason] of [[Infinity, 'is not a finite number'], [-1, 'is negative'], [2.5, 'is not an integer'], [2 ** 31, 'is too large']] as const) {
+  for (const [value, reason] of [
+    [Infinity, 'is not a finite number'],
+    [-1, 'is negative'],
+    [2.5, 'is not an integer'],
+    [2 ** 31, 'is too large'],
+  ] as const) {
     test(`a size of ${value} is refused: ${reason}`, () => {
       assert.throws(() => kernel('addRelu')([at(0), at(1), at(2), value]), new RegExp(`addRelu: parameter 3 \\(size\\) ${reason}`));
     });
@@ -150,7 +163,10 @@ describe('the addon checks every offset and size from JavaScript', { skip }, () 
 
   test('sizes whose product overflows, and an inconsistent convolution, are refused', () => {
     const huge = 2 ** 31 - 1;
-    assert.throws(() => kernel('conv2d')([at(0), at(1), 0, at(3), 0, huge, huge, huge, huge, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, huge, huge, 1]), /conv2d: tensor size overflows/);
+    assert.throws(
+      () => kernel('conv2d')([at(0), at(1), 0, at(3), 0, huge, huge, huge, huge, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, huge, huge, 1]),
+      /conv2d: tensor size overflows/,
+    );
     const geometry = GEOMETRY.slice();
     geometry[15] = 5;
     assert.throws(() => kernel('conv2d')([at(0), at(1), 0, at(3), 0, ...geometry]), /conv2d: parameter 20 \(outH\) is 5, the geometry gives 4/);
@@ -159,7 +175,10 @@ describe('the addon checks every offset and size from JavaScript', { skip }, () 
     geometry[6] = 3;
     assert.throws(() => kernel('conv2d')([at(0), at(1), 0, at(3), 0, ...geometry]), /conv2d: parameter 22 \(groups\) must divide/);
     assert.throws(() => kernel('batchMatMul')([at(0), at(1), 0, at(3), 0, 2, 3, 1, 1, 1, 0, 0, 0]), /batchMatMul: parameter 6 \(batchB\) must equal batchA/);
-    assert.throws(() => kernel('sgdUpdate')([2, 0.1, 0.9, 0, at(0), at(1), at(2), at(3), at(4), 8]), /sgdUpdate: parameter 0 \(count\) needs 16 parameters, got 10/);
+    assert.throws(
+      () => kernel('sgdUpdate')([2, 0.1, 0.9, 0, at(0), at(1), at(2), at(3), at(4), 8]),
+      /sgdUpdate: parameter 0 \(count\) needs 16 parameters, got 10/,
+    );
   });
 
   test('arguments that are not (Uint8Array, Float64Array) are a TypeError', () => {
@@ -205,14 +224,24 @@ describe('native kernels (wasm+native)', { skip }, () => {
     return counts;
   }
 
-  const fusedMatMul = (activation: tf.fused.Activation) => (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor): tf.Tensor[] => [tf.fused.matMul({ a, b, bias, activation })];
+  const fusedMatMul =
+    (activation: tf.fused.Activation) =>
+    (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor): tf.Tensor[] => [tf.fused.matMul({ a, b, bias, activation })];
 
   test("'wasm' removes the native kernels and 'wasm+native' puts them back", async () => {
     assert.equal(nativeKernelsActive(), true);
-    assert.deepEqual(countMatMuls(() => agreesWithCpu('fused matMul relu (native)', [[6, 9], [9, 4], [4]], fusedMatMul('relu'))), { native: 1, wasm: 0 }, 'wasm+native: the addon computes it');
+    assert.deepEqual(
+      countMatMuls(() => agreesWithCpu('fused matMul relu (native)', [[6, 9], [9, 4], [4]], fusedMatMul('relu'))),
+      { native: 1, wasm: 0 },
+      'wasm+native: the addon computes it',
+    );
     assert.equal((await initBackend('wasm')).backend, 'wasm');
     assert.equal(nativeKernelsActive(), false);
-    assert.deepEqual(countMatMuls(() => agreesWithCpu('fused matMul relu (wasm)', [[6, 9], [9, 4], [4]], fusedMatMul('relu'))), { native: 0, wasm: 1 }, "'wasm': the wasm kernel computes it");
+    assert.deepEqual(
+      countMatMuls(() => agreesWithCpu('fused matMul relu (wasm)', [[6, 9], [9, 4], [4]], fusedMatMul('relu'))),
+      { native: 0, wasm: 1 },
+      "'wasm': the wasm kernel computes it",
+    );
     const info = await initBackend('wasm+native');
     assert.equal(info.backend, 'wasm+native');
     assert.equal(nativeKernelsActive(), true);
@@ -231,7 +260,8 @@ describe('native kernels (wasm+native)', { skip }, () => {
   ];
   for (const m of matmuls) {
     test(`matMul (BatchMatMul) a ${m.a.join('x')}${m.ta ? 'ᵀ' : ''} b ${m.b.join('x')}${m.tb ? 'ᵀ' : ''}${m.grads === false ? '' : ', and its gradients'}`, () => {
-      const grads = (a: tf.Tensor, b: tf.Tensor): tf.Tensor[] => (m.grads === false ? [] : tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.sin(tf.matMul(x, y, m.ta, m.tb))))([a, b]));
+      const grads = (a: tf.Tensor, b: tf.Tensor): tf.Tensor[] =>
+        m.grads === false ? [] : tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.sin(tf.matMul(x, y, m.ta, m.tb))))([a, b]);
       agreesWithCpu('matMul', [m.a, m.b], (a, b) => [tf.matMul(a, b, m.ta, m.tb), ...grads(a, b)]);
     });
   }
@@ -248,10 +278,16 @@ describe('native kernels (wasm+native)', { skip }, () => {
     });
   }
 
-  for (const [shape, filter, stride, pad] of [[[2, 8, 8, 4], 2, 2, 'valid'], [[2, 7, 9, 3], 3, 2, 'same'], [[1, 6, 6, 5], 3, 1, 1]] as const) {
+  for (const [shape, filter, stride, pad] of [
+    [[2, 8, 8, 4], 2, 2, 'valid'],
+    [[2, 7, 9, 3], 3, 2, 'same'],
+    [[1, 6, 6, 5], 3, 1, 1],
+  ] as const) {
     test(`maxPool gradient (MaxPoolGrad): x ${shape.join('x')} filter ${filter} stride ${stride} pad ${pad}`, () => {
       // Rounded to a few levels so that windows hold ties: the first maximum takes the gradient.
-      agreesWithCpu('maxPoolGrad', [[...shape]], (x) => tf.grads((t: tf.Tensor) => tf.sum(tf.sin(tf.maxPool(t as tf.Tensor4D, filter, stride, pad))))([tf.round(tf.mul(x, 2))]));
+      agreesWithCpu('maxPoolGrad', [[...shape]], (x) =>
+        tf.grads((t: tf.Tensor) => tf.sum(tf.sin(tf.maxPool(t as tf.Tensor4D, filter, stride, pad))))([tf.round(tf.mul(x, 2))]),
+      );
     });
   }
 
@@ -282,11 +318,13 @@ describe('native kernels (wasm+native)', { skip }, () => {
     for (let step = 0; step < 3; step++) applySgd(fused.params, fused.momenta, fused.grads, settings);
     const reference = fresh();
     for (let step = 0; step < 3; step++) {
-      tf.tidy(() => reference.params.forEach((p, i) => {
-        const buf = tf.add(tf.mul(reference.momenta[i], settings.momentum), tf.add(reference.grads[i], tf.mul(p, settings.weightDecay)));
-        reference.momenta[i].assign(buf);
-        p.assign(tf.sub(p, tf.mul(buf, settings.lr)));
-      }));
+      tf.tidy(() =>
+        reference.params.forEach((p, i) => {
+          const buf = tf.add(tf.mul(reference.momenta[i], settings.momentum), tf.add(reference.grads[i], tf.mul(p, settings.weightDecay)));
+          reference.momenta[i].assign(buf);
+          p.assign(tf.sub(p, tf.mul(buf, settings.lr)));
+        }),
+      );
     }
     shapes.forEach((_, i) => {
       assert.deepEqual(fused.params[i].dataSync(), reference.params[i].dataSync(), `parameter ${i}`);

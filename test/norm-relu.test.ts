@@ -72,7 +72,10 @@ for (const path of PATHS) {
         for (const key of Object.keys(separate)) sameNumbers(fused[key], separate[key], `${path.id} C=${c} ${key}`);
         // Not vacuous: the ReLU zeroed part of the output and the gradient reached the input.
         assert.ok(fused.y.some((v) => v === 0) && fused.y.some((v) => v > 0), 'the output has both zeros and positives');
-        assert.ok(fused.dx.some((v) => Number.isFinite(v) && v !== 0), 'a nonzero input gradient');
+        assert.ok(
+          fused.dx.some((v) => Number.isFinite(v) && v !== 0),
+          'a nonzero input gradient',
+        );
       });
     }
 
@@ -95,7 +98,10 @@ for (const path of PATHS) {
       const [fused, separate] = [run(true), run(false)];
       ['y', 'da', 'db'].forEach((what, i) => sameNumbers(fused[i], separate[i], `${path.id} relu(a + b) ${what}`));
       assert.ok(Number.isNaN(fused[0][5]) && Number.isNaN(fused[0][11]), 'NaN of either sign stays NaN');
-      assert.ok(fused[0].some((v) => v === 0) && fused[1].some((v) => v === 0) && fused[1].some((v) => v !== 0 && Number.isFinite(v)), 'the mask both passes and stops');
+      assert.ok(
+        fused[0].some((v) => v === 0) && fused[1].some((v) => v === 0) && fused[1].some((v) => v !== 0 && Number.isFinite(v)),
+        'the mask both passes and stops',
+      );
     });
   });
 }

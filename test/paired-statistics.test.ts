@@ -69,12 +69,24 @@ const b16 = accuracies(3, 16, 60, 4);
 const b18 = accuracies(4, 18, 50, 3);
 const CASES: Array<[number[], number[]]> = [
   [b3, shifted(b3, 11, 0.6, 0.4)],
-  [[72.1, 72.5], [72.9, 72.6]], // n = 2
+  [
+    [72.1, 72.5],
+    [72.9, 72.6],
+  ], // n = 2
   [b5, shifted(b5, 12, -0.8, 1.0)], // candidate worse
   [b16, shifted(b16, 13, 0.3, 1.5)], // n = 16: all 65,536 flips
-  [[70, 71, 72, 73, 74], [70, 71.5, 72, 73.5, 74]], // ties: three zero differences
-  [[70, 71, 72], [70.5, 71.5, 72.5]], // zero variance of the differences
-  [[70.1, 70.5, 70.3], [71.0, 71.4, 71.2]], // zero variance up to rounding (0.9 in the last bits)
+  [
+    [70, 71, 72, 73, 74],
+    [70, 71.5, 72, 73.5, 74],
+  ], // ties: three zero differences
+  [
+    [70, 71, 72],
+    [70.5, 71.5, 72.5],
+  ], // zero variance of the differences
+  [
+    [70.1, 70.5, 70.3],
+    [71.0, 71.4, 71.2],
+  ], // zero variance up to rounding (0.9 in the last bits)
   [b18, shifted(b18, 14, 0.5, 2.0)], // n = 18: Monte Carlo here, exact in scipy
 ];
 const HOLM_LISTS: number[][] = [
@@ -101,7 +113,10 @@ function checkCase(i: number, r: PairedResult, s: ScipyPaired): void {
   else {
     // Seeded Monte Carlo against scipy's exact value: within four binomial standard errors.
     const tolerance = 4 * Math.sqrt((s.signFlip * (1 - s.signFlip)) / SIGN_FLIP_RESAMPLES) + 1 / SIGN_FLIP_RESAMPLES;
-    assert.ok(r.signFlipP !== null && Math.abs(r.signFlipP - s.signFlip) <= tolerance, `${label} Monte Carlo sign-flip p ${r.signFlipP} vs exact ${s.signFlip}`);
+    assert.ok(
+      r.signFlipP !== null && Math.abs(r.signFlipP - s.signFlip) <= tolerance,
+      `${label} Monte Carlo sign-flip p ${r.signFlipP} vs exact ${s.signFlip}`,
+    );
   }
   if (s.t === undefined) {
     assert.equal(r.t, null, `${label}: zero variance has no t`);
@@ -141,8 +156,18 @@ test("Holm's correction agrees with the hand-written Python one, keeps the input
 });
 
 test('pairs are matched by key, not by position; unmatched keys are listed and left out', () => {
-  const base = new Map([['r56/0', 72.0], ['r56/1', 72.4], ['r56/2', 71.8], ['r56/3', 72.2]]);
-  const cand = new Map([['r56/2', 72.5], ['r56/0', 72.6], ['r56/1', 72.9], ['r56/7', 10]]);
+  const base = new Map([
+    ['r56/0', 72.0],
+    ['r56/1', 72.4],
+    ['r56/2', 71.8],
+    ['r56/3', 72.2],
+  ]);
+  const cand = new Map([
+    ['r56/2', 72.5],
+    ['r56/0', 72.6],
+    ['r56/1', 72.9],
+    ['r56/7', 10],
+  ]);
   const r = pairedCompare(base, cand);
   assert.ok(r);
   assert.equal(r.n, 3);
@@ -152,7 +177,13 @@ test('pairs are matched by key, not by position; unmatched keys are listed and l
 });
 
 test('n = 1: the difference with a degenerate interval and no p-values', () => {
-  const r = pairedCompare(new Map([['0', 72.0]]), new Map([['0', 72.5], ['1', 73]]));
+  const r = pairedCompare(
+    new Map([['0', 72.0]]),
+    new Map([
+      ['0', 72.5],
+      ['1', 73],
+    ]),
+  );
   assert.ok(r);
   assert.equal(r.n, 1);
   assert.deepEqual(r.ci95, [0.5, 0.5]);

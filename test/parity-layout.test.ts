@@ -21,8 +21,7 @@ test('conv weight OIHW [out, in, kh, kw] -> HWIO [kh, kw, in, out]: element (o, 
   assert.deepEqual(tf.shape, [H, W, I, O]);
   for (let o = 0; o < O; o++)
     for (let i = 0; i < I; i++)
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++) assert.equal(tf.data[((y * W + x) * I + i) * O + o], torch.data[((o * I + i) * H + y) * W + x]);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) assert.equal(tf.data[((y * W + x) * I + i) * O + o], torch.data[((o * I + i) * H + y) * W + x]);
   assert.deepEqual(tfjsToTorch('conv', tf), torch);
 });
 
@@ -55,8 +54,7 @@ test('activations NCHW -> NHWC: element (b, c, y, x) lands at (b, y, x, c), and 
   assert.deepEqual(tf.shape, [B, H, W, C]);
   for (let b = 0; b < B; b++)
     for (let c = 0; c < C; c++)
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < W; x++) assert.equal(tf.data[((b * H + y) * W + x) * C + c], torch.data[((b * C + c) * H + y) * W + x]);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) assert.equal(tf.data[((b * H + y) * W + x) * C + c], torch.data[((b * C + c) * H + y) * W + x]);
   assert.deepEqual(tfjsToTorch('activations', tf), torch);
 });
 
@@ -68,7 +66,13 @@ test('vectors are copied as they are, into a new array', () => {
 });
 
 test('tfjsShapeOf agrees with the converted shapes for every kind', () => {
-  const cases: Array<[TensorKind, number[]]> = [['conv', [8, 4, 3, 3]], ['depthwise', [8, 1, 3, 3]], ['linear', [10, 64]], ['activations', [2, 3, 32, 32]], ['vector', [16]]];
+  const cases: Array<[TensorKind, number[]]> = [
+    ['conv', [8, 4, 3, 3]],
+    ['depthwise', [8, 1, 3, 3]],
+    ['linear', [10, 64]],
+    ['activations', [2, 3, 32, 32]],
+    ['vector', [16]],
+  ];
   for (const [kind, shape] of cases) assert.deepEqual(tfjsShapeOf(kind, shape), torchToTfjs(kind, indexed(shape)).shape, kind);
 });
 

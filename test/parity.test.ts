@@ -36,7 +36,9 @@ const EXPECTED: Record<BenchId, { tensors: number; dropout: number }> = {
 };
 
 function assertWithinTolerances(r: ParityReport): void {
-  const summary = r.checks.map((c) => `${c.id} ${c.error} (<= ${c.tolerance}${c.worst ? `, worst ${c.worst}` : ''}${c.pass ? '' : `; ${c.note ?? ''}`})`).join('\n');
+  const summary = r.checks
+    .map((c) => `${c.id} ${c.error} (<= ${c.tolerance}${c.worst ? `, worst ${c.worst}` : ''}${c.pass ? '' : `; ${c.note ?? ''}`})`)
+    .join('\n');
   assert.deepEqual(
     r.checks.map((c) => c.id),
     Object.keys(PARITY_TOLERANCES),
@@ -66,7 +68,10 @@ test('regbench parity --bench resnet20-cifar10 --json: exit 0 and a report withi
   if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const written: string[] = [];
   const errors: string[] = [];
-  const code = await runParityCommand(['--bench', 'resnet20-cifar10', '--batch', '3', '--python', python, '--json'], { stdout: (s) => written.push(s), stderr: (s) => errors.push(s) });
+  const code = await runParityCommand(['--bench', 'resnet20-cifar10', '--batch', '3', '--python', python, '--json'], {
+    stdout: (s) => written.push(s),
+    stderr: (s) => errors.push(s),
+  });
   assert.equal(code, 0, written.join('') + errors.join(''));
   const report = JSON.parse(written.join('')) as ParityReport;
   assert.equal(report.batch, 3);
@@ -81,5 +86,8 @@ test('regbench parity rejects a missing or unknown benchmark and a bad batch bef
   await assert.rejects(runParityCommand([]), (e: unknown) => e instanceof UsageError && /--bench/.test(e.message));
   await assert.rejects(runParityCommand(['--bench', 'resnet18-imagenet']), (e: unknown) => e instanceof UsageError && /unknown benchmark/.test(e.message));
   await assert.rejects(runParityCommand(['--bench', 'resnet20-cifar10', '--batch', '0']), (e: unknown) => e instanceof UsageError && /--batch/.test(e.message));
-  await assert.rejects(runParityCommand(['--bench', 'resnet20-cifar10', '--backend', 'webgl']), (e: unknown) => e instanceof UsageError && /--backend/.test(e.message));
+  await assert.rejects(
+    runParityCommand(['--bench', 'resnet20-cifar10', '--backend', 'webgl']),
+    (e: unknown) => e instanceof UsageError && /--backend/.test(e.message),
+  );
 });

@@ -9,7 +9,10 @@ function backoff() {
 
 test('the delay doubles while nothing changes, capped at the maximum', () => {
   const { b } = backoff();
-  assert.deepEqual(['a', 'a', 'a', 'a', 'a', 'a'].map((k) => b.observe(k)), [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+  assert.deepEqual(
+    ['a', 'a', 'a', 'a', 'a', 'a'].map((k) => b.observe(k)),
+    [5_000, 10_000, 20_000, 40_000, 60_000, 60_000],
+  );
 });
 
 test('a change resets the delay to the minimum', () => {

@@ -84,7 +84,10 @@ if (process.env.REGBENCH_PRIVATE_CACHE_CHILD) {
       const base = fresh();
       mkdirSync(join(base, 'regbench', 'native'), { recursive: true });
       chmodSync(join(base, 'regbench', 'native'), 0o777);
-      assert.throws(() => privateCacheDir('native', join(base, 'regbench')), new RegExp(`refusing ${join(base, 'regbench', 'native')}: writable by other users \\(mode 0777\\); run chmod go-w`));
+      assert.throws(
+        () => privateCacheDir('native', join(base, 'regbench')),
+        new RegExp(`refusing ${join(base, 'regbench', 'native')}: writable by other users \\(mode 0777\\); run chmod go-w`),
+      );
     });
 
     test('a group-writable root is refused too', () => {
@@ -231,7 +234,10 @@ if (process.env.REGBENCH_PRIVATE_CACHE_CHILD) {
       chmodSync(join(xdg, 'regbench', 'native'), 0o777);
       const dist = fresh();
       const r = await start([join(root, 'scripts', 'build-native.mjs'), '--dist', dist], { XDG_CACHE_HOME: xdg });
-      assert.match(r.out, /native kernels: skipped \(refusing .*native: writable by other users \(mode 0777\); run chmod go-w .*\) — the wasm kernels will be used/);
+      assert.match(
+        r.out,
+        /native kernels: skipped \(refusing .*native: writable by other users \(mode 0777\); run chmod go-w .*\) — the wasm kernels will be used/,
+      );
       assert.equal(existsSync(join(dist, 'native', 'regbench_kernels.node')), false);
     });
   });

@@ -14,8 +14,34 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import protocolJson from '../src/protocol/protocol.json';
 import schemaJson from '../src/protocol/events.schema.json';
-import { BENCHMARKS, budgetSize, BUDGET_IDS, cosineLr, DATASET_STATS, NORM_COUNTS, PARAM_COUNTS, PROTOCOL, RECIPE, type ArchId, type BenchId, type BudgetId, type DatasetId, type RunSpec, type TensorFiles } from '../src/protocol/benchmarks';
-import { ERROR_KINDS, EVENT_FIELDS, FINAL_STATUSES, PROTOCOL_VERSION, RUN_STATUSES, STOPPED_STATUSES, type ErrorKind, type RunEventType, type RunStatus } from '../src/protocol/events';
+import {
+  BENCHMARKS,
+  budgetSize,
+  BUDGET_IDS,
+  cosineLr,
+  DATASET_STATS,
+  NORM_COUNTS,
+  PARAM_COUNTS,
+  PROTOCOL,
+  RECIPE,
+  type ArchId,
+  type BenchId,
+  type BudgetId,
+  type DatasetId,
+  type RunSpec,
+  type TensorFiles,
+} from '../src/protocol/benchmarks';
+import {
+  ERROR_KINDS,
+  EVENT_FIELDS,
+  FINAL_STATUSES,
+  PROTOCOL_VERSION,
+  RUN_STATUSES,
+  STOPPED_STATUSES,
+  type ErrorKind,
+  type RunEventType,
+  type RunStatus,
+} from '../src/protocol/events';
 import { BatchIterator, epochSeed, loadDataset, permutation, Rng, selectSubset, writeSyntheticDataset } from '../src/engine/data';
 import { seedState } from '../src/engine/data/random';
 import { CROP_PADDING } from '../src/engine/data/augment';
@@ -118,7 +144,10 @@ test('the PyTorch worker reads the protocol the TypeScript side imports, from th
  * from the union fails below.
  */
 const UNION_MEMBERS = {
-  bench: { 'resnet56-cifar100': 1, 'vgg16bn-cifar100': 1, 'mobilenetv2-fmnist': 1, 'resnet110-cifar100': 1, 'resnet20-cifar10': 1 } satisfies Record<BenchId, 1>,
+  bench: { 'resnet56-cifar100': 1, 'vgg16bn-cifar100': 1, 'mobilenetv2-fmnist': 1, 'resnet110-cifar100': 1, 'resnet20-cifar10': 1 } satisfies Record<
+    BenchId,
+    1
+  >,
   arch: { resnet20: 1, resnet56: 1, resnet110: 1, vgg16bn: 1, mobilenetv2: 1 } satisfies Record<ArchId, 1>,
   dataset: { cifar10: 1, cifar100: 1, 'fashion-mnist': 1 } satisfies Record<DatasetId, 1>,
   budget: { smoke: 1, quick: 1, full: 1 } satisfies Record<BudgetId, 1>,
@@ -180,7 +209,10 @@ print(json.dumps(out))
   const got = runPython(srcWorker, script) as { states: number[]; stream: number[]; perm: number[]; cosine: number[] };
   assert.deepEqual(got.states, seeds.map(seedState));
   const r = new Rng(42);
-  assert.deepEqual(got.stream, Array.from({ length: 8 }, () => r.nextUint32()));
+  assert.deepEqual(
+    got.stream,
+    Array.from({ length: 8 }, () => r.nextUint32()),
+  );
   assert.deepEqual(got.perm, Array.from(permutation(1000, 7)));
   const expected = [0, 1, 250, 500, 999, 1000].map((s) => cosineLr(0.1, s, 1000)).concat([cosineLr(0.1, 0, 1)]);
   // Both compute 0.5 * lr * (1 + cos(pi * s / n)) in doubles.

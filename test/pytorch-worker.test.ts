@@ -174,7 +174,7 @@ test('python unit tests of the worker pass', (t) => {
   assert.match(r.stderr, /Ran [1-9]\d* tests/);
 });
 
-test('the worker\'s models have the parameter and norm counts of protocol.json', (t) => {
+test("the worker's models have the parameter and norm counts of protocol.json", (t) => {
   if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const script = [
     'import json, torch, models',
@@ -222,7 +222,10 @@ test('smoke run: hello, run-start, progress, epoch, run-end completed; every lin
   assert.match(start.env.versions.torch ?? '', /^\d+\.\d+/);
   assert.equal(start.spec.variantPath, variant);
   const progress = r.events.filter((e) => e.type === 'progress');
-  assert.deepEqual(progress.map((e) => e.type === 'progress' && [e.epoch, e.step, e.steps]), [[0, 2, 2]]);
+  assert.deepEqual(
+    progress.map((e) => e.type === 'progress' && [e.epoch, e.step, e.steps]),
+    [[0, 2, 2]],
+  );
   const hello = r.events[0];
   assert.ok(hello.type === 'hello' && hello.protocol === 1 && hello.pid > 0);
   const epoch = r.events.find((e) => e.type === 'epoch');
@@ -323,7 +326,10 @@ test('a missing dataset is a data error that says what to put where; a missing p
   fs.mkdirSync(empty, { recursive: true });
   // The data layer prepares the worker's files: a missing dataset fails there, before any spawn.
   await assert.rejects(
-    prepareTensorFiles({ dataset: 'cifar10', dataDir: empty, trainSubset: 256, testSubset: 128 }, { allowDownload: false, cacheDir: path.join(tmp, 'empty-cache', 'datasets'), systemDir: null }),
+    prepareTensorFiles(
+      { dataset: 'cifar10', dataDir: empty, trainSubset: 256, testSubset: 128 },
+      { allowDownload: false, cacheDir: path.join(tmp, 'empty-cache', 'datasets'), systemDir: null },
+    ),
     (err: unknown) => {
       assert.ok(err instanceof DataError);
       assert.equal(err.file, path.join(empty, 'cifar-10-binary.tar.gz'));
@@ -392,7 +398,7 @@ test('SIGTERM ends a run promptly with run-end interrupted and exit 0, after a c
   }
 });
 
-test('SIGUSR2 prints every thread\'s stack to stderr, naming the line where a stuck variant loops; the run goes on', async (t) => {
+test("SIGUSR2 prints every thread's stack to stderr, naming the line where a stuck variant loops; the run goes on", async (t) => {
   if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
   const source = 'import torch\n\ndef compute_regularization(model, inputs, outputs, targets, config):\n    while True:\n        pass\n';
   const variant = writeVariant('loops_forever.py', source);
@@ -452,7 +458,13 @@ test('SIGUSR2 prints every thread\'s stack to stderr, naming the line where a st
 });
 
 test('findPython: lookup order, first interpreter with torch, and an install hint when none has it', async (t) => {
-  assert.deepEqual(pythonCandidates({ setting: '/opt/py', env: { REGBENCH_PYTHON: '/env/py' } }), ['/opt/py', '/env/py', 'python3', '/usr/bin/python3', 'python']);
+  assert.deepEqual(pythonCandidates({ setting: '/opt/py', env: { REGBENCH_PYTHON: '/env/py' } }), [
+    '/opt/py',
+    '/env/py',
+    'python3',
+    '/usr/bin/python3',
+    'python',
+  ]);
   assert.deepEqual(pythonCandidates({ env: {} }), ['python3', '/usr/bin/python3', 'python']);
   assert.equal(workerScriptPath('/x/dist'), path.join('/x/dist', 'pytorch', 'worker.py'));
   if (!requireTool(t, 'torch', Boolean(python), noPython) || !python) return;
@@ -463,16 +475,13 @@ test('findPython: lookup order, first interpreter with torch, and an install hin
   const fake = path.join(tmp, 'fake-torch');
   fs.mkdirSync(fake, { recursive: true });
   fs.writeFileSync(path.join(fake, 'torch.py'), 'raise ImportError("broken torch for the test")\n');
-  await assert.rejects(
-    findPython({ setting: path.join(tmp, 'no-such-python'), env: { ...process.env, PYTHONPATH: fake } }),
-    (err: Error) => {
-      assert.match(err.message, /apt-get install python3-torch/);
-      assert.match(err.message, /pip install torch/);
-      assert.match(err.message, /no-such-python: not found/);
-      assert.match(err.message, /\/usr\/bin\/python3: cannot import torch/);
-      return true;
-    },
-  );
+  await assert.rejects(findPython({ setting: path.join(tmp, 'no-such-python'), env: { ...process.env, PYTHONPATH: fake } }), (err: Error) => {
+    assert.match(err.message, /apt-get install python3-torch/);
+    assert.match(err.message, /pip install torch/);
+    assert.match(err.message, /no-such-python: not found/);
+    assert.match(err.message, /\/usr\/bin\/python3: cannot import torch/);
+    return true;
+  });
 });
 
 test('regbench run on a .py variant: the runner prepares the images, the worker trains on them; missing data fails before the worker', async (t) => {
@@ -483,18 +492,40 @@ test('regbench run on a .py variant: the runner prepares the images, the worker 
   const cache = path.join(tmp, 'cli-cache');
   const env = { ...process.env, XDG_CACHE_HOME: cache, REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', REGBENCH_PYTHON: python, OMP_WAIT_POLICY: 'PASSIVE' };
   const variant = path.join(root, 'templates/regularizers/blank.py');
-  const args = ['run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--train-subset', '256', '--test-subset', '128', '--device', 'cpu', '--json', '--workspace', workspace];
+  const args = [
+    'run',
+    variant,
+    '--bench',
+    'resnet20-cifar10',
+    '--budget',
+    'smoke',
+    '--train-subset',
+    '256',
+    '--test-subset',
+    '128',
+    '--device',
+    'cpu',
+    '--json',
+    '--workspace',
+    workspace,
+  ];
   const started = Date.now();
   const r = spawnSync(process.execPath, [cli, ...args, '--data-dir', dataDir], { encoding: 'utf8', env, timeout: 300_000 });
   t.diagnostic(`regbench run (pytorch, smoke 256/128): ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(r.status, 0, r.stderr);
-  const events = r.stdout.trim().split('\n').map((l) => parseEventLine(l)!);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => parseEventLine(l)!);
   const start = events.find((e) => e.type === 'run-start');
   assert.ok(start && start.type === 'run-start');
   assert.equal(start.trainImages, 256);
   assert.equal(start.testImages, 128);
   const files = fs.readdirSync(path.join(cache, 'regbench', 'tensors')).sort();
-  assert.deepEqual(files.map((f) => f.replace(/-[0-9a-f]{16}\./, '-<sha>.')), ['cifar10-test-128-<sha>.json', 'cifar10-test-128-<sha>.u8', 'cifar10-train-256-<sha>.json', 'cifar10-train-256-<sha>.u8']);
+  assert.deepEqual(
+    files.map((f) => f.replace(/-[0-9a-f]{16}\./, '-<sha>.')),
+    ['cifar10-test-128-<sha>.json', 'cifar10-test-128-<sha>.u8', 'cifar10-train-256-<sha>.json', 'cifar10-train-256-<sha>.u8'],
+  );
   // The worker was handed the files prepared here: the same bytes as the test's own preparation.
   assert.deepEqual(files.filter((f) => f.endsWith('.u8')).sort(), [path.basename(tensors.test.path), path.basename(tensors.train.path)]);
   const end = events[events.length - 1];

@@ -24,7 +24,23 @@ const cp = path.join(root, 'templates', 'regularizers', 'confidence-penalty.ts')
 const ls = path.join(root, 'templates', 'regularizers', 'label-smoothing.ts');
 const broken = path.join(tmp, 'broken.ts');
 const LADDER = 'smoke:train=128:test=64,smoke:epochs=2:train=128:test=64';
-const RACE = [`${cp}:BETA=0.3`, ls, broken, '--bench', 'resnet20-cifar10', '--ladder', LADDER, '--seeds', '0,1', '--data-dir', data, '--concurrency', '2', '--workspace', ws];
+const RACE = [
+  `${cp}:BETA=0.3`,
+  ls,
+  broken,
+  '--bench',
+  'resnet20-cifar10',
+  '--ladder',
+  LADDER,
+  '--seeds',
+  '0,1',
+  '--data-dir',
+  data,
+  '--concurrency',
+  '2',
+  '--workspace',
+  ws,
+];
 
 function regbench(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env, timeout: 600_000 });
@@ -44,12 +60,18 @@ function race(id: string): RaceRecord {
 
 function events(runId: string): RunEvent[] {
   const text = fs.readFileSync(path.join(ws, '.regbench', 'runs', runId, 'events.jsonl'), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RunEvent);
 }
 
 before(() => {
   fs.mkdirSync(ws, { recursive: true });
-  fs.writeFileSync(broken, "import * as tf from '@tensorflow/tfjs-core';\nexport function computeRegularization(model: unknown): tf.Scalar {\n  return tf.scalar(0) +* ;\n}\n");
+  fs.writeFileSync(
+    broken,
+    "import * as tf from '@tensorflow/tfjs-core';\nexport function computeRegularization(model: unknown): tf.Scalar {\n  return tf.scalar(0) +* ;\n}\n",
+  );
   const s = regbench(['data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '128']);
   assert.equal(s.status, 0, s.stderr);
 });
@@ -141,7 +163,9 @@ test('a small race, stopped mid-rung and resumed: no run repeated, the broken ca
   assert.equal(c3?.rung, 0);
   assert.match(c3?.error ?? '', /broken\.ts/);
   assert.deepEqual(done.ranking?.map((r) => r.candidate).sort(), ['c1', 'c2']);
-  const c1Run = JSON.parse(fs.readFileSync(path.join(ws, '.regbench', 'runs', cells.find((c) => c.entrant === 'c1')?.runId as string, 'record.json'), 'utf8')) as { displayName?: string };
+  const c1Run = JSON.parse(
+    fs.readFileSync(path.join(ws, '.regbench', 'runs', cells.find((c) => c.entrant === 'c1')?.runId as string, 'record.json'), 'utf8'),
+  ) as { displayName?: string };
   assert.equal(c1Run.displayName, 'confidence-penalty BETA=0.3');
   assert.match(resumed.stdout, /ranking \(each survivor against the baseline on its deepest rung\):\n {2}1\. /);
   assert.match(resumed.stdout, /broken: failed at rung 1: resnet20-cifar10 seed \d: .*broken\.ts/);

@@ -33,10 +33,24 @@ test('a race started as the editor starts it: id, live race.json, one notificati
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache'), REGBENCH_OFFLINE: '1', REGBENCH_DATA: '' };
   try {
     fs.mkdirSync(ws);
-    const synth = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '1024', '--test', '128'], { encoding: 'utf8', env });
+    const synth = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '1024', '--test', '128'], {
+      encoding: 'utf8',
+      env,
+    });
     assert.equal(synth.status, 0, synth.stderr);
     const file = path.join(root, 'templates', 'regularizers', 'confidence-penalty.ts');
-    const args = raceArgs({ candidates: [sweepCandidate(file, 'BETA', ['0.1', '0.3'])], benches: ['resnet20-cifar10'], ladder: 'smoke:train=1024:test=128', seeds: [0, 1], slurm: false, concurrency: 2, dataDir: data }, ws);
+    const args = raceArgs(
+      {
+        candidates: [sweepCandidate(file, 'BETA', ['0.1', '0.3'])],
+        benches: ['resnet20-cifar10'],
+        ladder: 'smoke:train=1024:test=128',
+        seeds: [0, 1],
+        slurm: false,
+        concurrency: 2,
+        dataDir: data,
+      },
+      ws,
+    );
     const races = new RaceIndex(path.join(ws, '.regbench'));
     const notifications: string[] = [];
     const changes: RaceRecord[] = [];
@@ -62,14 +76,20 @@ test('a race started as the editor starts it: id, live race.json, one notificati
     assert.ok(race);
     assert.equal(code, 0, `${race.status}: ${race.reason ?? ''}`);
     assert.equal(race.status, 'completed');
-    assert.ok(changes.some((r) => r.status === 'running'), 'the race was seen while running');
+    assert.ok(
+      changes.some((r) => r.status === 'running'),
+      'the race was seen while running',
+    );
     assert.equal(notifications.length, 1, 'one notification for the one rung');
     assert.match(notifications[0], new RegExp(`^Race ${proc.id}, rung 1 done: `));
     assert.match(raceEndNotification(race), new RegExp(`^Race ${proc.id} completed: `));
 
     const view = raceView(race);
     assert.ok(isHostToWebviewMessage({ type: 'race', payload: { race: view } }));
-    assert.deepEqual(view.entrants.map((e) => e.label), ['blank (baseline)', ...race.candidates.map((c) => c.label)]);
+    assert.deepEqual(
+      view.entrants.map((e) => e.label),
+      ['blank (baseline)', ...race.candidates.map((c) => c.label)],
+    );
     assert.equal(view.entrants.length, 3);
     for (const e of view.entrants) {
       assert.equal(e.cells.length, 1);

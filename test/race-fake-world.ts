@@ -64,11 +64,22 @@ export class FakeWorld implements RaceWorld {
   }
 
   async execute(orders: CellOrder[], started: (p: ReadonlyArray<readonly [CellOrder, string]>) => void, ended: (id: string) => void): Promise<void> {
-    const made = orders.filter((o) => !o.runId).map((o) => {
-      const id = `run-${++this.next}`;
-      this.runs.set(id, { runId: id, key: this.key(o), status: 'queued', bestTestAcc: null, epochsCompleted: 0, epochSeconds: null, live: false, resumable: true });
-      return [o, id] as const;
-    });
+    const made = orders
+      .filter((o) => !o.runId)
+      .map((o) => {
+        const id = `run-${++this.next}`;
+        this.runs.set(id, {
+          runId: id,
+          key: this.key(o),
+          status: 'queued',
+          bestTestAcc: null,
+          epochsCompleted: 0,
+          epochSeconds: null,
+          live: false,
+          resumable: true,
+        });
+        return [o, id] as const;
+      });
     if (made.length) started(made);
     const all = [...orders.filter((o) => o.runId).map((o) => [o, o.runId as string] as const), ...made];
     for (const [o, id] of all) {
@@ -76,9 +87,18 @@ export class FakeWorld implements RaceWorld {
       const run = this.runs.get(id) as CellRun & { key: string };
       this.trained.push(run.key);
       const fails = this.opts.failing?.includes(o.entrant.id);
-      Object.assign(run, fails
-        ? { status: 'failed', error: 'SyntaxError: Unexpected token (variant.ts:3)', resumable: false }
-        : { status: 'completed', bestTestAcc: this.score(o), epochsCompleted: o.rung.epochs, epochSeconds: (o.rung.trainSubset ?? 50000) / 256, resumable: false });
+      Object.assign(
+        run,
+        fails
+          ? { status: 'failed', error: 'SyntaxError: Unexpected token (variant.ts:3)', resumable: false }
+          : {
+              status: 'completed',
+              bestTestAcc: this.score(o),
+              epochsCompleted: o.rung.epochs,
+              epochSeconds: (o.rung.trainSubset ?? 50000) / 256,
+              resumable: false,
+            },
+      );
       ended(id);
       if (this.opts.stopAfterRuns !== undefined && this.trained.length >= this.opts.stopAfterRuns) this.stop = true;
     }
@@ -110,7 +130,14 @@ export function fakeRace(n: number, opts: { benches?: BenchId[]; ladder?: string
   const ladder = parseLadder(opts.ladder ?? 'smoke,quick', benches);
   const seeds = opts.seeds ?? [0, 1, 2];
   const rungs = planRungs(benches, ladder, seeds);
-  const entrant = (id: string) => ({ id, label: id, variantPath: `/v/${id}.ts`, variantHash: `hash-${id}`, engine: 'tfjs' as const, kind: 'regularizer' as const });
+  const entrant = (id: string) => ({
+    id,
+    label: id,
+    variantPath: `/v/${id}.ts`,
+    variantHash: `hash-${id}`,
+    engine: 'tfjs' as const,
+    kind: 'regularizer' as const,
+  });
   return {
     format: RACE_FORMAT,
     id: 'test-race',

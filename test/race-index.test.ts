@@ -21,7 +21,10 @@ test('race index: changes with the record before, no change no event, damaged fi
     const index = new RaceIndex(root);
     const changes: RaceChange[] = [];
     index.onChange((c) => changes.push(c));
-    assert.deepEqual(index.all().map((r) => r.id), [live.id]);
+    assert.deepEqual(
+      index.all().map((r) => r.id),
+      [live.id],
+    );
     index.refresh(live.id);
     assert.equal(changes.length, 0, 'race.json did not change');
     writeRace(root, raceFixture('done'));

@@ -12,7 +12,15 @@ import { RaceProcess } from '../src/vscode/race-process';
 function standIn(script: string, killAfterMs = 5000): { proc: RaceProcess; lines: string[]; ids: string[] } {
   const lines: string[] = [];
   const ids: string[] = [];
-  const proc = new RaceProcess({ command: process.execPath, args: ['-e', script], cwd: os.tmpdir(), env: process.env, killAfterMs, onLine: (l) => lines.push(l), onRaceId: (id) => ids.push(id) });
+  const proc = new RaceProcess({
+    command: process.execPath,
+    args: ['-e', script],
+    cwd: os.tmpdir(),
+    env: process.env,
+    killAfterMs,
+    onLine: (l) => lines.push(l),
+    onRaceId: (id) => ids.push(id),
+  });
   return { proc, lines, ids };
 }
 

@@ -32,7 +32,14 @@ async function simulate(effects: Record<string, number>, seed0: number, eta?: nu
   const ids = Object.keys(effects);
   const best = Math.max(0, ...Object.values(effects));
   const protectedIds = ids.filter((id) => effects[id] >= 0 && effects[id] === best);
-  const t: Tally = { races: RACES, falseDrops: 0, dropped: Object.fromEntries(ids.map((id) => [id, 0])), atRung: Object.fromEntries(ids.map((id) => [id, [0, 0, 0, 0]])), hours: 0, exhaustiveHours: 0 };
+  const t: Tally = {
+    races: RACES,
+    falseDrops: 0,
+    dropped: Object.fromEntries(ids.map((id) => [id, 0])),
+    atRung: Object.fromEntries(ids.map((id) => [id, [0, 0, 0, 0]])),
+    hours: 0,
+    exhaustiveHours: 0,
+  };
   for (let i = 0; i < RACES; i++) {
     const race: RaceRecord = fakeRace(ids.length, { alpha: ALPHA, eta });
     const world = new FakeWorld({ effects, seedSd: 1, noiseSd: 0.5, seed: seed0 + i });
@@ -50,8 +57,12 @@ async function simulate(effects: Record<string, number>, seed0: number, eta?: nu
 
 function report(name: string, t: Tally): void {
   const rate = t.falseDrops / t.races;
-  const drops = Object.entries(t.dropped).map(([id, n]) => `${id} ${(n / t.races).toFixed(3)} (by rung ${t.atRung[id].join('/')})`).join(', ');
-  process.stdout.write(`# ${name}: ${t.races} races, false-drop rate ${rate.toFixed(4)} (alpha ${ALPHA}); drop rate per candidate: ${drops}; compute ${((100 * t.hours) / t.exhaustiveHours).toFixed(0)}% of running every candidate at the last rung\n`);
+  const drops = Object.entries(t.dropped)
+    .map(([id, n]) => `${id} ${(n / t.races).toFixed(3)} (by rung ${t.atRung[id].join('/')})`)
+    .join(', ');
+  process.stdout.write(
+    `# ${name}: ${t.races} races, false-drop rate ${rate.toFixed(4)} (alpha ${ALPHA}); drop rate per candidate: ${drops}; compute ${((100 * t.hours) / t.exhaustiveHours).toFixed(0)}% of running every candidate at the last rung\n`,
+  );
 }
 
 /** The rate's upper bound we accept: alpha plus three binomial standard errors (the simulation's own noise). */

@@ -22,14 +22,21 @@ const clusterDir = path.join(tmp, 'cluster');
 const data = path.join(tmp, 'data');
 const ws = path.join(tmp, 'ws');
 const broken = path.join(tmp, 'broken.ts');
-let env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache'), REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', REGBENCH_SLURM_STATE: path.join(tmp, 'state') };
+let env: NodeJS.ProcessEnv = {
+  ...process.env,
+  XDG_CACHE_HOME: path.join(tmp, 'cache'),
+  REGBENCH_OFFLINE: '1',
+  REGBENCH_DATA: '',
+  REGBENCH_SLURM_STATE: path.join(tmp, 'state'),
+};
 let skipReason: string | undefined;
 let started = false;
 
 function missingDaemons(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: the test cluster runs slurmctld/slurmd as root';
   for (const bin of ['slurmctld', 'slurmd', 'sbatch', 'munged']) {
-    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `${bin} not installed (apt-get install slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)`;
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
+      return `${bin} not installed (apt-get install slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)`;
   }
   return undefined;
 }
@@ -46,9 +53,15 @@ before(() => {
   const conf = /export SLURM_CONF=(\S+)/.exec(r.stdout)?.[1];
   assert.ok(conf, r.stdout);
   env = { ...env, SLURM_CONF: conf };
-  const s = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '128'], { encoding: 'utf8', env });
+  const s = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '128'], {
+    encoding: 'utf8',
+    env,
+  });
   assert.equal(s.status, 0, s.stderr);
-  fs.writeFileSync(broken, "import * as tf from '@tensorflow/tfjs-core';\nexport function computeRegularization(): tf.Scalar {\n  return tf.scalar(0) +* ;\n}\n");
+  fs.writeFileSync(
+    broken,
+    "import * as tf from '@tensorflow/tfjs-core';\nexport function computeRegularization(): tf.Scalar {\n  return tf.scalar(0) +* ;\n}\n",
+  );
 });
 
 after(() => {
@@ -59,7 +72,29 @@ after(() => {
 
 test('a race on Slurm: one job array per rung, ordinary Slurm runs, a failing candidate out as failed', { timeout: 900_000 }, async (t) => {
   if (skipReason) return t.skip(skipReason);
-  const args = [cli, 'race', `${cp}:BETA=0.3`, broken, '--bench', 'resnet20-cifar10', '--ladder', 'smoke:train=128:test=64,smoke:epochs=2:train=128:test=64', '--seeds', '0,1', '--data-dir', data, '--slurm', '--cpus-per-task', '1', '--time', '10', '--poll-seconds', '1', '--workspace', ws];
+  const args = [
+    cli,
+    'race',
+    `${cp}:BETA=0.3`,
+    broken,
+    '--bench',
+    'resnet20-cifar10',
+    '--ladder',
+    'smoke:train=128:test=64,smoke:epochs=2:train=128:test=64',
+    '--seeds',
+    '0,1',
+    '--data-dir',
+    data,
+    '--slurm',
+    '--cpus-per-task',
+    '1',
+    '--time',
+    '10',
+    '--poll-seconds',
+    '1',
+    '--workspace',
+    ws,
+  ];
   const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn(process.execPath, args, { env });
     let out = '';

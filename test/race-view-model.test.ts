@@ -48,22 +48,34 @@ test('finished race: c2 out at rung 2 against the leader, final ranking, taus an
   });
   assert.equal(v.entrants.find((e) => e.id === 'c2')?.cells[1].note, 'worse than the leader conf (p = 0.020, level 0.0125)');
   assert.deepEqual(v.ranking, [{ rank: 1, candidate: 'c1', label: 'conf', reached: 'rung 3', n: 6, diff: 1.55, ci95: [0.9, 2.2], p: 0.97 }]);
-  assert.deepEqual(v.taus, [{ label: 'rung 1 → 2', tau: 1, n: 2 }, { label: 'rung 2 → 3', tau: null, n: 1 }]);
+  assert.deepEqual(v.taus, [
+    { label: 'rung 1 → 2', tau: 1, n: 2 },
+    { label: 'rung 2 → 3', tau: null, n: 1 },
+  ]);
   assert.equal(computeText(raceFixture('done')), '27 runs (+2 reused), 0.9 h; exhaustive: 30 runs, 2.4 h; the race used 38% of it');
 });
 
 test('one notification per finished rung, and a final one with the ranking', () => {
   const live = raceFixture('live');
   const done = raceFixture('done');
-  assert.deepEqual(finishedRungs(undefined, live).map((r) => r.index), [0]);
+  assert.deepEqual(
+    finishedRungs(undefined, live).map((r) => r.index),
+    [0],
+  );
   assert.deepEqual(finishedRungs(live, live), []);
   const now = finishedRungs(live, done);
-  assert.deepEqual(now.map((r) => r.index), [1, 2]);
+  assert.deepEqual(
+    now.map((r) => r.index),
+    [1, 2],
+  );
   assert.equal(
     rungNotification(done, done.rungs[0]),
     'Race race-20261207-1, rung 1 done: 2 advance (leader conf +1.65), 2 out: bad-idea worse than the baseline (p = 0.004, level 0.025); broken failed: variants/broken.ts:3: syntax error',
   );
-  assert.equal(rungNotification(done, done.rungs[1]), 'Race race-20261207-1, rung 2 done: 1 advance (leader conf +1.60), 1 out: ortho worse than the leader conf (p = 0.020, level 0.0125)');
+  assert.equal(
+    rungNotification(done, done.rungs[1]),
+    'Race race-20261207-1, rung 2 done: 1 advance (leader conf +1.60), 1 out: ortho worse than the leader conf (p = 0.020, level 0.0125)',
+  );
   assert.equal(raceEndNotification(done), 'Race race-20261207-1 completed: 1. conf +1.55 (p = 0.970)');
   assert.equal(raceEndNotification({ ...live, status: 'cancelled', reason: 'cancelled by the user' }), 'Race race-20261207-1 cancelled: cancelled by the user');
 });

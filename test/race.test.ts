@@ -23,50 +23,92 @@ import { runScipy } from './scipy';
 const R20: BenchId = 'resnet20-cifar10';
 const R56: BenchId = 'resnet56-cifar100';
 
-
 test('climbing order: first budget on the first benchmark and seeds, then more seeds, then the next budget, then the remaining benchmarks', () => {
   const race = fakeRace(2);
-  assert.deepEqual(race.rungs.map((r) => [r.step, r.ladder.budget, r.benches.join('+'), r.seeds.join(',')]), [
-    ['start', 'smoke', R20, '0,1'],
-    ['seeds', 'smoke', R20, '0,1,2'],
-    ['budget', 'quick', R20, '0,1,2'],
-    ['benchmarks', 'quick', `${R20}+${R56}`, '0,1,2'],
-  ]);
+  assert.deepEqual(
+    race.rungs.map((r) => [r.step, r.ladder.budget, r.benches.join('+'), r.seeds.join(',')]),
+    [
+      ['start', 'smoke', R20, '0,1'],
+      ['seeds', 'smoke', R20, '0,1,2'],
+      ['budget', 'quick', R20, '0,1,2'],
+      ['benchmarks', 'quick', `${R20}+${R56}`, '0,1,2'],
+    ],
+  );
   assert.match(race.order[0], /^rung 1 \(start\): smoke \(1 epoch, 512 training images\) · resnet20-cifar10 · seeds 0,1$/);
 });
 
 test('a ladder that does not grow, an unknown budget or a bad override is refused in one line', () => {
-  const refuse = (text: string, re: RegExp) => assert.throws(() => parseLadder(text, [R20]), (e: unknown) => e instanceof UsageError && re.test((e as Error).message) && !(e as Error).message.includes('\n'));
+  const refuse = (text: string, re: RegExp) =>
+    assert.throws(
+      () => parseLadder(text, [R20]),
+      (e: unknown) => e instanceof UsageError && re.test((e as Error).message) && !(e as Error).message.includes('\n'),
+    );
   refuse('quick,smoke', /does not grow from quick .* to smoke/);
   refuse('smoke,smoke', /does not grow/);
   refuse('smoke,quick:epochs=1:train=256', /does not grow/);
   refuse('smoke,medium', /unknown budget 'medium'/);
   refuse('smoke:epochs=0', /is not epochs=N/);
-  assert.deepEqual(parseLadder('smoke:train=128,smoke:epochs=2:train=128', [R20]).map((s) => [s.epochs, s.trainSubset]), [[undefined, 128], [2, 128]]);
+  assert.deepEqual(
+    parseLadder('smoke:train=128,smoke:epochs=2:train=128', [R20]).map((s) => [s.epochs, s.trainSubset]),
+    [
+      [undefined, 128],
+      [2, 128],
+    ],
+  );
 });
 
 test('drop rule: a clearly worse candidate is dropped as worse than the baseline; one pair only is never enough', () => {
   const cells = (xs: number[]) => new Map(xs.map((x, i) => [`b/${i}`, x]));
   const base = cells([60, 62, 61, 63, 60, 62]);
-  const j = judgeRung(base, new Map([['good', cells([61, 63, 62, 64, 61, 63.2])], ['bad', cells([50, 51.5, 50.2, 52, 49, 51])]]), { alpha: 0.05, rungs: 2 });
+  const j = judgeRung(
+    base,
+    new Map([
+      ['good', cells([61, 63, 62, 64, 61, 63.2])],
+      ['bad', cells([50, 51.5, 50.2, 52, 49, 51])],
+    ]),
+    { alpha: 0.05, rungs: 2 },
+  );
   assert.deepEqual(j.ranking, ['good', 'bad']);
-  assert.deepEqual(j.drops.map((d) => [d.candidate, d.rule]), [['bad', 'worse-than-baseline']]);
+  assert.deepEqual(
+    j.drops.map((d) => [d.candidate, d.rule]),
+    [['bad', 'worse-than-baseline']],
+  );
   const t = j.tests.find((x) => x.candidate === 'bad');
   assert.ok(t && t.adjustedP !== null && t.adjustedP <= 0.025 && t.level === 0.025);
   const one = judgeRung(cells([60]), new Map([['bad', cells([10])]]), { alpha: 0.05, rungs: 1 });
   assert.equal(one.drops.length, 0);
-  const halving = judgeRung(base, new Map([['a', cells([61, 63, 62, 64, 61, 63])], ['b', cells([60, 62, 61, 63, 60, 62.5])], ['c', cells([59, 61, 60, 62, 59, 61])]]), { alpha: 0.05, rungs: 2, eta: 2 });
-  assert.deepEqual(halving.drops.map((d) => [d.candidate, d.rule]), [['c', 'halving']]);
+  const halving = judgeRung(
+    base,
+    new Map([
+      ['a', cells([61, 63, 62, 64, 61, 63])],
+      ['b', cells([60, 62, 61, 63, 60, 62.5])],
+      ['c', cells([59, 61, 60, 62, 59, 61])],
+    ]),
+    { alpha: 0.05, rungs: 2, eta: 2 },
+  );
+  assert.deepEqual(
+    halving.drops.map((d) => [d.candidate, d.rule]),
+    [['c', 'halving']],
+  );
 });
 
 test('Kendall tau-b agrees with scipy.stats.kendalltau, ties included', (t) => {
   const r = rng(5);
   const cases = [
-    [[1, 2, 3, 4, 5], [1, 3, 2, 5, 4]],
-    [[1, 1, 2, 3, 3, 4], [2, 1, 2, 4, 3, 3]],
+    [
+      [1, 2, 3, 4, 5],
+      [1, 3, 2, 5, 4],
+    ],
+    [
+      [1, 1, 2, 3, 3, 4],
+      [2, 1, 2, 4, 3, 3],
+    ],
     Array.from({ length: 2 }, () => Array.from({ length: 12 }, () => Math.round(normal(r) * 3))),
   ];
-  const scipy = runScipy<number[]>('import json,sys\nfrom scipy.stats import kendalltau\nprint(json.dumps([kendalltau(a,b)[0] for a,b in json.load(sys.stdin)]))', cases);
+  const scipy = runScipy<number[]>(
+    'import json,sys\nfrom scipy.stats import kendalltau\nprint(json.dumps([kendalltau(a,b)[0] for a,b in json.load(sys.stdin)]))',
+    cases,
+  );
   if (typeof scipy === 'string') return t.skip(scipy);
   cases.forEach(([a, b], i) => assert.ok(Math.abs((kendallTauB(a, b) as number) - scipy[i]) < 1e-12, `case ${i}: ${kendallTauB(a, b)} vs scipy ${scipy[i]}`));
   assert.equal(kendallTauB([1, 1], [2, 3]), null);
@@ -128,7 +170,10 @@ test('a damaged race.json is reported naming the file, not a crash', () => {
   writeRace(dir, fakeRace(1));
   const file = path.join(dir, 'races', 'test-race', 'race.json');
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').slice(0, 100));
-  assert.throws(() => readRace(dir, 'test-race'), (e: unknown) => e instanceof RaceFileError && (e as Error).message.startsWith(`${file} is damaged (not valid JSON`));
+  assert.throws(
+    () => readRace(dir, 'test-race'),
+    (e: unknown) => e instanceof RaceFileError && (e as Error).message.startsWith(`${file} is damaged (not valid JSON`),
+  );
   const { races, problems } = listRaces(dir);
   assert.equal(races.length, 0);
   assert.equal(problems.length, 1);

@@ -22,24 +22,48 @@ function regbench(args: string[]) {
 }
 
 function listed(): Array<{ id: string; rerunOf?: string; env?: Record<string, unknown>; bestTestAcc: number }> {
-  return regbench(['list', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return regbench(['list', '--json'])
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 before(() => {
   fs.mkdirSync(workspace, { recursive: true });
-  const r = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '64'], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '64'], {
+    encoding: 'utf8',
+    env,
+  });
   assert.equal(r.status, 0, r.stderr);
   fs.copyFileSync(path.join(root, 'templates', 'regularizers', 'confidence-penalty.ts'), path.join(workspace, 'my-reg.ts'));
 });
 
 test('a run records what repeats it, and a rerun of it is identical', () => {
-  const first = regbench(['run', 'my-reg.ts', '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--data-dir', data, '--train-subset', '256', '--test-subset', '64', '--seed', '3']);
+  const first = regbench([
+    'run',
+    'my-reg.ts',
+    '--bench',
+    'resnet20-cifar10',
+    '--budget',
+    'smoke',
+    '--data-dir',
+    data,
+    '--train-subset',
+    '256',
+    '--test-subset',
+    '64',
+    '--seed',
+    '3',
+  ]);
   assert.equal(first.status, 0, first.stderr);
   const [original] = listed();
   const e = original.env ?? {};
   assert.equal(e.regbenchVersion, JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
   assert.equal(typeof e.cpuModel, 'string');
-  assert.match(String(e.command), /^regbench run .*my-reg\.ts --bench resnet20-cifar10 --budget smoke --seed 3 --train-subset 256 --test-subset 64 --data-dir /);
+  assert.match(
+    String(e.command),
+    /^regbench run .*my-reg\.ts --bench resnet20-cifar10 --budget smoke --seed 3 --train-subset 256 --test-subset 64 --data-dir /,
+  );
   const again = regbench(['rerun', original.id]);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /is identical to .*: same accuracy every epoch/);

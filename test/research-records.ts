@@ -7,7 +7,9 @@ import type { BaselineHashes } from '../src/analysis/run-groups';
 
 export const VARIANT = '/ws/variants/confidence-penalty.ts';
 export const BLANK = '/ws/variants/blank.ts';
-export const BASELINES: BaselineHashes = new Map([['blank', { kind: 'regularizer' as const, engine: 'tfjs' as const, file: 'templates/regularizers/blank.ts' }]]);
+export const BASELINES: BaselineHashes = new Map([
+  ['blank', { kind: 'regularizer' as const, engine: 'tfjs' as const, file: 'templates/regularizers/blank.ts' }],
+]);
 
 export interface Over {
   bench?: BenchId;

@@ -44,8 +44,18 @@ function run(file: string, hash: string, seed: number, best: number, o: Over = {
     id,
     at,
     {
-      bench, arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: o.budget ?? 'quick', epochs: o.epochs ?? 5,
-      trainSubset: 10000, testSubset: 2000, seed, engine: o.engine ?? 'tfjs', variantPath: `/ws/variants/${file}`, variantHash: hash,
+      bench,
+      arch: 'resnet20',
+      dataset: 'cifar10',
+      numClasses: 10,
+      budget: o.budget ?? 'quick',
+      epochs: o.epochs ?? 5,
+      trainSubset: 10000,
+      testSubset: 2000,
+      seed,
+      engine: o.engine ?? 'tfjs',
+      variantPath: `/ws/variants/${file}`,
+      variantHash: hash,
     },
     { epochsCompleted: 5, totalEpochs: 5, bestTestAcc: best, finalTestAcc: best, epochSeconds: 1, final: o.final },
   );
@@ -141,13 +151,25 @@ test('significance: paired t where the seeds match, Welch where they differ, Hol
   const w = t2.rows.find((r) => r.variantHash === 'cp')?.cells['resnet20-cifar10'];
   assert.equal(w?.test, 'unpaired: seeds differ');
   assert.equal(w?.p, w?.pWelch);
-  assert.ok(t2.notes.includes('ResNet-20/C10: unpaired: seeds differ for confidence-penalty; paired, n=3 seeds for orthogonal-reg (2 variants against the baseline, Holm over 2).'), t2.notes.join('\n'));
+  assert.ok(
+    t2.notes.includes(
+      'ResNet-20/C10: unpaired: seeds differ for confidence-penalty; paired, n=3 seeds for orthogonal-reg (2 variants against the baseline, Holm over 2).',
+    ),
+    t2.notes.join('\n'),
+  );
 });
 
 test('held-out column: shown after a final evaluation, only with final numbers', () => {
-  const records = [...fixture(), run('confidence-penalty.ts', 'cp', 0, 91.5, { bench: 'mobilenetv2-fmnist', final: true }), run('confidence-penalty.ts', 'cp', 0, 91.7, { bench: 'mobilenetv2-fmnist', final: true })];
+  const records = [
+    ...fixture(),
+    run('confidence-penalty.ts', 'cp', 0, 91.5, { bench: 'mobilenetv2-fmnist', final: true }),
+    run('confidence-penalty.ts', 'cp', 0, 91.7, { bench: 'mobilenetv2-fmnist', final: true }),
+  ];
   const t = table(records);
-  assert.deepEqual(t.columns.map((c) => [c.bench, c.heldOut]).find((c) => c[0] === 'mobilenetv2-fmnist'), ['mobilenetv2-fmnist', true]);
+  assert.deepEqual(
+    t.columns.map((c) => [c.bench, c.heldOut]).find((c) => c[0] === 'mobilenetv2-fmnist'),
+    ['mobilenetv2-fmnist', true],
+  );
   const cp = t.rows.find((r) => r.variantHash === 'cp');
   // Both final evaluations count, and so does the earlier unmarked run of the same source (88.0):
   // once a final evaluation exists every held-out run of that source shows (no quiet best-of-N).
@@ -180,7 +202,10 @@ test('json and csv parse back to the same numbers', () => {
   assert.equal(cp[col('test')], 'paired, n=3 seeds');
   assert.equal(Number(cp[col('p_welch')]), cpCell.pWelch);
   assert.equal(Number(cp[col('p_sign_flip')]), 0.25);
-  assert.ok(lines.filter((l) => l[col('source')] !== 'measured').every((l) => l.length === CSV_HEADER.length), 'external lines (which end in numbers) have every column');
+  assert.ok(
+    lines.filter((l) => l[col('source')] !== 'measured').every((l) => l.length === CSV_HEADER.length),
+    'external lines (which end in numbers) have every column',
+  );
   assert.equal(cp[col('best')], 'true');
   const ranged = lines.find((l) => l[col('variant')] === 'DropBlock-style co-activation penalty' && l[col('bench')] === 'resnet56-cifar100');
   assert.deepEqual([ranged?.[col('published_low')], ranged?.[col('published_high')]], ['71.36', '72.65']);
@@ -198,7 +223,10 @@ test('latex: booktabs structure, one cell per column in every row', () => {
   for (const r of rows) assert.equal(r.split(/(?<!\\)&/).length, 4, r);
   assert.match(tex, /\\textbf\{46\.8 \$\\pm\$ 0\.3 \(n=3\)\}\$\^\{\\(dagger|ddagger)\}\$/);
   assert.match(tex, /\\multicolumn\{4\}\{l\}\{\\emph\{Published figures \(external, not measured here/);
-  assert.ok([...tex].every((c) => c.charCodeAt(0) < 0x80), 'ASCII only');
+  assert.ok(
+    [...tex].every((c) => c.charCodeAt(0) < 0x80),
+    'ASCII only',
+  );
 });
 
 test('latex compiles as is with pdflatex', { skip: skipUnless('pdflatex', hasPdflatex) }, (ctx) => {
@@ -213,7 +241,10 @@ test('latex compiles as is with pdflatex', { skip: skipUnless('pdflatex', hasPdf
 
 test('runs of different budgets, engines or recipes are refused with the reason', () => {
   const mixedBudget = [...fixture(), run('blank.ts', BLANK, 0, 20, { budget: 'smoke' })];
-  assert.throws(() => table(mixedBudget), (e: Error) => e instanceof TableError && /2 different budgets \(quick, smoke\).*--budget/.test(e.message));
+  assert.throws(
+    () => table(mixedBudget),
+    (e: Error) => e instanceof TableError && /2 different budgets \(quick, smoke\).*--budget/.test(e.message),
+  );
   assert.equal(buildResultsTable(mixedBudget, { kind: 'regularizer', baselines, budget: 'quick' }).budget, 'quick');
   const mixedEngine = [...fixture(), run('blank.py', 'bp', 0, 46, { engine: 'pytorch' })];
   assert.throws(() => table(mixedEngine), /2 different engines \(tfjs, pytorch\).*--engine/);

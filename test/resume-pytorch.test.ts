@@ -16,7 +16,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RECIPE, type RunSpec, type TensorFiles } from '../src/protocol/benchmarks';
-import { parseEventLine, validateEvent, type CheckpointEvent, type ErrorEvent, type RunEndEvent, type RunEvent, type RunStartEvent } from '../src/protocol/events';
+import {
+  parseEventLine,
+  validateEvent,
+  type CheckpointEvent,
+  type ErrorEvent,
+  type RunEndEvent,
+  type RunEvent,
+  type RunStartEvent,
+} from '../src/protocol/events';
 import { prepareTensorFiles } from '../src/engine/data/tensor-files';
 import { findPython, workerScriptPath } from '../src/engine/pytorch/launcher';
 
@@ -61,7 +69,11 @@ before(async () => {
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-resume-'));
   dataDir = path.join(tmp, 'data');
-  const synth = spawnSync(process.execPath, [path.join(dist, 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '256', '--test', '64'], { encoding: 'utf8' });
+  const synth = spawnSync(
+    process.execPath,
+    [path.join(dist, 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', dataDir, '--train', '256', '--test', '64'],
+    { encoding: 'utf8' },
+  );
   assert.equal(synth.status, 0, synth.stderr);
   // The worker reads the run's images as the runner prepares them (spec.tensors), not dataDir.
   tensors = await prepareTensorFiles(
@@ -170,7 +182,8 @@ function assertSameEnd(resumed: Result, full: Result, label: string): void {
   assert.equal(a.finalTestAcc, b.finalTestAcc, `${label}: final accuracy`);
   assert.equal(a.epochsCompleted, 3);
   // The epochs the resumed segment reports are the uninterrupted run's, number for number.
-  const numbers = (e: RunEvent) => (e.type === 'epoch' ? [e.epoch, e.trainLoss, e.trainCe, e.regTerm, e.trainAcc, e.testLoss, e.testAcc, e.lr, e.bestTestAcc] : []);
+  const numbers = (e: RunEvent) =>
+    e.type === 'epoch' ? [e.epoch, e.trainLoss, e.trainCe, e.regTerm, e.trainAcc, e.testLoss, e.testAcc, e.lr, e.bestTestAcc] : [];
   const got = ofType(resumed, 'epoch').map(numbers);
   assert.deepEqual(got, ofType(full, 'epoch').map(numbers).slice(-got.length), `${label}: epoch events`);
 }
@@ -189,10 +202,19 @@ test('interrupted runs resume bit for bit: SIGKILL and SIGUSR1 in the middle of 
     runWorker(spec(usr1Dir), { REGBENCH_TEST_SIGNAL_AT: '1:2:SIGUSR1' }),
   ]);
   full = fullRun;
-  t.diagnostic(`uninterrupted run ${fullRun.seconds.toFixed(1)} s; SIGKILLed after ${killed.seconds.toFixed(1)} s; SIGUSR1 run ${stopped.seconds.toFixed(1)} s`);
+  t.diagnostic(
+    `uninterrupted run ${fullRun.seconds.toFixed(1)} s; SIGKILLed after ${killed.seconds.toFixed(1)} s; SIGUSR1 run ${stopped.seconds.toFixed(1)} s`,
+  );
   assert.equal(runEnd(fullRun).status, 'completed', fullRun.stderr.slice(-3000));
   assert.equal(fullRun.code, 0);
-  assert.deepEqual(ofType(fullRun, 'checkpoint').map((e) => [e.epoch, e.step]), [[1, 0], [2, 0], [3, 0]]);
+  assert.deepEqual(
+    ofType(fullRun, 'checkpoint').map((e) => [e.epoch, e.step]),
+    [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ],
+  );
   assert.equal(readMeta(fullDir).weightsSha256, lastCheckpoint(fullRun).weightsSha256);
   assert.deepEqual(fs.readdirSync(path.join(fullDir, 'checkpoint')).sort(), ['ckpt-e3-s0.pt', 'last.json']);
 
@@ -218,7 +240,11 @@ test('interrupted runs resume bit for bit: SIGKILL and SIGUSR1 in the middle of 
   const usr1Resumed = await runWorker(spec(usr1Dir, { resume: true }));
   assert.deepEqual((ofType(usr1Resumed, 'run-start')[0] as RunStartEvent).resumedFrom, { epoch: 1, step: mark.step });
   assertSameEnd(usr1Resumed, fullRun, 'SIGUSR1');
-  t.diagnostic(`resumed runs: ${killedResumed.seconds.toFixed(1)} s and ${usr1Resumed.seconds.toFixed(1)} s; checkpoint writes ${ofType(fullRun, 'checkpoint').map((e) => e.seconds.toFixed(3)).join(', ')} s`);
+  t.diagnostic(
+    `resumed runs: ${killedResumed.seconds.toFixed(1)} s and ${usr1Resumed.seconds.toFixed(1)} s; checkpoint writes ${ofType(fullRun, 'checkpoint')
+      .map((e) => e.seconds.toFixed(3))
+      .join(', ')} s`,
+  );
 });
 
 function copyCheckpoint(name: string): string {
@@ -251,9 +277,15 @@ test('a changed checkpoint and one of another variant are refused, naming the fi
   const foreign = copyCheckpoint('foreign');
   const [a, b] = await Promise.all([refused(spec(tampered, { resume: true })), refused(spec(foreign, { resume: true, variantHash: 'bbbbbbbbbbbbbbbb' }))]);
   assert.equal(a.file, file);
-  assert.match(a.message, new RegExp(`^checkpoint ${file} is torn or was changed: .*; delete ${path.join(tampered, 'checkpoint')} to start the run over from epoch 0$`));
+  assert.match(
+    a.message,
+    new RegExp(`^checkpoint ${file} is torn or was changed: .*; delete ${path.join(tampered, 'checkpoint')} to start the run over from epoch 0$`),
+  );
   const foreignFile = path.join(foreign, 'checkpoint', 'ckpt-e3-s0.pt');
   assert.equal(b.file, foreignFile);
-  assert.ok(b.message.startsWith(`checkpoint ${foreignFile} is from another run (variantHash is "aaaaaaaaaaaaaaaa" there but "bbbbbbbbbbbbbbbb" here)`), b.message);
+  assert.ok(
+    b.message.startsWith(`checkpoint ${foreignFile} is from another run (variantHash is "aaaaaaaaaaaaaaaa" there but "bbbbbbbbbbbbbbbb" here)`),
+    b.message,
+  );
   assert.match(b.message, /resume it with the same .* variant.*or delete .* to start this run over from epoch 0$/);
 });

@@ -26,7 +26,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-resume-'));
 const data = path.join(tmp, 'data');
 
 before(() => {
-  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '128', '--test', '64'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(root, 'dist', 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '128', '--test', '64'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
 });
 
@@ -38,10 +42,25 @@ const RESUME_BACKEND = (process.env.REGBENCH_RESUME_BACKEND ?? 'wasm') as RunSpe
 /** ResNet-20, 3 epochs x 6 steps of 8 images, 16 test images. */
 function spec(runDir: string, extra: Partial<RunSpec> = {}): RunSpec {
   return {
-    runId: 'resume-test', bench: 'resnet20-cifar10', arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: 'smoke',
-    epochs: 3, trainSubset: 48, testSubset: 16, seed: 3, recipe: { ...RECIPE, batchSize: 8 }, engine: 'tfjs', backend: RESUME_BACKEND,
-    dataDir: data, variantPath: path.join(tmp, 'none.ts'), variantHash: 'baseline0000', variantKind: { regularizer: false, norm: false },
-    runDir, ...extra,
+    runId: 'resume-test',
+    bench: 'resnet20-cifar10',
+    arch: 'resnet20',
+    dataset: 'cifar10',
+    numClasses: 10,
+    budget: 'smoke',
+    epochs: 3,
+    trainSubset: 48,
+    testSubset: 16,
+    seed: 3,
+    recipe: { ...RECIPE, batchSize: 8 },
+    engine: 'tfjs',
+    backend: RESUME_BACKEND,
+    dataDir: data,
+    variantPath: path.join(tmp, 'none.ts'),
+    variantHash: 'baseline0000',
+    variantKind: { regularizer: false, norm: false },
+    runDir,
+    ...extra,
   };
 }
 
@@ -54,7 +73,10 @@ interface WorkerRun {
 /** Runs the worker; `watch` sees every event with the child (to signal it). */
 function runWorker(s: RunSpec, watch?: (e: RunEvent, child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<WorkerRun> {
   fs.mkdirSync(s.runDir, { recursive: true });
-  const child = spawn('nice', ['-n', '5', process.execPath, worker], { env: { ...process.env, REGBENCH_OFFLINE: '1', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('nice', ['-n', '5', process.execPath, worker], {
+    env: { ...process.env, REGBENCH_OFFLINE: '1', ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   child.stdin.end(JSON.stringify(s) + '\n');
   const events: RunEvent[] = [];
   let tail = '';
@@ -96,7 +118,14 @@ function assertSameEnd(resumed: WorkerRun, base: WorkerRun): void {
 test('uninterrupted: a checkpoint after every epoch, only the last one kept', async () => {
   const base = await uninterrupted();
   assert.equal(runEnd(base).status, 'completed', JSON.stringify(base.events.filter((e) => e.type === 'error')));
-  assert.deepEqual(ofType(base, 'checkpoint').map((c) => [c.epoch, c.step]), [[1, 0], [2, 0], [3, 0]]);
+  assert.deepEqual(
+    ofType(base, 'checkpoint').map((c) => [c.epoch, c.step]),
+    [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ],
+  );
   const dir = path.join(tmp, 'baseline', 'checkpoint');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['ckpt-e3-s0.bin', 'last.json']);
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'last.json'), 'utf8')) as Record<string, unknown>;
@@ -114,7 +143,10 @@ test('SIGKILL mid-epoch 2, resume: identical final weights, best and final accur
   const resumed = await runWorker(spec(runDir, { resume: true }));
   const start = ofType(resumed, 'run-start')[0] as RunStartEvent;
   assert.deepEqual(start.resumedFrom, { epoch: 1, step: 0 });
-  assert.deepEqual(ofType(resumed, 'epoch').map((e) => e.epoch), [1, 2]);
+  assert.deepEqual(
+    ofType(resumed, 'epoch').map((e) => e.epoch),
+    [1, 2],
+  );
   assertSameEnd(resumed, await uninterrupted());
 });
 
@@ -123,7 +155,12 @@ test('SIGUSR1 mid-epoch: checkpoint at the step boundary, run-end interrupted, r
   // (REGBENCH_TEST_SIGNAL_AT, 0-based), so the stop lands mid-epoch whatever the machine's load.
   // The reference is the same spec never interrupted.
   const slow = (runDir: string, extra: Partial<RunSpec> = {}) =>
-    spec(runDir, { variantPath: path.join(root, 'test', 'fixtures', 'variants', 'slow-steps.ts'), variantHash: 'slowsteps000', variantKind: { regularizer: true, norm: false }, ...extra });
+    spec(runDir, {
+      variantPath: path.join(root, 'test', 'fixtures', 'variants', 'slow-steps.ts'),
+      variantHash: 'slowsteps000',
+      variantKind: { regularizer: true, norm: false },
+      ...extra,
+    });
   const reference = await runWorker(slow(path.join(tmp, 'usr1-reference')));
   const runDir = path.join(tmp, 'usr1');
   const stopped = await runWorker(slow(runDir), undefined, { REGBENCH_TEST_SIGNAL_AT: '1:2' });
@@ -136,7 +173,10 @@ test('SIGUSR1 mid-epoch: checkpoint at the step boundary, run-end interrupted, r
   assert.ok(mid.step >= 1 && mid.step < 6, `checkpoint at step ${mid.step}`);
   const resumed = await runWorker(slow(runDir, { resume: true }));
   assert.deepEqual((ofType(resumed, 'run-start')[0] as RunStartEvent).resumedFrom, { epoch: 1, step: mid.step });
-  assert.ok(ofType(resumed, 'progress').every((e) => e.epoch > 1 || e.step > mid.step), 'the resumed epoch does not repeat steps');
+  assert.ok(
+    ofType(resumed, 'progress').every((e) => e.epoch > 1 || e.step > mid.step),
+    'the resumed epoch does not repeat steps',
+  );
   assertSameEnd(resumed, reference);
 });
 
@@ -173,7 +213,10 @@ test('a torn checkpoint and one from another variant are refused with one clear 
   assert.match(e2.message, /^refusing checkpoint .*last\.json: it belongs to another run \(variantHash: checkpoint baseline0000, this run ffffffffffffffff\)/);
 
   const e3 = await refusal(spec(copyRun('other-backend'), { resume: true, backend: 'cpu' }));
-  assert.match(e3.message, /it belongs to another run \(engineVersions: .*; backend: checkpoint wasm, this run cpu\); resume with --backend wasm \(tfjs-backend-wasm 4\.22\.0, tfjs-core 4\.22\.0\), or delete /);
+  assert.match(
+    e3.message,
+    /it belongs to another run \(engineVersions: .*; backend: checkpoint wasm, this run cpu\); resume with --backend wasm \(tfjs-backend-wasm 4\.22\.0, tfjs-core 4\.22\.0\), or delete /,
+  );
 });
 
 test('the dropout stream is part of the saved state: a model given randomState() draws the same masks', async () => {
@@ -203,7 +246,7 @@ test('SIGTERM before training starts: run-end interrupted at once, no checkpoint
   assert.ok(!fs.existsSync(path.join(runDir, 'checkpoint', 'last.json')));
 });
 
-test('a CustomNorm\'s parameters and running buffers, and the momenta, go through a checkpoint and back', async () => {
+test("a CustomNorm's parameters and running buffers, and the momenta, go through a checkpoint and back", async () => {
   const backend = await initBackend('wasm');
   const norm = await loadVariant(path.join(root, 'templates/norms/switchable-norm.ts'));
   const factory = () => checkedNormFactory({ ...norm, CustomNorm: norm.CustomNorm! });
@@ -212,10 +255,32 @@ test('a CustomNorm\'s parameters and running buffers, and the momenta, go throug
   const momenta = params.map((p) => tf.variable(tf.zerosLike(p), false));
   const images = new Float32Array(4 * 3072).map((_, i) => Math.sin(i));
   const config = { numClasses: 10, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
-  trainStep({ model: a, params, momenta, batch: { images, labels: Int32Array.from([0, 1, 2, 3]), size: 4 }, lr: 0.1, momentum: 0.9, weightDecay: 5e-4, numClasses: 10, variant: norm, config });
-  const buffers = a.namedVariables().filter((v) => !v.trainable).map((v) => v.name);
-  assert.ok(buffers.some((n) => /running_mean/.test(n)), `the CustomNorm's buffers are named: ${buffers.slice(0, 3).join(', ')}`);
-  const owner: CheckpointOwner = { spec: spec(path.join(tmp, 'custom-norm'), { variantKind: { regularizer: false, norm: true } }), engineVersions: backend.versions, backend: backend.backend, threads: backend.threads };
+  trainStep({
+    model: a,
+    params,
+    momenta,
+    batch: { images, labels: Int32Array.from([0, 1, 2, 3]), size: 4 },
+    lr: 0.1,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    numClasses: 10,
+    variant: norm,
+    config,
+  });
+  const buffers = a
+    .namedVariables()
+    .filter((v) => !v.trainable)
+    .map((v) => v.name);
+  assert.ok(
+    buffers.some((n) => /running_mean/.test(n)),
+    `the CustomNorm's buffers are named: ${buffers.slice(0, 3).join(', ')}`,
+  );
+  const owner: CheckpointOwner = {
+    spec: spec(path.join(tmp, 'custom-norm'), { variantKind: { regularizer: false, norm: true } }),
+    engineVersions: backend.versions,
+    backend: backend.backend,
+    threads: backend.threads,
+  };
   const state = { epoch: 0, step: 1, globalStep: 1, sums: { loss: 2.5, ce: 2.5, term: 0, correct: 1, seen: 4 }, best: null, final: null };
   const written = writeCheckpoint(owner, a, { state, momenta });
   assert.equal(written.meta.weightsSha256, weightsSha256(a));
@@ -224,7 +289,10 @@ test('a CustomNorm\'s parameters and running buffers, and the momenta, go throug
   const loaded = loadCheckpoint(owner, b)!;
   assert.equal(weightsSha256(b), weightsSha256(a));
   assert.deepEqual(loaded.state, state);
-  assert.deepEqual(loaded.momenta.map((m) => Array.from(m)), momenta.map((m) => Array.from(m.dataSync())));
+  assert.deepEqual(
+    loaded.momenta.map((m) => Array.from(m)),
+    momenta.map((m) => Array.from(m.dataSync())),
+  );
   assert.ok(fs.existsSync(path.join(checkpointDir(owner.spec.runDir), 'ckpt-e0-s1.bin')));
   [a, b].forEach((m) => m.dispose());
   tf.dispose(momenta);

@@ -149,7 +149,14 @@ test('cancelAll discards every waiting job before stopping the running ones', as
 test('a job that throws or rejects still frees its slot', async () => {
   const log: string[] = [];
   const q = new RunQueue(1);
-  const throwing: QueueJob = { id: 'bad', run: () => { throw new Error('boom'); }, cancel() {}, discard() {} };
+  const throwing: QueueJob = {
+    id: 'bad',
+    run: () => {
+      throw new Error('boom');
+    },
+    cancel() {},
+    discard() {},
+  };
   const rejecting: QueueJob = { id: 'worse', run: () => Promise.reject(new Error('boom')), cancel() {}, discard() {} };
   const [good] = jobs(1, log);
   q.enqueue(throwing);

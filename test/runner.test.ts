@@ -54,7 +54,9 @@ async function runWith(body: string, extra: Partial<ConstructorParameters<typeof
 }
 
 test('an event that breaks the schema (an epoch with a null test loss) stops the run as a protocol error', async () => {
-  const { ended, store } = await runWith(`say({ ...epoch(0, 40), testLoss: null }); setTimeout(() => { say(epoch(1, 50)); say({ type: 'run-end', status: 'completed', bestTestAcc: 50, finalTestAcc: 50, epochsCompleted: 2, seconds: 1 }); }, 3000);`);
+  const { ended, store } = await runWith(
+    `say({ ...epoch(0, 40), testLoss: null }); setTimeout(() => { say(epoch(1, 50)); say({ type: 'run-end', status: 'completed', bestTestAcc: 50, finalTestAcc: 50, epochsCompleted: 2, seconds: 1 }); }, 3000);`,
+  );
   assert.equal(ended.status, 'failed');
   assert.match(ended.error?.message ?? '', /breaks the event protocol \(invalid 'epoch' event: field 'testLoss' must be number, got null\)/);
   assert.equal(ended.epochsCompleted, 0);
@@ -62,7 +64,9 @@ test('an event that breaks the schema (an epoch with a null test loss) stops the
 });
 
 test('stray prints and stderr land in stderr.log whoever started the run; the run completes', async () => {
-  const { ended, store } = await runWith(`console.log('debug print from a variant'); console.error('a warning on stderr'); say(epoch(0, 40)); say({ type: 'run-end', status: 'completed', bestTestAcc: 40, finalTestAcc: 40, epochsCompleted: 1, seconds: 1 });`);
+  const { ended, store } = await runWith(
+    `console.log('debug print from a variant'); console.error('a warning on stderr'); say(epoch(0, 40)); say({ type: 'run-end', status: 'completed', bestTestAcc: 40, finalTestAcc: 40, epochsCompleted: 1, seconds: 1 });`,
+  );
   assert.equal(ended.status, 'completed');
   const log = fs.readFileSync(path.join(store.runDir(ended.id), 'stderr.log'), 'utf8');
   assert.match(log, /debug print from a variant/);
@@ -100,7 +104,13 @@ test('resume continues the same run (resume:true to the worker, a second segment
   assert.equal(ended.bestTestAcc, 45);
   assert.equal(ended.segments?.length, 2);
   assert.deepEqual(ended.segments?.[1].resumedFrom, { epoch: 1, step: 0 });
-  assert.ok(said.some((l) => /has changed since run .* continues with the source it started with/.test(l)), said.join('\n'));
-  assert.ok(said.some((l) => l.includes(path.join(store.runDir(record.id), 'variant.ts'))), 'the worker loaded the snapshot');
+  assert.ok(
+    said.some((l) => /has changed since run .* continues with the source it started with/.test(l)),
+    said.join('\n'),
+  );
+  assert.ok(
+    said.some((l) => l.includes(path.join(store.runDir(record.id), 'variant.ts'))),
+    'the worker loaded the snapshot',
+  );
   await assert.rejects(resumeRun(record.id, { store, distDir }), /cannot be resumed: it has completed/);
 });

@@ -31,4 +31,3 @@ export function closeInterval(actual: [number, number] | null, expected: [number
   close((actual[0] + actual[1]) / 2, (expected[0] + expected[1]) / 2, `${what} centre`);
   close((actual[1] - actual[0]) / 2, (expected[1] - expected[0]) / 2, `${what} half-width`, 1e-8);
 }
-

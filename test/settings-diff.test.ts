@@ -32,11 +32,33 @@ function spec(id: string, over: Partial<RunSpec> = {}): RunSpec {
 }
 
 function env(over: Partial<RunEnvironment> = {}): RunEnvironment {
-  return { engine: 'tfjs', backend: 'wasm', versions: { node: '20.20.2', tfjs: '4.22.0' }, platform: 'linux-x64', cpus: 2, hostname: 'box-1', threads: 2, ...over };
+  return {
+    engine: 'tfjs',
+    backend: 'wasm',
+    versions: { node: '20.20.2', tfjs: '4.22.0' },
+    platform: 'linux-x64',
+    cpus: 2,
+    hostname: 'box-1',
+    threads: 2,
+    ...over,
+  };
 }
 
 function record(id: string, s: RunSpec, e: RunEnvironment | undefined, best: number | null, createdAt: string): RunRecord {
-  return { id, name: `run ${id}`, spec: s, env: e, status: 'completed', createdAt, epochsCompleted: 5, totalEpochs: 5, bestTestAcc: best, finalTestAcc: best, epochSeconds: 1, variantSnapshot: 'variant.ts' };
+  return {
+    id,
+    name: `run ${id}`,
+    spec: s,
+    env: e,
+    status: 'completed',
+    createdAt,
+    epochsCompleted: 5,
+    totalEpochs: 5,
+    bestTestAcc: best,
+    finalTestAcc: best,
+    epochSeconds: 1,
+    variantSnapshot: 'variant.ts',
+  };
 }
 
 test('two runs of the same request differ in nothing but identity: the diff is empty', () => {
@@ -85,5 +107,8 @@ test('accuracy deltas of two variants average their seeds per benchmark', () => 
   const b0 = record('b0', spec('b0', { variantPath: '/ws/variants/b.ts', variantHash: 'hash-b' }), env(), 74, '2026-11-23T11:00:00.000Z');
   const c = buildComparison(a0, b0, [a0, a1, b0]);
   assert.deepEqual(c.accuracyDeltas, [{ bench: 'resnet56-cifar100', a: 71, b: 74, delta: 3 }]);
-  assert.deepEqual(c.settingsDiff.map((d) => d.key), ['variantHash', 'variantPath']);
+  assert.deepEqual(
+    c.settingsDiff.map((d) => d.key),
+    ['variantHash', 'variantPath'],
+  );
 });

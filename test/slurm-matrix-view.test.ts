@@ -22,7 +22,13 @@ const blank = path.join(root, 'templates', 'regularizers', 'blank.ts');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-slurm-view-'));
 const clusterDir = path.join(tmp, 'cluster');
 const data = path.join(tmp, 'data');
-let env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache'), REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', REGBENCH_SLURM_STATE: path.join(tmp, 'state') };
+let env: NodeJS.ProcessEnv = {
+  ...process.env,
+  XDG_CACHE_HOME: path.join(tmp, 'cache'),
+  REGBENCH_OFFLINE: '1',
+  REGBENCH_DATA: '',
+  REGBENCH_SLURM_STATE: path.join(tmp, 'state'),
+};
 let skipReason: string | undefined;
 let started = false;
 
@@ -41,7 +47,10 @@ before(() => {
   assert.equal(r.status, 0, `slurm-local.sh start failed: ${r.stderr}`);
   started = true;
   env = { ...env, SLURM_CONF: /export SLURM_CONF=(\S+)/.exec(r.stdout)?.[1] };
-  const s = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '128'], { encoding: 'utf8', env });
+  const s = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '256', '--test', '128'], {
+    encoding: 'utf8',
+    env,
+  });
   assert.equal(s.status, 0, s.stderr);
 });
 
@@ -53,7 +62,15 @@ test('the poller follows a submitted matrix to its end, then sets no more timers
   if (skipReason) return t.skip(skipReason);
   const ws = fs.mkdtempSync(path.join(tmp, 'ws-'));
   const store = RunStore.forWorkspace(ws);
-  const req = { variantPath: blank, benches: ['resnet20-cifar10' as const], seeds: [0, 1], budget: 'smoke' as const, trainSubset: 128, testSubset: 64, dataDir: data };
+  const req = {
+    variantPath: blank,
+    benches: ['resnet20-cifar10' as const],
+    seeds: [0, 1],
+    budget: 'smoke' as const,
+    trainSubset: 128,
+    testSubset: 64,
+    dataDir: data,
+  };
   const { matrix } = await submitMatrix(req, { store, workspace: ws, slurm: { time: '10', cpusPerTask: 1 }, node: 'node', cli, env });
   const seen = new Set<string>();
   const delays: number[] = [];
@@ -73,7 +90,11 @@ test('the poller follows a submitted matrix to its end, then sets no more timers
   poller.kick();
   await ended;
   const rows = poller.matrices.find((m) => m.matrix.id === matrix.id)?.rows ?? [];
-  assert.deepEqual(rows.map((r) => r.state), ['completed', 'completed'], JSON.stringify(rows));
+  assert.deepEqual(
+    rows.map((r) => r.state),
+    ['completed', 'completed'],
+    JSON.stringify(rows),
+  );
   assert.ok(rows.every((r) => r.lastEpoch === r.totalEpochs && r.bestTestAcc !== null));
   assert.ok(seen.has('pending') || seen.has('running'), [...seen].join(','));
   assert.equal(delays[0], 5_000);

@@ -25,7 +25,13 @@ const throws = path.join(root, 'test', 'fixtures', 'variants', 'throws.ts');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-slurm-test-'));
 const clusterDir = path.join(tmp, 'cluster');
 const data = path.join(tmp, 'data');
-let env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache'), REGBENCH_OFFLINE: '1', REGBENCH_DATA: '', REGBENCH_SLURM_STATE: path.join(tmp, 'state') };
+let env: NodeJS.ProcessEnv = {
+  ...process.env,
+  XDG_CACHE_HOME: path.join(tmp, 'cache'),
+  REGBENCH_OFFLINE: '1',
+  REGBENCH_DATA: '',
+  REGBENCH_SLURM_STATE: path.join(tmp, 'state'),
+};
 let skipReason: string | undefined;
 let started = false;
 
@@ -35,7 +41,8 @@ const SMALL = ['--budget', 'smoke', '--train-subset', '128', '--test-subset', '6
 function missingDaemons(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: the test cluster runs slurmctld/slurmd as root';
   for (const bin of ['slurmctld', 'slurmd', 'sbatch', 'munged']) {
-    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `${bin} not installed (apt-get install slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)`;
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0)
+      return `${bin} not installed (apt-get install slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)`;
   }
   return undefined;
 }
@@ -53,7 +60,10 @@ before(() => {
   assert.ok(conf, r.stdout);
   env = { ...env, SLURM_CONF: conf };
   for (const dataset of ['cifar10', 'cifar100']) {
-    const s = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', dataset, '--out', data, '--train', '256', '--test', '128'], { encoding: 'utf8', env });
+    const s = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', dataset, '--out', data, '--train', '256', '--test', '128'], {
+      encoding: 'utf8',
+      env,
+    });
     assert.equal(s.status, 0, s.stderr);
   }
 });
@@ -93,25 +103,34 @@ function slurm(command: string, args: string[]): string {
 function records(workspace: string): RunRecord[] {
   const dir = path.join(workspace, '.regbench', 'runs');
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).sort().map((id) => JSON.parse(fs.readFileSync(path.join(dir, id, 'record.json'), 'utf8')) as RunRecord);
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((id) => JSON.parse(fs.readFileSync(path.join(dir, id, 'record.json'), 'utf8')) as RunRecord);
 }
 
 function events(workspace: string, id: string): RunEvent[] {
   const text = fs.readFileSync(path.join(workspace, '.regbench', 'runs', id, 'events.jsonl'), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RunEvent);
 }
 
 /** True once the run's events (read while being written: a partial last line is skipped) hold a checkpoint. */
 function checkpointWritten(workspace: string, id: string): boolean {
   const file = path.join(workspace, '.regbench', 'runs', id, 'events.jsonl');
   if (!fs.existsSync(file)) return false;
-  return fs.readFileSync(file, 'utf8').split('\n').some((l) => {
-    try {
-      return (JSON.parse(l) as RunEvent).type === 'checkpoint';
-    } catch {
-      return false;
-    }
-  });
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .some((l) => {
+      try {
+        return (JSON.parse(l) as RunEvent).type === 'checkpoint';
+      } catch {
+        return false;
+      }
+    });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -153,7 +172,13 @@ test('a run owned by a Slurm task is not reconciled by a local pid; squeue lines
   assert.equal(byId.get(slurmRun.id)?.status, 'queued');
   assert.equal(byId.get(localRun.id)?.status, 'cancelled'); // queued by a process that is gone: it never started
   const tasks = parseSqueue('7|1|8|PENDING|BeginTime|\n7|0|7|CANCELLED by 0|None|vm\n');
-  assert.deepEqual(tasks.map((t) => [t.arrayTaskId, t.jobId, t.state]), [[0, '7', 'cancelled'], [1, '8', 'pending']]);
+  assert.deepEqual(
+    tasks.map((t) => [t.arrayTaskId, t.jobId, t.state]),
+    [
+      [0, '7', 'cancelled'],
+      [1, '8', 'pending'],
+    ],
+  );
 });
 
 test('a 2 x 2 matrix completes through Slurm with the accuracies of the same runs made locally', async (t) => {
@@ -162,15 +187,19 @@ test('a 2 x 2 matrix completes through Slurm with the accuracies of the same run
   const local = path.join(tmp, 'local');
   const benches = ['resnet20-cifar10', 'resnet56-cifar100'];
   const t0 = Date.now();
-  const submit = await regbench(['submit', blank, '--slurm', '--bench', benches.join(','), '--seeds', '0,1', ...SMALL, '--cpus-per-task', '1', '--time', '10'], ws);
+  const submit = await regbench(
+    ['submit', blank, '--slurm', '--bench', benches.join(','), '--seeds', '0,1', ...SMALL, '--cpus-per-task', '1', '--time', '10'],
+    ws,
+  );
   assert.equal(submit.status, 0, submit.stderr);
   jobIdOf(submit);
   // The same four runs made locally, one after the other, while the Slurm tasks train.
   const localRuns = (async () => {
-    for (const bench of benches) for (const seed of ['0', '1']) {
-      const r = await regbench(['run', blank, '--bench', bench, '--seed', seed, ...SMALL], local);
-      assert.equal(r.status, 0, r.stderr);
-    }
+    for (const bench of benches)
+      for (const seed of ['0', '1']) {
+        const r = await regbench(['run', blank, '--bench', bench, '--seed', seed, ...SMALL], local);
+        assert.equal(r.status, 0, r.stderr);
+      }
   })();
   const rs = await waitFor(ws, ended, 150_000);
   const matrixSeconds = (Date.now() - t0) / 1000;
@@ -204,7 +233,10 @@ test('regbench cancel mid-run leaves cancelled runs', async (t) => {
   const cancel = await regbench(['cancel', job], ws);
   assert.equal(cancel.status, 0, cancel.stderr);
   const rs = records(ws);
-  assert.deepEqual(rs.map((r) => r.status), ['cancelled', 'cancelled']);
+  assert.deepEqual(
+    rs.map((r) => r.status),
+    ['cancelled', 'cancelled'],
+  );
   const states = slurm('squeue', ['-h', '-t', 'all', '-r', '-j', job, '-o', '%T']).trim().split('\n');
   assert.deepEqual([...new Set(states)], ['CANCELLED']);
   const jobs = await regbench(['jobs', job], ws);
@@ -254,14 +286,20 @@ test('USR1 before the time limit: the batch script forwards it and requeues only
   const dir = path.join(tmp, 'usr1');
   fs.mkdirSync(dir, { recursive: true });
   const fake = path.join(dir, 'task.sh');
-  fs.writeFileSync(fake, [
-    'echo "fake $1 restart=${SLURM_RESTART_COUNT:-0}"',
-    '[ "$SLURM_ARRAY_TASK_ID" = 1 ] && exit 0',
-    'if [ "${SLURM_RESTART_COUNT:-0}" != 0 ]; then echo resumed; exit 0; fi',
-    "trap 'echo got USR1; exit 3' USR1",
-    'while :; do sleep 0.2; done',
-  ].join('\n') + '\n');
-  const dry = await regbench(['submit', blank, '--slurm', '--bench', 'resnet20-cifar10', '--seeds', '0,1', ...SMALL, '--time', '1', '--signal-seconds', '55', '--dry-run'], path.join(tmp, 'usr1-ws'));
+  fs.writeFileSync(
+    fake,
+    [
+      'echo "fake $1 restart=${SLURM_RESTART_COUNT:-0}"',
+      '[ "$SLURM_ARRAY_TASK_ID" = 1 ] && exit 0',
+      'if [ "${SLURM_RESTART_COUNT:-0}" != 0 ]; then echo resumed; exit 0; fi',
+      "trap 'echo got USR1; exit 3' USR1",
+      'while :; do sleep 0.2; done',
+    ].join('\n') + '\n',
+  );
+  const dry = await regbench(
+    ['submit', blank, '--slurm', '--bench', 'resnet20-cifar10', '--seeds', '0,1', ...SMALL, '--time', '1', '--signal-seconds', '55', '--dry-run'],
+    path.join(tmp, 'usr1-ws'),
+  );
   assert.equal(dry.status, 0, dry.stderr);
   const jobScript = dry.stdout
     .replace(/^NODE=.*$/m, 'NODE=/bin/bash')
@@ -272,7 +310,12 @@ test('USR1 before the time limit: the batch script forwards it and requeues only
   assert.equal(sub.status, 0, sub.stderr);
   const job = sub.stdout.trim();
   const deadline = Date.now() + 90_000;
-  while (slurm('squeue', ['-h', '-t', 'all', '-r', '-j', job, '-o', '%T']).trim().split('\n').some((s) => s !== 'COMPLETED')) {
+  while (
+    slurm('squeue', ['-h', '-t', 'all', '-r', '-j', job, '-o', '%T'])
+      .trim()
+      .split('\n')
+      .some((s) => s !== 'COMPLETED')
+  ) {
     if (Date.now() > deadline) assert.fail(`not completed in 90 s: ${spawnSync('sh', ['-c', `cat ${dir}/task-*.out`], { encoding: 'utf8' }).stdout}`);
     await sleep(500);
   }
@@ -299,7 +342,12 @@ test('a task killed mid-epoch and requeued resumes from its checkpoint and ends 
   const [running] = await waitFor(ws, (rs) => checkpointWritten(ws, rs[0].id), 90_000);
   const hello = events(ws, running.id).find((e) => e.type === 'hello');
   assert.ok(hello && hello.type === 'hello');
-  const taskPid = Number(fs.readFileSync(`/proc/${hello.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+  const taskPid = Number(
+    fs
+      .readFileSync(`/proc/${hello.pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ')[1],
+  );
   process.kill(taskPid, 'SIGKILL');
   process.kill(-hello.pid, 'SIGKILL');
   await waitFor(ws, () => !/RUNNING|COMPLETING/.test(slurm('squeue', ['-h', '-t', 'all', '-j', `${job}_0`, '-o', '%T'])), 20_000);

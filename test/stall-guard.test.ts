@@ -16,9 +16,18 @@ test('ordinary steps pass through the guard and count as steps', () => {
   const policy = new StepWatchdog(5);
   const guard = new StallGuard(policy);
   try {
-    assert.equal(guard.run(() => 6 * 7), 42);
+    assert.equal(
+      guard.run(() => 6 * 7),
+      42,
+    );
     assert.equal(policy.stepsSeen, 1);
-    assert.throws(() => guard.run(() => { throw new RangeError('a variant error'); }), RangeError);
+    assert.throws(
+      () =>
+        guard.run(() => {
+          throw new RangeError('a variant error');
+        }),
+      RangeError,
+    );
   } finally {
     guard.dispose();
   }

@@ -69,16 +69,33 @@ interface ScipyFigures {
 }
 
 const CASES: Array<[number[], number[]]> = [
-  [[72.1, 72.5, 72.3], [72.9, 73.4, 72.8]],
-  [[71.2, 73.0, 72.2, 71.9, 72.6], [72.0, 72.4, 74.1, 73.3]],
-  [[91.84, 94.69], [94.9, 94.85, 94.1, 93.64, 95.0, 94.2, 93.9]],
-  [[60, 61, 62, 63, 64, 65, 66, 67, 68, 69], [61.5, 62, 63, 64.5, 65, 66, 67, 68, 69, 70]],
-  [[50.1, 50.3, 49.8, 50.0, 50.2, 50.4, 49.9, 50.1, 50.0, 50.3, 50.2, 49.7], [50.4, 50.6, 50.2, 50.5]],
+  [
+    [72.1, 72.5, 72.3],
+    [72.9, 73.4, 72.8],
+  ],
+  [
+    [71.2, 73.0, 72.2, 71.9, 72.6],
+    [72.0, 72.4, 74.1, 73.3],
+  ],
+  [
+    [91.84, 94.69],
+    [94.9, 94.85, 94.1, 93.64, 95.0, 94.2, 93.9],
+  ],
+  [
+    [60, 61, 62, 63, 64, 65, 66, 67, 68, 69],
+    [61.5, 62, 63, 64.5, 65, 66, 67, 68, 69, 70],
+  ],
+  [
+    [50.1, 50.3, 49.8, 50.0, 50.2, 50.4, 49.9, 50.1, 50.0, 50.3, 50.2, 49.7],
+    [50.4, 50.6, 50.2, 50.5],
+  ],
   // Ties between the groups (P(B > A) counts them half) and a symmetric permutation distribution.
-  [[70, 71, 72], [71, 72, 73]],
+  [
+    [70, 71, 72],
+    [71, 72, 73],
+  ],
   [[80.5], [81.0, 81.5, 80.0]],
 ];
-
 
 function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
   const [a, b] = CASES[i];
@@ -103,7 +120,10 @@ function checkCase(i: number, c: Comparison, s: ScipyFigures): void {
   // Different random streams: the percentile ends may differ by about one pair step.
   const step = 1 / (a.length * b.length) + 0.02;
   assert.ok(c.pImprovementCi95 && s.poiCi, `${label}: bootstrap CI`);
-  assert.ok(Math.abs(c.pImprovementCi95[0] - s.poiCi[0]) <= step && Math.abs(c.pImprovementCi95[1] - s.poiCi[1]) <= step, `${label} bootstrap CI ${c.pImprovementCi95} vs scipy ${s.poiCi}`);
+  assert.ok(
+    Math.abs(c.pImprovementCi95[0] - s.poiCi[0]) <= step && Math.abs(c.pImprovementCi95[1] - s.poiCi[1]) <= step,
+    `${label} bootstrap CI ${c.pImprovementCi95} vs scipy ${s.poiCi}`,
+  );
 }
 
 const figures = runScipy<ScipyFigures[]>(SCIPY_SCRIPT, CASES);
@@ -141,11 +161,24 @@ test('lens text: mean ± std (n), the difference against the baseline, the p-val
   assert.equal(meanStdText([72.9]), '72.9 (n=1)');
   assert.equal(significanceText('ResNet-56', seeded([72.6, 72.9, 73.2])), 'ResNet-56 72.9 ± 0.3 (n=3)');
   // scipy: ttest_rel -> p = 0.0202; ttest_ind(equal_var=False) -> p = 0.0333.
-  assert.equal(significanceText('ResNet-56', seeded([72.6, 72.9, 73.2]), seeded([72.0, 72.1, 72.2])), 'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)');
-  assert.equal(significanceText('ResNet-56', seeded([72.6, 72.9, 73.2]), seeded([72.0, 72.1, 72.2], [0, 1, 3])), 'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.03 (unpaired: seeds differ)');
+  assert.equal(
+    significanceText('ResNet-56', seeded([72.6, 72.9, 73.2]), seeded([72.0, 72.1, 72.2])),
+    'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)',
+  );
+  assert.equal(
+    significanceText('ResNet-56', seeded([72.6, 72.9, 73.2]), seeded([72.0, 72.1, 72.2], [0, 1, 3])),
+    'ResNet-56 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.03 (unpaired: seeds differ)',
+  );
   assert.equal(significanceText('ResNet-56', seeded([72.9]), seeded([72.0, 72.1, 72.2])), `ResNet-56 72.9 (n=1), +0.8 vs baseline, ${NO_TEST_N1}`);
-  assert.equal(significanceText('ResNet-56', seeded([72.9]), seeded([72.0])), `ResNet-56 72.9 (n=1), +0.9 vs baseline, ${NO_TEST_N1}`, 'paired with one seed: still no test');
-  assert.equal(significanceText('R', seeded([70.5, 71.5, 72.5]), seeded([70, 71, 72])), 'R 71.5 ± 1.0 (n=3), +0.5 vs baseline, no paired t-test possible: every seed gives the same difference (paired, n=3 seeds)');
+  assert.equal(
+    significanceText('ResNet-56', seeded([72.9]), seeded([72.0])),
+    `ResNet-56 72.9 (n=1), +0.9 vs baseline, ${NO_TEST_N1}`,
+    'paired with one seed: still no test',
+  );
+  assert.equal(
+    significanceText('R', seeded([70.5, 71.5, 72.5]), seeded([70, 71, 72])),
+    'R 71.5 ± 1.0 (n=3), +0.5 vs baseline, no paired t-test possible: every seed gives the same difference (paired, n=3 seeds)',
+  );
   assert.equal(formatP(0.0004), 'p<0.001');
   assert.equal(formatP(0.0042), 'p=0.004');
   assert.equal(formatDiff(-0.04), '+0.0');
@@ -176,7 +209,20 @@ function plantRun(ws: string, file: string, hash: string, seed: number, best: nu
     runDir: path.join(ws, '.regbench', 'runs', id),
   };
   const at = new Date(Date.UTC(2026, 11, 1, 12, seed)).toISOString();
-  const record: RunRecord = { id, name: id, spec, status: 'completed', createdAt: at, startedAt: at, epochsCompleted: 5, totalEpochs: 5, bestTestAcc: best, finalTestAcc: best, epochSeconds: 1, variantSnapshot: 'variant.ts' };
+  const record: RunRecord = {
+    id,
+    name: id,
+    spec,
+    status: 'completed',
+    createdAt: at,
+    startedAt: at,
+    epochsCompleted: 5,
+    totalEpochs: 5,
+    bestTestAcc: best,
+    finalTestAcc: best,
+    epochSeconds: 1,
+    variantSnapshot: 'variant.ts',
+  };
   fs.mkdirSync(spec.runDir, { recursive: true });
   fs.writeFileSync(path.join(spec.runDir, 'record.json'), JSON.stringify(record));
   return id;
@@ -192,14 +238,18 @@ test('regbench compare: a variant file against the baseline; a run id stands for
   const [a, b] = CASES[0];
   a.forEach((v, s) => plantRun(ws, blank, blankHash, s, v));
   const cpIds = b.map((v, s) => plantRun(ws, cp, cpHash, s, v));
-  const cmd = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin', 'regbench.js'), 'compare', ...args, '--workspace', ws], { encoding: 'utf8', cwd: ws });
+  const cmd = (args: string[]) =>
+    spawnSync(process.execPath, [path.join(root, 'bin', 'regbench.js'), 'compare', ...args, '--workspace', ws], { encoding: 'utf8', cwd: ws });
   const one = cmd(['cp.ts']);
   assert.equal(one.status, 0, one.stderr);
   const c = compareGroups(a, b);
   assert.match(one.stdout, /^A: blank \(/);
   // The same seeds on both sides: paired (scipy ttest_rel: t = 6.10, p = 0.0258; all three differences positive: sign-flip p = 2/8).
   assert.match(one.stdout, /\ncomparison: paired, n=3 seeds\n/);
-  assert.match(one.stdout, new RegExp(`difference B - A: \\${formatDiff(c.diff)} points, 95% CI \\[\\d+\\.\\d\\d, \\d+\\.\\d\\d\\] \\(paired t, 3 differences\\)`));
+  assert.match(
+    one.stdout,
+    new RegExp(`difference B - A: \\${formatDiff(c.diff)} points, 95% CI \\[\\d+\\.\\d\\d, \\d+\\.\\d\\d\\] \\(paired t, 3 differences\\)`),
+  );
   assert.match(one.stdout, /paired t-test: t = 6\.10, df = 2, p=0\.03 \(two-sided\)/);
   assert.match(one.stdout, /exact sign-flip test: p=0\.25 \(two-sided, all 8 sign flips\)/);
   assert.match(one.stdout, new RegExp(`Welch t-test: .*${formatP(c.welch?.p ?? 1)} \\(two-sided\\) \\[unpaired, for reference\\]`));
@@ -239,7 +289,10 @@ test('lens text from the run store: the newest group against the baseline; held-
   [72.6, 72.9, 73.2].forEach((v, s) => plantRun(ws, '/ws/cp.ts', 'c0ffee', s, v));
   const records = new RunStore(path.join(ws, '.regbench')).list();
   const baselines = baselineHashes(path.join(root, 'templates'));
-  assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet20-cifar10', baselines, 'ResNet-20'), 'ResNet-20 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)');
+  assert.equal(
+    groupSignificanceText(records, 'c0ffee', 'resnet20-cifar10', baselines, 'ResNet-20'),
+    'ResNet-20 72.9 ± 0.3 (n=3), +0.8 vs baseline, p=0.02 (paired, n=3 seeds)',
+  );
   assert.equal(groupSignificanceText(records, blankHash, 'resnet20-cifar10', baselines), 'ResNet-20/C10 72.1 ± 0.1 (n=3)');
   assert.equal(groupSignificanceText(records, 'c0ffee', 'resnet56-cifar100', baselines), undefined);
   const heldOut = records.map((r) => ({ ...r, spec: { ...r.spec, bench: 'mobilenetv2-fmnist' as const } }));

@@ -20,8 +20,21 @@ function progress(epoch: number, step: number, steps: number, loss: number): Pro
 
 function epochEvent(epoch: number, trainLoss: number): EpochEvent {
   return {
-    type: 'epoch', runId: 'r', time: T, epoch, totalEpochs: 1, trainLoss, trainCe: trainLoss, regTerm: 0, trainAcc: 10,
-    testLoss: 2, testAcc: 12, lr: 0.1, seconds: 1, trainImagesPerSec: 100, bestTestAcc: 12,
+    type: 'epoch',
+    runId: 'r',
+    time: T,
+    epoch,
+    totalEpochs: 1,
+    trainLoss,
+    trainCe: trainLoss,
+    regTerm: 0,
+    trainAcc: 10,
+    testLoss: 2,
+    testAcc: 12,
+    lr: 0.1,
+    seconds: 1,
+    trainImagesPerSec: 100,
+    bestTestAcc: 12,
   };
 }
 
@@ -51,7 +64,10 @@ test('points per run are bounded: 5,000 progress events become STEP_LOSS_LIMIT, 
   assert.equal(loss.x.length, STEP_LOSS_LIMIT);
   assert.equal(loss.x[0], 0.01);
   assert.equal(loss.x[loss.x.length - 1], 50);
-  assert.ok(loss.x.every((x, i) => i === 0 || x > loss.x[i - 1]), 'sorted, no repeats');
+  assert.ok(
+    loss.x.every((x, i) => i === 0 || x > loss.x[i - 1]),
+    'sorted, no repeats',
+  );
   // Live merging stays bounded too.
   let held = { x: [] as number[], loss: [] as number[] };
   for (const e of events) held = mergeStepLoss(held, { x: [stepX(e)], loss: [e.loss] });
@@ -65,7 +81,7 @@ test('a resumed segment that repeats steps replaces them; non-finite losses are 
   assert.deepEqual(loss, { x: [0.5, 1], loss: [2.1, 1.8] });
 });
 
-test('the snapshot carries each run\'s step loss, never a held-out run\'s, and validates', () => {
+test("the snapshot carries each run's step loss, never a held-out run's, and validates", () => {
   const a = fixtureRecord('run-a', T, { bench: 'resnet20-cifar10', epochs: 1 });
   const held = fixtureRecord('run-held', T, { bench: 'mobilenetv2-fmnist', epochs: 1 });
   const events: Record<string, RunEvent[]> = {
@@ -83,10 +99,20 @@ test('the snapshot carries each run\'s step loss, never a held-out run\'s, and v
 });
 
 test('the mean of seeds with unaligned step points interpolates each seed, with the sample std', () => {
-  const s0 = [{ x: 0.5, y: 2 }, { x: 1, y: 1 }];
-  const s1 = [{ x: 0.25, y: 3 }, { x: 0.75, y: 2 }, { x: 1, y: 1.5 }];
+  const s0 = [
+    { x: 0.5, y: 2 },
+    { x: 1, y: 1 },
+  ];
+  const s1 = [
+    { x: 0.25, y: 3 },
+    { x: 0.75, y: 2 },
+    { x: 1, y: 1.5 },
+  ];
   const m = meanOfCurves([s0, s1]);
-  assert.deepEqual(m.map((p) => p.x), [0.25, 0.5, 0.75, 1]);
+  assert.deepEqual(
+    m.map((p) => p.x),
+    [0.25, 0.5, 0.75, 1],
+  );
   // x = 0.25: only s1 reaches it; 0.5: s0 = 2, s1 = 2.5 (interpolated); 1: 1 and 1.5.
   assert.deepEqual(m[0], { x: 0.25, y: 3, s: 0 });
   assert.equal(m[1].y, 2.25);

@@ -35,16 +35,45 @@ const prng = seededRandom;
 
 function spec(store: RunStore, id: string, seed: number): RunSpec {
   return {
-    runId: id, bench: 'resnet20-cifar10', arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: 'smoke', epochs: 3,
-    trainSubset: 512, testSubset: 256, seed, recipe: RECIPE, engine: 'tfjs', variantPath: '/w/variants/my-reg.ts',
-    variantHash: variantHash(SOURCE), variantKind: { regularizer: true, norm: false }, runDir: store.runDir(id),
+    runId: id,
+    bench: 'resnet20-cifar10',
+    arch: 'resnet20',
+    dataset: 'cifar10',
+    numClasses: 10,
+    budget: 'smoke',
+    epochs: 3,
+    trainSubset: 512,
+    testSubset: 256,
+    seed,
+    recipe: RECIPE,
+    engine: 'tfjs',
+    variantPath: '/w/variants/my-reg.ts',
+    variantHash: variantHash(SOURCE),
+    variantKind: { regularizer: true, norm: false },
+    runDir: store.runDir(id),
   };
 }
 
 const ENV = { engine: 'tfjs' as const, backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'node-1' };
 
 function epoch(id: string, e: number, acc: number): RunEvent {
-  return { type: 'epoch', runId: id, time: T, epoch: e, totalEpochs: 3, trainLoss: 1.5 - e / 10, trainCe: 1.4, regTerm: 0.001, trainAcc: 40 + e, testLoss: 1.2, testAcc: acc, lr: 0.1, seconds: 2.5, trainImagesPerSec: 200, bestTestAcc: acc };
+  return {
+    type: 'epoch',
+    runId: id,
+    time: T,
+    epoch: e,
+    totalEpochs: 3,
+    trainLoss: 1.5 - e / 10,
+    trainCe: 1.4,
+    regTerm: 0.001,
+    trainAcc: 40 + e,
+    testLoss: 1.2,
+    testAcc: acc,
+    lr: 0.1,
+    seconds: 2.5,
+    trainImagesPerSec: 200,
+    bestTestAcc: acc,
+  };
 }
 
 const ACCS = [31.25, 44.5, 42.75];
@@ -58,13 +87,25 @@ function completedRun(store: RunStore, seed: number, end = true): string {
   const data = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + seed) & 0xff));
   fs.mkdirSync(path.join(store.runDir(id), 'checkpoint'));
   fs.writeFileSync(path.join(store.runDir(id), 'checkpoint', 'ckpt-e3-s0.bin'), data);
-  const weights = createHash('sha256').update('w' + seed).digest('hex');
+  const weights = createHash('sha256')
+    .update('w' + seed)
+    .digest('hex');
   ACCS.forEach((acc, e) => store.append(id, epoch(id, e, acc)));
   store.append(id, { type: 'checkpoint', runId: id, time: T, epoch: 3, step: 0, bytes: data.length, seconds: 0.1, weightsSha256: weights });
-  const meta = { engine: 'tfjs', epoch: 3, step: 0, file: 'ckpt-e3-s0.bin', bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), weightsSha256: weights, time: T };
+  const meta = {
+    engine: 'tfjs',
+    epoch: 3,
+    step: 0,
+    file: 'ckpt-e3-s0.bin',
+    bytes: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    weightsSha256: weights,
+    time: T,
+  };
   fs.writeFileSync(path.join(store.runDir(id), 'checkpoint', 'last.json'), JSON.stringify(meta, null, 2));
   fs.writeFileSync(path.join(store.runDir(id), 'stderr.log'), 'loading data\nbackend wasm\n');
-  if (end) store.append(id, { type: 'run-end', runId: id, time: T, status: 'completed', bestTestAcc: 44.5, finalTestAcc: 42.75, epochsCompleted: 3, seconds: 8 });
+  if (end)
+    store.append(id, { type: 'run-end', runId: id, time: T, status: 'completed', bestTestAcc: 44.5, finalTestAcc: 42.75, epochsCompleted: 3, seconds: 8 });
   return id;
 }
 
@@ -78,7 +119,15 @@ function matrixOf(store: RunStore, runIds: string[]): MatrixInfo {
   fs.writeFileSync(path.join(dir, 'tasks.json'), JSON.stringify(runIds, null, 2) + '\n');
   fs.writeFileSync(path.join(dir, 'task-0.out'), 'regbench task: epoch 1\n');
   runIds.forEach((r, i) => store.setExecutor(r, { kind: 'slurm', matrixId: id, arrayTaskId: i, jobId: '4242' }));
-  const m: MatrixInfo = { id, jobId: '4242', createdAt: T, variantPath: '/w/variants/my-reg.ts', runIds, options: { time: '10' }, scriptSha256: createHash('sha256').update(script).digest('hex') };
+  const m: MatrixInfo = {
+    id,
+    jobId: '4242',
+    createdAt: T,
+    variantPath: '/w/variants/my-reg.ts',
+    runIds,
+    options: { time: '10' },
+    scriptSha256: createHash('sha256').update(script).digest('hex'),
+  };
   writeJsonFile(path.join(dir, 'matrix.json'), m);
   return m;
 }
@@ -149,7 +198,10 @@ test('fuzz: truncating, flipping a bit in or deleting any store file is reported
     const { records, damaged } = store.scan();
     const seen = [...records.map((r) => r.id), ...damaged.map((d) => d.id)];
     assert.ok(seen.includes(id) && seen.includes(other), `${label}: a run disappeared`);
-    assert.ok(records.some((r) => r.id === other), `${label}: the undamaged run is not readable`);
+    assert.ok(
+      records.some((r) => r.id === other),
+      `${label}: the undamaged run is not readable`,
+    );
     if (kind.where === 'matrix') {
       const m = scanMatrices(store);
       assert.deepEqual([...new Set([...m.matrices, ...m.damaged].map((x) => x.id))], [matrix.id], `${label}: the matrix disappeared`);
@@ -166,7 +218,10 @@ test('fuzz: truncating, flipping a bit in or deleting any store file is reported
     // Repair: the record is rebuilt wherever events.jsonl is intact; nothing is deleted.
     repairStore(store);
     const after = store.scan();
-    assert.ok(after.records.some((r) => r.id === other), `${label}: repair lost the other run`);
+    assert.ok(
+      after.records.some((r) => r.id === other),
+      `${label}: repair lost the other run`,
+    );
     if (kind.f !== 'events.jsonl') {
       const r = after.records.find((x) => x.id === id);
       assert.ok(r, `${label}: run not readable after repair: ${messages(store, [id]).join('; ')}`);
@@ -177,7 +232,11 @@ test('fuzz: truncating, flipping a bit in or deleting any store file is reported
     }
     if (kind.where === 'matrix' && kind.f !== 'task-0.out') {
       const { matrices, damaged: still } = scanMatrices(store);
-      assert.deepEqual(still.map((d) => damageText(d.damage)), [], label);
+      assert.deepEqual(
+        still.map((d) => damageText(d.damage)),
+        [],
+        label,
+      );
       assert.deepEqual(matrices[0]?.runIds, [id, other], `${label}: matrix not rebuilt`);
       assert.equal(matrices[0]?.jobId, '4242', label);
     }
@@ -252,9 +311,20 @@ test('a torn line in events.jsonl is skipped with a warning naming the file and 
   const file = path.join(store.runDir(id), 'events.jsonl');
   fs.appendFileSync(file, '{"type":"epoch","runId":"' + id + '","ti');
   const lines = fs.readFileSync(file, 'utf8').split('\n').length;
-  assert.deepEqual(store.readEvents(id).problems.map(damageText), [`.regbench/runs/${id}/events.jsonl:${lines}: a torn last line (cut off mid-write) was skipped`]);
+  assert.deepEqual(store.readEvents(id).problems.map(damageText), [
+    `.regbench/runs/${id}/events.jsonl:${lines}: a torn last line (cut off mid-write) was skipped`,
+  ]);
   // The next writer is another process (this one's own lines are whole): a resume, a reconcile.
-  new RunStore(store.root).append(id, { type: 'run-end', runId: id, time: T, status: 'completed', bestTestAcc: 44.5, finalTestAcc: 42.75, epochsCompleted: 3, seconds: 8 });
+  new RunStore(store.root).append(id, {
+    type: 'run-end',
+    runId: id,
+    time: T,
+    status: 'completed',
+    bestTestAcc: 44.5,
+    finalTestAcc: 42.75,
+    epochsCompleted: 3,
+    seconds: 8,
+  });
   const read = store.readEvents(id);
   assert.equal(read.events[read.events.length - 1].type, 'run-end');
   assert.match(damageText(read.problems[0]), /events\.jsonl:\d+: a damaged line was skipped/);
@@ -280,7 +350,8 @@ test('the CLI on a damaged run: list marks it, show prints what it can, resume a
   const id = completedRun(store, 0);
   const file = path.join(store.runDir(id), 'record.json');
   fs.writeFileSync(file, fs.readFileSync(file).subarray(0, 300));
-  const regbench = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--workspace', workspace], { encoding: 'utf8', env: { ...process.env, REGBENCH_WORKSPACE: '' } });
+  const regbench = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args, '--workspace', workspace], { encoding: 'utf8', env: { ...process.env, REGBENCH_WORKSPACE: '' } });
   const shown = `.regbench/runs/${id}/record.json`;
 
   const list = regbench('list');
@@ -301,12 +372,18 @@ test('the CLI on a damaged run: list marks it, show prints what it can, resume a
   assert.match(resume.stderr, new RegExp(`cannot be resumed: ${shown.replace(/[.]/g, '\\.')}: is not valid JSON.*regbench repair ${id}`));
 
   const table = regbench('table', '--kind', 'reg');
-  assert.match(table.stderr, new RegExp(`warning: run ${id} is not counted: ${shown.replace(/[.]/g, '\\.')}.*\\(its events say completed\\); \`regbench repair ${id}\` rebuilds it`));
+  assert.match(
+    table.stderr,
+    new RegExp(`warning: run ${id} is not counted: ${shown.replace(/[.]/g, '\\.')}.*\\(its events say completed\\); \`regbench repair ${id}\` rebuilds it`),
+  );
   assert.equal(table.status, 2, 'with the only run damaged there is nothing to table');
 
   const repair = regbench('repair');
   assert.equal(repair.status, 0, repair.stdout + repair.stderr);
-  assert.match(repair.stdout, /rebuilt from events\.jsonl \(6 events: completed, 3\/3 epochs, best 44\.50%\); the damaged file is kept as record\.json\.damaged-/);
+  assert.match(
+    repair.stdout,
+    /rebuilt from events\.jsonl \(6 events: completed, 3\/3 epochs, best 44\.50%\); the damaged file is kept as record\.json\.damaged-/,
+  );
 
   assert.match(regbench('list').stdout, new RegExp(`${id}  completed best  44\\.50%`));
   const after = regbench('table', '--kind', 'reg', '--format', 'csv');
@@ -315,17 +392,23 @@ test('the CLI on a damaged run: list marks it, show prints what it can, resume a
   assert.match(after.stdout, /44\.5/);
 });
 
-test('the editor\'s run index holds a run whose record gets damaged apart, with the reason, and takes it back once repaired', () => {
+test("the editor's run index holds a run whose record gets damaged apart, with the reason, and takes it back once repaired", () => {
   const store = tmpStore();
   const id = completedRun(store, 0);
   const index = new RunIndex(store);
   const changes: string[] = [];
   index.onChange((c) => changes.push(`${c.kind}:${c.runId}`));
-  assert.deepEqual(index.all().map((r) => r.id), [id]);
+  assert.deepEqual(
+    index.all().map((r) => r.id),
+    [id],
+  );
   fs.writeFileSync(path.join(store.runDir(id), 'record.json'), '');
   index.refresh(id);
   assert.deepEqual(index.all(), []);
-  assert.deepEqual(index.damaged().map((d) => [d.id, damageText(d.damage)]), [[id, `.regbench/runs/${id}/record.json: is empty (cut off when it was written?)`]]);
+  assert.deepEqual(
+    index.damaged().map((d) => [d.id, damageText(d.damage)]),
+    [[id, `.regbench/runs/${id}/record.json: is empty (cut off when it was written?)`]],
+  );
   assert.deepEqual(changes, [`updated:${id}`]);
   repairRun(store, id);
   index.refresh(id);
@@ -365,14 +448,20 @@ test('fuzz: truncating, flipping a bit in or deleting a race.json keeps the race
 
     // No exception escapes the listing, the reader or the editor's index; both races still appear.
     const { races, problems } = listRaces(root);
-    assert.ok(races.some((r) => r.id === 'r-other'), `${label}: the undamaged race is not readable`);
+    assert.ok(
+      races.some((r) => r.id === 'r-other'),
+      `${label}: the undamaged race is not readable`,
+    );
     const read = raceRead(root, target.id);
     const index = new RaceIndex(root);
     assert.ok(index.get('r-other'), `${label}: the index lost the undamaged race`);
     if (read.race) {
       // A flip that leaves the same record (say 1e-7 -> 1E-7) loses nothing; anything else must be caught.
       assert.deepEqual(read.race, intact, `${label}: a changed race.json was read without a word`);
-      assert.ok(races.some((r) => r.id === target.id), `${label}: a readable race is not listed`);
+      assert.ok(
+        races.some((r) => r.id === target.id),
+        `${label}: a readable race is not listed`,
+      );
       harmless++;
     } else {
       assert.match(read.message ?? '', /races\/r-target\/race\.json/, `${label}: the message does not name race.json`);
@@ -386,7 +475,11 @@ test('fuzz: truncating, flipping a bit in or deleting a race.json keeps the race
     // Reading leaves the damaged file as it is (or absent, when it was deleted).
     if (after) assert.ok(fs.readFileSync(file).equals(after), `${label}: the damaged file was changed`);
     else assert.equal(fs.existsSync(file), false, `${label}: a deleted race.json was recreated`);
-    assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((f) => f !== 'race.json'), [], `${label}: stray files`);
+    assert.deepEqual(
+      fs.readdirSync(path.dirname(file)).filter((f) => f !== 'race.json'),
+      [],
+      `${label}: stray files`,
+    );
     fs.rmSync(root, { recursive: true, force: true });
   }
   assert.ok(named >= cases - 5, `only ${named} of ${cases} damaged race.json files were reported`);
@@ -408,7 +501,8 @@ test('regbench race --resume and --list on a damaged race.json: one line naming 
       assert.doesNotThrow(() => JSON.parse(fs.readFileSync(file, 'utf8')));
     } else damage(file, how, prng(7));
     const before = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
-    const regbench = (...args: string[]) => spawnSync(process.execPath, [cli, 'race', ...args, '--workspace', workspace], { encoding: 'utf8', env: { ...process.env, REGBENCH_WORKSPACE: '' } });
+    const regbench = (...args: string[]) =>
+      spawnSync(process.execPath, [cli, 'race', ...args, '--workspace', workspace], { encoding: 'utf8', env: { ...process.env, REGBENCH_WORKSPACE: '' } });
     const resume = regbench('--resume', 'r-live');
     assert.equal(resume.status, 2, `${how}: ${resume.stdout}${resume.stderr}`);
     assert.equal(resume.stdout, '', `${how}: something was started`);

@@ -14,15 +14,44 @@ function tmpStore(): RunStore {
 
 function spec(store: RunStore, id: string): RunSpec {
   return {
-    runId: id, bench: 'resnet20-cifar10', arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: 'smoke', epochs: 3,
-    trainSubset: 512, testSubset: 256, seed: 0, recipe: RECIPE, engine: 'tfjs', variantPath: '/w/variants/my-reg.ts',
-    variantHash: 'abc', variantKind: { regularizer: true, norm: false }, runDir: store.runDir(id),
+    runId: id,
+    bench: 'resnet20-cifar10',
+    arch: 'resnet20',
+    dataset: 'cifar10',
+    numClasses: 10,
+    budget: 'smoke',
+    epochs: 3,
+    trainSubset: 512,
+    testSubset: 256,
+    seed: 0,
+    recipe: RECIPE,
+    engine: 'tfjs',
+    variantPath: '/w/variants/my-reg.ts',
+    variantHash: 'abc',
+    variantKind: { regularizer: true, norm: false },
+    runDir: store.runDir(id),
   };
 }
 
 const t = '2026-11-23T10:00:00.000Z';
 function epochEvent(id: string, epoch: number, acc: number): RunEvent {
-  return { type: 'epoch', runId: id, time: t, epoch, totalEpochs: 3, trainLoss: 1, trainCe: 1, regTerm: 0, trainAcc: 50, testLoss: 1, testAcc: acc, lr: 0.1, seconds: 2, trainImagesPerSec: 10, bestTestAcc: acc };
+  return {
+    type: 'epoch',
+    runId: id,
+    time: t,
+    epoch,
+    totalEpochs: 3,
+    trainLoss: 1,
+    trainCe: 1,
+    regTerm: 0,
+    trainAcc: 50,
+    testLoss: 1,
+    testAcc: acc,
+    lr: 0.1,
+    seconds: 2,
+    trainImagesPerSec: 10,
+    bestTestAcc: acc,
+  };
 }
 
 test('a run is created with its snapshot, updated by events and listed', () => {
@@ -44,7 +73,10 @@ test('a run is created with its snapshot, updated by events and listed', () => {
   assert.equal(r.epochSeconds, 2);
   assert.deepEqual(changes, ['updated:epoch', 'updated:epoch', 'updated:epoch']);
   assert.equal(store.events(id).length, 3);
-  assert.deepEqual(store.list().map((x) => x.id), [id]);
+  assert.deepEqual(
+    store.list().map((x) => x.id),
+    [id],
+  );
 });
 
 test('a torn last line (crash mid-write) leaves every earlier epoch readable', () => {
@@ -65,7 +97,16 @@ test('a run whose owner process died is marked interrupted (resumable), never le
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   const deadPid = Number(dead.stdout);
   store.create(spec(store, id), 'x', deadPid);
-  store.append(id, { type: 'run-start', runId: id, time: t, spec: spec(store, id), env: { engine: 'tfjs', backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'h' }, stepsPerEpoch: 4, trainImages: 512, testImages: 256 });
+  store.append(id, {
+    type: 'run-start',
+    runId: id,
+    time: t,
+    spec: spec(store, id),
+    env: { engine: 'tfjs', backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'h' },
+    stepsPerEpoch: 4,
+    trainImages: 512,
+    testImages: 256,
+  });
   store.append(id, epochEvent(id, 0, 33));
   const [r] = store.list();
   assert.equal(r.status, 'interrupted');
@@ -125,9 +166,12 @@ test('records are replaced atomically: a writer killed (SIGKILL) at a random mom
   store.create(spec(store, id), 'x');
   store.update(id, (r) => ({ ...r, displayName: OLD_NAME }));
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let round = 0; round < 8; round++) {
-    const child = spawn(process.execPath, [__filename], { env: { ...process.env, REGBENCH_ATOMIC_WRITER: JSON.stringify([store.root, id]) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [__filename], {
+      env: { ...process.env, REGBENCH_ATOMIC_WRITER: JSON.stringify([store.root, id]) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     // Killed during a random write (the 2nd to the 5th), at a random moment of it.
     const writes = 2 + Math.floor(random() * 4);
     await new Promise<void>((resolve) => {
@@ -155,7 +199,17 @@ test('run ids are path-safe and delete removes the run', () => {
 });
 
 function runStart(store: RunStore, id: string, resumedFrom?: { epoch: number; step: number }): RunEvent {
-  return { type: 'run-start', runId: id, time: t, spec: spec(store, id), env: { engine: 'tfjs', backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'node-1' }, stepsPerEpoch: 4, trainImages: 512, testImages: 256, resumedFrom };
+  return {
+    type: 'run-start',
+    runId: id,
+    time: t,
+    spec: spec(store, id),
+    env: { engine: 'tfjs', backend: 'wasm', versions: {}, platform: 'linux', cpus: 2, hostname: 'node-1' },
+    stepsPerEpoch: 4,
+    trainImages: 512,
+    testImages: 256,
+    resumedFrom,
+  };
 }
 
 test('a resumed run keeps every segment and reports each epoch once', () => {
@@ -165,7 +219,17 @@ test('a resumed run keeps every segment and reports each epoch once', () => {
   store.append(id, runStart(store, id));
   store.append(id, epochEvent(id, 0, 30));
   store.append(id, epochEvent(id, 1, 35));
-  store.append(id, { type: 'run-end', runId: id, time: t, status: 'interrupted', bestTestAcc: 35, finalTestAcc: 35, epochsCompleted: 2, seconds: 1, reason: 'stopped by SIGUSR1' });
+  store.append(id, {
+    type: 'run-end',
+    runId: id,
+    time: t,
+    status: 'interrupted',
+    bestTestAcc: 35,
+    finalTestAcc: 35,
+    epochsCompleted: 2,
+    seconds: 1,
+    reason: 'stopped by SIGUSR1',
+  });
   assert.equal(store.get(id)!.status, 'interrupted');
   // The checkpoint was from the end of epoch 1 (0-based 0): epoch 1 is trained again.
   store.append(id, runStart(store, id, { epoch: 1, step: 0 }));
@@ -177,9 +241,22 @@ test('a resumed run keeps every segment and reports each epoch once', () => {
   const r = store.get(id)!;
   assert.equal(r.status, 'completed');
   assert.equal(r.epochsCompleted, 3);
-  assert.deepEqual(r.segments?.map((s) => [s.status, s.resumedFrom?.epoch ?? null, s.host]), [['interrupted', null, 'node-1'], ['completed', 1, 'node-1']]);
-  const epochs = store.events(id).filter((e) => e.type === 'epoch').map((e) => (e.type === 'epoch' ? [e.epoch, e.testAcc] : []));
-  assert.deepEqual(epochs, [[0, 30], [1, 36], [2, 40]]);
+  assert.deepEqual(
+    r.segments?.map((s) => [s.status, s.resumedFrom?.epoch ?? null, s.host]),
+    [
+      ['interrupted', null, 'node-1'],
+      ['completed', 1, 'node-1'],
+    ],
+  );
+  const epochs = store
+    .events(id)
+    .filter((e) => e.type === 'epoch')
+    .map((e) => (e.type === 'epoch' ? [e.epoch, e.testAcc] : []));
+  assert.deepEqual(epochs, [
+    [0, 30],
+    [1, 36],
+    [2, 40],
+  ]);
 });
 
 test('appending events does not re-read record.json', (tc) => {

@@ -83,7 +83,10 @@ test('derived source: only the literal changes, every line keeps its number, the
   assert.match(b[3], /^export const NAME: string = "max"; \/\/ how to reduce/);
   assert.match(b[4], /^const USE: boolean = false;/);
   for (const i of a.keys()) if (![2, 3, 4].includes(i)) assert.equal(b[i], a[i]);
-  assert.deepEqual(findTopLevelConsts(d, 'tfjs').map((x) => x.value), [0.3, 'max', false, -0.001]);
+  assert.deepEqual(
+    findTopLevelConsts(d, 'tfjs').map((x) => x.value),
+    [0.3, 'max', false, -0.001],
+  );
   const p = deriveSource(PY, 'pytorch', { USE_TLU: false, BETA: 1e-4 }, 'my.py');
   assert.match(p.split('\n')[7], /^USE_TLU = False\s+# regbench sweep: True in my\.py$/);
   assert.match(p.split('\n')[5], /^BETA = 0\.0001\s+#/);
@@ -92,7 +95,10 @@ test('derived source: only the literal changes, every line keeps its number, the
 test('a grid of two sets is their product, labelled with the values as written', () => {
   const consts = findTopLevelConsts(TS, 'tfjs');
   const pts = sweepPoints(consts, [parseSetOption('BETA=0.03,0.3'), parseSetOption('USE=true,false')], 'x.ts');
-  assert.deepEqual(pts.map((p) => p.suffix), ['BETA=0.03 USE=true', 'BETA=0.03 USE=false', 'BETA=0.3 USE=true', 'BETA=0.3 USE=false']);
+  assert.deepEqual(
+    pts.map((p) => p.suffix),
+    ['BETA=0.03 USE=true', 'BETA=0.03 USE=false', 'BETA=0.3 USE=true', 'BETA=0.3 USE=false'],
+  );
   assert.equal(sweepLabel('/a/confidence-penalty.ts', pts[2]), 'confidence-penalty BETA=0.3 USE=true');
 });
 
@@ -108,11 +114,26 @@ test('refused in one line naming it: a name that is not a top-level const (listi
     }
     assert.fail('no error');
   };
-  assert.match(err(() => sweepPoints(consts, [parseSetOption('INNER=1,2')], 'x.ts')), /x\.ts: 'INNER' is not a top-level constant of this file; its top-level constants are BETA, NAME, USE, NEG/);
-  assert.match(err(() => sweepPoints(consts, [parseSetOption('MUTABLE=1')], 'x.ts')), /'MUTABLE' is not a top-level constant/);
-  assert.match(err(() => sweepPoints(consts, [parseSetOption('BETA=0.1,abc')], 'x.ts')), /^x\.ts:3: BETA is a number \(0\.1\); 'abc' is not a number$/);
-  assert.match(err(() => sweepPoints(consts, [parseSetOption('USE=yes')], 'x.ts')), /^x\.ts:5: USE is a boolean \(true\); 'yes' is neither true nor false$/);
-  assert.match(err(() => parseSetOption('BETA')), /--set takes NAME=v1,v2/);
+  assert.match(
+    err(() => sweepPoints(consts, [parseSetOption('INNER=1,2')], 'x.ts')),
+    /x\.ts: 'INNER' is not a top-level constant of this file; its top-level constants are BETA, NAME, USE, NEG/,
+  );
+  assert.match(
+    err(() => sweepPoints(consts, [parseSetOption('MUTABLE=1')], 'x.ts')),
+    /'MUTABLE' is not a top-level constant/,
+  );
+  assert.match(
+    err(() => sweepPoints(consts, [parseSetOption('BETA=0.1,abc')], 'x.ts')),
+    /^x\.ts:3: BETA is a number \(0\.1\); 'abc' is not a number$/,
+  );
+  assert.match(
+    err(() => sweepPoints(consts, [parseSetOption('USE=yes')], 'x.ts')),
+    /^x\.ts:5: USE is a boolean \(true\); 'yes' is neither true nor false$/,
+  );
+  assert.match(
+    err(() => parseSetOption('BETA')),
+    /--set takes NAME=v1,v2/,
+  );
 });
 
 test('deriveSweep writes one copy per point into the store and leaves the user file as it was', () => {
@@ -121,7 +142,10 @@ test('deriveSweep writes one copy per point into the store and leaves the user f
   fs.writeFileSync(file, PY);
   const v = deriveSweep(file, [parseSetOption('BETA=0.03,0.3')], path.join(dir, '.regbench'));
   assert.equal(v.length, 2);
-  assert.deepEqual(v.map((x) => x.label), ['confidence-penalty BETA=0.03', 'confidence-penalty BETA=0.3']);
+  assert.deepEqual(
+    v.map((x) => x.label),
+    ['confidence-penalty BETA=0.03', 'confidence-penalty BETA=0.3'],
+  );
   for (const x of v) {
     assert.ok(x.path.startsWith(path.join(dir, '.regbench', 'sweeps', x.hash)));
     assert.equal(path.basename(x.path), 'confidence-penalty.py');
@@ -129,10 +153,13 @@ test('deriveSweep writes one copy per point into the store and leaves the user f
   assert.match(fs.readFileSync(v[1].path, 'utf8').split('\n')[5], /^BETA = 0\.3 /);
   assert.notEqual(v[0].hash, v[1].hash);
   assert.equal(fs.readFileSync(file, 'utf8'), PY);
-  assert.throws(() => deriveSweep(file, [parseSetOption('GAMMA=1')], path.join(dir, '.regbench')), (e: unknown) => e instanceof UsageError && /'GAMMA' is not a top-level constant/.test((e as Error).message));
+  assert.throws(
+    () => deriveSweep(file, [parseSetOption('GAMMA=1')], path.join(dir, '.regbench')),
+    (e: unknown) => e instanceof UsageError && /'GAMMA' is not a top-level constant/.test((e as Error).message),
+  );
 });
 
-test('every template\'s hyperparameters are found (so each can be swept)', () => {
+test("every template's hyperparameters are found (so each can be swept)", () => {
   const root = path.resolve(__dirname, '..', '..', 'templates', 'regularizers');
   const names = (f: string) => findTopLevelConsts(fs.readFileSync(path.join(root, f), 'utf8'), f.endsWith('.py') ? 'pytorch' : 'tfjs').map((c) => c.name);
   assert.deepEqual(names('confidence-penalty.ts'), ['BETA']);

@@ -16,7 +16,10 @@ import type { DatasetId } from '../src/protocol/benchmarks';
 
 const cli = join(__dirname, '..', '..', 'bin', 'regbench.js');
 
-async function synth(dataset: DatasetId, opts: { seed?: number; difficulty?: number; train?: number; test?: number }): Promise<{ dir: string; train: DataSplit; test: DataSplit }> {
+async function synth(
+  dataset: DatasetId,
+  opts: { seed?: number; difficulty?: number; train?: number; test?: number },
+): Promise<{ dir: string; train: DataSplit; test: DataSplit }> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-difficulty-'));
   await writeSyntheticDataset(dataset, dir, { train: opts.train ?? 400, test: opts.test ?? 200, seed: opts.seed, difficulty: opts.difficulty });
   const d = await loadDataset(dataset, { dataDir: dir, cacheDir: join(dir, 'cache'), allowDownload: false });
@@ -112,7 +115,11 @@ test('class overlap: a nearest-colour classifier loses accuracy as the difficult
 
 test('difficulty out of range: a clear message from the library and from regbench data synth', () => {
   assert.throws(() => difficultyParams(1.5, 0), /difficulty must be a number from 0 to 1, got 1\.5/);
-  const r = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', mkdtempSync(join(tmpdir(), 'regbench-difficulty-')), '--difficulty', 'hard'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', mkdtempSync(join(tmpdir(), 'regbench-difficulty-')), '--difficulty', 'hard'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--difficulty must be a number from 0 \(easy\) to 1 \(hardest\), got 'hard'/);
 });

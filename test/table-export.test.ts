@@ -27,20 +27,32 @@ test('the table is made in the chosen format; mixed budgets are refused with the
   assert.match(mixed.ok ? '' : mixed.reason, /different budgets/);
 });
 
-test('the JSON export holds the table: kind, budget, engine, columns, and each row\'s mean, sample std, n and difference to the baseline', () => {
+test("the JSON export holds the table: kind, budget, engine, columns, and each row's mean, sample std, n and difference to the baseline", () => {
   const base = [70.1, 70.5, 70.3].map((best, seed) => record({ path: BLANK, hash: 'blank', seed, best, budget: 'quick' }));
   const mine = [71.0, 71.4, 71.2].map((best, seed) => record({ seed, best, budget: 'quick' }));
   const out = exportTable([...base, ...mine], 'regularizer', 'quick', 'json', BASELINES);
   assert.ok(out.ok, out.ok ? '' : out.reason);
   const t = JSON.parse(out.text) as {
-    format: string; kind: string; budget: string; engine: string; baselineName: string | null;
+    format: string;
+    kind: string;
+    budget: string;
+    engine: string;
+    baselineName: string | null;
     columns: Array<{ bench: string }>;
-    rows: Array<{ name: string; baseline: boolean; variantHash: string; cells: Record<string, { mean: number; std: number; n: number; diff: number | null; best: boolean }> }>;
+    rows: Array<{
+      name: string;
+      baseline: boolean;
+      variantHash: string;
+      cells: Record<string, { mean: number; std: number; n: number; diff: number | null; best: boolean }>;
+    }>;
   };
   assert.equal(t.format, 'regbench-results-table/1');
   assert.deepEqual([t.kind, t.budget, t.engine], ['regularizer', 'quick', 'tfjs']);
   // The kind's benchmarks that are not held out; only ResNet-56/C100 has runs.
-  assert.deepEqual(t.columns.map((c) => c.bench), ['resnet56-cifar100', 'vgg16bn-cifar100']);
+  assert.deepEqual(
+    t.columns.map((c) => c.bench),
+    ['resnet56-cifar100', 'vgg16bn-cifar100'],
+  );
   const byHash = new Map(t.rows.map((r) => [r.variantHash, r]));
   assert.deepEqual([...byHash.keys()].sort(), ['blank', 'h1']);
   const b = byHash.get('blank')!.cells['resnet56-cifar100'];

@@ -57,7 +57,7 @@ function channelShiftedInput(shape: [number, number, number, number], seed: numb
   const values = noise.map((z, i) => {
     const ch = i % c;
     const sample = Math.floor(i / (h * w * c));
-    return (c / 2 - ch) + (1 + (ch % 3)) * z + sample * sampleShift;
+    return c / 2 - ch + (1 + (ch % 3)) * z + sample * sampleShift;
   });
   return tf.tensor4d(values, shape);
 }
@@ -144,11 +144,13 @@ function regularize(fn: Regularizer, model: RegModel, outputs?: tf.Tensor2D): tf
 }
 
 function value(fn: Regularizer, model: RegModel, outputs?: tf.Tensor2D): number {
-  return tf.tidy(() => {
-    const t = regularize(fn, model, outputs);
-    assert.equal(t.rank, 0, 'the term is a scalar');
-    return t;
-  }).arraySync() as number;
+  return tf
+    .tidy(() => {
+      const t = regularize(fn, model, outputs);
+      assert.equal(t.rank, 0, 'the term is a scalar');
+      return t;
+    })
+    .arraySync() as number;
 }
 
 // ---------------------------------------------------------------- regularizers
@@ -194,13 +196,14 @@ describe('weight penalty templates (L1, L2)', () => {
   const conv = randomNormal(3 * 3 * 2 * 4, 61);
   const depthwise = randomNormal(3 * 3 * 5, 62);
   const linear = [1, -2, 0, 0.5, -0.25, 3];
-  const make = () => fakeModel({
-    weights: [
-      tf.variable(tf.tensor4d(conv, [3, 3, 2, 4])),
-      tf.variable(tf.tensor4d(depthwise, [3, 3, 5, 1])), // depthwise: included
-      tf.variable(tf.tensor2d(linear, [3, 2])),
-    ],
-  });
+  const make = () =>
+    fakeModel({
+      weights: [
+        tf.variable(tf.tensor4d(conv, [3, 3, 2, 4])),
+        tf.variable(tf.tensor4d(depthwise, [3, 3, 5, 1])), // depthwise: included
+        tf.variable(tf.tensor2d(linear, [3, 2])),
+      ],
+    });
   const all = [...conv, ...depthwise, ...linear];
 
   test('L1 is 1e-5 * sum |w| over every conv and linear weight', () => {
@@ -211,7 +214,12 @@ describe('weight penalty templates (L1, L2)', () => {
     // Gradient 1e-5 * sign(w), 0 at w = 0.
     const vars = model.weights().map((n) => n.variable);
     const { grads } = tf.variableGrads(() => regularize(l1Penalty.computeRegularization, model), vars);
-    assertAllClose(grads[vars[2].name].dataSync(), linear.map((w) => 1e-5 * Math.sign(w)), 1e-12, 'L1 gradient');
+    assertAllClose(
+      grads[vars[2].name].dataSync(),
+      linear.map((w) => 1e-5 * Math.sign(w)),
+      1e-12,
+      'L1 gradient',
+    );
     tf.dispose(grads);
     model.dispose();
   });
@@ -222,8 +230,18 @@ describe('weight penalty templates (L1, L2)', () => {
     assertClose(value(l2Penalty.computeRegularization, model), expected, 1e-6 * expected, 'L2 penalty');
     const vars = model.weights().map((n) => n.variable);
     const { grads } = tf.variableGrads(() => regularize(l2Penalty.computeRegularization, model), vars);
-    assertAllClose(grads[vars[0].name].dataSync(), conv.map((w) => 5e-4 * w), 1e-9, 'L2 gradient (conv)');
-    assertAllClose(grads[vars[2].name].dataSync(), linear.map((w) => 5e-4 * w), 1e-9, 'L2 gradient (linear)');
+    assertAllClose(
+      grads[vars[0].name].dataSync(),
+      conv.map((w) => 5e-4 * w),
+      1e-9,
+      'L2 gradient (conv)',
+    );
+    assertAllClose(
+      grads[vars[2].name].dataSync(),
+      linear.map((w) => 5e-4 * w),
+      1e-9,
+      'L2 gradient (linear)',
+    );
     tf.dispose(grads);
     model.dispose();
   });
@@ -247,7 +265,9 @@ describe('label smoothing template', () => {
   ];
   const labels = [0, 2, 1, 1, 3];
   const term = (l: number[][], y: number[]): number =>
-    tf.tidy(() => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([l.length, 4, 4, 3]), tf.tensor2d(l), tf.tensor1d(y, 'int32'), CONFIG)).arraySync() as number;
+    tf
+      .tidy(() => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([l.length, 4, 4, 3]), tf.tensor2d(l), tf.tensor1d(y, 'int32'), CONFIG))
+      .arraySync() as number;
 
   test('CE + term equals the cross-entropy against (1 - eps) one-hot + eps / K targets', () => {
     const K = 4;
@@ -275,7 +295,9 @@ describe('label smoothing template', () => {
   });
 
   test('has the constant logit gradient eps * ([k = y] - 1/K): it lowers the label logit, raises the others', () => {
-    const g = tf.grad((l: tf.Tensor) => labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([1, 4, 4, 3]), l as tf.Tensor2D, tf.tensor1d([0], 'int32'), CONFIG))(tf.tensor2d([[6, 0, 1, -1]]));
+    const g = tf.grad((l: tf.Tensor) =>
+      labelSmoothing.computeRegularization(fakeModel({}), tf.zeros([1, 4, 4, 3]), l as tf.Tensor2D, tf.tensor1d([0], 'int32'), CONFIG),
+    )(tf.tensor2d([[6, 0, 1, -1]]));
     const d = g.dataSync();
     // dU/dz_k = p_k - 1/K and dCE/dz_k = p_k - [k = y]: the p_k cancel.
     const expected = [0, 1, 2, 3].map((k) => EPS_LS * ((k === 0 ? 1 : 0) - 1 / 4));
@@ -291,7 +313,12 @@ describe('label smoothing template', () => {
  */
 function tinyModel(shape: [number, number, number, number], classes: number, seed: number): RegModel & { M: tf.Variable; running_mean: tf.Variable } {
   const [, H, W, C] = shape;
-  const M = tf.variable(tf.tensor2d(randomNormal(H * W * C * classes, seed).map((z) => 0.3 * z), [H * W * C, classes]));
+  const M = tf.variable(
+    tf.tensor2d(
+      randomNormal(H * W * C * classes, seed).map((z) => 0.3 * z),
+      [H * W * C, classes],
+    ),
+  );
   const running_mean = tf.variable(tf.zeros([C]), false);
   const named: NamedVariable[] = [
     { name: 'fc.weight', variable: M, trainable: true },
@@ -345,11 +372,13 @@ describe('GradAug-style consistency template', () => {
   function logitsByLoops(v: number[], M: ArrayLike<number>): number[][] {
     const mean = Array.from({ length: C }, (_, c) => v.filter((_, i) => i % C === c).reduce((a, x) => a + x, 0) / (B * H * W));
     const n = H * W * C;
-    return Array.from({ length: B }, (_, b) => Array.from({ length: K }, (_, k) => {
-      let z = 0;
-      for (let f = 0; f < n; f++) z += (v[b * n + f] - mean[f % C]) * M[f * K + k];
-      return z;
-    }));
+    return Array.from({ length: B }, (_, b) =>
+      Array.from({ length: K }, (_, k) => {
+        let z = 0;
+        for (let f = 0; f < n; f++) z += (v[b * n + f] - mean[f % C]) * M[f * K + k];
+        return z;
+      }),
+    );
   }
 
   function klByLoops(teacher: number[][], student: number[][]): number {
@@ -369,9 +398,15 @@ describe('GradAug-style consistency template', () => {
   test('is KL(softmax(outputs) || softmax(logits of the view in training mode)), and leaves the buffers as they were', () => {
     const model = tinyModel(shape, K, 91);
     model.running_mean.assign(tf.tensor1d([0.25, -0.5]));
-    const teacher = [[1, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]];
+    const teacher = [
+      [1, 0, -1, 2, 0.5],
+      [0, 0, 0, 0, 0],
+      [-2, 3, 0.1, 0, 1],
+    ];
     const term = (outputs: number[][]): number =>
-      tf.tidy(() => gradaugConsistency.computeRegularization(model, tf.tensor4d(xs, shape), tf.tensor2d(outputs), tf.tensor1d([0, 1, 2], 'int32'), CONFIG)).arraySync() as number;
+      tf
+        .tidy(() => gradaugConsistency.computeRegularization(model, tf.tensor4d(xs, shape), tf.tensor2d(outputs), tf.tensor1d([0, 1, 2], 'int32'), CONFIG))
+        .arraySync() as number;
     const studentLogits = logitsByLoops(viewByLoops(), model.M.dataSync());
     const expected = klByLoops(teacher, studentLogits);
     assert.ok(expected > 0.1, `a non-trivial case (${expected})`);
@@ -387,10 +422,20 @@ describe('GradAug-style consistency template', () => {
 
   test('sends no gradient to the batch predictions (stop-gradient), only to the weights through the view', () => {
     const model = tinyModel(shape, K, 92);
-    const outputs = tf.tensor2d([[1, 0, -1, 2, 0.5], [0, 0, 0, 0, 0], [-2, 3, 0.1, 0, 1]]);
+    const outputs = tf.tensor2d([
+      [1, 0, -1, 2, 0.5],
+      [0, 0, 0, 0, 0],
+      [-2, 3, 0.1, 0, 1],
+    ]);
     const x = tf.tensor4d(xs, shape);
     const f = (o: tf.Tensor) => gradaugConsistency.computeRegularization(model, x, o as tf.Tensor2D, tf.tensor1d([0, 1, 2], 'int32'), CONFIG);
-    assert.ok(tf.grad(f)(outputs).dataSync().every((g) => g === 0), 'zero gradient w.r.t. outputs');
+    assert.ok(
+      tf
+        .grad(f)(outputs)
+        .dataSync()
+        .every((g) => g === 0),
+      'zero gradient w.r.t. outputs',
+    );
     const { grads } = tf.variableGrads(() => f(outputs), [model.M]);
     const g = grads[model.M.name].dataSync();
     assert.ok(g.every(Number.isFinite) && g.some((v) => Math.abs(v) > 1e-6), 'weights get a gradient');
@@ -398,7 +443,7 @@ describe('GradAug-style consistency template', () => {
     model.dispose();
   });
 
-  test('runs on a real network through the engine\'s wrapper, with its running statistics untouched', () => {
+  test("runs on a real network through the engine's wrapper, with its running statistics untouched", () => {
     const net = buildModel('resnet20', 10, { seed: 3 });
     const regModel: RegModel = Object.assign(Object.create(net) as typeof net, { features: new Map<string, tf.Tensor4D>() });
     const buffers = net.namedVariables().filter((v) => !v.trainable);
@@ -411,13 +456,22 @@ describe('GradAug-style consistency template', () => {
     }, [conv]);
     const t = term.dataSync()[0];
     assert.ok(Number.isFinite(t) && t >= 0, `term ${t}`);
-    assert.ok(grads[conv.name].dataSync().some((v) => Math.abs(v) > 0), 'the first conv gets a gradient');
+    assert.ok(
+      grads[conv.name].dataSync().some((v) => Math.abs(v) > 0),
+      'the first conv gets a gradient',
+    );
     // Only the batch's own forward moved the running statistics; the view's was undone.
     const afterBatchOnly = buildModel('resnet20', 10, { seed: 3 });
     tf.tidy(() => afterBatchOnly.forward(x, true));
-    const expected = afterBatchOnly.namedVariables().filter((v) => !v.trainable).map((v) => Array.from(v.variable.dataSync()));
+    const expected = afterBatchOnly
+      .namedVariables()
+      .filter((v) => !v.trainable)
+      .map((v) => Array.from(v.variable.dataSync()));
     buffers.forEach((v, i) => assertAllClose(v.variable.dataSync(), expected[i], 1e-6, v.name));
-    assert.ok(buffers.some((v, i) => v.variable.dataSync().some((e, j) => e !== before[i][j])), 'the batch forward did update them');
+    assert.ok(
+      buffers.some((v, i) => v.variable.dataSync().some((e, j) => e !== before[i][j])),
+      'the batch forward did update them',
+    );
     tf.dispose([term, grads, x]);
     net.dispose();
     afterBatchOnly.dispose();
@@ -507,7 +561,10 @@ describe('orthogonal regularization template', () => {
     const gSkewed = grads[skewed.name].dataSync();
     const gOrtho = grads[orthonormal.name].dataSync();
     assert.ok(gSkewed.every(Number.isFinite) && gSkewed.some((g) => Math.abs(g) > 1e-6), `skewed grad ${Array.from(gSkewed)}`);
-    assert.ok(gOrtho.every((g) => Math.abs(g) < 1e-9), `orthonormal grad ${Array.from(gOrtho)}`);
+    assert.ok(
+      gOrtho.every((g) => Math.abs(g) < 1e-9),
+      `orthonormal grad ${Array.from(gOrtho)}`,
+    );
     tf.dispose(grads);
     model.dispose();
   });
@@ -562,7 +619,14 @@ describe('DropBlock-style co-activation penalty template', () => {
     const shape8: [number, number, number, number] = [2, 8, 8, 4];
     const a = mapFrom(shape8, (b, h, w, c) => Math.abs(Math.sin(h * 0.7 + w * 0.3 + c + b)));
     const b = mapFrom([2, 4, 4, 4], (s, h, w, c) => (h + w + c + s) % 3);
-    const noise = (shape: [number, number, number, number], seed: number) => tf.tensor4d(randomNormal(shape.reduce((x, y) => x * y), seed), shape);
+    const noise = (shape: [number, number, number, number], seed: number) =>
+      tf.tensor4d(
+        randomNormal(
+          shape.reduce((x, y) => x * y),
+          seed,
+        ),
+        shape,
+      );
     const expected = (LAMBDA * (coActivation(a) + coActivation(b))) / 2;
     const features = new Map<string, tf.Tensor4D>([
       ['conv1', noise(shape8, 12)], // not the last 8x8 map
@@ -600,16 +664,34 @@ describe('DropBlock-style co-activation penalty template', () => {
       const values = randomNormal(2 * 5 * 5 * 3, seed);
       const p = coActivation(tf.tensor4d(values, [2, 5, 5, 3]));
       assert.ok(p >= 0, `seed ${seed}: ${p}`);
-      assertClose(coActivation(tf.tensor4d(values.map((v) => 7 * v), [2, 5, 5, 3])), p, 1e-5, `seed ${seed} scaled`);
+      assertClose(
+        coActivation(
+          tf.tensor4d(
+            values.map((v) => 7 * v),
+            [2, 5, 5, 3],
+          ),
+        ),
+        p,
+        1e-5,
+        `seed ${seed} scaled`,
+      );
     }
   });
 
   test('gives a finite, non-zero gradient w.r.t. a feature map', () => {
-    const a = tf.tensor4d(randomNormal(2 * 6 * 6 * 3, 31).map((v) => Math.max(0, v + 0.5)), [2, 6, 6, 3]);
-    const grad = tf.grad((x: tf.Tensor) => regularize(dropblockPenalty.computeRegularization, fakeModel({ features: new Map([['layer1.0', x as tf.Tensor4D]]) })))(a);
+    const a = tf.tensor4d(
+      randomNormal(2 * 6 * 6 * 3, 31).map((v) => Math.max(0, v + 0.5)),
+      [2, 6, 6, 3],
+    );
+    const grad = tf.grad((x: tf.Tensor) =>
+      regularize(dropblockPenalty.computeRegularization, fakeModel({ features: new Map([['layer1.0', x as tf.Tensor4D]]) })),
+    )(a);
     const g = grad.dataSync();
     assert.ok(g.every(Number.isFinite), 'finite gradient');
-    assert.ok(g.some((v) => Math.abs(v) > 1e-6), 'non-zero gradient');
+    assert.ok(
+      g.some((v) => Math.abs(v) > 1e-6),
+      'non-zero gradient',
+    );
   });
 });
 
@@ -683,11 +765,17 @@ describe('norm templates: shared contract', () => {
       const r = tf.randomNormal([3, 4, 4, 6], 0, 1, 'float32', 5);
       const trainable = collectVariables(norm, '').filter((v) => v.trainable);
       assert.ok(trainable.length >= 2, 'at least weight and bias');
-      const { value: loss, grads } = tf.variableGrads(() => tf.sum(tf.mul(norm.apply(x, true), r)) as tf.Scalar, trainable.map((v) => v.variable));
+      const { value: loss, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(norm.apply(x, true), r)) as tf.Scalar,
+        trainable.map((v) => v.variable),
+      );
       for (const v of trainable) {
         const g = grads[v.variable.name].dataSync();
         assert.ok(g.every(Number.isFinite), `${v.name} finite`);
-        assert.ok(g.some((e) => Math.abs(e) > 1e-7), `${v.name} non-zero`);
+        assert.ok(
+          g.some((e) => Math.abs(e) > 1e-7),
+          `${v.name} non-zero`,
+        );
       }
       tf.dispose([loss, grads, x, r]);
     });
@@ -695,19 +783,54 @@ describe('norm templates: shared contract', () => {
 
   test('collectVariables finds each template variable under its PyTorch-style name', () => {
     const expected: Record<string, [string, boolean][]> = {
-      blank: [['weight', true], ['bias', true]],
-      batchnorm: [['weight', true], ['bias', true], ['running_mean', false], ['running_var', false]],
-      groupnorm: [['weight', true], ['bias', true]],
-      'batch-instance-norm': [['weight', true], ['bias', true], ['rho', true], ['running_mean', false], ['running_var', false]],
-      'switchable-norm': [['weight', true], ['bias', true], ['mean_weight', true], ['var_weight', true], ['running_mean', false], ['running_var', false]],
-      'layernorm-channels': [['weight', true], ['bias', true]],
-      'filter-response-norm': [['weight', true], ['bias', true], ['tau', true]],
+      blank: [
+        ['weight', true],
+        ['bias', true],
+      ],
+      batchnorm: [
+        ['weight', true],
+        ['bias', true],
+        ['running_mean', false],
+        ['running_var', false],
+      ],
+      groupnorm: [
+        ['weight', true],
+        ['bias', true],
+      ],
+      'batch-instance-norm': [
+        ['weight', true],
+        ['bias', true],
+        ['rho', true],
+        ['running_mean', false],
+        ['running_var', false],
+      ],
+      'switchable-norm': [
+        ['weight', true],
+        ['bias', true],
+        ['mean_weight', true],
+        ['var_weight', true],
+        ['running_mean', false],
+        ['running_var', false],
+      ],
+      'layernorm-channels': [
+        ['weight', true],
+        ['bias', true],
+      ],
+      'filter-response-norm': [
+        ['weight', true],
+        ['bias', true],
+        ['tau', true],
+      ],
     };
     for (const [name, Norm] of NORMS) {
       // Two instances: tf variable names must not collide across the norm slots of one model.
       new Norm(4);
       const found = collectVariables(new Norm(4), 'layer1.0.bn1').map((v) => [v.name, v.trainable]);
-      assert.deepEqual(found, expected[name].map(([n, t]) => [`layer1.0.bn1.${n}`, t]), name);
+      assert.deepEqual(
+        found,
+        expected[name].map(([n, t]) => [`layer1.0.bn1.${n}`, t]),
+        name,
+      );
     }
   });
 });
@@ -809,7 +932,12 @@ describe('batch-instance norm template', () => {
     const bn = run(withRho(1), x, true).data;
     const inorm = run(withRho(0), x, true).data;
     const mixed = run(withRho(0.3), x, true).data;
-    assertAllClose(mixed, Array.from(bn, (v, i) => 0.3 * v + 0.7 * inorm[i]), 1e-5, 'rho=0.3');
+    assertAllClose(
+      mixed,
+      Array.from(bn, (v, i) => 0.3 * v + 0.7 * inorm[i]),
+      1e-5,
+      'rho=0.3',
+    );
     assert.deepEqual(run(withRho(1.7), x, true).data, bn, 'rho > 1 acts as 1');
     assert.deepEqual(run(withRho(-0.5), x, true).data, inorm, 'rho < 0 acts as 0');
   });
@@ -825,8 +953,16 @@ describe('batch-instance norm template', () => {
     const input = x.dataSync();
     const rm = readVector(norm.running_mean);
     const rv = readVector(norm.running_var);
-    assertAllClose(evalOut.data, Array.from(input, (v, i) => (v - rm[i % 6]) / Math.sqrt(rv[i % 6] + EPS)), 1e-4, 'eval at rho=1');
-    assert.ok(evalOut.data.some((v, i) => Math.abs(v - train.data[i]) > 0.5), 'eval differs from training');
+    assertAllClose(
+      evalOut.data,
+      Array.from(input, (v, i) => (v - rm[i % 6]) / Math.sqrt(rv[i % 6] + EPS)),
+      1e-4,
+      'eval at rho=1',
+    );
+    assert.ok(
+      evalOut.data.some((v, i) => Math.abs(v - train.data[i]) > 0.5),
+      'eval differs from training',
+    );
     // The IN part needs no running statistics: at rho = 0, evaluation equals training.
     const inNorm = withRho(0);
     assertAllClose(run(inNorm, x, false).data, run(inNorm, x, true).data, 1e-6, 'rho=0 eval == train');
@@ -864,10 +1000,20 @@ describe('switchable norm template', () => {
     const x = channelShiftedInput(shape, 50, 1.5);
     const batch = groupStats(x.dataSync(), shape, perChannel);
     const norm = new SwitchableNorm(5);
-    assertAllClose(run(norm, x, true).data, reference(x.dataSync(), [1, 1, 1], [1, 1, 1], (c) => batch.get(`${c}`)!), 1e-4, 'equal thirds');
+    assertAllClose(
+      run(norm, x, true).data,
+      reference(x.dataSync(), [1, 1, 1], [1, 1, 1], (c) => batch.get(`${c}`)!),
+      1e-4,
+      'equal thirds',
+    );
     norm.mean_weight.assign(tf.tensor1d([0.5, -1, 2]));
     norm.var_weight.assign(tf.tensor1d([-0.3, 1.2, 0]));
-    assertAllClose(run(norm, x, true).data, reference(x.dataSync(), [0.5, -1, 2], [-0.3, 1.2, 0], (c) => batch.get(`${c}`)!), 1e-4, 'learned weights');
+    assertAllClose(
+      run(norm, x, true).data,
+      reference(x.dataSync(), [0.5, -1, 2], [-0.3, 1.2, 0], (c) => batch.get(`${c}`)!),
+      1e-4,
+      'learned weights',
+    );
   });
 
   test('reduces to IN, LN or BN when one weight dominates', () => {
@@ -896,7 +1042,10 @@ describe('switchable norm template', () => {
     assertAllClose(readVector(norm.running_mean), step.mean, 1e-4, 'running_mean unchanged by eval');
     const expected = reference(x.dataSync(), [1, 1, 1], [1, 1, 1], (c) => ({ mean: step.mean[c], variance: step.variance[c] }));
     assertAllClose(evalOut.data, expected, 1e-4, 'eval output');
-    assert.ok(evalOut.data.some((v, i) => Math.abs(v - train.data[i]) > 0.1), 'eval differs from training');
+    assert.ok(
+      evalOut.data.some((v, i) => Math.abs(v - train.data[i]) > 0.1),
+      'eval differs from training',
+    );
   });
 });
 
@@ -969,7 +1118,11 @@ describe('filter-response-norm template', () => {
     const norm = new FilterResponseNorm(5);
     norm.tau.assign(tf.fill([5], -100)); // below every y (|x_hat| <= sqrt(H*W) = 4)
     const y = run(norm, x, true).data;
-    const squares = groupStats(Array.from(y, (v) => v * v), shape, perSampleChannel);
+    const squares = groupStats(
+      Array.from(y, (v) => v * v),
+      shape,
+      perSampleChannel,
+    );
     for (const [k, s] of squares) assertClose(s.mean, 1, 1e-3, `mean square ${k}`);
     // Channel 0 has mean +2.5 in the input: its sign survives (FRN does not center).
     assert.ok(groupStats(y, shape, perChannel).get('0')!.mean > 0.5, 'not centered');
@@ -1086,7 +1239,15 @@ describe('TypeScript and Python templates agree', () => {
       layernorm_channels: affine,
       filter_response_norm: { ...affine, tau: randomNormal(C, 5).map((z) => 0.5 * z) },
     };
-    const classes: Record<string, NormClass> = { blank: BlankNorm, batchnorm: BatchNorm, groupnorm: GroupNorm, batch_instance_norm: BatchInstanceNorm, switchable_norm: SwitchableNorm, layernorm_channels: LayerNormChannels, filter_response_norm: FilterResponseNorm };
+    const classes: Record<string, NormClass> = {
+      blank: BlankNorm,
+      batchnorm: BatchNorm,
+      groupnorm: GroupNorm,
+      batch_instance_norm: BatchInstanceNorm,
+      switchable_norm: SwitchableNorm,
+      layernorm_channels: LayerNormChannels,
+      filter_response_norm: FilterResponseNorm,
+    };
     const tsNorms: Record<string, Record<string, ArrayLike<number>>> = {};
     for (const [name, setup] of Object.entries(setups)) {
       const norm = new classes[name](C);
@@ -1104,7 +1265,14 @@ describe('TypeScript and Python templates agree', () => {
       tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 7),
       tf.randomNormal([2, 4, 4, 6], 0, 1, 'float32', 8),
     ] as tf.Tensor4D[];
-    const weights = [[3, 3, 3, 8], [3, 3, 8, 8], [1, 1, 8, 32], [3, 3, 32, 1], [32, 10], [4, 12]].map((s, i) => tf.variable(tf.randomNormal(s, 0, 0.3, 'float32', 10 + i)));
+    const weights = [
+      [3, 3, 3, 8],
+      [3, 3, 8, 8],
+      [1, 1, 8, 32],
+      [3, 3, 32, 1],
+      [32, 10],
+      [4, 12],
+    ].map((s, i) => tf.variable(tf.randomNormal(s, 0, 0.3, 'float32', 10 + i)));
     const model = fakeModel({ weights, features: new Map(features.map((f, i) => [`block${i}`, f])) });
     const tsRegs = {
       confidence: value(confidencePenalty.computeRegularization, model, logits),
@@ -1112,13 +1280,34 @@ describe('TypeScript and Python templates agree', () => {
       orthogonal: value(orthogonalReg.computeRegularization, model, logits),
       l1: value(l1Penalty.computeRegularization, model, logits),
       l2: value(l2Penalty.computeRegularization, model, logits),
-      label_smoothing: tf.tidy(() => labelSmoothing.computeRegularization(model, tf.zeros([5, 4, 4, 3]), logits, tf.tensor1d(targets, 'int32'), CONFIG)).arraySync() as number,
+      label_smoothing: tf
+        .tidy(() => labelSmoothing.computeRegularization(model, tf.zeros([5, 4, 4, 3]), logits, tf.tensor1d(targets, 'int32'), CONFIG))
+        .arraySync() as number,
     };
 
-    const input = { x1: dense(x1), x2: dense(x2), norms: setups, logits: dense(logits), features: features.map(dense), weights: weights.map(dense), targets, logits2: dense(logits2) };
+    const input = {
+      x1: dense(x1),
+      x2: dense(x2),
+      norms: setups,
+      logits: dense(logits),
+      features: features.map(dense),
+      weights: weights.map(dense),
+      targets,
+      logits2: dense(logits2),
+    };
     const res = spawnSync(python as string, ['-c', PARITY_SCRIPT, dir as string], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(res.status, 0, `python failed: ${res.stderr}`);
-    const py = JSON.parse(res.stdout) as { norms: Record<string, Record<string, number[]>>; confidence: number; dropblock: number; orthogonal: number; l1: number; l2: number; label_smoothing: number; gradaug_view: number[]; gradaug_consistency: number };
+    const py = JSON.parse(res.stdout) as {
+      norms: Record<string, Record<string, number[]>>;
+      confidence: number;
+      dropblock: number;
+      orthogonal: number;
+      l1: number;
+      l2: number;
+      label_smoothing: number;
+      gradaug_view: number[];
+      gradaug_consistency: number;
+    };
 
     for (const [name, outputs] of Object.entries(tsNorms)) {
       assert.deepEqual(Object.keys(py.norms[name]).sort(), Object.keys(outputs).sort(), `${name}: same outputs and buffers`);

@@ -22,9 +22,83 @@ const GROUPS: Record<string, string[]> = {
   pooling: ['max_pool', 'avg_pool', 'pool'],
   'matmul, softmax, batch norm': ['mat_mul', 'softmax', 'log_softmax', 'batchnorm', 'moments'],
   reductions: ['sum', 'mean', 'max', 'min', 'prod', 'all', 'any', 'arg_max', 'arg_min', 'log_sum_exp'],
-  'elementwise unary': ['abs', 'neg', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'relu', 'relu6', 'sigmoid', 'tanh', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'asinh', 'acosh', 'atanh', 'erf', 'floor', 'ceil', 'round', 'sign', 'elu', 'selu', 'softplus', 'step', 'leaky_relu', 'clip_by_value', 'is_nan', 'is_inf', 'is_finite', 'logical_not'],
-  'elementwise binary, comparisons': ['add', 'sub', 'arithmetic', 'binary_ops', 'floordiv', 'equal', 'not_equal', 'less', 'less_equal', 'greater', 'greater_equal', 'logical_and', 'logical_or', 'logical_xor', 'add_n'],
-  'shape, gather, where, casts': ['transpose', 'slice', 'concat', 'stack', 'unstack', 'split', 'pad', 'tile', 'reverse', 'gather', 'where', 'one_hot', 'fill', 'zeros_like', 'ones_like', 'expand_dims', 'squeeze'],
+  'elementwise unary': [
+    'abs',
+    'neg',
+    'exp',
+    'expm1',
+    'log',
+    'log1p',
+    'sqrt',
+    'rsqrt',
+    'square',
+    'reciprocal',
+    'relu',
+    'relu6',
+    'sigmoid',
+    'tanh',
+    'sin',
+    'cos',
+    'tan',
+    'asin',
+    'acos',
+    'atan',
+    'sinh',
+    'asinh',
+    'acosh',
+    'atanh',
+    'erf',
+    'floor',
+    'ceil',
+    'round',
+    'sign',
+    'elu',
+    'selu',
+    'softplus',
+    'step',
+    'leaky_relu',
+    'clip_by_value',
+    'is_nan',
+    'is_inf',
+    'is_finite',
+    'logical_not',
+  ],
+  'elementwise binary, comparisons': [
+    'add',
+    'sub',
+    'arithmetic',
+    'binary_ops',
+    'floordiv',
+    'equal',
+    'not_equal',
+    'less',
+    'less_equal',
+    'greater',
+    'greater_equal',
+    'logical_and',
+    'logical_or',
+    'logical_xor',
+    'add_n',
+  ],
+  'shape, gather, where, casts': [
+    'transpose',
+    'slice',
+    'concat',
+    'stack',
+    'unstack',
+    'split',
+    'pad',
+    'tile',
+    'reverse',
+    'gather',
+    'where',
+    'one_hot',
+    'fill',
+    'zeros_like',
+    'ones_like',
+    'expand_dims',
+    'squeeze',
+  ],
 };
 
 /**
@@ -36,8 +110,16 @@ const EXCLUDED: Array<{ file: string; match: RegExp; reason: string }> = [
   { file: 'max_pool', match: /ignores NaNs$/, reason: "known deviation: libtorch's max_pool2d propagates NaN (PyTorch's rule); tfjs ignores it" },
   { file: 'arg_max', match: /ignores NaNs$/, reason: "known deviation: libtorch's argmax takes NaN as the maximum (PyTorch's rule); tfjs ignores it" },
   { file: 'arg_min', match: /ignores NaNs$/, reason: "known deviation: libtorch's argmin takes NaN as the minimum (PyTorch's rule); tfjs ignores it" },
-  { file: 'slice', match: /read of sliced tensor has no mem leak$/, reason: 'known defect: a shallow slice counts 5 live tensors instead of 2 (tensor bookkeeping of slices not yet shared)' },
-  { file: 'gather', match: /throws when index is out of bound$/, reason: "known difference: an out-of-range index throws, but with libtorch's message, not tfjs's wording" },
+  {
+    file: 'slice',
+    match: /read of sliced tensor has no mem leak$/,
+    reason: 'known defect: a shallow slice counts 5 live tensors instead of 2 (tensor bookkeeping of slices not yet shared)',
+  },
+  {
+    file: 'gather',
+    match: /throws when index is out of bound$/,
+    reason: "known difference: an out-of-range index throws, but with libtorch's message, not tfjs's wording",
+  },
 ];
 const excludedSeen = new Set<(typeof EXCLUDED)[number]>();
 
@@ -85,7 +167,11 @@ describe('tfjs-core op specs on the torch backend', { skip }, () => {
           suites = loadSpecFile(file, TORCH_ENV);
         } catch (e) {
           counts.get(group)!.skip++;
-          test(`${file}_test.js`, { skip: `the spec file does not load in the shim: ${String(e instanceof Error ? e.message : e).split('\n')[0]}` }, () => undefined);
+          test(
+            `${file}_test.js`,
+            { skip: `the spec file does not load in the shim: ${String(e instanceof Error ? e.message : e).split('\n')[0]}` },
+            () => undefined,
+          );
         }
         for (const suite of suites) register(group, file, suite, []);
       });
@@ -96,6 +182,7 @@ describe('tfjs-core op specs on the torch backend', { skip }, () => {
     assert.deepEqual(stale, [], 'exclusions that match no spec any more: remove them');
   });
   after(() => {
-    for (const [group, c] of counts) console.log(`# torch op specs, ${group}: ${c.pass} passed, ${c.fail} failed, ${c.excluded} excluded, ${c.skip} spec file(s) skipped`);
+    for (const [group, c] of counts)
+      console.log(`# torch op specs, ${group}: ${c.pass} passed, ${c.fail} failed, ${c.excluded} excluded, ${c.skip} spec file(s) skipped`);
   });
 });

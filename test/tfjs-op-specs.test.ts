@@ -103,7 +103,11 @@ async function expectSameOnCpu(shapes: number[][], f: (...t: tf.Tensor[]) => tf.
   // Sums of up to a few hundred products: a tolerance relative to the output's scale.
   wasm.forEach((w, i) => {
     const scale = Math.max(1, ...Array.from(cpu[i], Math.abs));
-    testUtil.expectArraysClose(w.map((v) => v / scale), cpu[i].map((v) => v / scale), 1e-5);
+    testUtil.expectArraysClose(
+      w.map((v) => v / scale),
+      cpu[i].map((v) => v / scale),
+      1e-5,
+    );
   });
 }
 
@@ -132,10 +136,16 @@ describe('SIMD-sized cases against the cpu backend', () => {
   }
 
   test('conv2dTranspose and its gradients: 16 -> 8 channels, stride 2', async () => {
-    await expectSameOnCpu([[2, 5, 5, 16], [3, 3, 8, 16]], (x, f) => {
-      const up = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 10, 10, 8], 2, 'same');
-      return [up(x, f), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => weighted(up(a, b)))([x, f])];
-    });
+    await expectSameOnCpu(
+      [
+        [2, 5, 5, 16],
+        [3, 3, 8, 16],
+      ],
+      (x, f) => {
+        const up = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 10, 10, 8], 2, 'same');
+        return [up(x, f), ...tf.grads((a: tf.Tensor, b: tf.Tensor) => weighted(up(a, b)))([x, f])];
+      },
+    );
   });
 
   for (const [x, f, s, p] of [
@@ -156,7 +166,16 @@ describe('SIMD-sized cases against the cpu backend', () => {
     await expectSameOnCpu([[4, 6, 6, 16], [16], [16], [16], [16]], (x, mean, v, offset, scale) => {
       const variance = tf.add(tf.abs(v), 0.5);
       const bn = (a: tf.Tensor, m: tf.Tensor, s2: tf.Tensor, o: tf.Tensor, g: tf.Tensor): tf.Tensor => tf.batchNorm(a, m, s2, o, g, 1e-3);
-      return [bn(x, mean, variance, offset, scale), ...tf.grads((a: tf.Tensor, m: tf.Tensor, s2: tf.Tensor, o: tf.Tensor, g: tf.Tensor) => weighted(bn(a, m, s2, o, g)))([x, mean, variance, offset, scale])];
+      return [
+        bn(x, mean, variance, offset, scale),
+        ...tf.grads((a: tf.Tensor, m: tf.Tensor, s2: tf.Tensor, o: tf.Tensor, g: tf.Tensor) => weighted(bn(a, m, s2, o, g)))([
+          x,
+          mean,
+          variance,
+          offset,
+          scale,
+        ]),
+      ];
     });
   });
 

@@ -71,7 +71,11 @@ function checkThrown(f: unknown, negate: boolean, expected: unknown[]): void {
   if (ok && message instanceof RegExp) ok = message.test((thrown as Error).message);
   else if (ok && typeof message === 'string') ok = (thrown as Error).message === message;
   if (ok === negate) {
-    throw new Error(negate ? `expected no error, got ${String(thrown)}` : `expected an error${message ? ` matching ${String(message)}` : ''}, got ${threw ? String(thrown) : 'none'}`);
+    throw new Error(
+      negate
+        ? `expected no error, got ${String(thrown)}`
+        : `expected an error${message ? ` matching ${String(message)}` : ''}, got ${threw ? String(thrown) : 'none'}`,
+    );
   }
 }
 
@@ -186,4 +190,3 @@ export async function runSpec(suites: Suite[], body: SpecBody): Promise<void> {
     tf.engine().disposeVariables();
   }
 }
-

@@ -67,7 +67,11 @@ function withGrads(f: (...inputs: tf.Tensor[]) => tf.Tensor): (...inputs: tf.Ten
   return (...inputs) => {
     const y = f(...inputs);
     const w = tf.tensor(values(y.shape, 99), y.shape);
-    const g = tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(w).sum());
+    const g = tf.grads((...xs: tf.Tensor[]) =>
+      f(...xs)
+        .mul(w)
+        .sum(),
+    );
     return [y, ...g(inputs)];
   };
 }
@@ -98,11 +102,22 @@ describe('torch backend kernels against the cpu backend', { skip }, () => {
   ];
   for (const c of convs) {
     test(`conv2d x=${c.x} f=${c.f} stride ${c.s} pad ${c.pad}, with gradients`, async () => {
-      await agreesWithCpu('conv2d', [c.x, c.f], withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)));
+      await agreesWithCpu(
+        'conv2d',
+        [c.x, c.f],
+        withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)),
+      );
     });
   }
   test('conv2d with dilation 2 (forward: tfjs has no dilated gradients)', async () => {
-    await agreesWithCpu('dilated', [[1, 9, 9, 2], [3, 3, 2, 3]], (x, f) => [tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2), tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', 2)]);
+    await agreesWithCpu(
+      'dilated',
+      [
+        [1, 9, 9, 2],
+        [3, 3, 2, 3],
+      ],
+      (x, f) => [tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2), tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid', 'NHWC', 2)],
+    );
   });
   const dws: Array<{ x: number[]; f: number[]; s: number; pad: 'same' | 'valid' }> = [
     { x: [2, 8, 8, 4], f: [3, 3, 4, 1], s: 1, pad: 'same' },
@@ -111,7 +126,11 @@ describe('torch backend kernels against the cpu backend', { skip }, () => {
   ];
   for (const c of dws) {
     test(`depthwiseConv2d x=${c.x} f=${c.f} stride ${c.s} pad ${c.pad}, with gradients`, async () => {
-      await agreesWithCpu('depthwise', [c.x, c.f], withGrads((x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)));
+      await agreesWithCpu(
+        'depthwise',
+        [c.x, c.f],
+        withGrads((x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)),
+      );
     });
   }
   test('fused conv2d with bias and relu6 / relu, fused depthwise, fused matMul with bias and relu', async () => {
@@ -124,56 +143,198 @@ describe('torch backend kernels against the cpu backend', { skip }, () => {
   });
   for (const pad of ['same', 'valid'] as const) {
     test(`maxPool / avgPool 3x3 stride 2 '${pad}' and 2x2 stride 2, with gradients`, async () => {
-      await agreesWithCpu('maxPool', [[2, 9, 9, 3]], withGrads((x) => tf.maxPool(x as tf.Tensor4D, 3, 2, pad)));
-      await agreesWithCpu('avgPool', [[2, 9, 9, 3]], withGrads((x) => tf.avgPool(x as tf.Tensor4D, 3, 2, pad)));
-      await agreesWithCpu('pool 2x2', [[2, 8, 8, 3]], withGrads((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, pad).add(tf.avgPool(x as tf.Tensor4D, 2, 2, pad))));
+      await agreesWithCpu(
+        'maxPool',
+        [[2, 9, 9, 3]],
+        withGrads((x) => tf.maxPool(x as tf.Tensor4D, 3, 2, pad)),
+      );
+      await agreesWithCpu(
+        'avgPool',
+        [[2, 9, 9, 3]],
+        withGrads((x) => tf.avgPool(x as tf.Tensor4D, 3, 2, pad)),
+      );
+      await agreesWithCpu(
+        'pool 2x2',
+        [[2, 8, 8, 3]],
+        withGrads((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, pad).add(tf.avgPool(x as tf.Tensor4D, 2, 2, pad))),
+      );
     });
   }
   test('matMul with transposes and batchMatMul, with gradients', async () => {
-    await agreesWithCpu('matMul', [[5, 7], [7, 3]], withGrads((a, b) => tf.matMul(a, b)));
-    await agreesWithCpu('matMul tA tB', [[7, 5], [3, 7]], withGrads((a, b) => tf.matMul(a, b, true, true)));
-    await agreesWithCpu('batchMatMul', [[2, 5, 7], [2, 7, 3]], withGrads((a, b) => tf.matMul(a, b)));
+    await agreesWithCpu(
+      'matMul',
+      [
+        [5, 7],
+        [7, 3],
+      ],
+      withGrads((a, b) => tf.matMul(a, b)),
+    );
+    await agreesWithCpu(
+      'matMul tA tB',
+      [
+        [7, 5],
+        [3, 7],
+      ],
+      withGrads((a, b) => tf.matMul(a, b, true, true)),
+    );
+    await agreesWithCpu(
+      'batchMatMul',
+      [
+        [2, 5, 7],
+        [2, 7, 3],
+      ],
+      withGrads((a, b) => tf.matMul(a, b)),
+    );
   });
   test('softmax, logSoftmax, cross-entropy, with gradients', async () => {
-    await agreesWithCpu('softmax', [[6, 10]], withGrads((x) => tf.softmax(x)));
-    await agreesWithCpu('logSoftmax', [[6, 10]], withGrads((x) => tf.logSoftmax(x)));
-    await agreesWithCpu('cross-entropy', [[6, 10]], withGrads((x) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 0, 3, 9, 2, 2], 'int32'), 10), x)));
+    await agreesWithCpu(
+      'softmax',
+      [[6, 10]],
+      withGrads((x) => tf.softmax(x)),
+    );
+    await agreesWithCpu(
+      'logSoftmax',
+      [[6, 10]],
+      withGrads((x) => tf.logSoftmax(x)),
+    );
+    await agreesWithCpu(
+      'cross-entropy',
+      [[6, 10]],
+      withGrads((x) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 0, 3, 9, 2, 2], 'int32'), 10), x)),
+    );
   });
   test('reductions over one, several and all axes, keepDims, argMax, int32 and bool sums', async () => {
     await agreesWithCpu('reductions', [[3, 4, 5]], (x) => [
-      x.sum(), x.sum(1), x.sum([0, 2], true), x.mean([1, 2]), x.max(2), x.min([0, 1]), x.prod(0), x.argMax(1), x.argMin(-1),
-      x.greater(0).sum(1), x.greater(0).all(1).cast('float32'), x.greater(0).any(2).cast('float32'), x.mul(10).cast('int32').sum(0),
+      x.sum(),
+      x.sum(1),
+      x.sum([0, 2], true),
+      x.mean([1, 2]),
+      x.max(2),
+      x.min([0, 1]),
+      x.prod(0),
+      x.argMax(1),
+      x.argMin(-1),
+      x.greater(0).sum(1),
+      x.greater(0).all(1).cast('float32'),
+      x.greater(0).any(2).cast('float32'),
+      x.mul(10).cast('int32').sum(0),
     ]);
   });
   test('elementwise unary and binary ops with broadcasting, with gradients', async () => {
     await agreesWithCpu('unary', [[4, 6]], (x) => [
-      x.abs(), x.neg(), x.exp(), x.abs().log(), x.abs().sqrt(), x.abs().add(0.5).rsqrt(), x.square(), x.relu(), x.relu6(), x.sigmoid(), x.tanh(),
-      x.floor(), x.ceil(), x.mul(3).round(), x.sign(), x.elu(), x.selu(), x.softplus(), x.erf(), tf.leakyRelu(x, 0.2), x.clipByValue(-0.3, 0.4), tf.step(x, 0.1),
-      x.isNaN().cast('float32'), x.reciprocal(), x.log1p(), x.expm1(), x.sin(), x.cos(), x.asinh(), x.atan(),
+      x.abs(),
+      x.neg(),
+      x.exp(),
+      x.abs().log(),
+      x.abs().sqrt(),
+      x.abs().add(0.5).rsqrt(),
+      x.square(),
+      x.relu(),
+      x.relu6(),
+      x.sigmoid(),
+      x.tanh(),
+      x.floor(),
+      x.ceil(),
+      x.mul(3).round(),
+      x.sign(),
+      x.elu(),
+      x.selu(),
+      x.softplus(),
+      x.erf(),
+      tf.leakyRelu(x, 0.2),
+      x.clipByValue(-0.3, 0.4),
+      tf.step(x, 0.1),
+      x.isNaN().cast('float32'),
+      x.reciprocal(),
+      x.log1p(),
+      x.expm1(),
+      x.sin(),
+      x.cos(),
+      x.asinh(),
+      x.atan(),
     ]);
     await agreesWithCpu('binary', [[4, 6], [6], [4, 1]], (a, b, c) => [
-      a.add(b), a.sub(c), a.mul(b), a.div(b.abs().add(0.5)), a.maximum(c), a.minimum(b), a.abs().pow(b), tf.squaredDifference(a, c), a.mod(b.abs().add(0.5)),
-      a.floorDiv(b.abs().add(0.3)), a.greater(b).cast('float32'), a.lessEqual(c).cast('float32'), a.equal(a).cast('float32'), tf.logicalAnd(a.greater(0), b.greater(0)).cast('float32'), tf.atan2(a, b),
+      a.add(b),
+      a.sub(c),
+      a.mul(b),
+      a.div(b.abs().add(0.5)),
+      a.maximum(c),
+      a.minimum(b),
+      a.abs().pow(b),
+      tf.squaredDifference(a, c),
+      a.mod(b.abs().add(0.5)),
+      a.floorDiv(b.abs().add(0.3)),
+      a.greater(b).cast('float32'),
+      a.lessEqual(c).cast('float32'),
+      a.equal(a).cast('float32'),
+      tf.logicalAnd(a.greater(0), b.greater(0)).cast('float32'),
+      tf.atan2(a, b),
     ]);
-    await agreesWithCpu('binary grads', [[4, 6], [6], [4, 1]], withGrads((a, b, c) => a.mul(b).add(c).div(b.abs().add(1)).sub(tf.maximum(a, a.mul(0.5)))));
+    await agreesWithCpu(
+      'binary grads',
+      [[4, 6], [6], [4, 1]],
+      withGrads((a, b, c) =>
+        a
+          .mul(b)
+          .add(c)
+          .div(b.abs().add(1))
+          .sub(tf.maximum(a, a.mul(0.5))),
+      ),
+    );
   });
   test('shape ops: reshape, transpose, slice, concat, stack, unstack, split, pad, tile, reverse, gather, where, oneHot, cast, fill', async () => {
-    await agreesWithCpu('shape', [[2, 3, 4], [2, 3, 4]], (x, y) => [
-      x.reshape([6, 4]), x.transpose([2, 0, 1]), x.slice([0, 1, 1], [2, 2, -1]), tf.concat([x, y], 1), tf.stack([x, y], 2), ...tf.unstack(x, 1), ...tf.split(x, [1, 3], 2),
-      tf.pad(x, [[0, 1], [2, 0], [1, 1]], 0.5), tf.tile(x, [1, 2, 1]), tf.reverse(x, [0, 2]), tf.gather(x, tf.tensor1d([2, 0, 2], 'int32'), 1),
-      tf.where(x.greater(y), x, y), tf.oneHot(tf.tensor1d([0, 3, 1], 'int32'), 4), x.mul(5).cast('int32'), tf.fill([2, 2], 3.5), tf.zerosLike(x), tf.onesLike(y), x.expandDims(1),
-      tf.addN([x, y, x]),
-    ]);
+    await agreesWithCpu(
+      'shape',
+      [
+        [2, 3, 4],
+        [2, 3, 4],
+      ],
+      (x, y) => [
+        x.reshape([6, 4]),
+        x.transpose([2, 0, 1]),
+        x.slice([0, 1, 1], [2, 2, -1]),
+        tf.concat([x, y], 1),
+        tf.stack([x, y], 2),
+        ...tf.unstack(x, 1),
+        ...tf.split(x, [1, 3], 2),
+        tf.pad(
+          x,
+          [
+            [0, 1],
+            [2, 0],
+            [1, 1],
+          ],
+          0.5,
+        ),
+        tf.tile(x, [1, 2, 1]),
+        tf.reverse(x, [0, 2]),
+        tf.gather(x, tf.tensor1d([2, 0, 2], 'int32'), 1),
+        tf.where(x.greater(y), x, y),
+        tf.oneHot(tf.tensor1d([0, 3, 1], 'int32'), 4),
+        x.mul(5).cast('int32'),
+        tf.fill([2, 2], 3.5),
+        tf.zerosLike(x),
+        tf.onesLike(y),
+        x.expandDims(1),
+        tf.addN([x, y, x]),
+      ],
+    );
   });
   test('FusedBatchNorm (tf.batchNorm) with and without offset and scale, with gradients', async () => {
-    await agreesWithCpu('batchNorm', [[2, 4, 4, 3], [3], [3], [3], [3]], withGrads((x, m, v, o, s) => tf.batchNorm(x as tf.Tensor4D, m, v.abs().add(0.1), o, s, 1e-3)));
+    await agreesWithCpu(
+      'batchNorm',
+      [[2, 4, 4, 3], [3], [3], [3], [3]],
+      withGrads((x, m, v, o, s) => tf.batchNorm(x as tf.Tensor4D, m, v.abs().add(0.1), o, s, 1e-3)),
+    );
     await agreesWithCpu('batchNorm bare', [[2, 4, 4, 3], [3], [3]], (x, m, v) => [tf.batchNorm(x as tf.Tensor4D, m, v.abs().add(0.1))]);
   });
   test('disposed tensors free their libtorch tensors; a released handle is refused', async () => {
     assert.ok(await tf.setBackend('torch'));
     const before = tf.engine().backend.numDataIds();
     tf.tidy(() => {
-      tf.conv2d(tf.ones([2, 8, 8, 3]) as tf.Tensor4D, tf.ones([3, 3, 3, 4]) as tf.Tensor4D, 1, 'same').relu().sum();
+      tf.conv2d(tf.ones([2, 8, 8, 3]) as tf.Tensor4D, tf.ones([3, 3, 3, 4]) as tf.Tensor4D, 1, 'same')
+        .relu()
+        .sum();
     });
     assert.equal(tf.engine().backend.numDataIds(), before);
     const addon = load.addon!;
@@ -223,11 +384,17 @@ describe('torch backend kernels against the cpu backend', { skip }, () => {
     };
     const a = train();
     const b = train();
-    a.forEach((w, i) => assert.deepEqual(Buffer.from(w.buffer, w.byteOffset, w.byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength), `parameter ${i} differs`));
+    a.forEach((w, i) =>
+      assert.deepEqual(Buffer.from(w.buffer, w.byteOffset, w.byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength), `parameter ${i} differs`),
+    );
   });
-  test("device 'cuda' where this libtorch has no CUDA: a one-line refusal", { skip: load.addon && load.addon.info().cudaDevices > 0 ? 'this machine has a CUDA device' : false }, async () => {
-    await assert.rejects(initBackend('torch', { device: 'cuda' }), (e: Error) => /device 'cuda' unavailable/.test(e.message) && !e.message.includes('\n'));
-    await assert.rejects(initBackend('torch', { device: 'gpu0' }), /not one of cpu, cuda, cuda:N/);
-    assert.equal((await initBackend('torch', { device: DEVICE })).device, DEVICE);
-  });
+  test(
+    "device 'cuda' where this libtorch has no CUDA: a one-line refusal",
+    { skip: load.addon && load.addon.info().cudaDevices > 0 ? 'this machine has a CUDA device' : false },
+    async () => {
+      await assert.rejects(initBackend('torch', { device: 'cuda' }), (e: Error) => /device 'cuda' unavailable/.test(e.message) && !e.message.includes('\n'));
+      await assert.rejects(initBackend('torch', { device: 'gpu0' }), /not one of cpu, cuda, cuda:N/);
+      assert.equal((await initBackend('torch', { device: DEVICE })).device, DEVICE);
+    },
+  );
 });

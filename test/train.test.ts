@@ -41,9 +41,23 @@ function fakeData(n: number, batch: number, classes: number): BatchSource {
 
 function spec(epochs: number, batchSize: number, extra: Partial<RunSpec> = {}): RunSpec {
   return {
-    runId: 't', bench: 'resnet20-cifar10', arch: 'resnet20', dataset: 'cifar10', numClasses: 10, budget: 'smoke', epochs,
-    trainSubset: null, testSubset: null, seed: 0, recipe: { ...RECIPE, batchSize }, engine: 'tfjs', variantPath: 'v.ts',
-    variantHash: 'h', variantKind: { regularizer: false, norm: false }, runDir: '/tmp', ...extra,
+    runId: 't',
+    bench: 'resnet20-cifar10',
+    arch: 'resnet20',
+    dataset: 'cifar10',
+    numClasses: 10,
+    budget: 'smoke',
+    epochs,
+    trainSubset: null,
+    testSubset: null,
+    seed: 0,
+    recipe: { ...RECIPE, batchSize },
+    engine: 'tfjs',
+    variantPath: 'v.ts',
+    variantHash: 'h',
+    variantKind: { regularizer: false, norm: false },
+    runDir: '/tmp',
+    ...extra,
   };
 }
 
@@ -52,9 +66,14 @@ function linearModel(): Model {
   const w = tf.variable(tf.tensor2d([[0.5, -0.25]]), true);
   const params: NamedVariable[] = [{ name: 'fc.weight', variable: w, trainable: true }];
   return {
-    arch: 'resnet20', numClasses: 2, normLayers: [],
+    arch: 'resnet20',
+    numClasses: 2,
+    normLayers: [],
     forward: (x) => tf.tidy(() => tf.matMul(x.mean([1, 2, 3]).reshape([-1, 1]), w) as tf.Tensor2D),
-    namedVariables: () => params, trainableVariables: () => [w], weights: () => params, dispose: () => w.dispose(),
+    namedVariables: () => params,
+    trainableVariables: () => [w],
+    weights: () => params,
+    dispose: () => w.dispose(),
   };
 }
 
@@ -63,7 +82,15 @@ test('SGD matches torch.optim.SGD: momentum 0.9, coupled weight decay, cosine lr
   const w0 = model.trainableVariables()[0].arraySync() as number[][];
   const x = new Float32Array(2 * 3072).fill(1); // mean pixel 1 for both images
   const labels = Int32Array.from([0, 1]);
-  const data: BatchSource = { trainImages: 4, testImages: 2, trainBatches: () => [{ images: x, labels, size: 2 }, { images: x, labels, size: 2 }], testBatches: () => [{ images: x, labels, size: 2 }] };
+  const data: BatchSource = {
+    trainImages: 4,
+    testImages: 2,
+    trainBatches: () => [
+      { images: x, labels, size: 2 },
+      { images: x, labels, size: 2 },
+    ],
+    testBatches: () => [{ images: x, labels, size: 2 }],
+  };
   await train({ spec: spec(1, 2, { numClasses: 2 }), model, data, emit: () => undefined });
   // By hand: logits = [w00, w01] for both samples; CE gradient wrt w = mean over samples of (softmax - onehot).
   const sm = (a: number, b: number) => [Math.exp(a) / (Math.exp(a) + Math.exp(b)), Math.exp(b) / (Math.exp(a) + Math.exp(b))];
@@ -71,7 +98,7 @@ test('SGD matches torch.optim.SGD: momentum 0.9, coupled weight decay, cosine lr
   let buf = [0, 0];
   for (let step = 0; step < 2; step++) {
     const p = sm(w[0], w[1]);
-    const g = [((p[0] - 1) + p[0]) / 2, (p[1] + (p[1] - 1)) / 2];
+    const g = [(p[0] - 1 + p[0]) / 2, (p[1] + (p[1] - 1)) / 2];
     const lr = cosineLr(0.1, step, 2);
     buf = buf.map((b, i) => 0.9 * b + g[i] + 5e-4 * w[i]);
     w = w.map((v, i) => v - lr * buf[i]);
@@ -99,7 +126,10 @@ test('no tensor leak: the tensor count after epoch 3 equals the one after epoch 
   assert.equal(counts.length, 3);
   assert.equal(counts[2], counts[0], `tensors after each epoch: ${counts.join(', ')}`);
   assert.equal(epochs.length, 3);
-  assert.ok(epochs.every((e) => Number.isFinite(e.trainLoss) && e.regTerm > 0), 'the regularization term is reported');
+  assert.ok(
+    epochs.every((e) => Number.isFinite(e.trainLoss) && e.regTerm > 0),
+    'the regularization term is reported',
+  );
   assert.ok(epochs[2].lr < epochs[0].lr);
   model.dispose();
 });
@@ -110,7 +140,12 @@ function linearWithEval(evalForward: (x: tf.Tensor4D, w: tf.Variable) => tf.Tens
   const w = m.trainableVariables()[0];
   const named: NamedVariable[] = [...m.namedVariables(), ...(extra ? [{ name: 'fc.extra', variable: extra, trainable: true }] : [])];
   const train = m.forward;
-  return { ...m, forward: (x, training) => (training ? train(x, true) : tf.tidy(() => evalForward(x, w))), namedVariables: () => named, trainableVariables: () => named.map((v) => v.variable) };
+  return {
+    ...m,
+    forward: (x, training) => (training ? train(x, true) : tf.tidy(() => evalForward(x, w))),
+    namedVariables: () => named,
+    trainableVariables: () => named.map((v) => v.variable),
+  };
 }
 
 test('non-finite logits in evaluation mode with finite weights fail the run naming the variant file and "evaluation mode"', async () => {
@@ -139,7 +174,10 @@ test('a CustomNorm that returns NaN only in evaluation mode fails with its slot,
   const model = buildModel('resnet20', 10, { seed: 1, normFactory: checkedNormFactory({ ...norm, CustomNorm: norm.CustomNorm! }) });
   await assert.rejects(
     train({ spec: spec(1, 4), model, data: fakeData(4, 4, 10), variant: norm, emit: () => undefined }),
-    (err: Error) => err instanceof VariantError && err.file === norm.path && /CustomNorm \(norm slot 0, 16 channels\) returned NaN or Inf in evaluation mode/.test(err.message),
+    (err: Error) =>
+      err instanceof VariantError &&
+      err.file === norm.path &&
+      /CustomNorm \(norm slot 0, 16 channels\) returned NaN or Inf in evaluation mode/.test(err.message),
   );
   model.dispose();
 });
@@ -160,14 +198,40 @@ test('the worker reports a leaking variant as a warning log event and a failed r
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-leak-'));
   try {
     const data = path.join(tmp, 'data');
-    const synth = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '64', '--test', '16'], { encoding: 'utf8' });
+    const synth = spawnSync(
+      process.execPath,
+      [path.join(root, 'dist', 'cli.js'), 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '64', '--test', '16'],
+      { encoding: 'utf8' },
+    );
     assert.equal(synth.status, 0, synth.stderr);
     const variantPath = path.join(root, 'test/fixtures/variants/leaks-tensors.ts');
-    const runSpec = spec(1, 2, { trainSubset: 32, testSubset: 4, dataDir: data, backend: 'wasm', variantPath, variantKind: { regularizer: true, norm: false }, runDir: tmp });
-    const r = spawnSync('nice', ['-n', '5', process.execPath, path.join(root, 'dist', 'worker.js')], { input: JSON.stringify(runSpec) + '\n', encoding: 'utf8', env: { ...process.env, REGBENCH_OFFLINE: '1' }, timeout: 300_000 });
-    const events = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RunEvent);
+    const runSpec = spec(1, 2, {
+      trainSubset: 32,
+      testSubset: 4,
+      dataDir: data,
+      backend: 'wasm',
+      variantPath,
+      variantKind: { regularizer: true, norm: false },
+      runDir: tmp,
+    });
+    const r = spawnSync('nice', ['-n', '5', process.execPath, path.join(root, 'dist', 'worker.js')], {
+      input: JSON.stringify(runSpec) + '\n',
+      encoding: 'utf8',
+      env: { ...process.env, REGBENCH_OFFLINE: '1' },
+      timeout: 300_000,
+    });
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as RunEvent);
     const warning = events.find((e) => e.type === 'log' && e.level === 'warn');
-    assert.ok(warning && warning.type === 'log' && warning.message.startsWith(`${variantPath}: the variant leaks tensors`) && /grew by 1\.0 per step/.test(warning.message), JSON.stringify(warning));
+    assert.ok(
+      warning &&
+        warning.type === 'log' &&
+        warning.message.startsWith(`${variantPath}: the variant leaks tensors`) &&
+        /grew by 1\.0 per step/.test(warning.message),
+      JSON.stringify(warning),
+    );
     const error = events.find((e) => e.type === 'error');
     assert.ok(error && error.type === 'error' && error.kind === 'variant' && error.file === variantPath && error.message === warning.message);
     const end = events.at(-1);

@@ -32,7 +32,9 @@ test('a template compiles to CommonJS with tfjs-core left to the worker (first c
   const firstMs = performance.now() - start;
   const again = performance.now();
   await compileVariantSource(path.join(root, 'templates', 'regularizers', 'confidence-penalty.ts'), 'x.js', PROVIDED);
-  t.diagnostic(`esbuild-wasm from ${path.relative(root, esbuildWasmDir()) || esbuildWasmDir()}: first compile ${firstMs.toFixed(0)} ms (with start-up), next ${(performance.now() - again).toFixed(0)} ms`);
+  t.diagnostic(
+    `esbuild-wasm from ${path.relative(root, esbuildWasmDir()) || esbuildWasmDir()}: first compile ${firstMs.toFixed(0)} ms (with start-up), next ${(performance.now() - again).toFixed(0)} ms`,
+  );
   assert.match(first.code, /require\("@tensorflow\/tfjs-core"\)/);
   assert.match(first.code, /CustomNorm/);
   assert.doesNotMatch(first.code, /\breadonly\b|: tf\.Variable/, 'the types are gone');
@@ -44,7 +46,10 @@ test("a variant's own files are bundled, `./x.js` finding x.ts, and a package fr
   write('multi/node_modules/tiny-pkg/main.js', 'exports.three = 3;');
   write('multi/helpers/scale.ts', 'export const scale = (x: number): number => x * 2;');
   write('multi/helpers/index.ts', "export { scale } from './scale.js';");
-  const entry = write('multi/variant.ts', "import { scale } from './helpers';\nimport { three } from 'tiny-pkg';\nimport * as fs from 'node:fs';\nexport function computeRegularization(): number { return scale(three) + (fs ? 0 : 1); }\n");
+  const entry = write(
+    'multi/variant.ts',
+    "import { scale } from './helpers';\nimport { three } from 'tiny-pkg';\nimport * as fs from 'node:fs';\nexport function computeRegularization(): number { return scale(three) + (fs ? 0 : 1); }\n",
+  );
   const out = await compileVariantSource(entry, `${entry}.js`, PROVIDED);
   const mod: { exports: { computeRegularization?: () => number } } = { exports: {} };
   new Function('module', 'exports', 'require', out.code)(mod, mod.exports, require);

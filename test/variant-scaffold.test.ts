@@ -27,7 +27,10 @@ test('a new TypeScript variant gets the regbench type declarations beside it; Py
 test('the shipped declarations name every type the engine exports to variants', () => {
   const dts = fs.readFileSync(path.join(templatesDir, 'regbench.d.ts'), 'utf8');
   const api = fs.readFileSync(path.join(root, 'src/engine/tfjs/variant-api.ts'), 'utf8');
-  const names = /export type \{([^}]+)\}/.exec(api)![1].split(',').map((n) => n.trim());
+  const names = /export type \{([^}]+)\}/
+    .exec(api)![1]
+    .split(',')
+    .map((n) => n.trim());
   for (const name of names) assert.match(dts, new RegExp(`export (interface|type) ${name}\\b`), `${name} is missing from templates/regbench.d.ts`);
 });
 
@@ -36,7 +39,10 @@ const typesDir = path.join(root, 'dist', 'types');
 
 test('a new TypeScript variant type-checks against the declarations shipped in dist/types, with nothing installed in the workspace', () => {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-scaffold-'));
-  for (const [kind, file] of [['regularizers', 'confidence-penalty.ts'], ['norms', 'groupnorm.ts']] as const) {
+  for (const [kind, file] of [
+    ['regularizers', 'confidence-penalty.ts'],
+    ['norms', 'groupnorm.ts'],
+  ] as const) {
     const t = listTemplates(templatesDir, kind).find((x) => x.file.endsWith(file));
     assert.ok(t);
     createVariant(ws, path.basename(file, '.ts'), t, typesDir);
@@ -44,7 +50,10 @@ test('a new TypeScript variant type-checks against the declarations shipped in d
   const variants = path.join(ws, 'variants');
   assert.ok(fs.existsSync(path.join(variants, 'tsconfig.json')));
   // A use that only type-checks with tfjs-core's real declarations (a misspelt op must fail).
-  fs.writeFileSync(path.join(variants, 'probe.ts'), "import * as tf from '@tensorflow/tfjs-core';\nexport const y: tf.Tensor2D = tf.logSoftmax(tf.zeros([2, 3]) as tf.Tensor2D);\n");
+  fs.writeFileSync(
+    path.join(variants, 'probe.ts'),
+    "import * as tf from '@tensorflow/tfjs-core';\nexport const y: tf.Tensor2D = tf.logSoftmax(tf.zeros([2, 3]) as tf.Tensor2D);\n",
+  );
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const ok = spawnSync(process.execPath, [tsc, '-p', path.join(variants, 'tsconfig.json')], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);

@@ -31,13 +31,24 @@ const ALLOWED: RegExp[] = [
 ];
 
 /** What must be there for the extension to run a TypeScript variant on any platform. */
-const REQUIRED = ['dist/extension.js', 'dist/worker.js', 'dist/cli.js', 'bin/regbench.js', 'dist/node_modules/esbuild-wasm/esbuild.wasm', 'dist/node_modules/esbuild-wasm/lib/browser.js', 'dist/tfjs-backend-wasm.wasm'];
+const REQUIRED = [
+  'dist/extension.js',
+  'dist/worker.js',
+  'dist/cli.js',
+  'bin/regbench.js',
+  'dist/node_modules/esbuild-wasm/esbuild.wasm',
+  'dist/node_modules/esbuild-wasm/lib/browser.js',
+  'dist/tfjs-backend-wasm.wasm',
+];
 
 function packagedFiles(): string[] {
   const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
   const r = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, `vsce ls failed: ${r.stderr}`);
-  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 const files = packagedFiles();
@@ -65,7 +76,12 @@ test('the packaged files, installed alone, compile and train a TypeScript varian
   const cli = path.join(ext, 'bin', 'regbench.js');
   const data = path.join(tmp, 'data');
   const env = { ...process.env, REGBENCH_DATA: data, NODE_PATH: '' };
-  const synth = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '128', '--test', '128'], { cwd: tmp, env, encoding: 'utf8', timeout: 120_000 });
+  const synth = spawnSync(process.execPath, [cli, 'data', 'synth', '--dataset', 'cifar10', '--out', data, '--train', '128', '--test', '128'], {
+    cwd: tmp,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(synth.status, 0, `data synth: ${synth.stderr}`);
   // A variant of the user's, outside the extension, importing a file of its own.
   const variants = path.join(tmp, 'variants');
@@ -85,7 +101,23 @@ test('the packaged files, installed alone, compile and train a TypeScript varian
   );
   const run = spawnSync(
     process.execPath,
-    [cli, 'run', variant, '--bench', 'resnet20-cifar10', '--budget', 'smoke', '--train-subset', '128', '--test-subset', '128', '--data-dir', data, '--workspace', tmp],
+    [
+      cli,
+      'run',
+      variant,
+      '--bench',
+      'resnet20-cifar10',
+      '--budget',
+      'smoke',
+      '--train-subset',
+      '128',
+      '--test-subset',
+      '128',
+      '--data-dir',
+      data,
+      '--workspace',
+      tmp,
+    ],
     { cwd: tmp, env, encoding: 'utf8', timeout: 600_000 },
   );
   t.diagnostic(run.stdout.trim().split('\n').slice(-3).join(' | '));

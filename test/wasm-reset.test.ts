@@ -25,7 +25,10 @@ function trainStep(): number[] {
     const x = tf.sin(tf.reshape(tf.range(0, 4 * 12 * 12 * 8), [4, 12, 12, 8])) as tf.Tensor4D;
     const w = tf.variable(tf.cos(tf.reshape(tf.range(0, 3 * 3 * 8 * 16), [3, 3, 8, 16])));
     const bn = new BatchNorm2d(16);
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.relu6(bn.apply(tf.conv2d(x, w as tf.Variable<tf.Rank.R4>, 1, 'same'), true)), 0.5)), [w, bn.weight]);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(tf.relu6(bn.apply(tf.conv2d(x, w as tf.Variable<tf.Rank.R4>, 1, 'same'), true)), 0.5)),
+      [w, bn.weight],
+    );
     const out = [value, grads[w.name], grads[bn.weight.name]].map((t) => tf.sum(tf.abs(t)).dataSync()[0]);
     tf.dispose([w, bn.weight, bn.bias, bn.running_mean, bn.running_var]);
     return out;
@@ -70,10 +73,16 @@ if (process.env.REGBENCH_RESET_CHILD === '1') {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => proc.on('exit', (c, s) => resolve([c, s])));
     const exitedAt = Date.now();
     clearTimeout(timer);
-    const lines = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const stage = (name: string): Record<string, unknown> => {
       const found = lines.find((l) => l.stage === name);
-      assert.ok(found, `child never reached '${name}' (${signal ? `killed by ${signal} after ${exitedAt - started} ms` : `exit ${code}`}); stdout:\n${stdout}\nstderr tail:\n${stderr.slice(-2000)}`);
+      assert.ok(
+        found,
+        `child never reached '${name}' (${signal ? `killed by ${signal} after ${exitedAt - started} ms` : `exit ${code}`}); stdout:\n${stdout}\nstderr tail:\n${stderr.slice(-2000)}`,
+      );
       return found;
     };
     const trained = stage('trained');

@@ -44,7 +44,17 @@ test('the innermost frame of the variant in a faulthandler dump', () => {
 });
 
 function fakeRunStart(resumedFrom?: { epoch: number; step: number }): RunEvent {
-  return { type: 'run-start', runId: 'r', time: '', spec: {} as RunSpec, env: { engine: 'pytorch', backend: 'torch-cpu', versions: {}, platform: 'linux', cpus: 2, hostname: 'h' }, stepsPerEpoch: 10, trainImages: 1280, testImages: 256, resumedFrom };
+  return {
+    type: 'run-start',
+    runId: 'r',
+    time: '',
+    spec: {} as RunSpec,
+    env: { engine: 'pytorch', backend: 'torch-cpu', versions: {}, platform: 'linux', cpus: 2, hostname: 'h' },
+    stepsPerEpoch: 10,
+    trainImages: 1280,
+    testImages: 256,
+    resumedFrom,
+  };
 }
 
 test('the runner watch: quiet while steps come, asks PyTorch for its stack when a step is overdue', async () => {
@@ -52,12 +62,18 @@ test('the runner watch: quiet while steps come, asks PyTorch for its stack when 
   let dumps = 0;
   const reports: StallReport[] = [];
   const lines = ['  File "/w/v.py", line 9 in compute_regularization'];
-  const w = new RunWatchdog('pytorch', '/w/v.py', 5, {
-    requestDump: () => dumps++,
-    stderrCount: () => 0,
-    stderrSince: () => lines,
-    stalled: (r) => reports.push(r),
-  }, () => now);
+  const w = new RunWatchdog(
+    'pytorch',
+    '/w/v.py',
+    5,
+    {
+      requestDump: () => dumps++,
+      stderrCount: () => 0,
+      stderrSince: () => lines,
+      stalled: (r) => reports.push(r),
+    },
+    () => now,
+  );
   w.observe(fakeRunStart());
   assert.equal(w.allowanceSeconds(), 15, 'the first step gets 3x the set limit');
   now = 10_000;
@@ -121,7 +137,10 @@ test('a TypeScript variant that never returns fails its run, naming its file and
   const seconds = (Date.now() - started) / 1000;
   assert.equal(record.status, 'failed');
   assert.equal(record.error?.kind, 'variant');
-  assert.match(record.error?.message ?? '', /loops-forever\.ts:[56]: the variant did not return within 6 s at epoch 1, step 1; it was in computeRegularization at line [56]/);
+  assert.match(
+    record.error?.message ?? '',
+    /loops-forever\.ts:[56]: the variant did not return within 6 s at epoch 1, step 1; it was in computeRegularization at line [56]/,
+  );
   assert.ok(record.error?.line === 5 || record.error?.line === 6, `line ${record.error?.line}`);
   assert.ok(seconds < 60, `took ${seconds} s`);
 });

@@ -81,14 +81,24 @@ export class BenchView {
     this.seeds.checked = view.showSeeds;
     this.focusChip.hidden = !view.focus;
     setText(this.focusChip, view.focus ? 'Showing one seed group — show all' : '');
-    setText(this.note, bench && this.data.isHeldOut(bench) ? 'Held-out benchmark: its curves and numbers are not sent to the dashboard.' : groups.length ? '' : 'No runs to draw on this benchmark (all hidden or filtered).');
+    setText(
+      this.note,
+      bench && this.data.isHeldOut(bench)
+        ? 'Held-out benchmark: its curves and numbers are not sent to the dashboard.'
+        : groups.length
+          ? ''
+          : 'No runs to draw on this benchmark (all hidden or filtered).',
+    );
     this.renderLegend(bench, view, hidden);
     if (structure === this.structure && !force) return;
     this.structure = structure;
     this.bench = bench;
     this.showSeeds = view.showSeeds;
     this.shown = new Map(groups.map((g) => [g.key, g.runs.map((r) => r.id)]));
-    this.charts.setSeries(groups.flatMap((g) => this.seriesOf(g)), this.maxEpochs(groups));
+    this.charts.setSeries(
+      groups.flatMap((g) => this.seriesOf(g)),
+      this.maxEpochs(groups),
+    );
   }
 
   /** One epoch (or a new summary) of a run: only its group's datasets are replaced. */
@@ -128,10 +138,18 @@ export class BenchView {
     const label = groupLabel(g);
     const seedCurve = (i: number, k: MetricKey) => runCurveWithSteps(epochs[i], k, steps[i]);
     // The train loss of seeds with within-epoch points: the mean of their curves (x not aligned).
-    const meanPoints = (k: MetricKey) => (k === 'trainLoss' && steps.some((s) => s?.x.length) ? meanOfCurves(g.runs.map((_, i) => seedCurve(i, k))) : meanCurve(epochs, k));
+    const meanPoints = (k: MetricKey) =>
+      k === 'trainLoss' && steps.some((s) => s?.x.length) ? meanOfCurves(g.runs.map((_, i) => seedCurve(i, k))) : meanCurve(epochs, k);
     const mean: Series = { id: `${g.key}:mean`, group: g.key, role: 'mean', label, style, points: meanPoints };
     if (this.showSeeds || g.runs.length === 1) {
-      const seeds = g.runs.map((r, i): Series => ({ id: r.id, group: g.key, role: 'run', label: this.data.label(r.id), style, points: (k) => seedCurve(i, k) }));
+      const seeds = g.runs.map((r, i): Series => ({
+        id: r.id,
+        group: g.key,
+        role: 'run',
+        label: this.data.label(r.id),
+        style,
+        points: (k) => seedCurve(i, k),
+      }));
       return g.runs.length === 1 ? [{ ...seeds[0], label }] : [...seeds, mean];
     }
     return [{ ...mean, band: true }];
@@ -144,7 +162,11 @@ export class BenchView {
     this.tabs.dataset.signature = signature;
     this.tabs.replaceChildren(
       ...benches.map((b) => {
-        const tab = h('button', { class: `bench-tab${b === active ? ' active' : ''}`, attrs: { role: 'tab', 'aria-selected': String(b === active), 'data-bench': b } }, benchShortName(b));
+        const tab = h(
+          'button',
+          { class: `bench-tab${b === active ? ' active' : ''}`, attrs: { role: 'tab', 'aria-selected': String(b === active), 'data-bench': b } },
+          benchShortName(b),
+        );
         tab.addEventListener('click', () => this.actions.selectBench(b));
         return tab;
       }),
@@ -164,8 +186,22 @@ export class BenchView {
     this.legend.dataset.signature = signature;
     this.legend.replaceChildren(
       ...items.map(({ g, label, off }) => {
-        const item = h('button', { class: `legend-item${off ? ' off' : ''}`, title: off ? 'Show in charts' : 'Hide from charts', attrs: { role: 'listitem', 'aria-pressed': String(!off), 'data-group': g.key } }, swatch(this.groupStyle(g.key)), h('span', {}, label));
-        item.addEventListener('click', () => this.actions.setGroupHidden(g.runs.map((r) => r.id), !off));
+        const item = h(
+          'button',
+          {
+            class: `legend-item${off ? ' off' : ''}`,
+            title: off ? 'Show in charts' : 'Hide from charts',
+            attrs: { role: 'listitem', 'aria-pressed': String(!off), 'data-group': g.key },
+          },
+          swatch(this.groupStyle(g.key)),
+          h('span', {}, label),
+        );
+        item.addEventListener('click', () =>
+          this.actions.setGroupHidden(
+            g.runs.map((r) => r.id),
+            !off,
+          ),
+        );
         return item;
       }),
     );

@@ -82,7 +82,10 @@ export function formatValue(v: number): string {
 /** The band's fill: the line color, mostly transparent (hex and rgb() theme colors). */
 export function withAlpha(color: string, alpha: number): string {
   const hex = /^#([0-9a-f]{6})$/i.exec(color.trim());
-  if (hex) return `#${hex[1]}${Math.round(alpha * 255).toString(16).padStart(2, '0')}`;
+  if (hex)
+    return `#${hex[1]}${Math.round(alpha * 255)
+      .toString(16)
+      .padStart(2, '0')}`;
   const rgb = /^rgba?\(([^,]+),([^,]+),([^,)]+)/i.exec(color.trim());
   return rgb ? `rgba(${rgb[1]},${rgb[2]},${rgb[3]},${alpha})` : color;
 }

@@ -49,7 +49,12 @@ export class ComparisonView {
   private readonly charts: MetricCharts;
   private current: Comparison | null = null;
 
-  constructor(container: HTMLElement, theme: ChartTheme, private readonly data: DashboardData, private readonly styleOf: (id: string) => RunStyle) {
+  constructor(
+    container: HTMLElement,
+    theme: ChartTheme,
+    private readonly data: DashboardData,
+    private readonly styleOf: (id: string) => RunStyle,
+  ) {
     this.header = h('div', { class: 'compare-header' });
     const grid = h('div', { class: 'charts compare-charts' });
     this.tables = h('div', { class: 'compare-tables' });
@@ -92,7 +97,10 @@ export class ComparisonView {
   private drawCurves(): void {
     const c = this.current;
     if (!c) return;
-    this.charts.setSeries(comparedRuns(c).map((r) => this.series(r.id)), this.maxEpochs());
+    this.charts.setSeries(
+      comparedRuns(c).map((r) => this.series(r.id)),
+      this.maxEpochs(),
+    );
   }
 
   private maxEpochs(): number {
@@ -101,7 +109,14 @@ export class ComparisonView {
   }
 
   private series(runId: string): Series {
-    return { id: runId, group: runId, role: 'run', label: this.data.label(runId), style: this.styleOf(runId), points: (k) => runCurveWithSteps(this.data.epochsOf(runId), k, this.data.stepLossOf(runId)) };
+    return {
+      id: runId,
+      group: runId,
+      role: 'run',
+      label: this.data.label(runId),
+      style: this.styleOf(runId),
+      points: (k) => runCurveWithSteps(this.data.epochsOf(runId), k, this.data.stepLossOf(runId)),
+    };
   }
 
   /** The page's own summary when it has a newer one than the comparison's. */
@@ -113,7 +128,13 @@ export class ComparisonView {
     const c = this.current;
     if (!c) return;
     const side = (tag: string, run: RunSummary) =>
-      h('div', { class: 'compare-run' }, h('span', { class: 'compare-tag' }, tag), swatch(this.styleOf(run.id)), h('span', { class: 'compare-name', title: run.name }, runLabel(this.latest(run))));
+      h(
+        'div',
+        { class: 'compare-run' },
+        h('span', { class: 'compare-tag' }, tag),
+        swatch(this.styleOf(run.id)),
+        h('span', { class: 'compare-name', title: run.name }, runLabel(this.latest(run))),
+      );
     this.header.replaceChildren(...comparedRuns(c).map((r, i) => side(compareTag(i), r)));
   }
 
@@ -121,7 +142,12 @@ export class ComparisonView {
     const ps = pairs(c);
     const keys = [...new Set(ps.flatMap((p) => p.settingsDiff.map((d) => d.key)))].sort();
     this.tables.replaceChildren(
-      h('section', {}, h('h3', {}, `Settings that differ (${keys.length})`), keys.length ? this.settingsTable(ps, keys) : h('p', { class: 'muted' }, 'The runs have the same settings.')),
+      h(
+        'section',
+        {},
+        h('h3', {}, `Settings that differ (${keys.length})`),
+        keys.length ? this.settingsTable(ps, keys) : h('p', { class: 'muted' }, 'The runs have the same settings.'),
+      ),
       h('section', {}, h('h3', {}, 'Best test accuracy per benchmark (mean over seeds of each variant)'), this.accuracyTable(ps)),
     );
   }
@@ -142,12 +168,25 @@ export class ComparisonView {
   private accuracyTable(ps: ReturnType<typeof pairs>): HTMLElement {
     const benches = [...new Set(ps.flatMap((p) => p.accuracyDeltas.map((d) => d.bench)))].sort();
     if (!benches.length) return h('p', { class: 'muted' }, 'No accuracy yet.');
-    const deltaCell = (v: number | null | undefined) => h('td', { class: `num ${v == null ? '' : v > 0 ? 'better' : v < 0 ? 'worse' : ''}` }, formatDelta(v ?? null));
-    const head = h('tr', {}, h('th', {}, 'Benchmark'), h('th', { class: 'num' }, 'A'), ...ps.flatMap((_, i) => [h('th', { class: 'num' }, compareTag(i + 1)), h('th', { class: 'num' }, `Δ (${compareTag(i + 1)} − A)`)]));
+    const deltaCell = (v: number | null | undefined) =>
+      h('td', { class: `num ${v == null ? '' : v > 0 ? 'better' : v < 0 ? 'worse' : ''}` }, formatDelta(v ?? null));
+    const head = h(
+      'tr',
+      {},
+      h('th', {}, 'Benchmark'),
+      h('th', { class: 'num' }, 'A'),
+      ...ps.flatMap((_, i) => [h('th', { class: 'num' }, compareTag(i + 1)), h('th', { class: 'num' }, `Δ (${compareTag(i + 1)} − A)`)]),
+    );
     const rows = benches.map((bench) => {
       const ds = ps.map((p) => p.accuracyDeltas.find((d) => d.bench === bench));
       const base = ds.find((d) => d?.a !== null && d?.a !== undefined)?.a ?? null;
-      return h('tr', {}, h('td', {}, benchShortName(bench)), h('td', { class: 'num' }, formatAcc(base)), ...ds.flatMap((d) => [h('td', { class: 'num' }, formatAcc(d?.b)), deltaCell(d?.delta)]));
+      return h(
+        'tr',
+        {},
+        h('td', {}, benchShortName(bench)),
+        h('td', { class: 'num' }, formatAcc(base)),
+        ...ds.flatMap((d) => [h('td', { class: 'num' }, formatAcc(d?.b)), deltaCell(d?.delta)]),
+      );
     });
     return h('table', { class: 'diff accuracy-deltas' }, h('thead', {}, head), h('tbody', {}, ...rows));
   }

@@ -41,11 +41,18 @@ export class LeaderboardView {
   private readonly empty: HTMLElement;
   private signature = '';
 
-  constructor(container: HTMLElement, private readonly open: OpenCell) {
+  constructor(
+    container: HTMLElement,
+    private readonly open: OpenCell,
+  ) {
     this.table = h('table', { class: 'leaderboard' });
     this.empty = h('p', { class: 'muted' }, 'No runs yet.');
     container.append(
-      h('p', { class: 'muted' }, 'Best test accuracy per variant and benchmark: mean ± sample std (n seeds). ★ best in the column; * / ** significant against the baseline (p < 0.05 / 0.01; paired t-test where the seeds match, Welch otherwise; Holm over the column). Click a cell for its curves.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Best test accuracy per variant and benchmark: mean ± sample std (n seeds). ★ best in the column; * / ** significant against the baseline (p < 0.05 / 0.01; paired t-test where the seeds match, Welch otherwise; Holm over the column). Click a cell for its curves.',
+      ),
       this.table,
       this.empty,
     );
@@ -56,7 +63,14 @@ export class LeaderboardView {
     if (signature === this.signature) return;
     this.signature = signature;
     const bests = columnBests(rows, columns);
-    const head = h('tr', {}, h('th', { attrs: { scope: 'col' } }, 'Variant'), ...columns.map((c) => h('th', { class: 'num', attrs: { scope: 'col' } }, benchShortName(c.bench), c.heldOut ? h('span', { class: 'muted' }, ' (held out)') : null)));
+    const head = h(
+      'tr',
+      {},
+      h('th', { attrs: { scope: 'col' } }, 'Variant'),
+      ...columns.map((c) =>
+        h('th', { class: 'num', attrs: { scope: 'col' } }, benchShortName(c.bench), c.heldOut ? h('span', { class: 'muted' }, ' (held out)') : null),
+      ),
+    );
     const body = rows.map((row) =>
       h(
         'tr',
@@ -81,7 +95,12 @@ export class LeaderboardView {
     }
     const isBest = cell.mean !== null && cell.mean === best;
     const text = cell.mean === null ? '—' : `${cell.mean.toFixed(2)}${cell.std === null ? '' : ` ± ${cell.std.toFixed(2)}`} (${cell.n})`;
-    const button = h('button', { class: `link cell${isBest ? ' best' : ''}`, title: `Show the curves of these ${cell.runIds.length} run(s)` }, isBest ? '★ ' : '', text);
+    const button = h(
+      'button',
+      { class: `link cell${isBest ? ' best' : ''}`, title: `Show the curves of these ${cell.runIds.length} run(s)` },
+      isBest ? '★ ' : '',
+      text,
+    );
     button.addEventListener('click', () => this.open(row, col.bench, cell));
     td.append(button);
     const sig = cell.significance;

@@ -65,7 +65,12 @@ function button(label: string, appearance: 'primary' | 'secondary', onClick: () 
   return b;
 }
 
-const MODES: ReadonlyArray<[ViewMode, string]> = [['charts', 'Charts'], ['leaderboard', 'Leaderboard'], ['compare', 'Comparison'], ['races', 'Races']];
+const MODES: ReadonlyArray<[ViewMode, string]> = [
+  ['charts', 'Charts'],
+  ['leaderboard', 'Leaderboard'],
+  ['compare', 'Comparison'],
+  ['races', 'Races'],
+];
 const modeTabs = new Map(MODES.map(([mode, label]) => [mode, button(label, 'secondary', () => setViewMode(mode))]));
 const compareButton = button('Compare selected', 'secondary', () => {
   const [a, b, ...more] = view.selected;
@@ -80,7 +85,11 @@ const sections: Record<ViewMode, HTMLElement> = {
   compare: h('section', { class: 'view compare-view', attrs: { 'aria-label': 'Comparison' } }),
   races: h('section', { class: 'view races-view', attrs: { 'aria-label': 'Races' } }),
 };
-const comparePlaceholder = h('p', { class: 'muted compare-placeholder' }, 'Select two or more runs in the table (ctrl/cmd-click; the first is the baseline) and press “Compare selected”.');
+const comparePlaceholder = h(
+  'p',
+  { class: 'muted compare-placeholder' },
+  'Select two or more runs in the table (ctrl/cmd-click; the first is the baseline) and press “Compare selected”.',
+);
 const compareBody = h('div', { class: 'compare-body' });
 sections.compare.append(comparePlaceholder, compareBody);
 const tableSection = h('section', { class: 'runs-section', attrs: { 'aria-label': 'Runs' } }, h('h2', {}, 'Runs'));
@@ -89,7 +98,15 @@ document.body.append(
   h(
     'main',
     { class: 'dashboard' },
-    h('header', { class: 'toolbar' }, h('div', { class: 'tabs', attrs: { role: 'group', 'aria-label': 'View' } }, ...modeTabs.values()), h('div', { class: 'spacer' }), selectionInfo, compareButton, clearButton),
+    h(
+      'header',
+      { class: 'toolbar' },
+      h('div', { class: 'tabs', attrs: { role: 'group', 'aria-label': 'View' } }, ...modeTabs.values()),
+      h('div', { class: 'spacer' }),
+      selectionInfo,
+      compareButton,
+      clearButton,
+    ),
     ...Object.values(sections),
     tableSection,
   ),
@@ -220,7 +237,11 @@ function onSnapshot(p: Extract<HostToWebviewMessage, { type: 'snapshot' }>['payl
   const selected = (p.selected.length ? p.selected : view.selected).filter((id) => data.runs.has(id));
   view = { ...view, selected };
   if (p.comparison) showComparison(p.comparison);
-  else if (view.view === 'compare' && view.comparePair && [view.comparePair.a, view.comparePair.b, ...(view.comparePair.more ?? [])].every((id) => data.runs.has(id))) {
+  else if (
+    view.view === 'compare' &&
+    view.comparePair &&
+    [view.comparePair.a, view.comparePair.b, ...(view.comparePair.more ?? [])].every((id) => data.runs.has(id))
+  ) {
     // The comparison is not part of the page state: ask the host for it again after a reload.
     postToHost({ type: 'compare', payload: view.comparePair });
   }

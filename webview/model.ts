@@ -5,7 +5,16 @@
  */
 import { BENCHMARKS } from '../src/protocol/benchmarks';
 import type { EpochEvent } from '../src/protocol/events';
-import { EPOCH_METRICS, type EpochColumns, type HostToWebviewMessage, type LeaderboardColumn, type LeaderboardRow, type LeaderboardRowUpdate, type RunSummary, type StepLoss } from '../src/protocol/webview';
+import {
+  EPOCH_METRICS,
+  type EpochColumns,
+  type HostToWebviewMessage,
+  type LeaderboardColumn,
+  type LeaderboardRow,
+  type LeaderboardRowUpdate,
+  type RunSummary,
+  type StepLoss,
+} from '../src/protocol/webview';
 import { runLabel } from '../src/present/run-label';
 import { mergeStepLoss, NO_STEP_LOSS } from '../src/present/step-loss';
 

@@ -40,7 +40,10 @@ export class RaceView {
   private chosen: string | null = null;
   private signature = '';
 
-  constructor(container: HTMLElement, private readonly actions: RaceViewActions) {
+  constructor(
+    container: HTMLElement,
+    private readonly actions: RaceViewActions,
+  ) {
     this.picker = h('select', { class: 'race-pick', attrs: { 'aria-label': 'Race' } });
     this.picker.addEventListener('change', () => {
       this.chosen = this.picker.value;
@@ -106,14 +109,36 @@ export class RaceView {
       'div',
       { class: 'race-header', attrs: { 'data-race': race.id } },
       h('h3', {}, race.title),
-      h('p', {}, h('span', { class: `race-status status-${race.status}` }, race.status), race.reason ? ` — ${race.reason}` : '', leader ? h('span', { class: 'race-leader' }, ` · leader: ${leader.label}`) : '', ' ', cancel),
+      h(
+        'p',
+        {},
+        h('span', { class: `race-status status-${race.status}` }, race.status),
+        race.reason ? ` — ${race.reason}` : '',
+        leader ? h('span', { class: 'race-leader' }, ` · leader: ${leader.label}`) : '',
+        ' ',
+        cancel,
+      ),
       h('p', { class: 'muted' }, `Baseline: ${race.baseline}`),
     );
   }
 
   private rungTable(race: Race): HTMLElement {
-    const head = h('tr', {}, h('th', {}, 'Entrant'), ...race.rungs.map((r) => h('th', { class: `rung status-${r.status}`, attrs: { 'data-rung': String(r.index) } }, r.title, r.level === null ? '' : h('div', { class: 'muted' }, `test level ${Number(r.level.toPrecision(3))}`))));
-    const rows = race.entrants.map((e) => h('tr', { attrs: { 'data-entrant': e.id } }, h('th', { attrs: { scope: 'row' } }, e.label), ...e.cells.map((c, i) => this.cell(e, c, i))));
+    const head = h(
+      'tr',
+      {},
+      h('th', {}, 'Entrant'),
+      ...race.rungs.map((r) =>
+        h(
+          'th',
+          { class: `rung status-${r.status}`, attrs: { 'data-rung': String(r.index) } },
+          r.title,
+          r.level === null ? '' : h('div', { class: 'muted' }, `test level ${Number(r.level.toPrecision(3))}`),
+        ),
+      ),
+    );
+    const rows = race.entrants.map((e) =>
+      h('tr', { attrs: { 'data-entrant': e.id } }, h('th', { attrs: { scope: 'row' } }, e.label), ...e.cells.map((c, i) => this.cell(e, c, i))),
+    );
     return h('table', { class: 'race-rungs' }, h('thead', {}, head), h('tbody', {}, ...rows));
   }
 
@@ -122,7 +147,11 @@ export class RaceView {
     const diff = c.diff === null ? '' : `Δ ${formatDelta(c.diff)}${c.p === null ? '' : ` · ${formatP(c.p)}`}`;
     return h(
       'td',
-      { class: `race-cell state-${c.state}${c.leader ? ' leader' : ''}`, attrs: { 'data-rung': String(rung), 'data-state': c.state }, title: c.note || `${e.label}: ${STATE_TEXT[c.state]}` },
+      {
+        class: `race-cell state-${c.state}${c.leader ? ' leader' : ''}`,
+        attrs: { 'data-rung': String(rung), 'data-state': c.state },
+        title: c.note || `${e.label}: ${STATE_TEXT[c.state]}`,
+      },
       h('div', { class: 'state' }, `${c.leader ? '★ ' : ''}${STATE_TEXT[c.state]}`),
       acc ? h('div', { class: 'acc' }, acc) : null,
       diff ? h('div', { class: 'diff' }, diff) : null,
@@ -131,7 +160,13 @@ export class RaceView {
   }
 
   private ranking(race: Race): HTMLElement {
-    if (!race.ranking.length) return h('section', { class: 'race-ranking-section' }, h('h4', {}, 'Final ranking'), h('p', { class: 'muted' }, race.status === 'running' ? 'When the race completes.' : 'No candidate survived.'));
+    if (!race.ranking.length)
+      return h(
+        'section',
+        { class: 'race-ranking-section' },
+        h('h4', {}, 'Final ranking'),
+        h('p', { class: 'muted' }, race.status === 'running' ? 'When the race completes.' : 'No candidate survived.'),
+      );
     const head = h('tr', {}, ...['Rank', 'Candidate', 'Reached', 'n (paired)', 'Δ vs baseline', '95% CI', 'p (worse)'].map((t) => h('th', {}, t)));
     const rows = race.ranking.map((r) =>
       h(
@@ -146,12 +181,22 @@ export class RaceView {
         h('td', { class: 'num' }, formatP(r.p) || '—'),
       ),
     );
-    return h('section', { class: 'race-ranking-section' }, h('h4', {}, 'Final ranking (paired against the baseline)'), h('table', { class: 'race-ranking' }, h('thead', {}, head), h('tbody', {}, ...rows)));
+    return h(
+      'section',
+      { class: 'race-ranking-section' },
+      h('h4', {}, 'Final ranking (paired against the baseline)'),
+      h('table', { class: 'race-ranking' }, h('thead', {}, head), h('tbody', {}, ...rows)),
+    );
   }
 
   private taus(race: Race): HTMLElement {
     const items = race.taus.map((t) => h('li', {}, `${t.label}: τ = ${t.tau === null ? '—' : t.tau.toFixed(2)} (n = ${t.n})`));
-    return h('section', { class: 'race-taus-section' }, h('h4', {}, 'Kendall τ between rungs'), items.length ? h('ul', { class: 'race-taus' }, ...items) : h('p', { class: 'muted' }, 'After two rungs.'));
+    return h(
+      'section',
+      { class: 'race-taus-section' },
+      h('h4', {}, 'Kendall τ between rungs'),
+      items.length ? h('ul', { class: 'race-taus' }, ...items) : h('p', { class: 'muted' }, 'After two rungs.'),
+    );
   }
 
   private compute(race: Race): HTMLElement {

@@ -82,7 +82,11 @@ export class RunsTable {
   private sortDesc = true;
   private limit = PAGE;
 
-  constructor(container: HTMLElement, private readonly actions: RunsTableActions, initial: ViewState) {
+  constructor(
+    container: HTMLElement,
+    private readonly actions: RunsTableActions,
+    initial: ViewState,
+  ) {
     this.filters = { ...initial.filters };
     this.tbody = h('tbody');
     this.text = h('input', { class: 'filter-text', attrs: { type: 'search', placeholder: 'Filter runs…', 'aria-label': 'Filter runs by text' } });
@@ -202,7 +206,15 @@ export class RunsTable {
       swatch: swatch({ color: 'currentColor', dash: [] }),
       name,
       detail: h('div', { class: 'detail' }),
-      cells: { bench: cell(), seed: cell('num'), best: cell('num best'), final: cell('num final'), epoch: cell('num epoch'), time: cell('num'), backend: cell() },
+      cells: {
+        bench: cell(),
+        seed: cell('num'),
+        best: cell('num best'),
+        final: cell('num final'),
+        epoch: cell('num epoch'),
+        time: cell('num'),
+        backend: cell(),
+      },
       cancel: this.linkButton('Cancel', 'Cancel the run', () => this.actions.cancel(id)),
       resume: this.linkButton('Resume', 'Continue the run from its last checkpoint', () => this.actions.resume(id)),
     };

@@ -14,7 +14,14 @@ export interface ChartTheme {
   highContrast: boolean;
 }
 
-const PALETTE_VARS = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
+const PALETTE_VARS = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+];
 // Fallbacks are VS Code's own Dark+ chart colors, used only if a host sets no variables.
 const PALETTE_FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
 const DASHES: number[][] = [[], [6, 3], [2, 2], [10, 3, 2, 3]];

@@ -73,7 +73,10 @@ export function parseViewState(x: unknown): ViewState {
     selected: strings(o.selected),
     hidden: strings(o.hidden),
     view: o.view === 'compare' || o.view === 'leaderboard' || o.view === 'races' ? o.view : 'charts',
-    comparePair: pair && typeof pair.a === 'string' && typeof pair.b === 'string' ? { a: pair.a, b: pair.b, ...(Array.isArray(pair.more) ? { more: strings(pair.more) } : {}) } : null,
+    comparePair:
+      pair && typeof pair.a === 'string' && typeof pair.b === 'string'
+        ? { a: pair.a, b: pair.b, ...(Array.isArray(pair.more) ? { more: strings(pair.more) } : {}) }
+        : null,
     bench: typeof o.bench === 'string' ? o.bench : null,
     showSeeds: o.showSeeds === true,
     focus: typeof o.focus === 'string' ? o.focus : null,

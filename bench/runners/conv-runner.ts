@@ -48,4 +48,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ backend: info.backend, onednn: info.versions.onednn ?? null, cases: results }));
   process.exit(0);
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -15,7 +15,9 @@ const NUM_CLASSES: Record<string, number> = Object.fromEntries(BENCHMARKS.map((b
 
 async function main(): Promise<void> {
   const [arch, batchS, stepsS, backendS, warmupS, prof] = process.argv.slice(2);
-  const batch = Number(batchS), steps = Number(stepsS), warmup = Number(warmupS);
+  const batch = Number(batchS),
+    steps = Number(stepsS),
+    warmup = Number(warmupS);
   const info = await initBackend(backendS as BackendId);
   const numClasses = NUM_CLASSES[arch];
   if (!numClasses) throw new Error(`unknown architecture '${arch}'`);
@@ -27,7 +29,8 @@ async function main(): Promise<void> {
   const images = Float32Array.from({ length: batch * 3072 }, (_, i) => Math.sin(i * 12.9898) * 2);
   const batchData = { images, labels: Int32Array.from({ length: batch }, (_, i) => i % numClasses), size: batch };
   const config = { numClasses, epoch: 0, totalEpochs: 1, step: 0, stepsPerEpoch: 1 };
-  const step = (): number => trainStep({ model, params, momenta, batch: batchData, lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, numClasses, config }).ce;
+  const step = (): number =>
+    trainStep({ model, params, momenta, batch: batchData, lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, numClasses, config }).ce;
   for (let i = 0; i < warmup; i++) step();
   const before = tf.memory().numTensors;
   const times: number[] = [];
@@ -38,7 +41,9 @@ async function main(): Promise<void> {
   }
   const leaked = (tf.memory().numTensors - before) / Math.max(1, steps);
   if (prof === 'profile') {
-    const p = await tf.profile(() => { step(); });
+    const p = await tf.profile(() => {
+      step();
+    });
     const byName = new Map<string, { ms: number; n: number }>();
     for (const k of p.kernels) {
       const e = byName.get(k.name) ?? { ms: 0, n: 0 };
@@ -61,7 +66,21 @@ async function main(): Promise<void> {
   // The wasm heap never shrinks: its size is the step's peak heap (wasm32: at most 4096 MB).
   const wasmModule = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; HEAPU8?: Uint8Array } }).wasm;
   const heapMb = wasmModule ? Math.round((wasmModule.wasmMemory?.buffer ?? wasmModule.HEAPU8?.buffer ?? new ArrayBuffer(0)).byteLength / 1048576) : null;
-  console.log(JSON.stringify({ arch, backend: info.backend, threads: info.threads, ms: times[Math.floor(times.length / 2)], minMs: times[0], peakRssMb, heapMb, leakedTensorsPerStep: leaked }));
+  console.log(
+    JSON.stringify({
+      arch,
+      backend: info.backend,
+      threads: info.threads,
+      ms: times[Math.floor(times.length / 2)],
+      minMs: times[0],
+      peakRssMb,
+      heapMb,
+      leakedTensorsPerStep: leaked,
+    }),
+  );
   process.exit(0);
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

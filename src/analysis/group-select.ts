@@ -47,7 +47,9 @@ function namedGroups(sel: Selection, arg: string, cwd: string): RunGroup[] {
     const mine = sel.all.filter((g) => g.variantHash === hash);
     if (mine.length) return mine;
     const earlier = [...new Set(sel.all.filter((g) => path.resolve(g.variantPath) === file).map((g) => g.variantHash))];
-    throw new SelectError(`${arg}: its current source (${hash}) has no runs${earlier.length ? `; earlier sources of this file have: ${earlier.join(', ')} (name one by hash)` : ''}`);
+    throw new SelectError(
+      `${arg}: its current source (${hash}) has no runs${earlier.length ? `; earlier sources of this file have: ${earlier.join(', ')} (name one by hash)` : ''}`,
+    );
   }
   if (/^[0-9a-f]{4,16}$/.test(arg)) {
     const mine = sel.all.filter((g) => g.variantHash.startsWith(arg));
@@ -65,23 +67,42 @@ function describeChoices(groups: readonly RunGroup[]): string {
 /** Exactly one group for `arg` under `filter`, visible (not held out), or a SelectError. */
 export function selectGroup(sel: Selection, arg: string, filter: GroupFilter, cwd = process.cwd()): RunGroup {
   const named = namedGroups(sel, arg, cwd);
-  const fits = named.filter((g) => (!filter.bench || g.bench === filter.bench) && (!filter.budget || g.budget === filter.budget) && (!filter.engine || g.engine === filter.engine));
+  const fits = named.filter(
+    (g) => (!filter.bench || g.bench === filter.bench) && (!filter.budget || g.budget === filter.budget) && (!filter.engine || g.engine === filter.engine),
+  );
   if (!fits.length) throw new SelectError(`'${arg}' has no runs that fit ${JSON.stringify(filter)}; it has: ${describeChoices(named)}`);
   if (fits.length > 1) {
     const benches = new Set(fits.map((g) => g.bench));
-    const hint = benches.size > 1 ? '--bench' : new Set(fits.map((g) => g.budget)).size > 1 ? '--budget' : new Set(fits.map((g) => g.engine)).size > 1 ? '--engine' : 'a run id (the recipes differ)';
+    const hint =
+      benches.size > 1
+        ? '--bench'
+        : new Set(fits.map((g) => g.budget)).size > 1
+          ? '--budget'
+          : new Set(fits.map((g) => g.engine)).size > 1
+            ? '--engine'
+            : 'a run id (the recipes differ)';
     throw new SelectError(`'${arg}' names ${fits.length} groups (${describeChoices(fits)}); choose with ${hint}`);
   }
   const [group] = fits;
   const visible = sel.visible.find((g) => g.key === group.key);
-  if (!visible) throw new SelectError(`${group.name} on ${getBenchmark(group.bench).title} is held out: its numbers show after a final evaluation of this source (regbench final <variant>)`);
-  if (!visible.values.length) throw new SelectError(`${group.name} on ${getBenchmark(group.bench).title} (${group.budget}) has no completed run yet${group.pending.length ? ` (${group.pending.length} queued or running)` : ''}`);
+  if (!visible)
+    throw new SelectError(
+      `${group.name} on ${getBenchmark(group.bench).title} is held out: its numbers show after a final evaluation of this source (regbench final <variant>)`,
+    );
+  if (!visible.values.length)
+    throw new SelectError(
+      `${group.name} on ${getBenchmark(group.bench).title} (${group.budget}) has no completed run yet${group.pending.length ? ` (${group.pending.length} queued or running)` : ''}`,
+    );
   return visible;
 }
 
 /** The task's baseline group for `target` (same benchmark, budget, engine and recipe). */
 export function selectBaseline(sel: Selection, target: RunGroup, baselines: BaselineHashes): RunGroup {
-  const b = baselineGroupFor(target, sel.visible.filter((g) => g.values.length > 0), baselines);
+  const b = baselineGroupFor(
+    target,
+    sel.visible.filter((g) => g.values.length > 0),
+    baselines,
+  );
   if (b) return b;
   const template = target.kinds.includes('norm') && !target.kinds.includes('regularizer') ? 'templates/norms/batchnorm' : 'templates/regularizers/blank';
   const ext = target.engine === 'pytorch' ? 'py' : 'ts';

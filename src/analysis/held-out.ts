@@ -50,7 +50,12 @@ export function visibleGroups(groups: readonly RunGroup[], records: readonly Run
 /** Final evaluations of `hash` on `bench` at `budget` that produced or are producing a result. */
 export function priorFinals(records: readonly RunRecord[], hash: string, bench: BenchId, budget: BudgetId): RunRecord[] {
   return records.filter(
-    (r) => r.final === true && r.spec.variantHash === hash && r.spec.bench === bench && r.spec.budget === budget && (r.epochsCompleted > 0 || r.status === 'running' || r.status === 'queued'),
+    (r) =>
+      r.final === true &&
+      r.spec.variantHash === hash &&
+      r.spec.bench === bench &&
+      r.spec.budget === budget &&
+      (r.epochsCompleted > 0 || r.status === 'running' || r.status === 'queued'),
   );
 }
 
@@ -61,7 +66,9 @@ export function activeRunsOf(records: readonly RunRecord[], hash: string): RunRe
 
 /** The line the CLI prints before a run of a held-out benchmark starts. */
 export function finalNotice(spec: RunSpec, previous: number): string {
-  const kinds = heldOutKinds(spec.bench, spec.variantKind).map((k) => TASK_KINDS[k].title).join(' and ');
+  const kinds = heldOutKinds(spec.bench, spec.variantKind)
+    .map((k) => TASK_KINDS[k].title)
+    .join(' and ');
   const again = previous > 0 ? `; it is final evaluation ${previous + 1} of this source at this budget, and every one stays visible` : '';
   return `${getBenchmark(spec.bench).title} is the held-out benchmark for ${kinds}: this run is recorded as a final evaluation of ${variantName(spec.variantPath)} (source ${spec.variantHash})${again}`;
 }

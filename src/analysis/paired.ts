@@ -65,7 +65,18 @@ export function pairedCompare(baseline: ReadonlyMap<string, number>, candidate: 
   const scale = Math.max(1, ...shared.map((k) => Math.max(Math.abs(baseline.get(k) as number), Math.abs(candidate.get(k) as number))));
   const spread = Math.sqrt(sampleVariance(d));
   const sd = spread <= ROUNDING_SPREAD * scale ? 0 : spread;
-  const out: PairedResult = { n, meanDiff: m, sdDiff: sd, ci95: [m, m], t: null, df: n - 1, tP: null, signFlipP: null, signFlipExact: n <= SIGN_FLIP_EXACT_MAX_N, unmatched };
+  const out: PairedResult = {
+    n,
+    meanDiff: m,
+    sdDiff: sd,
+    ci95: [m, m],
+    t: null,
+    df: n - 1,
+    tP: null,
+    signFlipP: null,
+    signFlipExact: n <= SIGN_FLIP_EXACT_MAX_N,
+    unmatched,
+  };
   if (n < 2) return out;
   out.signFlipP = signFlipP(d);
   if (sd === 0) return out;

@@ -91,7 +91,8 @@ export interface ResultsTable {
 
 function pickOne<T extends string>(values: Set<T>, chosen: T | undefined, what: string, flag: string): T {
   if (chosen !== undefined) return chosen;
-  if (values.size > 1) throw new TableError(`the runs are at ${values.size} different ${what}s (${[...values].join(', ')}); a table never mixes them: choose one with ${flag}`);
+  if (values.size > 1)
+    throw new TableError(`the runs are at ${values.size} different ${what}s (${[...values].join(', ')}); a table never mixes them: choose one with ${flag}`);
   const [only] = [...values];
   return only;
 }
@@ -130,7 +131,16 @@ export function buildResultsTable(records: readonly RunRecord[], opts: TableOpti
   markSignificance(rows, columns);
   markBest(rows, columns);
   const baselineName = groups.find(isBase)?.name ?? null;
-  return { kind: opts.kind, budget, engine, columns, rows, external: externalRows(opts.kind, columns), baselineName, notes: tableNotes(opts.kind, budget, engine, baselineName, rows, columns) };
+  return {
+    kind: opts.kind,
+    budget,
+    engine,
+    columns,
+    rows,
+    external: externalRows(opts.kind, columns),
+    baselineName,
+    notes: tableNotes(opts.kind, budget, engine, baselineName, rows, columns),
+  };
 }
 
 function isBaselineGroup(g: RunGroup, opts: TableOptions): boolean {
@@ -226,7 +236,9 @@ function testNotes(rows: readonly MeasuredRow[], columns: readonly TableColumn[]
     }
     const holmOver = tested.filter((r) => r.cells[col.bench]?.p !== null).length;
     const methods = byTest.size === 1 ? [...byTest.keys()][0] : [...byTest.entries()].map(([t, names]) => `${t} for ${names.join(', ')}`).join('; ');
-    out.push(`${col.title}: ${methods} (${tested.length} variant${tested.length === 1 ? '' : 's'} against the baseline${holmOver > 1 ? `, Holm over ${holmOver}` : ''}).`);
+    out.push(
+      `${col.title}: ${methods} (${tested.length} variant${tested.length === 1 ? '' : 's'} against the baseline${holmOver > 1 ? `, Holm over ${holmOver}` : ''}).`,
+    );
   }
   return out;
 }
@@ -242,20 +254,40 @@ function markBest(rows: MeasuredRow[], columns: readonly TableColumn[]): void {
 
 function externalRows(kind: TaskKind, columns: readonly TableColumn[]): ExternalRow[] {
   return PUBLISHED.filter((p) => p.kinds.includes(kind))
-    .map((p) => ({ name: p.name, source: p.source, note: p.note, values: Object.fromEntries(columns.filter((c) => p.values[c.bench] !== undefined).map((c) => [c.bench, p.values[c.bench]])) }))
+    .map((p) => ({
+      name: p.name,
+      source: p.source,
+      note: p.note,
+      values: Object.fromEntries(columns.filter((c) => p.values[c.bench] !== undefined).map((c) => [c.bench, p.values[c.bench]])),
+    }))
     .filter((r) => Object.keys(r.values).length > 0);
 }
 
-function tableNotes(kind: TaskKind, budget: BudgetId, engine: EngineId, baselineName: string | null, rows: readonly MeasuredRow[], columns: readonly TableColumn[]): string[] {
+function tableNotes(
+  kind: TaskKind,
+  budget: BudgetId,
+  engine: EngineId,
+  baselineName: string | null,
+  rows: readonly MeasuredRow[],
+  columns: readonly TableColumn[],
+): string[] {
   const notes = [`Best test accuracy (%), mean ± sample std over seeds (n runs); budget ${budget}, engine ${engine}; best mean per column in bold.`];
   if (baselineName) {
-    notes.push(`† p < 0.05, ‡ p < 0.01 against the baseline (${baselineName}) on the same benchmark: two-sided paired t-test where both ran the same seeds, Welch's t-test where the seeds differ ("unpaired"); Holm-adjusted over the variants of each column; no mark with n = 1.`);
+    notes.push(
+      `† p < 0.05, ‡ p < 0.01 against the baseline (${baselineName}) on the same benchmark: two-sided paired t-test where both ran the same seeds, Welch's t-test where the seeds differ ("unpaired"); Holm-adjusted over the variants of each column; no mark with n = 1.`,
+    );
     notes.push(...testNotes(rows, columns));
-  }
-  else notes.push(`No baseline runs (${kind === 'regularizer' ? 'templates/regularizers/blank' : 'templates/norms/batchnorm'}) at this budget and engine: no significance marks.`);
+  } else
+    notes.push(
+      `No baseline runs (${kind === 'regularizer' ? 'templates/regularizers/blank' : 'templates/norms/batchnorm'}) at this budget and engine: no significance marks.`,
+    );
   const heldOut = TASK_KINDS[kind].heldOut;
   const shown = columns.some((c) => c.heldOut);
-  notes.push(shown ? `${getBenchmark(heldOut).short} is held out: only final evaluations are shown; "held out" marks a variant without one.` : `${getBenchmark(heldOut).short} is held out and has no final evaluation yet: its column is not shown.`);
+  notes.push(
+    shown
+      ? `${getBenchmark(heldOut).short} is held out: only final evaluations are shown; "held out" marks a variant without one.`
+      : `${getBenchmark(heldOut).short} is held out and has no final evaluation yet: its column is not shown.`,
+  );
   if (rows.some((r) => r.hidden.length)) notes.push('Held-out runs without a final evaluation of the same source are hidden.');
   notes.push('External rows: published figures of the benchmarks (full protocol, 200 epochs), not measured here.');
   return notes;

@@ -46,7 +46,13 @@ export function taskKindsOf(kind: { regularizer: boolean; norm: boolean }): Task
 }
 
 export function variantName(variantPath: string): string {
-  return variantPath.replace(/\\/g, '/').split('/').pop()?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantPath;
+  return (
+    variantPath
+      .replace(/\\/g, '/')
+      .split('/')
+      .pop()
+      ?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantPath
+  );
 }
 
 /** Every group of `records`, in the order of their first run. */
@@ -86,8 +92,10 @@ function makeGroup(key: string, runs: RunRecord[]): RunGroup {
 /** Why two groups (or a group and the table's setting) cannot be compared; null when they can. */
 export function mismatch(a: RunGroup, b: RunGroup): string | null {
   if (a.bench !== b.bench) return `they ran on different benchmarks (${a.bench} vs ${b.bench})`;
-  if (a.budget !== b.budget) return `they ran at different budgets (${a.budget} vs ${b.budget}): a ${a.budget} and a ${b.budget} accuracy measure different training`;
-  if (a.engine !== b.engine) return `they ran on different engines (${a.engine} vs ${b.engine}): TensorFlow.js and PyTorch runs are not seeds of one measurement`;
+  if (a.budget !== b.budget)
+    return `they ran at different budgets (${a.budget} vs ${b.budget}): a ${a.budget} and a ${b.budget} accuracy measure different training`;
+  if (a.engine !== b.engine)
+    return `they ran on different engines (${a.engine} vs ${b.engine}): TensorFlow.js and PyTorch runs are not seeds of one measurement`;
   if (a.protocol !== b.protocol) return `they ran with different recipes (${recipeDiff(a.protocol, b.protocol)}), e.g. an --epochs or --train-subset override`;
   return null;
 }
@@ -129,7 +137,9 @@ export function baselineHashes(templatesDir: string): BaselineHashes {
 
 /** templates/ beside the bundles (dist/..), in the package, or in the working folder. */
 export function findTemplatesDir(explicit?: string): string | undefined {
-  const candidates = explicit ? [explicit] : [path.join(__dirname, '..', 'templates'), path.join(__dirname, '..', '..', 'templates'), path.join(process.cwd(), 'templates')];
+  const candidates = explicit
+    ? [explicit]
+    : [path.join(__dirname, '..', 'templates'), path.join(__dirname, '..', '..', 'templates'), path.join(process.cwd(), 'templates')];
   return candidates.find((d) => fs.existsSync(path.join(d, 'regularizers')));
 }
 

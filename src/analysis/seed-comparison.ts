@@ -81,7 +81,12 @@ export function headlineTest(a: SeededValues, b: SeededValues): HeadlineTest {
     return out;
   }
   const w = welch(a.values, b.values);
-  const out: HeadlineTest = { paired: null, method: ma && mb ? UNPAIRED_SEEDS_DIFFER : UNPAIRED_SEED_REPEATS, diff: mean(b.values) - mean(a.values), p: w?.result.p ?? null };
+  const out: HeadlineTest = {
+    paired: null,
+    method: ma && mb ? UNPAIRED_SEEDS_DIFFER : UNPAIRED_SEED_REPEATS,
+    diff: mean(b.values) - mean(a.values),
+    p: w?.result.p ?? null,
+  };
   if (a.values.length < 2 || b.values.length < 2) out.note = NO_TEST_N1;
   else if (!w) out.note = 'no t-test possible: both groups have zero variance';
   return out;

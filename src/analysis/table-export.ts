@@ -29,7 +29,13 @@ export function tableBudgets(records: readonly RunRecord[], kind: TaskKind): Bud
 
 export type ExportResult = { ok: true; text: string } | { ok: false; reason: string };
 
-export function exportTable(records: readonly RunRecord[], kind: TaskKind, budget: BudgetId | undefined, format: TableFormat, baselines: BaselineHashes): ExportResult {
+export function exportTable(
+  records: readonly RunRecord[],
+  kind: TaskKind,
+  budget: BudgetId | undefined,
+  format: TableFormat,
+  baselines: BaselineHashes,
+): ExportResult {
   try {
     return { ok: true, text: renderTable(buildResultsTable(records, { kind, budget, baselines }), format) };
   } catch (err) {

@@ -35,10 +35,14 @@ export function formatComparison(a: RunGroup, b: RunGroup, s: SeedComparison): s
   lines.push(`difference B - A: ${formatDiff(s.diff)} points, 95% CI ${s.diffCi95 ? interval(s.diffCi95) : 'n/a'} (${how})`);
   const p = s.paired;
   if (p && p.t !== null && p.tP !== null) lines.push(`paired t-test: t = ${f2(p.t)}, df = ${p.df}, ${formatP(p.tP)} (two-sided)`);
-  if (p && p.signFlipP !== null) lines.push(`${p.signFlipExact ? 'exact' : 'Monte Carlo'} sign-flip test: ${formatP(p.signFlipP)} (two-sided, ${p.signFlipExact ? `all ${2 ** p.n} sign flips` : 'seeded random sign flips'})`);
+  if (p && p.signFlipP !== null)
+    lines.push(
+      `${p.signFlipExact ? 'exact' : 'Monte Carlo'} sign-flip test: ${formatP(p.signFlipP)} (two-sided, ${p.signFlipExact ? `all ${2 ** p.n} sign flips` : 'seeded random sign flips'})`,
+    );
   const unpairedTag = p ? ' [unpaired, for reference]' : '';
   if (c.welch) lines.push(`Welch t-test: t = ${f2(c.welch.t)}, df = ${c.welch.df.toFixed(1)}, ${formatP(c.welch.p ?? 1)} (two-sided)${unpairedTag}`);
-  if (c.permutationP !== null) lines.push(`exact permutation test: ${formatP(c.permutationP)} (two-sided, every split of the ${c.a.n + c.b.n} runs)${unpairedTag}`);
+  if (c.permutationP !== null)
+    lines.push(`exact permutation test: ${formatP(c.permutationP)} (two-sided, every split of the ${c.a.n + c.b.n} runs)${unpairedTag}`);
   lines.push(`P(B > A) = ${f2(c.pImprovement)}${c.pImprovementCi95 ? `, bootstrap 95% CI ${interval(c.pImprovementCi95)}` : ''}`);
   const note = s.note ?? c.note;
   if (note) lines.push(note);
@@ -64,7 +68,13 @@ export function runCompareCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { bench: { type: 'string' }, budget: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean', default: false }, workspace: { type: 'string' } },
+    options: {
+      bench: { type: 'string' },
+      budget: { type: 'string' },
+      engine: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      workspace: { type: 'string' },
+    },
   });
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`compare takes one or two groups: ${COMPARE_USAGE}`);
   if (values.bench !== undefined && !isBenchId(values.bench)) throw new UsageError(`unknown benchmark '${values.bench}'`);
@@ -86,7 +96,16 @@ export function runCompareCommand(argv: string[]): number {
     return 2;
   }
   const s = compareSeeded(seededOf(a), seededOf(b));
-  const summary = (g: RunGroup) => ({ name: g.name, variantHash: g.variantHash, bench: g.bench, budget: g.budget, engine: g.engine, runs: g.runs.map((r) => r.id), seeds: g.runs.map((r) => r.spec.seed), values: g.values });
+  const summary = (g: RunGroup) => ({
+    name: g.name,
+    variantHash: g.variantHash,
+    bench: g.bench,
+    budget: g.budget,
+    engine: g.engine,
+    runs: g.runs.map((r) => r.id),
+    seeds: g.runs.map((r) => r.spec.seed),
+    values: g.values,
+  });
   const json = { a: summary(a), b: summary(b), method: s.method, p: s.p, paired: s.paired, comparison: s.unpaired };
   process.stdout.write(values.json ? JSON.stringify(json, null, 2) + '\n' : formatComparison(a, b, s));
   return 0;

@@ -37,18 +37,37 @@ export async function runDataCommand(argv: string[]): Promise<number> {
   if (sub === 'synth') {
     const { values } = parseArgs({
       args: rest,
-      options: { dataset: { type: 'string' }, out: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, seed: { type: 'string' }, difficulty: { type: 'string' }, workspace: { type: 'string' } },
+      options: {
+        dataset: { type: 'string' },
+        out: { type: 'string' },
+        train: { type: 'string' },
+        test: { type: 'string' },
+        seed: { type: 'string' },
+        difficulty: { type: 'string' },
+        workspace: { type: 'string' },
+      },
     });
     const dataset = datasetArg(values.dataset);
     if (!values.out) throw new UsageError('data synth needs --out DIR');
     const out = path.resolve(values.out);
     const difficulty = difficultyArg(values.difficulty);
-    const files = await writeSyntheticDataset(dataset, out, { train: count('train', values.train), test: count('test', values.test), seed: count('seed', values.seed), difficulty });
-    process.stdout.write(`wrote a synthetic ${dataset} dataset (${files.length} files, difficulty ${difficulty}) to ${out}\nuse it with: regbench run <variant> --bench <id> --data-dir ${out}\n`);
+    const files = await writeSyntheticDataset(dataset, out, {
+      train: count('train', values.train),
+      test: count('test', values.test),
+      seed: count('seed', values.seed),
+      difficulty,
+    });
+    process.stdout.write(
+      `wrote a synthetic ${dataset} dataset (${files.length} files, difficulty ${difficulty}) to ${out}\nuse it with: regbench run <variant> --bench <id> --data-dir ${out}\n`,
+    );
     return 0;
   }
   if (sub === 'fetch') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, workspace: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { 'data-dir': { type: 'string' }, workspace: { type: 'string' } },
+    });
     const dataset = datasetArg(positionals[0]);
     const data = await loadDataset(dataset, { dataDir: values['data-dir'] ?? process.env.REGBENCH_DATA, log: (m) => process.stderr.write(`${m}\n`) });
     process.stdout.write(`${dataset}: ${data.train.n} training and ${data.test.n} test images, from ${data.source}\n`);

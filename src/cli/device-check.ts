@@ -16,13 +16,17 @@ export function checkDeviceSyntax(device: string | undefined): void {
 /** For a TypeScript variant: the backend to use with `device`, or a refusal. */
 export function tfjsBackendForDevice(device: string | undefined, backend: string | undefined): string | undefined {
   if (device === undefined) return backend;
-  if (backend !== undefined && backend !== 'torch') throw new UsageError(`--device applies to TypeScript variants on --backend torch only (got --backend ${backend})`);
+  if (backend !== undefined && backend !== 'torch')
+    throw new UsageError(`--device applies to TypeScript variants on --backend torch only (got --backend ${backend})`);
   if (device.startsWith('cuda')) {
     const { addon, reason } = loadTorchAddon();
     if (!addon) throw new DeviceUnavailableError(`--device ${device}: the torch backend is not available (${reason})`);
     const n = addon.info().cudaDevices;
     const index = Number(device.split(':')[1] ?? 0);
-    if (n === 0) throw new DeviceUnavailableError(`--device ${device}: no CUDA device (libtorch ${addon.info().libtorch} here runs on the CPU only); use --device cpu, or a machine with an NVIDIA GPU and PyTorch built with CUDA`);
+    if (n === 0)
+      throw new DeviceUnavailableError(
+        `--device ${device}: no CUDA device (libtorch ${addon.info().libtorch} here runs on the CPU only); use --device cpu, or a machine with an NVIDIA GPU and PyTorch built with CUDA`,
+      );
     if (index >= n) throw new DeviceUnavailableError(`--device ${device}: only ${n} CUDA device(s) here (cuda:0 to cuda:${n - 1})`);
   }
   return 'torch';

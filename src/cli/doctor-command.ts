@@ -36,25 +36,45 @@ function compilerLine(): DoctorLine {
     const v = probe(cxx, ['--version']);
     if (v) return { what: 'C++ compiler', ok: true, detail: `${cxx}: ${v.split('\n')[0]}` };
   }
-  return { what: 'C++ compiler', ok: false, detail: 'none found: install g++ (the native kernels and the torch backend are built with it; without, the wasm path is used)' };
+  return {
+    what: 'C++ compiler',
+    ok: false,
+    detail: 'none found: install g++ (the native kernels and the torch backend are built with it; without, the wasm path is used)',
+  };
 }
 
 function nodeApiLine(): DoctorLine {
   const dirs = [join(process.execPath, '..', '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
   const found = dirs.find((d) => existsSync(join(d, 'node_api.h')));
-  return found ? { what: 'Node-API headers', ok: true, detail: found } : { what: 'Node-API headers', ok: false, detail: 'node_api.h not found: install the Node.js headers (Debian: libnode-dev) to build the addons' };
+  return found
+    ? { what: 'Node-API headers', ok: true, detail: found }
+    : { what: 'Node-API headers', ok: false, detail: 'node_api.h not found: install the Node.js headers (Debian: libnode-dev) to build the addons' };
 }
 
 function pythonLine(python: string): DoctorLine {
-  const out = probe(python, ['-c', 'import torch, sys; print(sys.version.split()[0], torch.__version__, int(torch.cuda.is_available()), torch.cuda.device_count())']);
-  if (!out) return { what: 'Python with PyTorch', ok: false, detail: `${python} cannot import torch: install PyTorch for it, or set regbench.pythonPath / --python to a Python that has it (Python variants and regbench parity need it)` };
+  const out = probe(python, [
+    '-c',
+    'import torch, sys; print(sys.version.split()[0], torch.__version__, int(torch.cuda.is_available()), torch.cuda.device_count())',
+  ]);
+  if (!out)
+    return {
+      what: 'Python with PyTorch',
+      ok: false,
+      detail: `${python} cannot import torch: install PyTorch for it, or set regbench.pythonPath / --python to a Python that has it (Python variants and regbench parity need it)`,
+    };
   const [py, torch, cuda, n] = out.split(/\s+/);
-  return { what: 'Python with PyTorch', ok: true, detail: `${python}: Python ${py}, torch ${torch}, ${cuda === '1' ? `CUDA with ${n} device(s)` : 'no CUDA (CPU only)'}` };
+  return {
+    what: 'Python with PyTorch',
+    ok: true,
+    detail: `${python}: Python ${py}, torch ${torch}, ${cuda === '1' ? `CUDA with ${n} device(s)` : 'no CUDA (CPU only)'}`,
+  };
 }
 
 function slurmLine(): DoctorLine {
   const v = probe('sbatch', ['--version']);
-  return v ? { what: 'Slurm', ok: true, detail: `${v} (regbench submit --slurm)` } : { what: 'Slurm', ok: false, detail: 'sbatch not found: regbench submit --slurm needs a Slurm client (runs work locally without it)' };
+  return v
+    ? { what: 'Slurm', ok: true, detail: `${v} (regbench submit --slurm)` }
+    : { what: 'Slurm', ok: false, detail: 'sbatch not found: regbench submit --slurm needs a Slurm client (runs work locally without it)' };
 }
 
 function datasetLines(): DoctorLine[] {
@@ -67,13 +87,23 @@ function datasetLines(): DoctorLine[] {
         return { what: `dataset ${id}`, ok: false, detail: String(e instanceof Error ? e.message : e).split('\n')[0] };
       }
     }
-    return { what: `dataset ${id}`, ok: false, detail: `not on disk: \`regbench data fetch ${id}\` downloads it (or --data-dir DIR / REGBENCH_DATA pointing at the official files)` };
+    return {
+      what: `dataset ${id}`,
+      ok: false,
+      detail: `not on disk: \`regbench data fetch ${id}\` downloads it (or --data-dir DIR / REGBENCH_DATA pointing at the official files)`,
+    };
   });
 }
 
 function chromiumLine(): DoctorLine {
   const found = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-  return found ? { what: 'Chromium (dashboard and end-to-end tests)', ok: true, detail: found } : { what: 'Chromium (dashboard and end-to-end tests)', ok: false, detail: 'not found at /usr/bin/chromium: install chromium to run the dashboard and end-to-end tests (training does not need it)' };
+  return found
+    ? { what: 'Chromium (dashboard and end-to-end tests)', ok: true, detail: found }
+    : {
+        what: 'Chromium (dashboard and end-to-end tests)',
+        ok: false,
+        detail: 'not found at /usr/bin/chromium: install chromium to run the dashboard and end-to-end tests (training does not need it)',
+      };
 }
 
 /** The lines about TensorFlow.js' backends (loads TensorFlow.js into this process). */
@@ -82,12 +112,22 @@ async function backendLines(python: string | undefined): Promise<DoctorLine[]> {
   const { torchAddon, torchKernelCoverage, gpuName } = await import('../engine/tfjs/torch/index');
   const lines: DoctorLine[] = [];
   const native = nativeStatus();
-  lines.push(native.available
-    ? { what: "backend 'wasm+native'", ok: true, detail: `native kernels over libtorch ${native.libtorch}${native.onednn ? `, convolutions on oneDNN ${native.onednn}` : ''}` }
-    : { what: "backend 'wasm+native'", ok: false, detail: `${native.reason}; the pure wasm path is used` });
+  lines.push(
+    native.available
+      ? {
+          what: "backend 'wasm+native'",
+          ok: true,
+          detail: `native kernels over libtorch ${native.libtorch}${native.onednn ? `, convolutions on oneDNN ${native.onednn}` : ''}`,
+        }
+      : { what: "backend 'wasm+native'", ok: false, detail: `${native.reason}; the pure wasm path is used` },
+  );
   const { addon, reason } = torchAddon(python);
   if (!addon) {
-    lines.push({ what: "backend 'torch'", ok: false, detail: `${reason}; install libtorch-dev, or PyTorch with regbench.pythonPath pointing at its Python, plus g++, then \`npm run build\` (or a first run builds it)` });
+    lines.push({
+      what: "backend 'torch'",
+      ok: false,
+      detail: `${reason}; install libtorch-dev, or PyTorch with regbench.pythonPath pointing at its Python, plus g++, then \`npm run build\` (or a first run builds it)`,
+    });
     return lines;
   }
   const info = addon.info();
@@ -96,16 +136,27 @@ async function backendLines(python: string | undefined): Promise<DoctorLine[]> {
   if (info.cudaDevices > 0) {
     for (let i = 0; i < info.cudaDevices; i++) lines.push({ what: `device cuda:${i}`, ok: true, detail: gpuName(i) ?? 'CUDA device' });
   } else {
-    lines.push({ what: 'device cuda', ok: false, detail: 'this libtorch has no CUDA device: --device cuda needs an NVIDIA GPU and a PyTorch built with CUDA (set regbench.pythonPath to its Python)' });
+    lines.push({
+      what: 'device cuda',
+      ok: false,
+      detail: 'this libtorch has no CUDA device: --device cuda needs an NVIDIA GPU and a PyTorch built with CUDA (set regbench.pythonPath to its Python)',
+    });
   }
   const { native: onTorch, fallback } = torchKernelCoverage(addon);
   lines.push({ what: 'torch kernels in libtorch', ok: true, detail: `${onTorch.length}` });
-  lines.push({ what: 'torch kernels through the CPU backend', ok: fallback.length === 0, detail: `${fallback.length} (inputs and outputs copied; slow where a variant uses them): ${fallback.join(', ')}` });
+  lines.push({
+    what: 'torch kernels through the CPU backend',
+    ok: fallback.length === 0,
+    detail: `${fallback.length} (inputs and outputs copied; slow where a variant uses them): ${fallback.join(', ')}`,
+  });
   return lines;
 }
 
 export async function runDoctorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { python: { type: 'string' }, json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { python: { type: 'string' }, json: { type: 'boolean', default: false }, workspace: { type: 'string' } },
+  });
   const python = values.python ?? process.env.REGBENCH_PYTHON;
   const major = Number(process.versions.node.split('.')[0]);
   const lines: DoctorLine[] = [

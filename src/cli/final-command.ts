@@ -15,7 +15,8 @@ import { activeRunsOf, priorFinals } from '../analysis/held-out';
 import { taskKindsOf } from '../analysis/run-groups';
 import { parseSeeds, prepareSeries, runSeries } from './run-series';
 
-export const FINAL_USAGE = 'regbench final <variant> [--budget smoke|quick|full] [--seed N | --seeds 0,1,2] [--kind reg|norm] [--yes] [--wait] [--backend B] [--device D] [--data-dir DIR] [--json]';
+export const FINAL_USAGE =
+  'regbench final <variant> [--budget smoke|quick|full] [--seed N | --seeds 0,1,2] [--kind reg|norm] [--yes] [--wait] [--backend B] [--device D] [--data-dir DIR] [--json]';
 
 const WAIT_POLL_MS = 5000;
 
@@ -35,7 +36,8 @@ function resolveTarget(file: string, kindOption: string | undefined): Target {
   }
   const kinds = taskKindsOf(detectVariantKind(source, engineForFile(variantPath)));
   if (!kinds.length) throw new UsageError(`${file}: defines neither a regularizer nor a CustomNorm`);
-  const wanted: TaskKind | undefined = kindOption === undefined ? undefined : kindOption === 'reg' || kindOption === 'regularizer' ? 'regularizer' : kindOption === 'norm' ? 'norm' : undefined;
+  const wanted: TaskKind | undefined =
+    kindOption === undefined ? undefined : kindOption === 'reg' || kindOption === 'regularizer' ? 'regularizer' : kindOption === 'norm' ? 'norm' : undefined;
   if (kindOption !== undefined && !wanted) throw new UsageError(`--kind must be reg or norm, got '${kindOption}'`);
   if (wanted && !kinds.includes(wanted)) throw new UsageError(`${file} is not a ${TASK_KINDS[wanted].title.replace(/s$/, '')}`);
   if (!wanted && kinds.length > 1) throw new UsageError(`${file} defines a regularizer and a norm: say which task to evaluate with --kind reg|norm`);
@@ -75,7 +77,8 @@ export async function runFinalCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(`final needs exactly one variant file: ${FINAL_USAGE}`);
   if (!BUDGET_IDS.includes(values.budget as BudgetId)) throw new UsageError(`--budget must be one of ${BUDGET_IDS.join(', ')}`);
-  if (values.backend !== undefined && !['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(values.backend)) throw new UsageError('--backend must be one of tensorflow-gpu, tensorflow, wasm, cpu');
+  if (values.backend !== undefined && !['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(values.backend))
+    throw new UsageError('--backend must be one of tensorflow-gpu, tensorflow, wasm, cpu');
   const budget = values.budget as BudgetId;
   const target = resolveTarget(positionals[0], values.kind);
   const seeds = parseSeeds(values.seeds, values.seed);
@@ -83,7 +86,9 @@ export async function runFinalCommand(argv: string[]): Promise<number> {
   const title = getBenchmark(target.bench).title;
   const active = activeRunsOf(store.list(), target.hash);
   if (active.length && !values.wait) {
-    process.stderr.write(`regbench: runs of this source (${target.hash}) are still going: ${describeRuns(active)}. A final evaluation judges the finished variant: wait for them, or repeat with --wait.\n`);
+    process.stderr.write(
+      `regbench: runs of this source (${target.hash}) are still going: ${describeRuns(active)}. A final evaluation judges the finished variant: wait for them, or repeat with --wait.\n`,
+    );
     return 2;
   }
   if (active.length) {
@@ -97,7 +102,14 @@ export async function runFinalCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const base = { variantPath: target.variantPath, bench: target.bench, budget, backend: values.backend as BackendId | undefined, device: values.device, dataDir: values['data-dir'] ?? process.env.REGBENCH_DATA };
+  const base = {
+    variantPath: target.variantPath,
+    bench: target.bench,
+    budget,
+    backend: values.backend as BackendId | undefined,
+    device: values.device,
+    dataDir: values['data-dir'] ?? process.env.REGBENCH_DATA,
+  };
   const records = prepareSeries(base, seeds, store);
   return await runSeries(records, { store, json: values.json === true });
 }

@@ -66,7 +66,10 @@ function commandList(argv: string[]): number {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
   const { records, damaged } = storeFor(values.workspace).scan();
   // Damaged runs are listed in their place (ids sort by creation time): none disappears.
-  const rows: Array<{ id: string; record?: RunRecord; damaged?: DamagedRun }> = [...records.map((r) => ({ id: r.id, record: r })), ...damaged.map((d) => ({ id: d.id, damaged: d }))];
+  const rows: Array<{ id: string; record?: RunRecord; damaged?: DamagedRun }> = [
+    ...records.map((r) => ({ id: r.id, record: r })),
+    ...damaged.map((d) => ({ id: d.id, damaged: d })),
+  ];
   rows.sort((a, b) => (a.id < b.id ? -1 : 1));
   if (values.json) {
     for (const x of rows) process.stdout.write(JSON.stringify(x.record ?? { id: x.id, damaged: x.damaged?.damage, lastStatus: x.damaged?.lastStatus }) + '\n');
@@ -81,13 +84,19 @@ function commandList(argv: string[]): number {
 }
 
 function commandShow(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } },
+  });
   if (positionals.length !== 1) throw new UsageError('show needs a run id (see regbench list)');
   const store = storeFor(values.workspace);
   const health = inspectRun(store, findRunId(store, positionals[0]));
   const r = health.record;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ record: r ?? null, events: health.events, problems: health.problems, checkpoint: health.checkpoint ?? null }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ record: r ?? null, events: health.events, problems: health.problems, checkpoint: health.checkpoint ?? null }, null, 2) + '\n',
+    );
     return r ? 0 : 1;
   }
   if (!r) {
@@ -169,7 +178,11 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (
+      err instanceof UsageError ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    ) {
       process.stderr.write(`regbench: ${(err as Error).message}\n${USAGE}\n`);
       return 2;
     }

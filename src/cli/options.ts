@@ -24,5 +24,7 @@ export function findRunId(store: RunStore, idPart: string): string {
   if (matches.length === 1) return matches[0].id;
   const exact = matches.find((r) => r.id === idPart);
   if (exact) return exact.id;
-  throw new UsageError(matches.length ? `'${idPart}' matches ${matches.length} runs; give more of the id` : `no run '${idPart}' in ${store.runsDir} (see regbench list)`);
+  throw new UsageError(
+    matches.length ? `'${idPart}' matches ${matches.length} runs; give more of the id` : `no run '${idPart}' in ${store.runsDir} (see regbench list)`,
+  );
 }

@@ -34,7 +34,9 @@ export function formatRecordLine(r: RunRecord): string {
 
 /** A damaged run in `regbench list`: the file, the reason and what to do. */
 export function formatDamagedLine(d: DamagedRun): string {
-  const what = d.spec ? ` (${d.spec.variantPath.split(/[\\/]/).pop()} on ${d.spec.bench}, seed ${d.spec.seed}; events: ${d.lastStatus ?? '?'}, ${d.epochsCompleted} epochs)` : '';
+  const what = d.spec
+    ? ` (${d.spec.variantPath.split(/[\\/]/).pop()} on ${d.spec.bench}, seed ${d.spec.seed}; events: ${d.lastStatus ?? '?'}, ${d.epochsCompleted} epochs)`
+    : '';
   return `${d.id}  DAMAGED   ${damageText(d.damage)}; regbench repair ${d.id} rebuilds it${what}`;
 }
 
@@ -49,12 +51,20 @@ export function formatDamagedDetail(h: RunHealth, dir: string): string {
   const spec = start?.type === 'run-start' ? start.spec : undefined;
   const lines = [`run ${h.id} is DAMAGED: ${h.recordDamage ? damageText(h.recordDamage) : 'record.json is unreadable'}`, `  stored in   ${dir}`];
   if (spec) {
-    lines.push(`  benchmark   ${spec.bench} (${spec.budget}: ${spec.epochs} epochs), seed ${spec.seed}`, `  variant     ${spec.variantPath} (sha256 ${spec.variantHash})`);
+    lines.push(
+      `  benchmark   ${spec.bench} (${spec.budget}: ${spec.epochs} epochs), seed ${spec.seed}`,
+      `  variant     ${spec.variantPath} (sha256 ${spec.variantHash})`,
+    );
   }
   const end = [...h.events].reverse().find((e) => e.type === 'run-end');
-  lines.push(`  events      ${h.events.length} readable${end?.type === 'run-end' ? `, ended ${end.status}${end.reason ? ` (${end.reason})` : ''}` : start ? ', no run-end (it may have been running)' : ''}`);
+  lines.push(
+    `  events      ${h.events.length} readable${end?.type === 'run-end' ? `, ended ${end.status}${end.reason ? ` (${end.reason})` : ''}` : start ? ', no run-end (it may have been running)' : ''}`,
+  );
   lines.push(`  checkpoint  ${h.checkpoint ? `${h.checkpoint.engine}, a resume continues at ${resumePointText(h.checkpoint)}` : 'none readable'}`);
-  if (h.snapshot) lines.push(`  snapshot    ${h.snapshot.file}${h.snapshot.matches === true ? ' (the source the run recorded)' : h.snapshot.matches === false ? ' (altered)' : ' (missing)'}`);
+  if (h.snapshot)
+    lines.push(
+      `  snapshot    ${h.snapshot.file}${h.snapshot.matches === true ? ' (the source the run recorded)' : h.snapshot.matches === false ? ' (altered)' : ' (missing)'}`,
+    );
   const others = h.problems.filter((p) => p !== h.recordDamage);
   if (others.length) lines.push(formatProblems(others));
   lines.push(...epochTable(h.events));
@@ -84,7 +94,13 @@ export function formatRecordDetail(r: RunRecord, events: RunEvent[], dir: string
     `  status      ${r.status}${r.reason && r.status !== 'completed' ? ` (${r.reason})` : ''}`,
     `  benchmark   ${r.spec.bench} (${r.spec.budget}: ${r.spec.epochs} epochs, train ${r.spec.trainSubset ?? 'all'}, test ${r.spec.testSubset ?? 'all'}), seed ${r.spec.seed}`,
     `  variant     ${r.spec.variantPath} (sha256 ${r.spec.variantHash})`,
-    `  engine      ${r.spec.engine}${r.env ? `, backend ${r.env.backend}, ${Object.entries(r.env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
+    `  engine      ${r.spec.engine}${
+      r.env
+        ? `, backend ${r.env.backend}, ${Object.entries(r.env.versions)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`
+        : ''
+    }`,
     `  best/final  ${pct(r.bestTestAcc)} / ${pct(r.finalTestAcc)}`,
     `  stored in   ${dir}`,
   ];

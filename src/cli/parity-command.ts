@@ -42,12 +42,15 @@ export async function runParityCommand(argv: string[], out: ParityOutput = PROCE
   if (positionals.length) throw new UsageError(`parity takes no positional arguments, got '${positionals.join(' ')}'`);
   if (!values.bench) throw new UsageError(`parity needs --bench <id> (one of ${benchIds})`);
   if (!isBenchId(values.bench)) throw new UsageError(`unknown benchmark '${values.bench}' (one of ${benchIds})`);
-  if (!/^\d+$/.test(values.batch) || Number(values.batch) < 1 || Number(values.batch) > 128) throw new UsageError(`--batch must be an integer from 1 to 128, got '${values.batch}'`);
+  if (!/^\d+$/.test(values.batch) || Number(values.batch) < 1 || Number(values.batch) > 128)
+    throw new UsageError(`--batch must be an integer from 1 to 128, got '${values.batch}'`);
   if (!/^\d+$/.test(values.seed)) throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);
   if (!BACKENDS.includes(values.backend as BackendId)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
 
-  if (values.device !== undefined && !/^(cpu|cuda(:\d+)?)$/.test(values.device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${values.device}'`);
-  if (values.device !== undefined && values.device !== 'cpu' && values.backend !== 'torch') throw new UsageError(`--device ${values.device} needs --backend torch (the TensorFlow.js backend with devices)`);
+  if (values.device !== undefined && !/^(cpu|cuda(:\d+)?)$/.test(values.device))
+    throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${values.device}'`);
+  if (values.device !== undefined && values.device !== 'cpu' && values.backend !== 'torch')
+    throw new UsageError(`--device ${values.device} needs --backend torch (the TensorFlow.js backend with devices)`);
 
   // Loaded on demand: it brings TensorFlow.js, which no other CLI command needs at start-up.
   const { runParity } = await import('../engine/parity/run-parity');
@@ -78,7 +81,9 @@ export function formatParityReport(r: ParityReport): string {
     `  ${'check'.padEnd(52)} ${'max error'.padStart(10)} ${'tolerance'.padStart(10)}  result  worst at`,
   ];
   for (const c of r.checks) {
-    lines.push(`  ${`${c.title} (${c.unit})`.padEnd(52)} ${formatError(c).padStart(10)} ${formatTolerance(c).padStart(10)}  ${c.pass ? 'pass' : 'FAIL'}    ${c.worst ?? ''}`);
+    lines.push(
+      `  ${`${c.title} (${c.unit})`.padEnd(52)} ${formatError(c).padStart(10)} ${formatTolerance(c).padStart(10)}  ${c.pass ? 'pass' : 'FAIL'}    ${c.worst ?? ''}`,
+    );
     if (c.note && (!c.pass || c.id === 'step-params')) lines.push(`    ${c.note}`);
   }
   lines.push(

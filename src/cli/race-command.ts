@@ -84,7 +84,11 @@ function worldFor(race: RaceRecord, values: Values, say: (l: string) => void): L
   if (race.request.slurm) {
     const s = race.request.slurm;
     return new SlurmWorld(store, race, say, {
-      submit: { workspace, slurm: { partition: s.partition, time: s.time, cpusPerTask: s.cpusPerTask, gres: s.gres, sbatchArgs: s.extraArgs }, cli: path.join(defaultDistDir(), 'cli.js') },
+      submit: {
+        workspace,
+        slurm: { partition: s.partition, time: s.time, cpusPerTask: s.cpusPerTask, gres: s.gres, sbatchArgs: s.extraArgs },
+        cli: path.join(defaultDistDir(), 'cli.js'),
+      },
       pollSeconds: poll,
     });
   }
@@ -123,7 +127,12 @@ async function oneLine(run: () => Promise<number>, name: string): Promise<number
     return await run();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (err instanceof UsageError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (
+      err instanceof UsageError ||
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+    ) {
       process.stderr.write(`regbench ${name}: ${(err as Error).message.split('\n')[0]}\n`);
       return 2;
     }
@@ -176,7 +185,8 @@ async function raceMain(argv: string[]): Promise<number> {
 
 function newRace(values: Values, positionals: string[], workspace: string, storeRoot: string): RaceRecord {
   const seeds = parseSeeds(values.seeds, undefined);
-  if (values.backend !== undefined && !BACKEND_IDS.includes(values.backend as BackendId)) throw new UsageError(`--backend must be one of ${BACKEND_IDS.join(', ')}`);
+  if (values.backend !== undefined && !BACKEND_IDS.includes(values.backend as BackendId))
+    throw new UsageError(`--backend must be one of ${BACKEND_IDS.join(', ')}`);
   const slurm = values.slurm ? slurmOptions(values) : undefined;
   const dataDir = values['data-dir'] ?? process.env.REGBENCH_DATA;
   return setupRace(
@@ -217,11 +227,14 @@ function readOrExplain(storeRoot: string, id: string): RaceRecord {
 function listCommand(storeRoot: string): number {
   const { races, problems } = listRaces(storeRoot);
   // A damaged race is listed (by its folder) with the reason naming its race.json, never hidden.
-  for (const p of problems) process.stdout.write(`${path.basename(p.file) === RACE_FILE ? path.basename(path.dirname(p.file)) : p.file}  DAMAGED     ${p.message}\n`);
+  for (const p of problems)
+    process.stdout.write(`${path.basename(p.file) === RACE_FILE ? path.basename(path.dirname(p.file)) : p.file}  DAMAGED     ${p.message}\n`);
   if (!races.length && !problems.length) process.stdout.write('no races yet (regbench race <variants> --bench <ids> starts one)\n');
   for (const r of races) {
     const lead = r.ranking?.[0] ? `, leader ${r.candidates.find((c) => c.id === r.ranking?.[0].candidate)?.label}` : '';
-    process.stdout.write(`${r.id}  ${raceState(r).padEnd(11)} ${r.candidates.length} candidates, ${r.rungs.filter((x) => x.status === 'done').length}/${r.rungs.length} rungs${lead}\n`);
+    process.stdout.write(
+      `${r.id}  ${raceState(r).padEnd(11)} ${r.candidates.length} candidates, ${r.rungs.filter((x) => x.status === 'done').length}/${r.rungs.length} rungs${lead}\n`,
+    );
   }
   return 0;
 }
@@ -246,6 +259,8 @@ async function sweepMain(argv: string[]): Promise<number> {
   const variants = deriveSweep(positionals[0], spec, store.root);
   for (const v of variants) process.stdout.write(`${v.label}\t${v.path}\n`);
   if (!base) return 0;
-  const records = variants.flatMap((v) => prepareSeries({ ...base, variantPath: v.path }, seeds, store).map((r) => store.update(r.id, (x) => ({ ...x, displayName: v.label }))));
+  const records = variants.flatMap((v) =>
+    prepareSeries({ ...base, variantPath: v.path }, seeds, store).map((r) => store.update(r.id, (x) => ({ ...x, displayName: v.label }))),
+  );
   return runSeries(records, { store, json: values.json === true });
 }

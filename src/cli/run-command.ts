@@ -101,7 +101,10 @@ export async function commandRerun(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('rerun needs a run id (see regbench list)');
   const store = storeFor(values.workspace);
   const found = store.read(findRunId(store, positionals[0]));
-  if (!found.ok) throw new Error(`run ${positionals[0]} has no readable record${'damaged' in found ? `: ${damageText(found.damaged.damage)}; \`regbench repair\` rebuilds it` : ''}`);
+  if (!found.ok)
+    throw new Error(
+      `run ${positionals[0]} has no readable record${'damaged' in found ? `: ${damageText(found.damaged.damage)}; \`regbench repair\` rebuilds it` : ''}`,
+    );
   const original = found.record;
   const follower = new RunFollower(values.json === true);
   const handle = await startRerun(original, { store, onStderr: (l) => follower.stderr(l) });
@@ -110,7 +113,10 @@ export async function commandRerun(argv: string[]): Promise<number> {
   if (!rerun) return 1;
   const diff = resultDifferences(original, store.events(original.id), rerun, store.events(rerun.id));
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  if (!diff.length) say(`rerun ${rerun.id} is identical to ${original.id}: same accuracy every epoch${store.events(rerun.id).some((e) => e.type === 'checkpoint') ? ' and the same final weights' : ''}`);
+  if (!diff.length)
+    say(
+      `rerun ${rerun.id} is identical to ${original.id}: same accuracy every epoch${store.events(rerun.id).some((e) => e.type === 'checkpoint') ? ' and the same final weights' : ''}`,
+    );
   else say(`rerun ${rerun.id} differs from ${original.id}:\n  ${diff.join('\n  ')}`);
   return code !== 0 ? code : diff.length ? 3 : 0;
 }

@@ -44,7 +44,9 @@ export class RunFollower {
     }
     if (e.type === 'run-start') {
       const from = e.resumedFrom ? `, resumed at epoch ${e.resumedFrom.epoch + 1}${e.resumedFrom.step ? ` step ${e.resumedFrom.step}` : ''}` : '';
-      process.stdout.write(`run ${r.id}: ${r.name}${r.final ? ' (final evaluation)' : ''}\n  ${e.spec.epochs} epoch(s), ${e.trainImages} training / ${e.testImages} test images, backend ${e.env.backend}${from}\n`);
+      process.stdout.write(
+        `run ${r.id}: ${r.name}${r.final ? ' (final evaluation)' : ''}\n  ${e.spec.epochs} epoch(s), ${e.trainImages} training / ${e.testImages} test images, backend ${e.env.backend}${from}\n`,
+      );
     } else if (e.type === 'progress') {
       this.progress?.update(e);
     } else if (e.type === 'epoch') {
@@ -60,7 +62,10 @@ export class RunFollower {
 
   private summarize(record: RunRecord): number {
     if (record.status === 'completed') {
-      if (!this.json) process.stdout.write(`completed: best test accuracy ${record.bestTestAcc?.toFixed(2)}%, final ${record.finalTestAcc?.toFixed(2)}% (run ${record.id})\n`);
+      if (!this.json)
+        process.stdout.write(
+          `completed: best test accuracy ${record.bestTestAcc?.toFixed(2)}%, final ${record.finalTestAcc?.toFixed(2)}% (run ${record.id})\n`,
+        );
       return 0;
     }
     const why = record.error?.message ?? record.reason ?? record.status;

@@ -45,7 +45,9 @@ export function prepareSeries(base: RunRequest, seeds: readonly number[], store:
   for (const seed of seeds) {
     let record = prepareRun({ ...base, seed }, store);
     if (isHeldOut(record.spec)) {
-      const previous = priorFinals(store.list(), record.spec.variantHash, record.spec.bench, record.spec.budget).filter((r) => r.id !== record.id && !records.some((x) => x.id === r.id));
+      const previous = priorFinals(store.list(), record.spec.variantHash, record.spec.bench, record.spec.budget).filter(
+        (r) => r.id !== record.id && !records.some((x) => x.id === r.id),
+      );
       if (records.length === 0) process.stderr.write(`regbench: ${finalNotice(record.spec, previous.length)}\n`);
       record = markFinal(store, record.id);
     }

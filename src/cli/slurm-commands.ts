@@ -25,7 +25,10 @@ function workspaceOf(w: string | undefined): string {
 }
 
 function parseList<T>(value: string, name: string, parse: (s: string) => T): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!items.length) throw new UsageError(`--${name} needs at least one value`);
   return items.map(parse);
 }
@@ -140,10 +143,15 @@ function formatRow(t: TaskRow): string {
 }
 
 export async function commandJobs(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, workspace: { type: 'string' } },
+  });
   const store = RunStore.forWorkspace(workspaceOf(values.workspace));
   const rows = await allTasks(store, {}, positionals[0]);
-  for (const d of scanMatrices(store).damaged) process.stderr.write(`regbench: warning: matrix ${d.id}: ${damageText(d.damage)}; \`regbench repair\` rebuilds it\n`);
+  for (const d of scanMatrices(store).damaged)
+    process.stderr.write(`regbench: warning: matrix ${d.id}: ${damageText(d.damage)}; \`regbench repair\` rebuilds it\n`);
   if (values.json) {
     for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
   } else if (!rows.length) {

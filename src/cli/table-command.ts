@@ -16,7 +16,8 @@ import { baselineHashes, findTemplatesDir } from '../analysis/run-groups';
 import { buildResultsTable, TableError } from '../analysis/results-table';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '../analysis/results-format';
 
-export const TABLE_USAGE = 'regbench table [--kind reg|norm] [--budget smoke|quick|full] [--engine tfjs|pytorch] [--baseline HASH] [--format md|latex|csv|json] [--out FILE]';
+export const TABLE_USAGE =
+  'regbench table [--kind reg|norm] [--budget smoke|quick|full] [--engine tfjs|pytorch] [--baseline HASH] [--format md|latex|csv|json] [--out FILE]';
 
 export function parseKind(value: string | undefined): TaskKind | undefined {
   if (value === undefined) return undefined;
@@ -62,7 +63,9 @@ export function runTableCommand(argv: string[]): number {
   const { records, damaged } = store.scan();
   // A damaged run cannot be counted: say which, so a table is never short of runs silently.
   for (const d of damaged) {
-    process.stderr.write(`regbench: warning: run ${d.id} is not counted: ${damageText(d.damage)}${d.lastStatus ? ` (its events say ${d.lastStatus})` : ''}; \`regbench repair ${d.id}\` rebuilds it\n`);
+    process.stderr.write(
+      `regbench: warning: run ${d.id} is not counted: ${damageText(d.damage)}${d.lastStatus ? ` (its events say ${d.lastStatus})` : ''}; \`regbench repair ${d.id}\` rebuilds it\n`,
+    );
   }
   const templates = findTemplatesDir(values.templates);
   let text: string;

@@ -56,13 +56,21 @@ const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
 function checkOwnedEntry(path: string, kind: 'folder' | 'file', opts: { alsoOwners?: number[]; sticky?: boolean } = {}): void {
   const st = lstatOrNull(path);
   if (!st) throw new UntrustedPathError(`refusing ${path}: it does not exist`);
-  if (st.isSymbolicLink()) throw new UntrustedPathError(`refusing ${path}: it is a symbolic link; Regbench loads only what it wrote itself here: remove the link (rm '${path}') and run again`);
-  if (kind === 'folder' ? !st.isDirectory() : !st.isFile()) throw new UntrustedPathError(`refusing ${path}: not a ${kind === 'folder' ? 'folder' : 'regular file'}; remove it and run again`);
+  if (st.isSymbolicLink())
+    throw new UntrustedPathError(
+      `refusing ${path}: it is a symbolic link; Regbench loads only what it wrote itself here: remove the link (rm '${path}') and run again`,
+    );
+  if (kind === 'folder' ? !st.isDirectory() : !st.isFile())
+    throw new UntrustedPathError(`refusing ${path}: not a ${kind === 'folder' ? 'folder' : 'regular file'}; remove it and run again`);
   if (!checksOwners()) return;
   const uid = (process.getuid as () => number)();
-  if (st.uid !== uid && !(opts.alsoOwners ?? []).includes(st.uid)) throw new UntrustedPathError(`refusing ${path}: owned by uid ${st.uid}, not by you (uid ${uid}); another user may have planted it: remove it (or move it away) and run again`);
+  if (st.uid !== uid && !(opts.alsoOwners ?? []).includes(st.uid))
+    throw new UntrustedPathError(
+      `refusing ${path}: owned by uid ${st.uid}, not by you (uid ${uid}); another user may have planted it: remove it (or move it away) and run again`,
+    );
   const sticky = (st.mode & 0o1000) !== 0;
-  if ((st.mode & 0o022) !== 0 && !(opts.sticky && sticky)) throw new UntrustedPathError(`refusing ${path}: writable by other users (mode ${octal(st.mode)}); run chmod go-w '${path}' (or remove it) and run again`);
+  if ((st.mode & 0o022) !== 0 && !(opts.sticky && sticky))
+    throw new UntrustedPathError(`refusing ${path}: writable by other users (mode ${octal(st.mode)}); run chmod go-w '${path}' (or remove it) and run again`);
 }
 
 /** Throws unless `dir` is a folder of the current user that nobody else can write to. */

@@ -203,12 +203,22 @@ export function variantKey(r: Pick<RunSummary, 'variantHash' | 'budget' | 'engin
  * (variantHash), budget and engine as the baseline, resp. the other run, averaged over seeds per
  * benchmark. When the two ran the same source, only the two runs themselves are used.
  */
-export function buildComparison(a: RunRecord, b: RunRecord, all: readonly RunRecord[], ctx: DashboardContext = EMPTY_CONTEXT, more: readonly RunRecord[] = []): Comparison {
+export function buildComparison(
+  a: RunRecord,
+  b: RunRecord,
+  all: readonly RunRecord[],
+  ctx: DashboardContext = EMPTY_CONTEXT,
+  more: readonly RunRecord[] = [],
+): Comparison {
   const summaries = all.map((r) => toRunSummary(r, ctx));
   const versus = (other: RunRecord) => {
     const sa = toRunSummary(a, ctx);
     const so = toRunSummary(other, ctx);
-    const groupOf = (ref: RunSummary) => withRun(summaries.filter((x) => variantKey(x) === variantKey(ref)), ref);
+    const groupOf = (ref: RunSummary) =>
+      withRun(
+        summaries.filter((x) => variantKey(x) === variantKey(ref)),
+        ref,
+      );
     const same = sa.variantHash === so.variantHash;
     const deltas = accuracyDeltas(same ? [sa] : groupOf(sa), same ? [so] : groupOf(so));
     return { run: so, settingsDiff: settingsDiff(comparableSettings(a), comparableSettings(other)), accuracyDeltas: deltas };
@@ -277,7 +287,13 @@ export function buildLeaderboard(summaries: readonly RunSummary[], opts: Leaderb
 
 /** The update of the row that `run` belongs to, recomputed from every summary. */
 export function rowUpdate(key: string, summaries: readonly RunSummary[], opts: LeaderboardOptions): LeaderboardRowUpdate {
-  return { key, row: leaderboardRow(summaries.filter((r) => variantKey(r) === key), opts) };
+  return {
+    key,
+    row: leaderboardRow(
+      summaries.filter((r) => variantKey(r) === key),
+      opts,
+    ),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -91,7 +91,10 @@ export function accuracyLensText(records: readonly RunRecord[], variantPath: str
 function significanceCell(records: readonly RunRecord[], runs: readonly RunRecord[], baselines: BaselineHashes): string | undefined {
   if (!runs.length || runs.some((r) => r.status === 'running')) return undefined;
   const groups = groupRuns(records).filter((g) => g.values.length > 0);
-  const latest = [...runs].sort(byCreation).filter((r) => r.status === 'completed').pop();
+  const latest = [...runs]
+    .sort(byCreation)
+    .filter((r) => r.status === 'completed')
+    .pop();
   if (!latest) return undefined;
   const mine = groups.find((g) => g.runs.some((r) => r.id === latest.id));
   if (!mine || baselines.has(mine.variantHash)) return undefined;

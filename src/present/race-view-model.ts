@@ -89,7 +89,16 @@ function entrantView(race: RaceRecord, id: string): RaceViewEntrant {
 
 function rankingRow(race: RaceRecord, r: { candidate: string; rank: number; rung: number; vsBaseline: RacePairedResult | null }): RaceViewRanking {
   const v = r.vsBaseline;
-  return { rank: r.rank, candidate: r.candidate, label: labelOf(race, r.candidate), reached: `rung ${r.rung + 1}`, n: v?.n ?? null, diff: v?.meanDiff ?? null, ci95: v?.ci95 ?? null, p: v?.p ?? null };
+  return {
+    rank: r.rank,
+    candidate: r.candidate,
+    label: labelOf(race, r.candidate),
+    reached: `rung ${r.rung + 1}`,
+    n: v?.n ?? null,
+    diff: v?.meanDiff ?? null,
+    ci95: v?.ci95 ?? null,
+    p: v?.p ?? null,
+  };
 }
 
 /** "14 runs (+2 reused), 0.8 h; exhaustive: 36 runs, 2.1 h; the race used 38% of it" */

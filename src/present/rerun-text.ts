@@ -9,5 +9,8 @@ export type RerunCommand = { ok: true; command: string } | { ok: false; reason: 
 export function rerunCommandOf(record: RunRecord): RerunCommand {
   const command = record.env?.command?.trim();
   if (command) return { ok: true, command };
-  return { ok: false, reason: `run ${record.id} has no recorded command (it never started, or was recorded by an older Regbench); \`regbench rerun ${record.id}\` repeats it from its record` };
+  return {
+    ok: false,
+    reason: `run ${record.id} has no recorded command (it never started, or was recorded by an older Regbench); \`regbench rerun ${record.id}\` repeats it from its record`,
+  };
 }

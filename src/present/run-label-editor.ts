@@ -13,7 +13,13 @@ type Ended = Labelled & Pick<RunRecord, 'status'>;
 
 /** "my-reg" from ".../variants/my-reg.ts". */
 export function variantBase(variantPath: string): string {
-  return variantPath.replace(/\\/g, '/').split('/').pop()?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantPath;
+  return (
+    variantPath
+      .replace(/\\/g, '/')
+      .split('/')
+      .pop()
+      ?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantPath
+  );
 }
 
 /** What names the run's source: "#2 (a1b2c3)", or "(a1b2c3)" when the edit is unknown. */

@@ -17,8 +17,16 @@ export function runLogText(record: RunRecord, events: readonly RunEvent[], stder
     `variant    ${spec.variantPath} (sha256 ${spec.variantHash})`,
     `engine     ${spec.engine}${record.env ? `, ${record.env.backend} on ${record.env.platform}, ${record.env.cpus} cpus` : ''}`,
   ];
-  if (record.env) lines.push(`versions   ${Object.entries(record.env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  if (record.bestTestAcc !== null) lines.push(`accuracy   best ${record.bestTestAcc.toFixed(2)}%, last ${record.finalTestAcc?.toFixed(2) ?? '-'}% after ${record.epochsCompleted}/${record.totalEpochs} epochs`);
+  if (record.env)
+    lines.push(
+      `versions   ${Object.entries(record.env.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  if (record.bestTestAcc !== null)
+    lines.push(
+      `accuracy   best ${record.bestTestAcc.toFixed(2)}%, last ${record.finalTestAcc?.toFixed(2) ?? '-'}% after ${record.epochsCompleted}/${record.totalEpochs} epochs`,
+    );
   lines.push('', '## Events');
   let shown = 0;
   for (const e of events) {

@@ -39,7 +39,13 @@ export function significanceText(label: string, group: SeededValues, baseline?: 
  * budget, engine and recipe when there is one. Undefined when the source has no completed run
  * there. `label` defaults to the benchmark's short title.
  */
-export function groupSignificanceText(records: readonly RunRecord[], variantHash: string, bench: BenchId, baselines: BaselineHashes, label = getBenchmark(bench).short): string | undefined {
+export function groupSignificanceText(
+  records: readonly RunRecord[],
+  variantHash: string,
+  bench: BenchId,
+  baselines: BaselineHashes,
+  label = getBenchmark(bench).short,
+): string | undefined {
   const groups = visibleGroups(groupRuns(records), records).filter((g) => g.values.length > 0);
   const newest = (g: RunGroup) => g.runs.reduce((m, r) => (r.createdAt > m ? r.createdAt : m), '');
   const mine = groups.filter((g) => g.variantHash === variantHash && g.bench === bench).sort((a, b) => newest(b).localeCompare(newest(a)));

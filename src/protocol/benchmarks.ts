@@ -6,12 +6,7 @@
  */
 import protocolJson from './protocol.json';
 
-export type BenchId =
-  | 'resnet56-cifar100'
-  | 'vgg16bn-cifar100'
-  | 'mobilenetv2-fmnist'
-  | 'resnet110-cifar100'
-  | 'resnet20-cifar10';
+export type BenchId = 'resnet56-cifar100' | 'vgg16bn-cifar100' | 'mobilenetv2-fmnist' | 'resnet110-cifar100' | 'resnet20-cifar10';
 
 export type ArchId = 'resnet20' | 'resnet56' | 'resnet110' | 'vgg16bn' | 'mobilenetv2';
 export type DatasetId = 'cifar10' | 'cifar100' | 'fashion-mnist';

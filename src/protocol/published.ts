@@ -21,7 +21,12 @@ export interface PublishedRow {
 const BENCH_SOURCE = 'published benchmark baselines';
 
 export const PUBLISHED: readonly PublishedRow[] = [
-  { name: 'confidence penalty', kinds: ['regularizer'], values: { 'resnet56-cifar100': 72.66, 'vgg16bn-cifar100': 74.31, 'mobilenetv2-fmnist': 94.9 }, source: BENCH_SOURCE },
+  {
+    name: 'confidence penalty',
+    kinds: ['regularizer'],
+    values: { 'resnet56-cifar100': 72.66, 'vgg16bn-cifar100': 74.31, 'mobilenetv2-fmnist': 94.9 },
+    source: BENCH_SOURCE,
+  },
   {
     name: 'DropBlock-style co-activation penalty',
     kinds: ['regularizer'],
@@ -29,12 +34,37 @@ export const PUBLISHED: readonly PublishedRow[] = [
     source: BENCH_SOURCE,
     note: 'some VGG-16-BN runs diverged',
   },
-  { name: 'orthogonal regularization', kinds: ['regularizer'], values: { 'resnet56-cifar100': 73.16, 'vgg16bn-cifar100': 74.03, 'mobilenetv2-fmnist': 94.85 }, source: BENCH_SOURCE },
-  { name: 'best submitted design (about)', kinds: ['regularizer'], values: { 'resnet56-cifar100': 75.3, 'vgg16bn-cifar100': 76.5, 'mobilenetv2-fmnist': 95.5 }, source: BENCH_SOURCE },
-  { name: 'BatchInstanceNorm', kinds: ['norm'], values: { 'resnet56-cifar100': 66.06, 'resnet110-cifar100': 68.65, 'mobilenetv2-fmnist': 93.64 }, source: BENCH_SOURCE },
+  {
+    name: 'orthogonal regularization',
+    kinds: ['regularizer'],
+    values: { 'resnet56-cifar100': 73.16, 'vgg16bn-cifar100': 74.03, 'mobilenetv2-fmnist': 94.85 },
+    source: BENCH_SOURCE,
+  },
+  {
+    name: 'best submitted design (about)',
+    kinds: ['regularizer'],
+    values: { 'resnet56-cifar100': 75.3, 'vgg16bn-cifar100': 76.5, 'mobilenetv2-fmnist': 95.5 },
+    source: BENCH_SOURCE,
+  },
+  {
+    name: 'BatchInstanceNorm',
+    kinds: ['norm'],
+    values: { 'resnet56-cifar100': 66.06, 'resnet110-cifar100': 68.65, 'mobilenetv2-fmnist': 93.64 },
+    source: BENCH_SOURCE,
+  },
   { name: 'GroupNorm', kinds: ['norm'], values: { 'resnet56-cifar100': 67.9, 'resnet110-cifar100': 70.43, 'mobilenetv2-fmnist': 93.16 }, source: BENCH_SOURCE },
-  { name: 'SwitchableNorm', kinds: ['norm'], values: { 'resnet56-cifar100': 68.95, 'resnet110-cifar100': 70.58, 'mobilenetv2-fmnist': 94.1 }, source: BENCH_SOURCE },
-  { name: 'best submitted design (about)', kinds: ['norm'], values: { 'resnet56-cifar100': 72.7, 'resnet110-cifar100': 74.9, 'mobilenetv2-fmnist': 94.7 }, source: BENCH_SOURCE },
+  {
+    name: 'SwitchableNorm',
+    kinds: ['norm'],
+    values: { 'resnet56-cifar100': 68.95, 'resnet110-cifar100': 70.58, 'mobilenetv2-fmnist': 94.1 },
+    source: BENCH_SOURCE,
+  },
+  {
+    name: 'best submitted design (about)',
+    kinds: ['norm'],
+    values: { 'resnet56-cifar100': 72.7, 'resnet110-cifar100': 74.9, 'mobilenetv2-fmnist': 94.7 },
+    source: BENCH_SOURCE,
+  },
   {
     name: 'plain BatchNorm (public reference)',
     kinds: ['regularizer', 'norm'],

@@ -283,7 +283,14 @@ function isComparedRun(x: unknown): x is ComparedRun {
 
 function isComparison(x: unknown): x is Comparison {
   const more = isObject(x) ? x.more : undefined;
-  return isObject(x) && isRunSummary(x.a) && isRunSummary(x.b) && Array.isArray(x.settingsDiff) && Array.isArray(x.accuracyDeltas) && (more === undefined || (Array.isArray(more) && more.every(isComparedRun)));
+  return (
+    isObject(x) &&
+    isRunSummary(x.a) &&
+    isRunSummary(x.b) &&
+    Array.isArray(x.settingsDiff) &&
+    Array.isArray(x.accuracyDeltas) &&
+    (more === undefined || (Array.isArray(more) && more.every(isComparedRun)))
+  );
 }
 
 function isLeaderboardRow(x: unknown): x is LeaderboardRow {
@@ -291,7 +298,13 @@ function isLeaderboardRow(x: unknown): x is LeaderboardRow {
 }
 
 function isLeaderboard(x: unknown): x is Leaderboard {
-  return isObject(x) && Array.isArray(x.columns) && x.columns.every((c) => isObject(c) && typeof c.bench === 'string') && Array.isArray(x.rows) && x.rows.every(isLeaderboardRow);
+  return (
+    isObject(x) &&
+    Array.isArray(x.columns) &&
+    x.columns.every((c) => isObject(c) && typeof c.bench === 'string') &&
+    Array.isArray(x.rows) &&
+    x.rows.every(isLeaderboardRow)
+  );
 }
 
 function isRowUpdate(x: unknown): x is LeaderboardRowUpdate {
@@ -305,11 +318,26 @@ function isEpochColumns(x: unknown): x is EpochColumns {
 }
 
 function isStepLoss(x: unknown): x is StepLoss {
-  return isObject(x) && Array.isArray(x.x) && Array.isArray(x.loss) && x.x.length === x.loss.length && x.x.every((v) => typeof v === 'number') && x.loss.every((v) => typeof v === 'number');
+  return (
+    isObject(x) &&
+    Array.isArray(x.x) &&
+    Array.isArray(x.loss) &&
+    x.x.length === x.loss.length &&
+    x.x.every((v) => typeof v === 'number') &&
+    x.loss.every((v) => typeof v === 'number')
+  );
 }
 
 function isRaceView(x: unknown): x is RaceView {
-  return isObject(x) && nonEmpty(x.id) && typeof x.status === 'string' && Array.isArray(x.entrants) && Array.isArray(x.rungs) && Array.isArray(x.ranking) && Array.isArray(x.taus);
+  return (
+    isObject(x) &&
+    nonEmpty(x.id) &&
+    typeof x.status === 'string' &&
+    Array.isArray(x.entrants) &&
+    Array.isArray(x.rungs) &&
+    Array.isArray(x.ranking) &&
+    Array.isArray(x.taus)
+  );
 }
 
 function isEpochEvent(x: unknown): x is EpochEvent {

@@ -64,7 +64,8 @@ export class LocalWorld extends StoreWorld implements RaceWorld {
     await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency) }, work));
     for (const [, runId] of queue) {
       const r = this.store.get(runId);
-      if (r && r.status === 'queued') this.store.append(runId, syntheticRunEnd(r, 'cancelled', 'the race stopped before this run started; `regbench race --resume` runs it'));
+      if (r && r.status === 'queued')
+        this.store.append(runId, syntheticRunEnd(r, 'cancelled', 'the race stopped before this run started; `regbench race --resume` runs it'));
     }
   }
 

@@ -23,7 +23,7 @@ export function raceCompute(race: RaceRecord, get: (runId: string) => CellRun | 
       if (run) seen.set(c.runId, { reused: c.reused === true, bench: c.bench, train: images(c.bench, stepSize(rung.ladder, c.bench).trainSubset), run });
     }
   }
-  const hours = (r: CellRun) => (r.epochSeconds ?? 0) * r.epochsCompleted / 3600;
+  const hours = (r: CellRun) => ((r.epochSeconds ?? 0) * r.epochsCompleted) / 3600;
   const all = [...seen.values()];
   const trained = all.filter((x) => !x.reused);
   const last = race.request.ladder[race.request.ladder.length - 1];

@@ -78,7 +78,8 @@ export function resolveBaseline(given: string | undefined, kind: TaskKind, engin
     const name = (given ?? t.base).replace(/-/g, engine === 'pytorch' ? '_' : '-');
     const candidate = path.join(templatesDir, t.dir, name + ext);
     if (fs.existsSync(candidate)) file = candidate;
-    else if (given !== undefined) throw new UsageError(`--baseline: no template '${given}' among the ${TASK_KINDS[kind].title} (templates/${t.dir}/) and no such file`);
+    else if (given !== undefined)
+      throw new UsageError(`--baseline: no template '${given}' among the ${TASK_KINDS[kind].title} (templates/${t.dir}/) and no such file`);
   }
   if (!file) throw new UsageError(`no baseline for ${TASK_KINDS[kind].title} on ${engine}: the templates folder was not found; give --baseline <file>`);
   const v = readVariant(file);
@@ -99,7 +100,10 @@ export function resolveBenches(text: string | undefined, kind: TaskKind, isBench
   const ids = text.split(',').map((s) => s.trim());
   for (const id of ids) {
     if (!isBench(id)) throw new UsageError(`unknown benchmark '${id}'`);
-    if (id === heldOut) throw new UsageError(`${id} is the held-out benchmark of ${TASK_KINDS[kind].title}: a race never runs on it; evaluate the winner with regbench final <variant>`);
+    if (id === heldOut)
+      throw new UsageError(
+        `${id} is the held-out benchmark of ${TASK_KINDS[kind].title}: a race never runs on it; evaluate the winner with regbench final <variant>`,
+      );
   }
   if (new Set(ids).size !== ids.length) throw new UsageError(`--bench lists a benchmark twice: '${text}'`);
   return ids as BenchId[];

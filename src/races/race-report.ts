@@ -32,7 +32,10 @@ function labelOf(race: RaceRecord, id: string): string {
 }
 
 export function startText(race: RaceRecord): string {
-  const rule = race.request.eta !== undefined ? `successive halving, keep the best 1/${race.request.eta} per rung (a heuristic: no error rate)` : `drop when worse than the baseline or the leader, paired, Holm over candidates, alpha ${race.request.alpha} split over ${race.rungs.length} rung${race.rungs.length === 1 ? '' : 's'}`;
+  const rule =
+    race.request.eta !== undefined
+      ? `successive halving, keep the best 1/${race.request.eta} per rung (a heuristic: no error rate)`
+      : `drop when worse than the baseline or the leader, paired, Holm over candidates, alpha ${race.request.alpha} split over ${race.rungs.length} rung${race.rungs.length === 1 ? '' : 's'}`;
   return [
     `${race.candidates.length} candidate${race.candidates.length === 1 ? '' : 's'} against ${race.baseline.label}: ${race.candidates.map((c) => `${c.id} ${c.label}`).join(', ')}`,
     `rule: ${rule}`,
@@ -56,7 +59,10 @@ export function rungResultText(race: RaceRecord, rung: RaceRung): string {
 }
 
 function dropLine(c: RaceCandidate): string {
-  const how = c.status === 'failed' ? `failed at rung ${c.rung + 1}: ${c.error ?? ''}` : `dropped at rung ${c.rung + 1}: ${RULE_TEXT[c.rule ?? ''] ?? c.rule}${c.p !== undefined ? `, adjusted ${pText(c.p)}` : ''}`;
+  const how =
+    c.status === 'failed'
+      ? `failed at rung ${c.rung + 1}: ${c.error ?? ''}`
+      : `dropped at rung ${c.rung + 1}: ${RULE_TEXT[c.rule ?? ''] ?? c.rule}${c.p !== undefined ? `, adjusted ${pText(c.p)}` : ''}`;
   return `  ${c.label}: ${how}`;
 }
 
@@ -66,18 +72,26 @@ export function finalText(race: RaceRecord): string {
   else lines.push(`race ${race.id} completed`);
   if (race.ranking?.length) {
     lines.push('ranking (each survivor against the baseline on its deepest rung):');
-    for (const r of race.ranking) lines.push(`  ${r.rank}. ${labelOf(race, r.candidate)}: ${pairedText(r.vsBaseline)} (rung ${r.rung + 1}, ${pText(r.vsBaseline?.p ?? null)} one-sided that it is worse)`);
+    for (const r of race.ranking)
+      lines.push(
+        `  ${r.rank}. ${labelOf(race, r.candidate)}: ${pairedText(r.vsBaseline)} (rung ${r.rung + 1}, ${pText(r.vsBaseline?.p ?? null)} one-sided that it is worse)`,
+      );
   } else if (race.status === 'completed') lines.push('no candidate survived');
   const out = race.candidates.filter((c) => c.status !== 'advanced');
   if (out.length) {
     lines.push('out of the race:');
     lines.push(...out.map(dropLine));
   }
-  if (race.taus.length) lines.push(`rank stability (Kendall tau between consecutive rungs): ${race.taus.map((t) => `${t.from + 1}->${t.to + 1}: ${t.tau === null ? 'n/a' : t.tau.toFixed(2)} (n=${t.n})`).join(', ')}`);
+  if (race.taus.length)
+    lines.push(
+      `rank stability (Kendall tau between consecutive rungs): ${race.taus.map((t) => `${t.from + 1}->${t.to + 1}: ${t.tau === null ? 'n/a' : t.tau.toFixed(2)} (n=${t.n})`).join(', ')}`,
+    );
   const c = race.compute;
   if (c) {
     const ratio = c.exhaustiveHours > 0 ? ` (${((100 * c.hours) / c.exhaustiveHours).toFixed(0)}%)` : '';
-    lines.push(`compute: ${c.runs} runs trained, ${c.hours.toFixed(3)} h${c.reusedRuns ? `, ${c.reusedRuns} reused` : ''}; every candidate and the baseline at the last rung: ${c.exhaustiveRuns} runs, ${c.exhaustiveHours.toFixed(3)} h${ratio}`);
+    lines.push(
+      `compute: ${c.runs} runs trained, ${c.hours.toFixed(3)} h${c.reusedRuns ? `, ${c.reusedRuns} reused` : ''}; every candidate and the baseline at the last rung: ${c.exhaustiveRuns} runs, ${c.exhaustiveHours.toFixed(3)} h${ratio}`,
+    );
   }
   return lines.join('\n');
 }

@@ -23,7 +23,8 @@ function cellKey(entrant: string, bench: string, seed: number, ladder: string): 
 /** The cells of a rung for its live entrants: this rung's own, else carried from an earlier rung of the same ladder step. */
 function rungCells(race: RaceRecord, rung: RaceRung, live: readonly RaceEntrant[]): RaceCell[] {
   const known = new Map<string, RaceCell>();
-  for (const r of race.rungs) for (const c of r.cells) if (r.ladder.label === rung.ladder.label) known.set(cellKey(c.entrant, c.bench, c.seed, r.ladder.label), c);
+  for (const r of race.rungs)
+    for (const c of r.cells) if (r.ladder.label === rung.ladder.label) known.set(cellKey(c.entrant, c.bench, c.seed, r.ladder.label), c);
   const own = new Map(rung.cells.map((c) => [cellKey(c.entrant, c.bench, c.seed, rung.ladder.label), c]));
   const cells: RaceCell[] = [];
   for (const e of live)
@@ -104,7 +105,9 @@ export async function runRace(race: RaceRecord, world: RaceWorld, now: () => Dat
     world.save(race);
     const reused = rung.cells.filter((c) => c.reused).length;
     const done = rung.cells.length - orders.length;
-    world.say(`rung ${rung.index + 1}/${race.rungs.length}: ${alive.length} candidate${alive.length === 1 ? '' : 's'} and the baseline, ${rung.cells.length} cells: ${orders.length} to run, ${done} done already${reused ? ` (${reused} reused from the store)` : ''}`);
+    world.say(
+      `rung ${rung.index + 1}/${race.rungs.length}: ${alive.length} candidate${alive.length === 1 ? '' : 's'} and the baseline, ${rung.cells.length} cells: ${orders.length} to run, ${done} done already${reused ? ` (${reused} reused from the store)` : ''}`,
+    );
     const byRun = new Map<string, RaceCell>();
     for (const c of rung.cells) if (c.runId) byRun.set(c.runId, c);
     await world.execute(
@@ -176,13 +179,21 @@ function failEntrants(race: RaceRecord, rung: RaceRung, world: RaceWorld): boole
 }
 
 function scoresOf(rung: RaceRung, entrant: string): CellScores {
-  return new Map(rung.cells.filter((c) => c.entrant === entrant && c.status === 'completed' && c.bestTestAcc !== null).map((c) => [`${c.bench}/${c.seed}`, c.bestTestAcc as number]));
+  return new Map(
+    rung.cells
+      .filter((c) => c.entrant === entrant && c.status === 'completed' && c.bestTestAcc !== null)
+      .map((c) => [`${c.bench}/${c.seed}`, c.bestTestAcc as number]),
+  );
 }
 
 function judge(race: RaceRecord, rung: RaceRung): void {
   const alive = race.candidates.filter((c) => c.status === 'advanced');
   if (!alive.length) return;
-  const j = judgeRung(scoresOf(rung, RACE_BASELINE_ID), new Map(alive.map((c) => [c.id, scoresOf(rung, c.id)])), { alpha: race.request.alpha, rungs: race.rungs.length, eta: race.request.eta });
+  const j = judgeRung(scoresOf(rung, RACE_BASELINE_ID), new Map(alive.map((c) => [c.id, scoresOf(rung, c.id)])), {
+    alpha: race.request.alpha,
+    rungs: race.rungs.length,
+    eta: race.request.eta,
+  });
   rung.tests = j.tests;
   rung.ranking = j.ranking;
   for (const c of alive) c.rung = rung.index;
@@ -197,7 +208,15 @@ export function rungTau(a: RaceRung, b: RaceRung): RaceTau {
   const da = diff(a);
   const db = diff(b);
   const both = [...da.keys()].filter((k) => db.has(k));
-  return { from: a.index, to: b.index, n: both.length, tau: kendallTauB(both.map((k) => da.get(k) as number), both.map((k) => db.get(k) as number)) };
+  return {
+    from: a.index,
+    to: b.index,
+    n: both.length,
+    tau: kendallTauB(
+      both.map((k) => da.get(k) as number),
+      both.map((k) => db.get(k) as number),
+    ),
+  };
 }
 
 function finish(race: RaceRecord, world: RaceWorld, now: () => Date): void {

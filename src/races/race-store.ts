@@ -58,7 +58,8 @@ export function readRace(storeRoot: string, id: string): RaceRecord {
   const file = raceFile(storeRoot, id);
   const read = readJsonFile<unknown>(file);
   if (read.ok) return checkRace(read.value, file);
-  if (read.missing && isDir(path.dirname(file))) throw new RaceFileError(file, `${file} is missing (deleted, or the race is being created); its folder is left as it is`);
+  if (read.missing && isDir(path.dirname(file)))
+    throw new RaceFileError(file, `${file} is missing (deleted, or the race is being created); its folder is left as it is`);
   if (read.missing) throw new RaceFileError(file, `no race '${id}' (${file} does not exist)`);
   throw new RaceFileError(file, `${file} is damaged (${read.damage.reason.replace(/^is /, '')}); it is left as it is`);
 }
@@ -69,7 +70,8 @@ function checkRace(data: unknown, file: string): RaceRecord {
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw new RaceFileError(file, `${file} is damaged: not a race record`);
   if (r.format !== RACE_FORMAT) throw new RaceFileError(file, `${file} has race format ${String(r.format)}; this Regbench reads format ${RACE_FORMAT}`);
   const missing = (['id', 'request', 'baseline', 'candidates', 'rungs'] as const).filter((k) => r[k] === undefined);
-  if (missing.length || !Array.isArray(r.candidates) || !Array.isArray(r.rungs)) throw new RaceFileError(file, `${file} is damaged: ${missing.length ? `missing ${missing.join(', ')}` : 'candidates and rungs must be lists'}`);
+  if (missing.length || !Array.isArray(r.candidates) || !Array.isArray(r.rungs))
+    throw new RaceFileError(file, `${file} is damaged: ${missing.length ? `missing ${missing.join(', ')}` : 'candidates and rungs must be lists'}`);
   return { taus: [], order: [], ...r } as RaceRecord;
 }
 

@@ -53,7 +53,12 @@ export class SlurmWorld extends StoreWorld implements RaceWorld {
       this.save(this.race);
       this.say(`rung ${rung.index + 1}: Slurm job array ${m.jobId} (${toSubmit.length} tasks)`);
     }
-    const waiting = new Set(orders.map((o) => o.runId).filter((x): x is string => x !== undefined).concat(made.map(([, id]) => id)));
+    const waiting = new Set(
+      orders
+        .map((o) => o.runId)
+        .filter((x): x is string => x !== undefined)
+        .concat(made.map(([, id]) => id)),
+    );
     while (waiting.size && !this.stopped()) {
       await new Promise((res) => setTimeout(res, (this.opts.pollSeconds ?? 5) * 1000));
       const matrices = new Set([...waiting].map((id) => this.store.get(id)?.executor?.matrixId).filter((x): x is string => x !== undefined));

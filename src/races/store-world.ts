@@ -84,8 +84,32 @@ export abstract class StoreWorld {
     return entrantCopy(this.store.root, this.race.id, e);
   }
 
-  private keyOf(o: { hash: string; bench: string; budget: string; epochs: number; train: number | null; test: number | null; seed: number; engine: string; backend?: string; device?: string; dataDir?: string }): string {
-    return JSON.stringify([o.hash, o.bench, o.budget, o.epochs, o.train, o.test, o.seed, o.engine, o.backend ?? '', o.device ?? '', o.dataDir ? path.resolve(o.dataDir) : '']);
+  private keyOf(o: {
+    hash: string;
+    bench: string;
+    budget: string;
+    epochs: number;
+    train: number | null;
+    test: number | null;
+    seed: number;
+    engine: string;
+    backend?: string;
+    device?: string;
+    dataDir?: string;
+  }): string {
+    return JSON.stringify([
+      o.hash,
+      o.bench,
+      o.budget,
+      o.epochs,
+      o.train,
+      o.test,
+      o.seed,
+      o.engine,
+      o.backend ?? '',
+      o.device ?? '',
+      o.dataDir ? path.resolve(o.dataDir) : '',
+    ]);
   }
 
   findFinished(order: CellOrder): CellRun | undefined {
@@ -94,12 +118,39 @@ export abstract class StoreWorld {
       for (const r of this.store.list()) {
         if (r.status !== 'completed' || r.bestTestAcc === null || r.final) continue;
         const s = r.spec;
-        this.index.set(this.keyOf({ hash: s.variantHash, bench: s.bench, budget: s.budget, epochs: s.epochs, train: s.trainSubset, test: s.testSubset, seed: s.seed, engine: s.engine, backend: s.backend, device: s.device, dataDir: s.dataDir }), r);
+        this.index.set(
+          this.keyOf({
+            hash: s.variantHash,
+            bench: s.bench,
+            budget: s.budget,
+            epochs: s.epochs,
+            train: s.trainSubset,
+            test: s.testSubset,
+            seed: s.seed,
+            engine: s.engine,
+            backend: s.backend,
+            device: s.device,
+            dataDir: s.dataDir,
+          }),
+          r,
+        );
       }
     }
     const size = stepSize(order.rung.ladder, order.bench);
     const req = this.race.request;
-    const key = this.keyOf({ hash: order.entrant.variantHash, bench: order.bench, budget: order.rung.ladder.budget, epochs: size.epochs, train: size.trainSubset, test: size.testSubset, seed: order.seed, engine: order.entrant.engine, backend: req.backend, device: req.device, dataDir: req.dataDir });
+    const key = this.keyOf({
+      hash: order.entrant.variantHash,
+      bench: order.bench,
+      budget: order.rung.ladder.budget,
+      epochs: size.epochs,
+      train: size.trainSubset,
+      test: size.testSubset,
+      seed: order.seed,
+      engine: order.entrant.engine,
+      backend: req.backend,
+      device: req.device,
+      dataDir: req.dataDir,
+    });
     const r = this.index.get(key);
     return r ? cellRun(r, () => false) : undefined;
   }

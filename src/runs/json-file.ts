@@ -21,7 +21,8 @@ export interface FileDamage {
   line?: number;
 }
 
-export type JsonRead<T> = { ok: true; value: T } | { ok: false; missing: true; file: string; reason: string } | { ok: false; missing: false; damage: FileDamage };
+export type JsonRead<T> =
+  { ok: true; value: T } | { ok: false; missing: true; file: string; reason: string } | { ok: false; missing: false; damage: FileDamage };
 
 /** Checks a parsed value's shape: undefined when it is fine, else what is wrong ("no 'spec'"). */
 export type ShapeCheck = (value: unknown) => string | undefined;
@@ -126,7 +127,8 @@ export function fieldProblems(value: unknown, fields: Record<string, 'string' | 
   for (const [key, kind] of Object.entries(fields)) {
     const x = v[key];
     const ok = kind === 'array' ? Array.isArray(x) : kind === 'object' ? typeof x === 'object' && x !== null && !Array.isArray(x) : typeof x === kind;
-    if (!ok) return x === undefined ? `has no '${key}' field` : `its '${key}' field is not ${kind === 'array' || kind === 'object' ? `an ${kind}` : `a ${kind}`}`;
+    if (!ok)
+      return x === undefined ? `has no '${key}' field` : `its '${key}' field is not ${kind === 'array' || kind === 'object' ? `an ${kind}` : `a ${kind}`}`;
   }
   return undefined;
 }

@@ -16,10 +16,7 @@ export interface QueueJob {
 }
 
 export type QueueEvent =
-  | { type: 'queued'; id: string; position: number }
-  | { type: 'started'; id: string }
-  | { type: 'finished'; id: string }
-  | { type: 'discarded'; id: string };
+  { type: 'queued'; id: string; position: number } | { type: 'started'; id: string } | { type: 'finished'; id: string } | { type: 'discarded'; id: string };
 
 export type CancelOutcome = 'discarded' | 'cancelling' | 'unknown';
 

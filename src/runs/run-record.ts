@@ -179,7 +179,12 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** "confidence-penalty · ResNet-20/C10 · seed 0 · 23 Nov 19:58" */
 export function runName(variantFile: string, benchShort: string, seed: number, date: Date): string {
-  const base = variantFile.replace(/\\/g, '/').split('/').pop()?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantFile;
+  const base =
+    variantFile
+      .replace(/\\/g, '/')
+      .split('/')
+      .pop()
+      ?.replace(/\.(ts|js|py|mjs|cjs)$/, '') ?? variantFile;
   const pad = (n: number) => String(n).padStart(2, '0');
   const when = `${date.getDate()} ${MONTHS[date.getMonth()]} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
   return `${base} · ${benchShort} · seed ${seed} · ${when}`;

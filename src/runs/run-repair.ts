@@ -45,7 +45,11 @@ export function inspectRun(store: RunStore, runId: string): RunHealth {
   const read = store.read(runId);
   const problems: FileDamage[] = [];
   const record = read.ok ? read.record : undefined;
-  const recordDamage = !read.ok ? ('damaged' in read ? read.damaged.damage : { file: store.shown(path.join(dir, RECORD_FILE)), reason: 'is missing' }) : undefined;
+  const recordDamage = !read.ok
+    ? 'damaged' in read
+      ? read.damaged.damage
+      : { file: store.shown(path.join(dir, RECORD_FILE)), reason: 'is missing' }
+    : undefined;
   if (recordDamage) problems.push(recordDamage);
   const ev = store.readEvents(runId);
   problems.push(...ev.problems);
@@ -66,7 +70,20 @@ function firstSpec(events: readonly RunEvent[]): RunSpec | undefined {
 
 /** The record the events give on top of `base` (the fields not derived from events). */
 export function recordFromEvents(base: RunRecord, events: readonly RunEvent[]): RunRecord {
-  let r: RunRecord = { ...base, status: 'queued', epochsCompleted: 0, bestTestAcc: null, finalTestAcc: null, epochSeconds: null, segments: undefined, startedAt: undefined, endedAt: undefined, env: undefined, error: undefined, reason: undefined };
+  let r: RunRecord = {
+    ...base,
+    status: 'queued',
+    epochsCompleted: 0,
+    bestTestAcc: null,
+    finalTestAcc: null,
+    epochSeconds: null,
+    segments: undefined,
+    startedAt: undefined,
+    endedAt: undefined,
+    env: undefined,
+    error: undefined,
+    reason: undefined,
+  };
   for (const e of events) r = applyEvent(r, e);
   return r;
 }
@@ -75,7 +92,11 @@ export function recordFromEvents(base: RunRecord, events: readonly RunEvent[]): 
 function recordAgainstEvents(record: RunRecord, events: readonly RunEvent[]): string | undefined {
   const fromEvents = recordFromEvents(record, events);
   const fmt = (r: RunRecord) => `${r.status}, ${r.epochsCompleted} epochs, best ${r.bestTestAcc ?? '—'}, last ${r.finalTestAcc ?? '—'}`;
-  const same = fromEvents.status === record.status && fromEvents.epochsCompleted === record.epochsCompleted && fromEvents.bestTestAcc === record.bestTestAcc && fromEvents.finalTestAcc === record.finalTestAcc;
+  const same =
+    fromEvents.status === record.status &&
+    fromEvents.epochsCompleted === record.epochsCompleted &&
+    fromEvents.bestTestAcc === record.bestTestAcc &&
+    fromEvents.finalTestAcc === record.finalTestAcc;
   return same ? undefined : `does not match record.json (events say ${fmt(fromEvents)}; the record says ${fmt(record)}): events were lost or altered`;
 }
 
@@ -86,13 +107,23 @@ function inspectCheckpoint(store: RunStore, dir: string, events: readonly RunEve
   const recorded = [...events].reverse().find((e) => e.type === 'checkpoint');
   if (!read.ok) {
     if (!read.missing) problems.push(read.damage);
-    else if (recorded?.type === 'checkpoint') problems.push({ file: shown, reason: `is missing though events.jsonl records a checkpoint at ${resumePointText(recorded)}: a resume starts over` });
+    else if (recorded?.type === 'checkpoint')
+      problems.push({ file: shown, reason: `is missing though events.jsonl records a checkpoint at ${resumePointText(recorded)}: a resume starts over` });
     return undefined;
   }
   const meta = read.value;
   // The last checkpoint event and last.json describe the same checkpoint (the engine writes both).
-  if (recorded?.type === 'checkpoint' && (recorded.epoch !== meta.epoch || recorded.step !== meta.step || recorded.bytes !== meta.bytes || (meta.weightsSha256 !== undefined && recorded.weightsSha256 !== meta.weightsSha256))) {
-    problems.push({ file: shown, reason: `does not describe the checkpoint events.jsonl last recorded (${resumePointText(recorded)}, ${recorded.bytes} bytes): it was altered, or written just before a crash that lost the event` });
+  if (
+    recorded?.type === 'checkpoint' &&
+    (recorded.epoch !== meta.epoch ||
+      recorded.step !== meta.step ||
+      recorded.bytes !== meta.bytes ||
+      (meta.weightsSha256 !== undefined && recorded.weightsSha256 !== meta.weightsSha256))
+  ) {
+    problems.push({
+      file: shown,
+      reason: `does not describe the checkpoint events.jsonl last recorded (${resumePointText(recorded)}, ${recorded.bytes} bytes): it was altered, or written just before a crash that lost the event`,
+    });
   }
   const dataFile = path.join(dir, CHECKPOINT_DIR, meta.file);
   const dataShown = store.shown(dataFile);
@@ -103,9 +134,20 @@ function inspectCheckpoint(store: RunStore, dir: string, events: readonly RunEve
     problems.push({ file: dataShown, reason: `is missing though ${path.basename(metaFile)} describes it: a resume starts over` });
   }
   if (data && ((meta.bytes && data.length !== meta.bytes) || (meta.sha256 && createHash('sha256').update(data).digest('hex') !== meta.sha256))) {
-    problems.push({ file: dataFile === dataShown ? dataFile : dataShown, reason: `is torn or altered (${data.length} bytes; last.json recorded ${meta.bytes} bytes and its checksum): a resume starts over` });
+    problems.push({
+      file: dataFile === dataShown ? dataFile : dataShown,
+      reason: `is torn or altered (${data.length} bytes; last.json recorded ${meta.bytes} bytes and its checksum): a resume starts over`,
+    });
   }
-  return { engine: String(meta.engine ?? ''), epoch: meta.epoch, step: meta.step, file: meta.file, bytes: meta.bytes ?? 0, weightsSha256: meta.weightsSha256, time: meta.time };
+  return {
+    engine: String(meta.engine ?? ''),
+    epoch: meta.epoch,
+    step: meta.step,
+    file: meta.file,
+    bytes: meta.bytes ?? 0,
+    weightsSha256: meta.weightsSha256,
+    time: meta.time,
+  };
 }
 
 /** The snapshot's name as create() makes it, or the one the record gives. */
@@ -120,11 +162,18 @@ function inspectSnapshot(store: RunStore, dir: string, recorded: string | undefi
   try {
     source = fs.readFileSync(path.join(dir, file), 'utf8');
   } catch {
-    problems.push({ file: shown, reason: `is missing: the run's copy of ${path.basename(spec.variantPath)} is gone (resume and rerun use the variant file if it is unchanged)` });
+    problems.push({
+      file: shown,
+      reason: `is missing: the run's copy of ${path.basename(spec.variantPath)} is gone (resume and rerun use the variant file if it is unchanged)`,
+    });
     return { file, matches: undefined };
   }
   const matches = variantHash(source) === spec.variantHash;
-  if (!matches) problems.push({ file: shown, reason: `is not the source the run recorded (sha256 ${variantHash(source)}, the run has ${spec.variantHash}): it was altered or damaged` });
+  if (!matches)
+    problems.push({
+      file: shown,
+      reason: `is not the source the run recorded (sha256 ${variantHash(source)}, the run has ${spec.variantHash}): it was altered or damaged`,
+    });
   return { file, matches };
 }
 
@@ -183,15 +232,31 @@ export function repairRun(store: RunStore, runId: string, now = new Date()): Rep
   const health = inspectRun(store, runId);
   const others = health.problems.filter((p) => p !== health.recordDamage).map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}`);
   if (!health.recordDamage && health.record) {
-    return { runId, rebuilt: false, record: health.record, lines: [`${store.shown(path.join(health.dir, RECORD_FILE))} is fine: nothing to rebuild`, ...others] };
+    return {
+      runId,
+      rebuilt: false,
+      record: health.record,
+      lines: [`${store.shown(path.join(health.dir, RECORD_FILE))} is fine: nothing to rebuild`, ...others],
+    };
   }
   const recordFile = path.join(health.dir, RECORD_FILE);
   const shown = store.shown(recordFile);
   const ev = store.readEvents(runId);
   const spec = firstSpec(ev.events);
   if (!spec) {
-    const why = ev.missing ? 'events.jsonl is missing too' : ev.events.length ? 'events.jsonl has no run-start (its first lines are damaged)' : 'events.jsonl holds no readable event (the run never started, or it is damaged too)';
-    return { runId, rebuilt: false, lines: [`${shown}: ${health.recordDamage?.reason ?? 'is damaged'}; cannot be rebuilt: ${why}. Nothing was changed; the run's files are left as they are (delete the folder ${store.shown(health.dir)} if it is not needed).`, ...others] };
+    const why = ev.missing
+      ? 'events.jsonl is missing too'
+      : ev.events.length
+        ? 'events.jsonl has no run-start (its first lines are damaged)'
+        : 'events.jsonl holds no readable event (the run never started, or it is damaged too)';
+    return {
+      runId,
+      rebuilt: false,
+      lines: [
+        `${shown}: ${health.recordDamage?.reason ?? 'is damaged'}; cannot be rebuilt: ${why}. Nothing was changed; the run's files are left as they are (delete the folder ${store.shown(health.dir)} if it is not needed).`,
+        ...others,
+      ],
+    };
   }
   let damagedText = '';
   try {

@@ -5,17 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import {
-  budgetSize,
-  getBenchmark,
-  isBenchId,
-  RECIPE,
-  type BackendId,
-  type BenchId,
-  type BudgetId,
-  type EngineId,
-  type RunSpec,
-} from '../protocol/benchmarks';
+import { budgetSize, getBenchmark, isBenchId, RECIPE, type BackendId, type BenchId, type BudgetId, type EngineId, type RunSpec } from '../protocol/benchmarks';
 
 export interface RunRequest {
   variantPath: string;
@@ -52,7 +42,8 @@ export function detectVariantKind(source: string, engine: EngineId): { regulariz
     };
   }
   return {
-    regularizer: /export\s+(async\s+)?(function\s+computeRegularization\b|(const|let)\s+computeRegularization\b)|export\s*\{[^}]*\bcomputeRegularization\b/.test(source),
+    regularizer:
+      /export\s+(async\s+)?(function\s+computeRegularization\b|(const|let)\s+computeRegularization\b)|export\s*\{[^}]*\bcomputeRegularization\b/.test(source),
     norm: /export\s+(class\s+CustomNorm\b|(const|let)\s+CustomNorm\b)|export\s*\{[^}]*\bCustomNorm\b/.test(source),
   };
 }
@@ -74,7 +65,10 @@ export function resolveRunSpec(req: RunRequest, runId: string, runDir: string): 
   const engine = req.engine ?? engineForFile(variantPath);
   const kind = detectVariantKind(source, engine);
   if (!kind.regularizer && !kind.norm) {
-    const names = engine === 'pytorch' ? '`def compute_regularization(...)` or `class CustomNorm(nn.Module)`' : '`export function computeRegularization(...)` or `export class CustomNorm`';
+    const names =
+      engine === 'pytorch'
+        ? '`def compute_regularization(...)` or `class CustomNorm(nn.Module)`'
+        : '`export function computeRegularization(...)` or `export class CustomNorm`';
     throw new UsageError(`${req.variantPath}: defines neither of the variant's entry points; it must define ${names}`);
   }
   const bench = getBenchmark(req.bench);

@@ -94,7 +94,12 @@ export class RunService {
       run: async () => {
         this.emit({ type: 'started', record: this.opts.store.get(runId) ?? record });
         try {
-          handle = await resumeRun(runId, { store: this.opts.store, distDir: this.opts.distDir, python: this.opts.python(), onStderr: (line) => this.stderr(record, line) });
+          handle = await resumeRun(runId, {
+            store: this.opts.store,
+            distDir: this.opts.distDir,
+            python: this.opts.python(),
+            onStderr: (line) => this.stderr(record, line),
+          });
         } catch (err) {
           // Refused when it was about to start (the run changed meanwhile): it stays as it is.
           this.stderr(record, `regbench: ${(err as Error).message}`);

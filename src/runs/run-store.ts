@@ -289,7 +289,10 @@ export class RunStore {
     if (r.executor) return r;
     if (r.ownerPid !== undefined && isAlive(r.ownerPid)) return r;
     if (r.status === 'queued') return this.append(r.id, syntheticRunEnd(r, 'cancelled', 'the process that queued it exited before it started'));
-    return this.append(r.id, syntheticRunEnd(r, 'interrupted', 'the process that ran it exited before the run ended; resume continues from its last checkpoint'));
+    return this.append(
+      r.id,
+      syntheticRunEnd(r, 'interrupted', 'the process that ran it exited before the run ended; resume continues from its last checkpoint'),
+    );
   }
 
   /** Sets (or replaces) the run's executor; read-modify-write of the record. */
@@ -324,12 +327,29 @@ export class RunStore {
 
 /** Why a parsed record.json cannot be used as a record, or undefined. */
 function recordProblem(v: unknown, runId: string): string | undefined {
-  const shape = fieldProblems(v, { id: 'string', name: 'string', spec: 'object', status: 'string', createdAt: 'string', epochsCompleted: 'number', totalEpochs: 'number', variantSnapshot: 'string' });
+  const shape = fieldProblems(v, {
+    id: 'string',
+    name: 'string',
+    spec: 'object',
+    status: 'string',
+    createdAt: 'string',
+    epochsCompleted: 'number',
+    totalEpochs: 'number',
+    variantSnapshot: 'string',
+  });
   if (shape) return shape;
   const r = v as RunRecord;
   if (r.id !== runId) return `its id '${r.id}' is not the folder's name`;
   if (!RUN_STATUSES.includes(r.status)) return `its status '${r.status}' is not a run status`;
-  return fieldProblems(r.spec, { bench: 'string', variantPath: 'string', variantHash: 'string', seed: 'number', epochs: 'number', budget: 'string', variantKind: 'object' });
+  return fieldProblems(r.spec, {
+    bench: 'string',
+    variantPath: 'string',
+    variantHash: 'string',
+    seed: 'number',
+    epochs: 'number',
+    budget: 'string',
+    variantKind: 'object',
+  });
 }
 
 function statTime(file: string): number {

@@ -214,7 +214,16 @@ export class RunHandle {
       stderrSince: (i) => this.stderrRecent.slice(Math.max(0, this.stderrRecent.length - (this.stderrTotal - i))),
       stalled: (report) => {
         if (this.ended) return;
-        this.emit({ type: 'error', runId: this.spec.runId, time: new Date().toISOString(), kind: 'variant', message: report.message, file: report.file, line: report.line, detail: report.detail });
+        this.emit({
+          type: 'error',
+          runId: this.spec.runId,
+          time: new Date().toISOString(),
+          kind: 'variant',
+          message: report.message,
+          file: report.file,
+          line: report.line,
+          detail: report.detail,
+        });
         this.finish('failed', report.message);
         if (child.pid !== undefined) killTree(child.pid, 'SIGKILL');
       },
@@ -248,9 +257,12 @@ export class RunHandle {
     const child = this.child;
     if (child?.pid !== undefined) {
       killTree(child.pid, 'SIGTERM');
-      this.killTimer = setTimeout(() => {
-        if (child.pid !== undefined) killTree(child.pid, 'SIGKILL');
-      }, (this.opts.killGraceSeconds ?? 2) * 1000);
+      this.killTimer = setTimeout(
+        () => {
+          if (child.pid !== undefined) killTree(child.pid, 'SIGKILL');
+        },
+        (this.opts.killGraceSeconds ?? 2) * 1000,
+      );
     } else if (!child) {
       // Not spawned yet (start() is resolving the interpreter): start() will see the flag.
     }
@@ -336,7 +348,11 @@ export class RunHandle {
   }
 
   private protocolError(problem: string, line: string): void {
-    this.fail('internal', `the worker wrote an event that breaks the event protocol (${problem}); the run is stopped so that no result is lost silently. This is a Regbench bug: please report it with the run's log`, line.slice(0, 2000));
+    this.fail(
+      'internal',
+      `the worker wrote an event that breaks the event protocol (${problem}); the run is stopped so that no result is lost silently. This is a Regbench bug: please report it with the run's log`,
+      line.slice(0, 2000),
+    );
     if (this.child?.pid !== undefined) killTree(this.child.pid, 'SIGKILL');
   }
 
@@ -406,12 +422,17 @@ export async function resumeRun(runId: string, opts: RunnerOptions): Promise<Run
   const store = opts.store;
   const read = store.read(runId);
   if (!read.ok && 'damaged' in read) {
-    throw new Error(`run ${runId} cannot be resumed: ${damageText(read.damaged.damage)}; \`regbench repair ${runId}\` (Repair Run in the editor) rebuilds it from events.jsonl first`);
+    throw new Error(
+      `run ${runId} cannot be resumed: ${damageText(read.damaged.damage)}; \`regbench repair ${runId}\` (Repair Run in the editor) rebuilds it from events.jsonl first`,
+    );
   }
   const record = read.ok ? store.reconcile(read.record) : undefined;
   if (!record) throw new UsageError(`no run '${runId}' in ${store.runsDir} (see \`regbench list\`)`);
   if (!RESUMABLE.includes(record.status)) {
-    const why = record.status === 'running' || record.status === 'queued' ? `it is ${record.status} (process ${record.ownerPid ?? '?'})` : `it ${record.status === 'completed' ? 'has completed' : 'diverged: it would diverge again'}`;
+    const why =
+      record.status === 'running' || record.status === 'queued'
+        ? `it is ${record.status} (process ${record.ownerPid ?? '?'})`
+        : `it ${record.status === 'completed' ? 'has completed' : 'diverged: it would diverge again'}`;
     throw new UsageError(`run ${runId} cannot be resumed: ${why}`);
   }
   store.update(runId, (r) => ({ ...r, ownerPid: process.pid }));
@@ -434,7 +455,9 @@ export function withUnchangedVariant(record: RunRecord, store: RunStore, say?: (
   }
   if (current !== undefined && variantHash(current) === spec.variantHash) return spec;
   const snapshot = store.variantSnapshotPath(record.id) ?? spec.variantPath;
-  say?.(`regbench: ${spec.variantPath} ${current === undefined ? 'is gone' : 'has changed'} since run ${record.id} started; it continues with the source it started with (${snapshot})`);
+  say?.(
+    `regbench: ${spec.variantPath} ${current === undefined ? 'is gone' : 'has changed'} since run ${record.id} started; it continues with the source it started with (${snapshot})`,
+  );
   return { ...spec, variantPath: snapshot };
 }
 

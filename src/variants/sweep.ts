@@ -127,7 +127,9 @@ export function sweepPoints(consts: readonly TopLevelConst[], spec: SweepSpec, f
     seen.add(name);
     const c = consts.find((x) => x.name === name);
     if (!c) {
-      const have = consts.length ? `its top-level constants are ${consts.map((x) => x.name).join(', ')}` : 'it has no top-level constant with a number, string or boolean value';
+      const have = consts.length
+        ? `its top-level constants are ${consts.map((x) => x.name).join(', ')}`
+        : 'it has no top-level constant with a number, string or boolean value';
       throw new SweepError(`${file}: '${name}' is not a top-level constant of this file; ${have}`);
     }
     const typed = values.map((v) => parseSweepValue(c, v, file));
@@ -160,14 +162,20 @@ export function deriveSource(source: string, engine: EngineId, values: Readonly<
     const cr = old.endsWith('\r') ? '\r' : '';
     const body = old.slice(0, old.length - cr.length);
     const mark = engine === 'pytorch' ? '#' : '//';
-    lines[c.line] = `${body.slice(0, c.valueStart)}${formatLiteral(value, engine)}${body.slice(c.valueEnd)}  ${mark} regbench sweep: ${c.text} in ${originName}${cr}`;
+    lines[c.line] =
+      `${body.slice(0, c.valueStart)}${formatLiteral(value, engine)}${body.slice(c.valueEnd)}  ${mark} regbench sweep: ${c.text} in ${originName}${cr}`;
   }
   return lines.join('\n');
 }
 
 /** "confidence-penalty BETA=0.3" from the file's base name and the point. */
 export function sweepLabel(file: string, point: SweepPoint): string {
-  const base = file.replace(/\\/g, '/').split('/').pop()?.replace(/\.(ts|js|mjs|cjs|py)$/, '') ?? file;
+  const base =
+    file
+      .replace(/\\/g, '/')
+      .split('/')
+      .pop()
+      ?.replace(/\.(ts|js|mjs|cjs|py)$/, '') ?? file;
   return `${base} ${point.suffix}`;
 }
 

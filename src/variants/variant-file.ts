@@ -15,9 +15,7 @@ export function hasVariantExtension(file: string): boolean {
   return VARIANT_EXTENSIONS.has(path.extname(file).toLowerCase());
 }
 
-export type VariantCheck =
-  | { ok: true; engine: EngineId; kind: VariantKind }
-  | { ok: false; reason: string };
+export type VariantCheck = { ok: true; engine: EngineId; kind: VariantKind } | { ok: false; reason: string };
 
 /** Checks a file by name and source, with the same rules the runner applies before a run. */
 export function checkVariant(file: string, source: string): VariantCheck {
@@ -27,7 +25,10 @@ export function checkVariant(file: string, source: string): VariantCheck {
   const engine = engineForFile(file);
   const kind = detectVariantKind(source, engine);
   if (!kind.regularizer && !kind.norm) {
-    const names = engine === 'pytorch' ? '`def compute_regularization(...)` or `class CustomNorm(nn.Module)`' : '`export function computeRegularization(...)` or `export class CustomNorm`';
+    const names =
+      engine === 'pytorch'
+        ? '`def compute_regularization(...)` or `class CustomNorm(nn.Module)`'
+        : '`export function computeRegularization(...)` or `export class CustomNorm`';
     return { ok: false, reason: `${path.basename(file)} is not a variant: it defines neither ${names}` };
   }
   return { ok: true, engine, kind };
@@ -42,7 +43,8 @@ export interface LensAnchor {
   entry: 'regularizer' | 'norm';
 }
 
-const TS_ANCHOR = /^[ \t]*(?:export[ \t]+)?(?:(?:async[ \t]+)?function[ \t]*\*?[ \t]*(computeRegularization)\b|(?:const|let|var)[ \t]+(computeRegularization)\b|(?:default[ \t]+)?class[ \t]+(CustomNorm)\b)/gm;
+const TS_ANCHOR =
+  /^[ \t]*(?:export[ \t]+)?(?:(?:async[ \t]+)?function[ \t]*\*?[ \t]*(computeRegularization)\b|(?:const|let|var)[ \t]+(computeRegularization)\b|(?:default[ \t]+)?class[ \t]+(CustomNorm)\b)/gm;
 const PY_ANCHOR = /^(?:def[ \t]+(compute_regularization)\b|class[ \t]+(CustomNorm)\b)/gm;
 
 /** The definitions a lens sits on, in file order. Python definitions must be top level. */

@@ -37,7 +37,13 @@ export class CompareCommands implements vscode.Disposable {
   }
 
   async compare(a: RunRecord, b: RunRecord): Promise<void> {
-    await vscode.commands.executeCommand('vscode.diff', this.documents.snapshotUri(a), this.documents.snapshotUri(b), `${this.labels.label(a)} ↔ ${this.labels.label(b)}`, { preview: false });
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      this.documents.snapshotUri(a),
+      this.documents.snapshotUri(b),
+      `${this.labels.label(a)} ↔ ${this.labels.label(b)}`,
+      { preview: false },
+    );
     this.dashboard.compare(a, b);
   }
 
@@ -56,7 +62,13 @@ export class CompareCommands implements vscode.Disposable {
 
   private async pickAndCompare(arg: unknown): Promise<void> {
     const variantPath = filePathOf(arg);
-    const first = await pickRun(this.index, 'Regbench: compare which run (the baseline)?', undefined, variantPath ? (r) => sameFile(r.spec.variantPath, variantPath) : undefined, true);
+    const first = await pickRun(
+      this.index,
+      'Regbench: compare which run (the baseline)?',
+      undefined,
+      variantPath ? (r) => sameFile(r.spec.variantPath, variantPath) : undefined,
+      true,
+    );
     if (!first || first === 'extra') return;
     const a = this.index.get(first);
     if (!a) return;

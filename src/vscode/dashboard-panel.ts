@@ -89,8 +89,13 @@ export class DashboardPanel implements vscode.Disposable {
       panel.reveal(options.beside && coversActive ? vscode.ViewColumn.Beside : undefined, preserveFocus);
       return DashboardPanel.current;
     }
-    const column = options.beside ? vscode.ViewColumn.Beside : vscode.window.activeTextEditor?.viewColumn ?? vscode.ViewColumn.One;
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Regbench Dashboard', { viewColumn: column, preserveFocus }, webviewOptions(deps.extensionUri));
+    const column = options.beside ? vscode.ViewColumn.Beside : (vscode.window.activeTextEditor?.viewColumn ?? vscode.ViewColumn.One);
+    const panel = vscode.window.createWebviewPanel(
+      DASHBOARD_VIEW_TYPE,
+      'Regbench Dashboard',
+      { viewColumn: column, preserveFocus },
+      webviewOptions(deps.extensionUri),
+    );
     DashboardPanel.current = new DashboardPanel(panel, deps);
     return DashboardPanel.current;
   }
@@ -243,7 +248,10 @@ export class DashboardPanel implements vscode.Disposable {
     const all = this.deps.index.all();
     // A new run may be a new version of its file: edit numbers are counted again.
     if (!this.sentKeys.has(record.id)) this.context = this.newContext(all);
-    this.sentKeys.set(record.id, variantKey({ variantHash: record.spec.variantHash, budget: record.spec.budget, engine: record.env?.engine ?? record.spec.engine }));
+    this.sentKeys.set(
+      record.id,
+      variantKey({ variantHash: record.spec.variantHash, budget: record.spec.budget, engine: record.env?.engine ?? record.spec.engine }),
+    );
     const epochs = this.newEpochs(record, c.event);
     // Points of a run another process trains: read with its epochs (this window's come as events).
     if (!c.event) this.eventsFileChanged(record.id);
@@ -370,7 +378,8 @@ export class DashboardCommands implements vscode.Disposable {
         },
       }),
       vscode.commands.registerCommand(COMMANDS.openDashboard, (arg?: unknown) => {
-        const runIds = typeof arg === 'object' && arg !== null && Array.isArray((arg as { runIds?: unknown }).runIds) ? runIdsOf((arg as { runIds: unknown[] }).runIds) : [];
+        const runIds =
+          typeof arg === 'object' && arg !== null && Array.isArray((arg as { runIds?: unknown }).runIds) ? runIdsOf((arg as { runIds: unknown[] }).runIds) : [];
         const panel = DashboardPanel.createOrShow(deps);
         if (runIds.length) panel.select(runIds);
       }),

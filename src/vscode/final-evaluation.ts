@@ -52,7 +52,16 @@ export class FinalEvaluationCommand implements vscode.Disposable {
       waitForActive: async (text) => (await vscode.window.showWarningMessage(`Regbench: ${text}`, WAIT)) === WAIT && (await this.waitForIdle(hash)),
       confirmRepeat: async (text) => (await vscode.window.showWarningMessage(text, { modal: true }, AGAIN)) === AGAIN,
       startFinal: (bench, seed) => {
-        const record = this.service.submit({ variantPath: variant.path, bench, budget, seed, engine: variant.engine, backend: s.backend, device: s.device, dataDir: s.dataDirectory });
+        const record = this.service.submit({
+          variantPath: variant.path,
+          bench,
+          budget,
+          seed,
+          engine: variant.engine,
+          backend: s.backend,
+          device: s.device,
+          dataDir: s.dataDirectory,
+        });
         // Synchronously after submit: the worker's first event comes later, so the run is still queued.
         return markFinal(this.service.store, record.id);
       },
@@ -67,21 +76,27 @@ export class FinalEvaluationCommand implements vscode.Disposable {
 
   /** Resolves true once no run of `hash` is queued or running; false when the user gives up. */
   private waitForIdle(hash: string): Thenable<boolean> {
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Regbench: waiting for the runs of this source to end before the final evaluation', cancellable: true }, (_p, token) =>
-      new Promise<boolean>((resolve) => {
-        const check = () => {
-          if (token.isCancellationRequested) finish(false);
-          else if (!activeRunsOf(this.index.all(), hash).length) finish(true);
-        };
-        const sub = this.index.onChange(check);
-        const cancel = token.onCancellationRequested(check);
-        const finish = (ok: boolean) => {
-          sub.dispose();
-          cancel.dispose();
-          resolve(ok);
-        };
-        check();
-      }),
+    return vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: 'Regbench: waiting for the runs of this source to end before the final evaluation',
+        cancellable: true,
+      },
+      (_p, token) =>
+        new Promise<boolean>((resolve) => {
+          const check = () => {
+            if (token.isCancellationRequested) finish(false);
+            else if (!activeRunsOf(this.index.all(), hash).length) finish(true);
+          };
+          const sub = this.index.onChange(check);
+          const cancel = token.onCancellationRequested(check);
+          const finish = (ok: boolean) => {
+            sub.dispose();
+            cancel.dispose();
+            resolve(ok);
+          };
+          check();
+        }),
     );
   }
 }

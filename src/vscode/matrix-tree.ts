@@ -96,7 +96,9 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
   }
 
   private rowsFor(nodes: readonly Node[], allowed: (r: TaskRow) => boolean): TaskRow[] {
-    const rows = nodes.flatMap((n) => (this.rowsOf(n.matrixId)?.rows ?? []).filter((r) => n.kind === 'matrix' || (n.kind === 'task' && r.arrayTaskId === n.arrayTaskId)));
+    const rows = nodes.flatMap((n) =>
+      (this.rowsOf(n.matrixId)?.rows ?? []).filter((r) => n.kind === 'matrix' || (n.kind === 'task' && r.arrayTaskId === n.arrayTaskId)),
+    );
     return [...new Map(rows.filter(allowed).map((r) => [r.runId, r])).values()];
   }
 
@@ -109,8 +111,15 @@ export class MatrixTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
 
   private async resume(nodes: readonly Node[]): Promise<void> {
     const rows = this.rowsFor(nodes, canResume);
-    if (!rows.length) return void vscode.window.showInformationMessage('Regbench: no stopped task there can continue from a checkpoint (completed, cancelled and failed runs are not resumed).');
-    await this.act(`Regbench: requeueing ${rows.length} Slurm task(s)`, rows.map((r) => `${r.jobId}_${r.arrayTaskId}`), (t) => requeue(t));
+    if (!rows.length)
+      return void vscode.window.showInformationMessage(
+        'Regbench: no stopped task there can continue from a checkpoint (completed, cancelled and failed runs are not resumed).',
+      );
+    await this.act(
+      `Regbench: requeueing ${rows.length} Slurm task(s)`,
+      rows.map((r) => `${r.jobId}_${r.arrayTaskId}`),
+      (t) => requeue(t),
+    );
     for (const id of new Set(rows.map((r) => r.matrixId))) this.poller.kick(id);
   }
 

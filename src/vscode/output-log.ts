@@ -33,7 +33,9 @@ export class RunOutputLog implements vscode.Disposable {
         break;
       case 'event':
         if (e.event.type === 'error') {
-          this.channel.error(`[${tag(r)}] ${e.event.kind} error: ${e.event.message}${e.event.file ? ` (${e.event.file}${e.event.line ? `:${e.event.line}` : ''})` : ''}`);
+          this.channel.error(
+            `[${tag(r)}] ${e.event.kind} error: ${e.event.message}${e.event.file ? ` (${e.event.file}${e.event.line ? `:${e.event.line}` : ''})` : ''}`,
+          );
           if (e.event.detail) this.channel.error(e.event.detail);
         }
         break;

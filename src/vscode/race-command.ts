@@ -29,7 +29,13 @@ import { readSlurmSettings } from './slurm-matrix';
 
 function slurmOptionsFromSettings(): RaceForm['slurmOptions'] {
   const s = readSlurmSettings();
-  return { partition: s.partition || undefined, time: s.timeLimit || undefined, cpusPerTask: s.cpusPerTask || undefined, gres: s.gres || undefined, extraArgs: s.extraArgs };
+  return {
+    partition: s.partition || undefined,
+    time: s.timeLimit || undefined,
+    cpusPerTask: s.cpusPerTask || undefined,
+    gres: s.gres || undefined,
+    extraArgs: s.extraArgs,
+  };
 }
 import { ensureTrusted } from './trust';
 
@@ -113,29 +119,32 @@ export class RaceCommand implements vscode.Disposable {
     races.refresh(raceId);
     this.deps.showRace(raceId);
     let last: RaceRecord | undefined = races.get(raceId);
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Regbench: race ${raceId}`, cancellable: true }, (progress, token) => {
-      token.onCancellationRequested(() => proc.cancel());
-      return new Promise<void>((resolve) => {
-        const report = (race: RaceRecord) => progress.report({ message: progressText(race, proc.cancelled) });
-        if (last) report(last);
-        const sub = races.onChange((c) => {
-          if (c.race.id !== raceId) return;
-          last = c.race;
-          report(c.race);
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Regbench: race ${raceId}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => proc.cancel());
+        return new Promise<void>((resolve) => {
+          const report = (race: RaceRecord) => progress.report({ message: progressText(race, proc.cancelled) });
+          if (last) report(last);
+          const sub = races.onChange((c) => {
+            if (c.race.id !== raceId) return;
+            last = c.race;
+            report(c.race);
+          });
+          // The file watcher may miss a change (network file systems): read race.json every 2 s too.
+          const poll = setInterval(() => races.refresh(raceId), POLL_MS);
+          void proc.exited.then(() => {
+            clearInterval(poll);
+            races.refresh(raceId);
+            sub.dispose();
+            resolve();
+            const race = races.get(raceId);
+            if (race) this.notifyEnd(race);
+            else void vscode.window.showWarningMessage(`Regbench: race ${raceId} ended (exit code ${proc.child.exitCode}) without a readable race.json.`);
+          });
         });
-        // The file watcher may miss a change (network file systems): read race.json every 2 s too.
-        const poll = setInterval(() => races.refresh(raceId), POLL_MS);
-        void proc.exited.then(() => {
-          clearInterval(poll);
-          races.refresh(raceId);
-          sub.dispose();
-          resolve();
-          const race = races.get(raceId);
-          if (race) this.notifyEnd(race);
-          else void vscode.window.showWarningMessage(`Regbench: race ${raceId} ended (exit code ${proc.child.exitCode}) without a readable race.json.`);
-        });
-      });
-    });
+      },
+    );
   }
 
   /**
@@ -165,7 +174,9 @@ export class RaceCommand implements vscode.Disposable {
     const mine = [...this.processes].filter((p) => p.id && (!raceId || p.id === raceId));
     if (mine.length === 1 || (raceId && mine.length)) {
       mine[0].cancel();
-      void vscode.window.showInformationMessage(`Regbench: stopping race ${mine[0].id}: its runs checkpoint and stop; \`regbench race --resume ${mine[0].id}\` continues it.`);
+      void vscode.window.showInformationMessage(
+        `Regbench: stopping race ${mine[0].id}: its runs checkpoint and stop; \`regbench race --resume ${mine[0].id}\` continues it.`,
+      );
       return;
     }
     const running = this.deps.races.all().filter((r) => r.status === 'running' && (!raceId || r.id === raceId));
@@ -200,7 +211,9 @@ function progressText(race: RaceRecord, stopping: boolean): string {
   const rung = race.rungs.find((r) => r.status === 'running') ?? race.rungs.filter((r) => r.status === 'done').pop();
   const left = race.candidates.filter((c) => c.status === 'advanced').length;
   const cells = rung ? `${rung.cells.filter((c) => c.status === 'completed').length}/${rung.cells.length} runs` : '';
-  return [rung ? `rung ${rung.index + 1}/${race.rungs.length} ${rung.status}` : 'starting', cells, `${left} candidate${left === 1 ? '' : 's'} left`].filter(Boolean).join(' · ');
+  return [rung ? `rung ${rung.index + 1}/${race.rungs.length} ${rung.status}` : 'starting', cells, `${left} candidate${left === 1 ? '' : 's'} left`]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 async function pickRace(races: RaceRecord[]): Promise<RaceRecord | undefined> {
@@ -232,13 +245,21 @@ async function pickCandidates(workspace: string): Promise<RaceCommandArgs | unde
     }
     const check = checkVariant(uri.fsPath, source);
     if (!check.ok) continue;
-    items.push({ label: path.basename(uri.fsPath), description: path.relative(workspace, path.dirname(uri.fsPath)), file: uri.fsPath, kinds: taskKinds(check.kind), picked: uri.fsPath === active });
+    items.push({
+      label: path.basename(uri.fsPath),
+      description: path.relative(workspace, path.dirname(uri.fsPath)),
+      file: uri.fsPath,
+      kinds: taskKinds(check.kind),
+      picked: uri.fsPath === active,
+    });
   }
   items.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? ''));
   const chosen = await vscode.window.showQuickPick<VariantItem>([{ label: SWEEP_ITEM, alwaysShow: true }, ...items], {
     title: 'Race Variants (1/5): the candidates (the baseline is the blank variant of their kind)',
     canPickMany: true,
-    placeHolder: items.length ? 'Pick variant files, or a sweep of one constant' : 'No variant files in this folder: create one with "New Regularizer Variant…"',
+    placeHolder: items.length
+      ? 'Pick variant files, or a sweep of one constant'
+      : 'No variant files in this folder: create one with "New Regularizer Variant…"',
   });
   if (!chosen?.length) return undefined;
   const candidates = chosen.filter((i) => i.file).map((i) => i.file as string);
@@ -258,14 +279,20 @@ async function pickCandidates(workspace: string): Promise<RaceCommandArgs | unde
 
 /** One file, one of its top-level constants, its values. */
 async function askSweep(items: readonly VariantItem[]): Promise<{ candidate: string; kinds: TaskKind[] } | undefined> {
-  const file = await vscode.window.showQuickPick(items.map((i) => ({ ...i, picked: false })), { title: 'Sweep: which variant?' });
+  const file = await vscode.window.showQuickPick(
+    items.map((i) => ({ ...i, picked: false })),
+    { title: 'Sweep: which variant?' },
+  );
   if (!file?.file) return undefined;
   const consts = findTopLevelConsts(fs.readFileSync(file.file, 'utf8'), engineForFile(file.file));
   if (!consts.length) {
     void vscode.window.showErrorMessage(`Regbench: ${file.label} has no top-level constant with a number, string or boolean value to sweep.`);
     return undefined;
   }
-  const c = await vscode.window.showQuickPick(consts.map((x) => ({ label: x.name, description: `${x.type} = ${x.text} (line ${x.line + 1})`, c: x })), { title: `Sweep: which constant of ${file.label}?` });
+  const c = await vscode.window.showQuickPick(
+    consts.map((x) => ({ label: x.name, description: `${x.type} = ${x.text} (line ${x.line + 1})`, c: x })),
+    { title: `Sweep: which constant of ${file.label}?` },
+  );
   if (!c) return undefined;
   const values = await askSweepValues(c.c, file.file);
   return values ? { candidate: sweepCandidate(file.file, c.c.name, values), kinds: file.kinds ?? [] } : undefined;
@@ -294,12 +321,26 @@ export async function askSweepValues(c: Parameters<typeof parseSweepValues>[0], 
 async function askForm(picked: RaceCommandArgs): Promise<RaceForm | undefined> {
   const benches = devBenchmarks(picked.kinds.length ? picked.kinds : ['regularizer']);
   const benchItems = benches.map((id) => ({ label: getBenchmark(id).title, description: id, id, picked: id === 'resnet20-cifar10' }));
-  const chosen = await vscode.window.showQuickPick(benchItems, { title: 'Race Variants (2/5): benchmarks (held-out benchmarks are not raced on)', canPickMany: true });
+  const chosen = await vscode.window.showQuickPick(benchItems, {
+    title: 'Race Variants (2/5): benchmarks (held-out benchmarks are not raced on)',
+    canPickMany: true,
+  });
   if (!chosen?.length) return undefined;
-  const ladders = [...LADDER_PRESETS.map((l) => ({ label: l.ladder, detail: l.detail })), { label: 'Custom…', detail: 'budget[:epochs=N:train=N:test=N],… e.g. smoke,quick:epochs=2' }];
+  const ladders = [
+    ...LADDER_PRESETS.map((l) => ({ label: l.ladder, detail: l.detail })),
+    { label: 'Custom…', detail: 'budget[:epochs=N:train=N:test=N],… e.g. smoke,quick:epochs=2' },
+  ];
   const ladderPick = await vscode.window.showQuickPick(ladders, { title: 'Race Variants (3/5): the ladder of budgets' });
   if (!ladderPick) return undefined;
-  const ladder = ladderPick.label === 'Custom…' ? await vscode.window.showInputBox({ title: 'Ladder', value: 'smoke,quick', validateInput: (t) => (/^[a-z]+(:[a-z]+=\d+)*(,[a-z]+(:[a-z]+=\d+)*)*$/.test(t.trim()) ? undefined : 'budget[:epochs=N:train=N:test=N], comma separated') }) : ladderPick.label;
+  const ladder =
+    ladderPick.label === 'Custom…'
+      ? await vscode.window.showInputBox({
+          title: 'Ladder',
+          value: 'smoke,quick',
+          validateInput: (t) =>
+            /^[a-z]+(:[a-z]+=\d+)*(,[a-z]+(:[a-z]+=\d+)*)*$/.test(t.trim()) ? undefined : 'budget[:epochs=N:train=N:test=N], comma separated',
+        })
+      : ladderPick.label;
   if (!ladder) return undefined;
   const settings = readSettings();
   const seedText = await vscode.window.showInputBox({
@@ -314,7 +355,13 @@ async function askForm(picked: RaceCommandArgs): Promise<RaceForm | undefined> {
   if (!seeds?.ok) return undefined;
   let slurm = false;
   if (onPath('sbatch')) {
-    const where = await vscode.window.showQuickPick([{ label: 'Local', detail: `here, ${settings.concurrency} run(s) at a time (regbench.concurrency)` }, { label: 'Slurm', detail: 'each rung as one job array (regbench.slurm.* settings)' }], { title: 'Race Variants (5/5): where' });
+    const where = await vscode.window.showQuickPick(
+      [
+        { label: 'Local', detail: `here, ${settings.concurrency} run(s) at a time (regbench.concurrency)` },
+        { label: 'Slurm', detail: 'each rung as one job array (regbench.slurm.* settings)' },
+      ],
+      { title: 'Race Variants (5/5): where' },
+    );
     if (!where) return undefined;
     slurm = where.label === 'Slurm';
   }

@@ -43,7 +43,18 @@ export function taskKinds(kind: { regularizer: boolean; norm: boolean }): TaskKi
 
 /** `regbench race ...` arguments (after the CLI script) for a form, in `workspace`. */
 export function raceArgs(form: RaceForm, workspace: string): string[] {
-  const args = ['race', ...form.candidates, '--bench', form.benches.join(','), '--ladder', form.ladder, '--seeds', form.seeds.join(','), '--concurrency', String(form.concurrency)];
+  const args = [
+    'race',
+    ...form.candidates,
+    '--bench',
+    form.benches.join(','),
+    '--ladder',
+    form.ladder,
+    '--seeds',
+    form.seeds.join(','),
+    '--concurrency',
+    String(form.concurrency),
+  ];
   if (form.slurm) {
     args.push('--slurm');
     const o = form.slurmOptions ?? {};
@@ -76,7 +87,8 @@ export function sweepCandidate(file: string, name: string, values: readonly stri
  */
 export function parseSweepValues(c: TopLevelConst, text: string, file: string): string[] {
   const parts = text.split(',').map((s) => s.trim());
-  if (!text.trim() || parts.some((p) => p === '')) throw new SweepError(`${file}:${c.line + 1}: ${c.name}: give the values separated by commas, e.g. ${exampleValues(c)}`);
+  if (!text.trim() || parts.some((p) => p === ''))
+    throw new SweepError(`${file}:${c.line + 1}: ${c.name}: give the values separated by commas, e.g. ${exampleValues(c)}`);
   for (const p of parts) parseSweepValue(c, p, file);
   if (new Set(parts).size !== parts.length) throw new SweepError(`${file}:${c.line + 1}: ${c.name}: a value is given twice`);
   return parts;

@@ -59,7 +59,9 @@ export class RepairCommand implements vscode.Disposable {
     const summary = lines.find((l) => l.startsWith('  ')) ?? lines[0] ?? '';
     const show = 'Show Report';
     const text = `Regbench: ${failed ? 'could not rebuild everything' : 'repaired'}: ${summary.trim()}`;
-    void (failed ? vscode.window.showWarningMessage(text, show) : vscode.window.showInformationMessage(text, show)).then((c) => c === show && this.output.show(true));
+    void (failed ? vscode.window.showWarningMessage(text, show) : vscode.window.showInformationMessage(text, show)).then(
+      (c) => c === show && this.output.show(true),
+    );
   }
 
   /** Offers to repair runs found damaged since the last offer. */
@@ -69,9 +71,17 @@ export class RepairCommand implements vscode.Disposable {
     for (const d of fresh) this.offered.add(d.id);
     const first = fresh[0];
     const repair = 'Repair';
-    const text = fresh.length === 1 ? `Regbench: run ${first.id} is damaged: ${damageText(first.damage)}.` : `Regbench: ${fresh.length} runs are damaged, e.g. ${damageText(first.damage)}.`;
-    void vscode.window.showWarningMessage(`${text} Its events, checkpoint and snapshot are intact or partly readable; Repair rebuilds the record (damaged files are kept aside).`, repair).then((c) => {
-      if (c === repair) this.repair(fresh.map((d) => d.id));
-    });
+    const text =
+      fresh.length === 1
+        ? `Regbench: run ${first.id} is damaged: ${damageText(first.damage)}.`
+        : `Regbench: ${fresh.length} runs are damaged, e.g. ${damageText(first.damage)}.`;
+    void vscode.window
+      .showWarningMessage(
+        `${text} Its events, checkpoint and snapshot are intact or partly readable; Repair rebuilds the record (damaged files are kept aside).`,
+        repair,
+      )
+      .then((c) => {
+        if (c === repair) this.repair(fresh.map((d) => d.id));
+      });
   }
 }

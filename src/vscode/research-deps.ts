@@ -24,7 +24,10 @@ export class ResearchDeps implements vscode.Disposable {
     private readonly templatesDir: string,
   ) {
     this.sub = index.onChange(() => (this.snapshot = undefined));
-    this.significance = significanceOf(() => this.records(), () => this.baselines());
+    this.significance = significanceOf(
+      () => this.records(),
+      () => this.baselines(),
+    );
   }
 
   dispose(): void {

@@ -30,21 +30,36 @@ export class ResultsTableCommand implements vscode.Disposable {
 
   private async run(): Promise<void> {
     const records = this.index.all();
-    const kind = await pick('which task?', (['regularizer', 'norm'] as const).map((k) => ({ label: TASK_KINDS[k].title, value: k as TaskKind })));
+    const kind = await pick(
+      'which task?',
+      (['regularizer', 'norm'] as const).map((k) => ({ label: TASK_KINDS[k].title, value: k as TaskKind })),
+    );
     if (!kind) return;
     const budgets = tableBudgets(records, kind);
-    if (!budgets.length) return void vscode.window.showInformationMessage(`Regbench: no completed runs of ${TASK_KINDS[kind].title} yet, so there is no table to make.`);
-    const budget = await pick('which budget?', budgets.map((b) => ({ label: b, value: b as BudgetId })));
-    const format = budget && (await pick('which format?', TABLE_FORMATS.map((f) => ({ label: FORMAT_FILES[f].label, value: f as TableFormat }))));
+    if (!budgets.length)
+      return void vscode.window.showInformationMessage(`Regbench: no completed runs of ${TASK_KINDS[kind].title} yet, so there is no table to make.`);
+    const budget = await pick(
+      'which budget?',
+      budgets.map((b) => ({ label: b, value: b as BudgetId })),
+    );
+    const format =
+      budget &&
+      (await pick(
+        'which format?',
+        TABLE_FORMATS.map((f) => ({ label: FORMAT_FILES[f].label, value: f as TableFormat })),
+      ));
     if (!budget || !format) return;
     const result = exportTable(records, kind, budget, format, this.baselines());
     if (!result.ok) return void vscode.window.showErrorMessage(`Regbench: cannot make the table: ${result.reason}`);
     const doc = await vscode.workspace.openTextDocument({ language: FORMAT_FILES[format].language, content: result.text });
     await vscode.window.showTextDocument(doc, { preview: false });
     const damaged = this.index.damaged();
-    const uncounted = damaged.length ? ` ${damaged.length} damaged run(s) could not be counted: ${damaged.map((d) => d.id).join(', ')} (Repair Run rebuilds them).` : '';
+    const uncounted = damaged.length
+      ? ` ${damaged.length} damaged run(s) could not be counted: ${damaged.map((d) => d.id).join(', ')} (Repair Run rebuilds them).`
+      : '';
     const ready = `Regbench: results table ready.${uncounted}`;
-    if ((await (uncounted ? vscode.window.showWarningMessage(ready, SAVE_AS) : vscode.window.showInformationMessage(ready, SAVE_AS))) === SAVE_AS) await saveAs(result.text, `results-${kind === 'norm' ? 'norm' : 'reg'}-${budget}.${FORMAT_FILES[format].extension}`);
+    if ((await (uncounted ? vscode.window.showWarningMessage(ready, SAVE_AS) : vscode.window.showInformationMessage(ready, SAVE_AS))) === SAVE_AS)
+      await saveAs(result.text, `results-${kind === 'norm' ? 'norm' : 'reg'}-${budget}.${FORMAT_FILES[format].extension}`);
   }
 }
 

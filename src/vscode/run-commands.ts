@@ -97,7 +97,9 @@ export class RunCommands implements vscode.Disposable {
     }
     // A single run that starts at once announces itself with its progress notification.
     if (submitted.length > 1 || (submitted.length === 1 && busyBefore)) {
-      void vscode.window.showInformationMessage(`Regbench: queued ${submitted.length} run${submitted.length === 1 ? '' : 's'} (${describeRequests(requests.slice(0, submitted.length))}).`);
+      void vscode.window.showInformationMessage(
+        `Regbench: queued ${submitted.length} run${submitted.length === 1 ? '' : 's'} (${describeRequests(requests.slice(0, submitted.length))}).`,
+      );
     }
     return submitted;
   }
@@ -108,7 +110,10 @@ export class RunCommands implements vscode.Disposable {
     const labels = RunLabels.of(this.index);
     let targets = ids;
     if (!targets.length) {
-      const stopped = this.index.all().filter((r) => isResumable(r, this.index.store.runDir(r.id)) && !this.service.owns(r.id)).reverse();
+      const stopped = this.index
+        .all()
+        .filter((r) => isResumable(r, this.index.store.runDir(r.id)) && !this.service.owns(r.id))
+        .reverse();
       if (!stopped.length) {
         void vscode.window.showInformationMessage('Regbench: no run is interrupted or left a checkpoint to resume from.');
         return;
@@ -153,7 +158,9 @@ export class RunCommands implements vscode.Disposable {
       if (outcome === 'unknown') {
         const r = this.index.get(id);
         if (r && (r.status === 'running' || r.status === 'queued')) {
-          void vscode.window.showWarningMessage(`Regbench: ${r.name} was started by another process${r.ownerPid ? ` (pid ${r.ownerPid})` : ''}; stop it there (Ctrl+C in its terminal).`);
+          void vscode.window.showWarningMessage(
+            `Regbench: ${r.name} was started by another process${r.ownerPid ? ` (pid ${r.ownerPid})` : ''}; stop it there (Ctrl+C in its terminal).`,
+          );
         }
       }
     }

@@ -67,7 +67,9 @@ export class SlurmMatrixCommand implements vscode.Disposable {
   private async run(arg: unknown): Promise<void> {
     if (!ensureTrusted('submit benchmarks to Slurm')) return;
     if (!onPath('sbatch')) {
-      void vscode.window.showErrorMessage('Regbench: sbatch is not on PATH, so there is no Slurm cluster to submit to (run VS Code on a login node, or install slurm-client). Local runs: "Regbench: Run Benchmark…".');
+      void vscode.window.showErrorMessage(
+        'Regbench: sbatch is not on PATH, so there is no Slurm cluster to submit to (run VS Code on a login node, or install slurm-client). Local runs: "Regbench: Run Benchmark…".',
+      );
       return;
     }
     const variant = await resolveVariant(arg);
@@ -82,14 +84,25 @@ export class SlurmMatrixCommand implements vscode.Disposable {
     const workspace = path.dirname(this.store.root);
     // A GPU per task: Python tasks train on CUDA, as with `regbench submit --gres gpu:N`.
     const device = s.device ?? (form.slurm.gres?.startsWith('gpu') && variant.engine === 'pytorch' ? 'cuda' : undefined);
-    const req = { variantPath: variant.path, benches: form.benches, seeds: form.seeds, budget: form.budget, engine: variant.engine, backend: s.backend, device, dataDir: s.dataDirectory };
+    const req = {
+      variantPath: variant.path,
+      benches: form.benches,
+      seeds: form.seeds,
+      budget: form.budget,
+      engine: variant.engine,
+      backend: s.backend,
+      device,
+      dataDir: s.dataDirectory,
+    };
     // Compute nodes run the CLI bundle with the `node` on their PATH (not the editor's own binary).
     const opts = { store: this.store, workspace, slurm: form.slurm, node: 'node', cli: path.join(defaultDistDir(), 'cli.js') };
     const title = `Regbench: submitting ${form.benches.length * form.seeds.length} task(s) to Slurm`;
     try {
       const { matrix } = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () => submitMatrix(req, opts));
       this.submitted(matrix);
-      void vscode.window.showInformationMessage(`Regbench: submitted job ${matrix.jobId}, ${matrix.runIds.length} task(s) of ${path.basename(variant.path)}; follow them in Slurm Matrices.`);
+      void vscode.window.showInformationMessage(
+        `Regbench: submitted job ${matrix.jobId}, ${matrix.runIds.length} task(s) of ${path.basename(variant.path)}; follow them in Slurm Matrices.`,
+      );
     } catch (err) {
       void vscode.window.showErrorMessage(`Regbench: Slurm submission failed: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -114,7 +127,11 @@ async function askForm(variant: Variant): Promise<MatrixForm | undefined> {
   if (!budget) return undefined;
   const partition = await vscode.window.showInputBox({ title: 'Regbench: Slurm partition (empty: the cluster default)', value: slurmSettings.partition });
   if (partition === undefined) return undefined;
-  const time = await vscode.window.showInputBox({ title: 'Regbench: time limit per task (minutes or HH:MM:SS; empty: the partition default)', value: slurmSettings.timeLimit, validateInput: checkTimeText });
+  const time = await vscode.window.showInputBox({
+    title: 'Regbench: time limit per task (minutes or HH:MM:SS; empty: the partition default)',
+    value: slurmSettings.timeLimit,
+    validateInput: checkTimeText,
+  });
   if (time === undefined) return undefined;
   const slurm = slurmOptionsOf({ partition, time, cpusPerTask: slurmSettings.cpusPerTask, gres: slurmSettings.gres, extraArgs: slurmSettings.extraArgs });
   const seeds = parseSeedList(seedsText);
@@ -127,8 +144,16 @@ async function askForm(variant: Variant): Promise<MatrixForm | undefined> {
 
 async function pickBenches(variant: Variant): Promise<BenchId[] | undefined> {
   const track = trackBenchmarks(variant.kind);
-  const items = BENCHMARKS.map((b) => ({ label: b.title, description: track.includes(b.id) ? undefined : 'not in its track', picked: track.includes(b.id), bench: b.id }));
-  const picked = await vscode.window.showQuickPick(items, { title: `Regbench: run ${path.basename(variant.path)} on Slurm: which benchmarks?`, canPickMany: true });
+  const items = BENCHMARKS.map((b) => ({
+    label: b.title,
+    description: track.includes(b.id) ? undefined : 'not in its track',
+    picked: track.includes(b.id),
+    bench: b.id,
+  }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Regbench: run ${path.basename(variant.path)} on Slurm: which benchmarks?`,
+    canPickMany: true,
+  });
   return picked?.map((p) => p.bench);
 }
 

@@ -47,9 +47,7 @@ export class RunStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const more = [running.length > 1 ? `+${running.length - 1} running` : '', waiting > 0 ? `+${waiting} queued` : '']
-      .filter(Boolean)
-      .join(', ');
+    const more = [running.length > 1 ? `+${running.length - 1} running` : '', waiting > 0 ? `+${waiting} queued` : ''].filter(Boolean).join(', ');
     this.item.text = `$(sync~spin) ${progressText(shown)}${more ? ` (${more})` : ''}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendText(shown.record.name);

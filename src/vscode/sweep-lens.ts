@@ -32,7 +32,12 @@ class SweepLensProvider implements vscode.CodeLensProvider {
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     return sweepLenses(document.uri.fsPath, document.getText()).map(({ constant: c, title }) => {
       const range = new vscode.Range(c.line, c.valueStart, c.line, c.valueEnd);
-      return new vscode.CodeLens(range, { title, command: SWEEP_CONSTANT_COMMAND, arguments: [document.uri.fsPath, c.name], tooltip: `Run or race ${c.name} over several values` });
+      return new vscode.CodeLens(range, {
+        title,
+        command: SWEEP_CONSTANT_COMMAND,
+        arguments: [document.uri.fsPath, c.name],
+        tooltip: `Run or race ${c.name} over several values`,
+      });
     });
   }
 }
@@ -61,7 +66,9 @@ export class SweepLens implements vscode.Disposable {
     const check = checkVariant(file, source);
     const c = findTopLevelConsts(source, engineForFile(file)).find((x) => x.name === nameArg);
     if (!check.ok || !c) {
-      void vscode.window.showErrorMessage(`Regbench: ${path.basename(file)}: ${check.ok ? `no top-level constant '${String(nameArg)}' with a number, string or boolean value` : check.reason}.`);
+      void vscode.window.showErrorMessage(
+        `Regbench: ${path.basename(file)}: ${check.ok ? `no top-level constant '${String(nameArg)}' with a number, string or boolean value` : check.reason}.`,
+      );
       return;
     }
     const values = await askSweepValues(c, file);
@@ -90,7 +97,9 @@ export class SweepLens implements vscode.Disposable {
     );
     if (!picked?.length) return;
     const settings = readSettings();
-    const budget = await vscode.window.showQuickPick([settings.defaultBudget, ...BUDGET_IDS.filter((b) => b !== settings.defaultBudget)], { title: 'Run sweep: budget' });
+    const budget = await vscode.window.showQuickPick([settings.defaultBudget, ...BUDGET_IDS.filter((b) => b !== settings.defaultBudget)], {
+      title: 'Run sweep: budget',
+    });
     if (!budget) return;
     let variants;
     try {

@@ -79,7 +79,11 @@ export class VariantCommands implements vscode.Disposable {
       title: `Regbench: name of the new ${what}`,
       prompt: `Creates ${path.join('variants', `<name>${path.extname(template.file)}`)} in ${path.basename(workspace)}`,
       value: freeVariantName(workspace, template),
-      validateInput: (value) => checkVariantName(value) ?? (fs.existsSync(variantTarget(workspace, value, template)) ? `variants/${value}${path.extname(template.file)} exists already; choose another name.` : undefined),
+      validateInput: (value) =>
+        checkVariantName(value) ??
+        (fs.existsSync(variantTarget(workspace, value, template))
+          ? `variants/${value}${path.extname(template.file)} exists already; choose another name.`
+          : undefined),
     });
     if (name === undefined) return undefined;
     let target: string;
@@ -87,7 +91,11 @@ export class VariantCommands implements vscode.Disposable {
       target = createVariant(workspace, name, template, this.typesDir);
     } catch (err) {
       const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
-      void vscode.window.showErrorMessage(exists ? `Regbench: variants/${name}${path.extname(template.file)} exists already; it was left as it is.` : `Regbench: could not create the variant: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(
+        exists
+          ? `Regbench: variants/${name}${path.extname(template.file)} exists already; it was left as it is.`
+          : `Regbench: could not create the variant: ${(err as Error).message}`,
+      );
       return undefined;
     }
     const uri = vscode.Uri.file(target);

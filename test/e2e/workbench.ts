@@ -45,9 +45,7 @@ function quickInputBox(page: Page): Locator {
 /** A visible row of the open quick pick whose label is exactly `label`. */
 export function quickPickRow(page: Page, label: string | RegExp): Locator {
   const exact = typeof label === 'string' ? new RegExp(`^${escapeRegExp(label)}$`) : label;
-  return page
-    .locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`)
-    .filter({ has: page.locator('.label-name', { hasText: exact }) });
+  return page.locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`).filter({ has: page.locator('.label-name', { hasText: exact }) });
 }
 
 /** The open quick pick's title (empty when it has none). */

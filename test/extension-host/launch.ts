@@ -92,8 +92,23 @@ async function startVsCodeServer(tmp: string, logFile: string): Promise<{ url: s
   const serverMain = path.join(cacheDir(), 'code-server', 'node_modules', 'code-server', 'lib', 'vscode', 'out', 'server-main.js');
   const profile = makeProfile(tmp, USER_SETTINGS);
   const port = await freePort();
-  const env = { ...process.env, HOME: profile.home, XDG_CONFIG_HOME: path.join(profile.home, '.config'), XDG_DATA_HOME: path.join(profile.home, '.local', 'share') };
-  const args = [serverMain, '--host', '127.0.0.1', '--port', String(port), '--without-connection-token', '--accept-server-license-terms', '--enable-smoke-test-driver', '--disable-telemetry'];
+  const env = {
+    ...process.env,
+    HOME: profile.home,
+    XDG_CONFIG_HOME: path.join(profile.home, '.config'),
+    XDG_DATA_HOME: path.join(profile.home, '.local', 'share'),
+  };
+  const args = [
+    serverMain,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--without-connection-token',
+    '--accept-server-license-terms',
+    '--enable-smoke-test-driver',
+    '--disable-telemetry',
+  ];
   args.push('--user-data-dir', profile.userDataDir, '--server-data-dir', profile.userDataDir, '--extensions-dir', profile.extensionsDir);
   const log = fs.openSync(logFile, 'a');
   const child = spawn(node, args, { env, detached: true, stdio: ['ignore', log, log] });
@@ -138,7 +153,15 @@ async function viaCodeServer(tmp: string, workspace: string, resultsFile: string
   const browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     env: { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'browser-config'), XDG_CACHE_HOME: path.join(tmp, 'browser-cache') } as Record<string, string>,
   });
   try {
@@ -155,7 +178,10 @@ async function viaCodeServer(tmp: string, workspace: string, resultsFile: string
     while (!fs.existsSync(resultsFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     const read = readResults(resultsFile);
     const browserLog = path.join(tmp, 'browser-console.log');
-    const log = [logFile, browserLog].filter((f) => fs.existsSync(f)).map((f) => tail(fs.readFileSync(f, 'utf8'), 20)).join('\n');
+    const log = [logFile, browserLog]
+      .filter((f) => fs.existsSync(f))
+      .map((f) => tail(fs.readFileSync(f, 'utf8'), 20))
+      .join('\n');
     return { host: `code-server ${codeServerVersion()} (VS Code ${read?.vscodeVersion ?? 'unknown'} server build)`, results: read?.results, log };
   } finally {
     await browser.close().catch(() => undefined);

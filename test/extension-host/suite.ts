@@ -53,7 +53,10 @@ const cases: [CaseName, () => Promise<void>][] = [
       const contributed = packageJSON.contributes.commands.map((c) => c.command);
       assert.ok(contributed.length > 20, `package.json lists only ${contributed.length} commands`);
       const registered = new Set(await vscode.commands.getCommands(true));
-      assert.deepEqual(contributed.filter((c) => !registered.has(c)), []);
+      assert.deepEqual(
+        contributed.filter((c) => !registered.has(c)),
+        [],
+      );
     },
   ],
   [
@@ -69,7 +72,10 @@ const cases: [CaseName, () => Promise<void>][] = [
         const t = (lenses ?? []).map((l) => l.command?.title ?? '');
         return t.some((x) => x.includes('ResNet-56/C100')) ? t : undefined;
       });
-      assert.ok(titles.some((t) => t.includes(expected)), `no lens says "${expected}": ${JSON.stringify(titles)}`);
+      assert.ok(
+        titles.some((t) => t.includes(expected)),
+        `no lens says "${expected}": ${JSON.stringify(titles)}`,
+      );
     },
   ],
   [

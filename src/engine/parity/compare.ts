@@ -32,7 +32,10 @@ export interface WorstOf {
 }
 
 /** The largest `measure` over named pairs, and which pair gave it. */
-export function worstOf(pairs: Iterable<{ name: string; a: ArrayLike<number>; b: ArrayLike<number> }>, measure: (a: ArrayLike<number>, b: ArrayLike<number>) => number): WorstOf {
+export function worstOf(
+  pairs: Iterable<{ name: string; a: ArrayLike<number>; b: ArrayLike<number> }>,
+  measure: (a: ArrayLike<number>, b: ArrayLike<number>) => number,
+): WorstOf {
   let result: WorstOf = { error: 0, worst: '' };
   for (const { name, a, b } of pairs) {
     const e = measure(a, b);

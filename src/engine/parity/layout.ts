@@ -53,7 +53,8 @@ export function torchToTfjs(kind: TensorKind, t: HostTensor): HostTensor {
 /** The TensorFlow.js-layout tensor of `kind` in PyTorch layout. */
 export function tfjsToTorch(kind: TensorKind, t: HostTensor): HostTensor {
   checkKind(kind, t, 'TensorFlow.js');
-  if (kind === 'depthwise' && t.shape[3] !== 1) throw new Error(`a depthwise conv weight in TensorFlow.js layout is [kh, kw, C, 1], got [${t.shape.join(', ')}]`);
+  if (kind === 'depthwise' && t.shape[3] !== 1)
+    throw new Error(`a depthwise conv weight in TensorFlow.js layout is [kh, kw, C, 1], got [${t.shape.join(', ')}]`);
   return applyPermutation(t, TO_TORCH[kind]);
 }
 

@@ -187,7 +187,14 @@ function startTorchSide(o: TorchSideStart): Promise<TorchSideResult> {
   );
 }
 
-function emptyReport(bench: ReturnType<typeof getBenchmark>, batch: number, seed: number, python: string, torch: TorchSideResult, backend: { backend: string; threads?: number }): ParityReport {
+function emptyReport(
+  bench: ReturnType<typeof getBenchmark>,
+  batch: number,
+  seed: number,
+  python: string,
+  torch: TorchSideResult,
+  backend: { backend: string; threads?: number },
+): ParityReport {
   return {
     bench: bench.id,
     arch: bench.arch,
@@ -227,25 +234,68 @@ function compareStep(model: Model, report: ParityReport, input: ReturnType<typeo
   let updates;
   try {
     step = trainStep({
-      model, params, momenta, batch: { images: x.data, labels: input.labels, size: batch },
-      lr: RECIPE.lr, momentum: RECIPE.momentum, weightDecay: RECIPE.weightDecay, numClasses, variant, config,
+      model,
+      params,
+      momenta,
+      batch: { images: x.data, labels: input.labels, size: batch },
+      lr: RECIPE.lr,
+      momentum: RECIPE.momentum,
+      weightDecay: RECIPE.weightDecay,
+      numClasses,
+      variant,
+      config,
     });
-    updates = stepUpdates(model.namedVariables().filter((v) => v.trainable), momenta, torch);
+    updates = stepUpdates(
+      model.namedVariables().filter((v) => v.trainable),
+      momenta,
+      torch,
+    );
   } finally {
     momenta.forEach((m) => m.dispose());
   }
   const after = afterStep(model.namedVariables(), torch.after);
-  const stats = worstOf(after.filter((p) => !p.trainable), maxRelativeDiff);
+  const stats = worstOf(
+    after.filter((p) => !p.trainable),
+    maxRelativeDiff,
+  );
   checks.push(check('bn-running-stats', 'BN running stats after a train forward', stats.error, 'relative', stats.worst));
   const ceError = Math.abs(step.ce - torch.ce) / Math.max(Math.abs(torch.ce), Number.MIN_VALUE);
   const termError = Math.abs(step.term - torch.term) / Math.max(Math.abs(torch.term), Number.MIN_VALUE);
   checks.push(
-    check('step-loss', 'step loss: cross-entropy, term', Math.max(ceError, termError), 'relative', ceError >= termError ? 'cross-entropy' : 'term', `PyTorch: ce ${torch.ce.toPrecision(7)}, term ${torch.term.toPrecision(7)}; TensorFlow.js: ce ${step.ce.toPrecision(7)}, term ${step.term.toPrecision(7)}`),
+    check(
+      'step-loss',
+      'step loss: cross-entropy, term',
+      Math.max(ceError, termError),
+      'relative',
+      ceError >= termError ? 'cross-entropy' : 'term',
+      `PyTorch: ce ${torch.ce.toPrecision(7)}, term ${torch.term.toPrecision(7)}; TensorFlow.js: ce ${step.ce.toPrecision(7)}, term ${step.term.toPrecision(7)}`,
+    ),
   );
   const update = worstOf(updates, maxRelativeDiff);
-  checks.push(check('step-update', 'step update (grad + decay) per tensor', update.error, 'relative', update.worst, `nearest ReLU/ReLU6 input to a kink: ${torch.reluMargin.margin.toExponential(2)} away (${torch.reluMargin.at})`));
-  const moved = worstOf(after.filter((p) => p.trainable), maxAbsDiff);
-  checks.push(check('step-params', 'parameters after one SGD step', moved.error, 'absolute', moved.worst, `largest parameter change of the step ${report.stepMagnitude.toExponential(2)}`));
+  checks.push(
+    check(
+      'step-update',
+      'step update (grad + decay) per tensor',
+      update.error,
+      'relative',
+      update.worst,
+      `nearest ReLU/ReLU6 input to a kink: ${torch.reluMargin.margin.toExponential(2)} away (${torch.reluMargin.at})`,
+    ),
+  );
+  const moved = worstOf(
+    after.filter((p) => p.trainable),
+    maxAbsDiff,
+  );
+  checks.push(
+    check(
+      'step-params',
+      'parameters after one SGD step',
+      moved.error,
+      'absolute',
+      moved.worst,
+      `largest parameter change of the step ${report.stepMagnitude.toExponential(2)}`,
+    ),
+  );
   return checks;
 }
 
@@ -281,15 +331,26 @@ function compareState(variables: NamedVariable[], torch: TorchStateEntry[]): Par
     }
     const expected = tfjsShapeOf(e.kind, e.shape);
     if (expected.join(',') !== v.variable.shape.join(',')) {
-      problems.push({ name: e.name, text: `${e.name}: PyTorch [${e.shape.join(', ')}] (${e.kind}) is [${expected.join(', ')}] in TensorFlow.js layout, the model has [${v.variable.shape.join(', ')}]` });
+      problems.push({
+        name: e.name,
+        text: `${e.name}: PyTorch [${e.shape.join(', ')}] (${e.kind}) is [${expected.join(', ')}] in TensorFlow.js layout, the model has [${v.variable.shape.join(', ')}]`,
+      });
     }
     if (e.trainable !== v.trainable) {
-      problems.push({ name: e.name, text: `${e.name}: a ${e.trainable ? 'parameter' : 'buffer'} in PyTorch, a ${v.trainable ? 'parameter' : 'buffer'} in TensorFlow.js` });
+      problems.push({
+        name: e.name,
+        text: `${e.name}: a ${e.trainable ? 'parameter' : 'buffer'} in PyTorch, a ${v.trainable ? 'parameter' : 'buffer'} in TensorFlow.js`,
+      });
     }
   }
-  for (const v of variables) if (!torchNames.has(v.name)) problems.push({ name: v.name, text: `only in TensorFlow.js: ${v.name} [${v.variable.shape.join(', ')}]` });
+  for (const v of variables)
+    if (!torchNames.has(v.name)) problems.push({ name: v.name, text: `only in TensorFlow.js: ${v.name} [${v.variable.shape.join(', ')}]` });
   if (!problems.length) return check('state', 'state_dict names, shapes, roles', 0, 'count', undefined, `${torch.length} tensors`);
-  const shown = problems.slice(0, 10).map((p) => p.text).join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
+  const shown =
+    problems
+      .slice(0, 10)
+      .map((p) => p.text)
+      .join('; ') + (problems.length > 10 ? `; and ${problems.length - 10} more` : '');
   return check('state', 'state_dict names, shapes, roles', problems.length, 'count', problems[0].name, shown);
 }
 
@@ -348,8 +409,11 @@ function changeMagnitude(torch: TorchSideResult, trainable: boolean): number {
 
 /** templates/ of the repository or the installed extension: beside dist/, or the working folder. */
 function findTemplates(explicit?: string): string {
-  const candidates = explicit ? [explicit] : [path.join(__dirname, '..', 'templates'), path.join(__dirname, '..', '..', 'templates'), path.join(process.cwd(), 'templates')];
+  const candidates = explicit
+    ? [explicit]
+    : [path.join(__dirname, '..', 'templates'), path.join(__dirname, '..', '..', 'templates'), path.join(process.cwd(), 'templates')];
   const found = candidates.find((d) => fs.existsSync(path.join(d, TS_REGULARIZER)) && fs.existsSync(path.join(d, PY_REGULARIZER)));
-  if (!found) throw new Error(`the parity step uses the confidence penalty templates (${TS_REGULARIZER}, ${PY_REGULARIZER}); none found in ${candidates.join(', ')}`);
+  if (!found)
+    throw new Error(`the parity step uses the confidence penalty templates (${TS_REGULARIZER}, ${PY_REGULARIZER}); none found in ${candidates.join(', ')}`);
   return found;
 }

@@ -110,7 +110,8 @@ export async function runTorchSide(request: TorchSideRequest, opts: TorchSideOpt
   const values = readFloat32File(answer.tensorsPath);
   const tensor = (t: RawTensor, what: string): HostTensor => {
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (t.offset + size > values.length) throw new Error(`${what}: [${t.offset}, ${t.offset + size}) lies outside ${answer.tensorsPath} (${values.length} values)`);
+    if (t.offset + size > values.length)
+      throw new Error(`${what}: [${t.offset}, ${t.offset + size}) lies outside ${answer.tensorsPath} (${values.length} values)`);
     return { data: values.subarray(t.offset, t.offset + size), shape: t.shape };
   };
   const entries = (raw: RawEntry[]): TorchStateEntry[] =>
@@ -160,7 +161,12 @@ function runChild(opts: TorchSideOptions, input: string): Promise<{ stdout: stri
       if (pending && opts.onStderr) opts.onStderr(pending);
       // A failing script still answers with {"error": ...}, which the caller reports.
       if (code === 0 || stdout.trim()) resolve({ stdout, stderr });
-      else reject(new Error(`${opts.python} ${opts.script} ${signal === 'SIGKILL' ? `was stopped after ${timeoutMs / 1000} s` : `exited with ${signal ?? code}`}${stderr.trim() ? `:\n${tail(stderr)}` : ''}`));
+      else
+        reject(
+          new Error(
+            `${opts.python} ${opts.script} ${signal === 'SIGKILL' ? `was stopped after ${timeoutMs / 1000} s` : `exited with ${signal ?? code}`}${stderr.trim() ? `:\n${tail(stderr)}` : ''}`,
+          ),
+        );
     });
     child.stdin.on('error', () => {
       // The child may exit before reading its request (e.g. a broken interpreter); 'close' reports it.

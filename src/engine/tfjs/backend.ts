@@ -122,13 +122,19 @@ async function startNative(pkg: string, needGpu: boolean): Promise<BackendInfo> 
     native = runtimeRequire(pkg) as NativeTfjsPackage;
   } catch (e) {
     const message = String(e instanceof Error ? e.message : e);
-    throw new Error(`backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: ${explainTfjsNodeFailure(pkg, message, { node: process.versions.node, electron: process.versions.electron })}`, { cause: e });
+    throw new Error(
+      `backend '${needGpu ? 'tensorflow-gpu' : 'tensorflow'}' unavailable: ${explainTfjsNodeFailure(pkg, message, { node: process.versions.node, electron: process.versions.electron })}`,
+      { cause: e },
+    );
   }
   if (!(await tf.setBackend('tensorflow'))) throw new Error(`backend 'tensorflow' from ${pkg} failed to start`);
   if (needGpu) {
     // tfjs-node-gpu silently runs on the CPU when CUDA is missing; the backend says which.
     const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
-    if (!usingGpu) throw new Error(`backend 'tensorflow-gpu' unavailable: ${pkg} loaded but found no usable GPU: it needs an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 (it runs on the CPU otherwise); or use --backend wasm+native`);
+    if (!usingGpu)
+      throw new Error(
+        `backend 'tensorflow-gpu' unavailable: ${pkg} loaded but found no usable GPU: it needs an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 (it runs on the CPU otherwise); or use --backend wasm+native`,
+      );
   }
   const versions: Record<string, string> = { 'tfjs-core': tf.version_core };
   for (const [k, v] of Object.entries(native.version ?? {})) versions[k] = String(v);
@@ -154,7 +160,10 @@ async function startWasm(): Promise<BackendInfo> {
     return wasmStarted;
   }
   const dir = findWasmDir();
-  if (!dir) throw new Error(`backend 'wasm' unavailable: no ${WASM_FILES[2]} beside the bundle or in node_modules/@tensorflow/tfjs-backend-wasm/dist (run \`node scripts/build.mjs\`)`);
+  if (!dir)
+    throw new Error(
+      `backend 'wasm' unavailable: no ${WASM_FILES[2]} beside the bundle or in node_modules/@tensorflow/tfjs-backend-wasm/dist (run \`node scripts/build.mjs\`)`,
+    );
   // For the stock loader, which stays registered unless the threaded module comes up.
   setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
   const wanted = Math.max(1, availableParallelism());
@@ -165,7 +174,8 @@ async function startWasm(): Promise<BackendInfo> {
     } catch (e) {
       // Single-threaded wasm then; thread scripts refused as untrusted, or that could not be
       // written (a read-only home: set XDG_CACHE_HOME), say why in one line.
-      if (e instanceof UntrustedPathError || (e as NodeJS.ErrnoException).code) process.stderr.write(`regbench: threaded wasm not started: ${(e as Error).message}\n`);
+      if (e instanceof UntrustedPathError || (e as NodeJS.ErrnoException).code)
+        process.stderr.write(`regbench: threaded wasm not started: ${(e as Error).message}\n`);
       module = null;
     }
   }
@@ -177,12 +187,16 @@ async function startWasm(): Promise<BackendInfo> {
     // A disposed backend (tf.engine().reset(), tf.removeBackend) has ended its module's threads
     // and cannot be revived: every later instance gets a module of its own, instantiated
     // asynchronously (as tfjs' own wasm loader does; `await tf.ready()` before sync ops).
-    tf.registerBackend('wasm', () => {
-      const ready = first;
-      first = null;
-      if (ready) return threadedBackend(ready);
-      return instantiateThreadedWasm(dir, wanted).then(threadedBackend);
-    }, 2);
+    tf.registerBackend(
+      'wasm',
+      () => {
+        const ready = first;
+        first = null;
+        if (ready) return threadedBackend(ready);
+        return instantiateThreadedWasm(dir, wanted).then(threadedBackend);
+      },
+      2,
+    );
   }
   if (!(await tf.setBackend('wasm'))) throw new Error(`backend 'wasm' failed to start from ${dir}`);
   if (module) threads = module.tfjs.getThreadsCount();

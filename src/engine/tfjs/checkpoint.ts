@@ -202,12 +202,27 @@ export function writeCheckpoint(owner: CheckpointOwner, model: Model, snapshot: 
 function metaFor(owner: CheckpointOwner, state: TrainState, data: Pick<CheckpointMeta, 'file' | 'bytes' | 'sha256' | 'weightsSha256'>): CheckpointMeta {
   const { spec } = owner;
   return {
-    format: CHECKPOINT_FORMAT, engine: 'tfjs', regbenchVersion, engineVersions: owner.engineVersions,
-    backend: owner.backend, threads: owner.threads ?? null, microBatch: owner.microBatch ?? null,
-    bench: spec.bench, arch: spec.arch, variantHash: spec.variantHash, seed: spec.seed, epochs: spec.epochs,
-    trainSubset: spec.trainSubset, testSubset: spec.testSubset, budget: spec.budget,
-    epoch: state.epoch, step: state.step, ...data,
-    bestTestAcc: state.best, finalTestAcc: state.final, time: new Date().toISOString(),
+    format: CHECKPOINT_FORMAT,
+    engine: 'tfjs',
+    regbenchVersion,
+    engineVersions: owner.engineVersions,
+    backend: owner.backend,
+    threads: owner.threads ?? null,
+    microBatch: owner.microBatch ?? null,
+    bench: spec.bench,
+    arch: spec.arch,
+    variantHash: spec.variantHash,
+    seed: spec.seed,
+    epochs: spec.epochs,
+    trainSubset: spec.trainSubset,
+    testSubset: spec.testSubset,
+    budget: spec.budget,
+    epoch: state.epoch,
+    step: state.step,
+    ...data,
+    bestTestAcc: state.best,
+    finalTestAcc: state.final,
+    time: new Date().toISOString(),
   };
 }
 
@@ -238,12 +253,20 @@ export function loadCheckpoint(owner: CheckpointOwner, model: Model): LoadedChec
   const differences = compareOwner(meta, owner);
   if (differences.length) {
     const hint = resumeHint(meta, differences);
-    throw new CheckpointError(`refusing checkpoint ${metaFile}: it belongs to another run (${differences.join('; ')}); ${hint ? `${hint}, or ` : ''}${startOver}`, metaFile);
+    throw new CheckpointError(
+      `refusing checkpoint ${metaFile}: it belongs to another run (${differences.join('; ')}); ${hint ? `${hint}, or ` : ''}${startOver}`,
+      metaFile,
+    );
   }
   const dataFile = path.join(dir, path.basename(String(meta.file)));
   const data = readVerified(dataFile, meta, startOver);
   const { state, momenta } = restore(data, model, dataFile, startOver);
-  const warnings = (meta.threads ?? null) !== (owner.threads ?? null) ? [`checkpoint ${metaFile} was written with ${meta.threads ?? '?'} threads, this worker uses ${owner.threads ?? '?'}: the results may differ in the last bits from an uninterrupted run`] : [];
+  const warnings =
+    (meta.threads ?? null) !== (owner.threads ?? null)
+      ? [
+          `checkpoint ${metaFile} was written with ${meta.threads ?? '?'} threads, this worker uses ${owner.threads ?? '?'}: the results may differ in the last bits from an uninterrupted run`,
+        ]
+      : [];
   return { meta, state, momenta, warnings };
 }
 
@@ -281,7 +304,10 @@ function resumeHint(meta: CheckpointMeta, differences: readonly string[]): strin
 
 /** Versions as sorted "name version" pairs: comparable and readable. */
 function versionsText(o: Record<string, string> | undefined): string {
-  return Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k} ${v}`).join(', ');
+  return Object.entries(o ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 function readVerified(dataFile: string, meta: CheckpointMeta, startOver: string): Buffer {
@@ -289,7 +315,10 @@ function readVerified(dataFile: string, meta: CheckpointMeta, startOver: string)
   try {
     data = fs.readFileSync(dataFile);
   } catch (err) {
-    throw new CheckpointError(`refusing checkpoint ${dataFile}: last.json names it but it cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${startOver}`, dataFile);
+    throw new CheckpointError(
+      `refusing checkpoint ${dataFile}: last.json names it but it cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${startOver}`,
+      dataFile,
+    );
   }
   const sha = createHash('sha256').update(data).digest('hex');
   if (data.length !== meta.bytes || sha !== meta.sha256) {
@@ -308,7 +337,8 @@ function parseHeader(data: Buffer, dataFile: string, startOver: string): { heade
   const length = data.readUInt32LE(MAGIC.length);
   const jsonEnd = MAGIC.length + 4 + length;
   const header = JSON.parse(data.subarray(MAGIC.length + 4, jsonEnd).toString('utf8')) as Header;
-  if (header.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`refusing checkpoint ${dataFile}: format ${header.format}, this engine reads ${CHECKPOINT_FORMAT}; ${startOver}`, dataFile);
+  if (header.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`refusing checkpoint ${dataFile}: format ${header.format}, this engine reads ${CHECKPOINT_FORMAT}; ${startOver}`, dataFile);
   return { header, valuesStart: jsonEnd + ((4 - (jsonEnd % 4)) % 4) };
 }
 
@@ -328,7 +358,10 @@ function restore(data: Buffer, model: Model, dataFile: string, startOver: string
   if (describe(saved) !== describe(vars.map((v) => ({ name: v.name, shape: v.variable.shape })))) {
     const firstBad = vars.findIndex((v, i) => !saved[i] || saved[i].name !== v.name || saved[i].shape.join() !== v.variable.shape.join());
     const at = firstBad >= 0 ? `first difference at ${vars[firstBad].name}` : `the checkpoint has ${saved.length - vars.length} more`;
-    throw new CheckpointError(`refusing checkpoint ${dataFile}: its ${saved.length} model variables do not match this model's ${vars.length} (${at}); ${startOver}`, dataFile);
+    throw new CheckpointError(
+      `refusing checkpoint ${dataFile}: its ${saved.length} model variables do not match this model's ${vars.length} (${at}); ${startOver}`,
+      dataFile,
+    );
   }
   const momenta = header.tensors.filter((t) => t.group === 'momentum').map((e) => valuesOf(data, valuesStart, e) as Float32Array);
   saved.forEach((e, i) => {

@@ -49,7 +49,13 @@ export function uninstallFreeingBackprop(): void {
   if (engine.gradients.freeing) delete (engine as Partial<EngineInternals>).gradients;
 }
 
-function gradients(engine: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor | undefined, allowNoGradients: boolean): { value: tf.Tensor; grads: Gradients } {
+function gradients(
+  engine: EngineInternals,
+  f: () => tf.Tensor,
+  xs: tf.Tensor[],
+  dy: tf.Tensor | undefined,
+  allowNoGradients: boolean,
+): { value: tf.Tensor; grads: Gradients } {
   if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
   if (dy && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
   engine.startTape();
@@ -87,8 +93,12 @@ function backpropNode(engine: EngineInternals, node: TapeNode, grads: Map<number
     if (!(name in inputGradients)) throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(inputGradients)}.`);
     let dx = engine.tidy('grad', () => inputGradients[name]());
     const x = node.inputs[name];
-    if (dx.dtype !== 'float32') throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
-    if (!tf.util.arraysEqual(dx.shape, x.shape)) throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`);
+    if (dx.dtype !== 'float32')
+      throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
+    if (!tf.util.arraysEqual(dx.shape, x.shape))
+      throw new Error(
+        `Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`,
+      );
     // A gradient function may hand back its dy or a saved tensor itself; both are freed below.
     if (dys.includes(dx) || node.saved?.includes(dx)) dx = dx.clone();
     const current = grads.get(x.id);

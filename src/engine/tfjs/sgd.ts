@@ -34,7 +34,9 @@ export function applySgd(params: tf.Variable[], momenta: tf.Variable[], grads: t
 
 function fusedKernelFits(params: tf.Variable[], momenta: tf.Variable[], grads: tf.Tensor[]): boolean {
   if (params.length === 0 || tf.getKernel(SGD_UPDATE, tf.getBackend()) === undefined) return false;
-  return params.every((p, i) => p.dtype === 'float32' && momenta[i].dtype === 'float32' && grads[i].dtype === 'float32' && p.size === grads[i].size && p.size === momenta[i].size);
+  return params.every(
+    (p, i) => p.dtype === 'float32' && momenta[i].dtype === 'float32' && grads[i].dtype === 'float32' && p.size === grads[i].size && p.size === momenta[i].size,
+  );
 }
 
 function fusedUpdate(params: tf.Variable[], momenta: tf.Variable[], grads: tf.Tensor[], s: SgdSettings): void {

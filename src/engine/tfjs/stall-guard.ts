@@ -105,7 +105,12 @@ export class StallGuard {
       if (!node || !node.callFrame.url) continue;
       const hottest = [...(node.positionTicks ?? [])].sort((a, b) => b.ticks - a.ticks)[0];
       const cf = node.callFrame;
-      frames.push({ functionName: cf.functionName, url: cf.url, line: frames.length === 0 && hottest ? hottest.line : cf.lineNumber + 1, column: cf.columnNumber + 1 });
+      frames.push({
+        functionName: cf.functionName,
+        url: cf.url,
+        line: frames.length === 0 && hottest ? hottest.line : cf.lineNumber + 1,
+        column: cf.columnNumber + 1,
+      });
     }
     return frames;
   }

@@ -129,7 +129,13 @@ export function checkedNormFactory(variant: Variant & { CustomNorm: NonNullable<
     try {
       layer = new variant.CustomNorm(numFeatures);
     } catch (err) {
-      throw new VariantError(`${variant.path}: new CustomNorm(${numFeatures}) failed: ${(err as Error).message}`, variant.path, undefined, undefined, (err as Error).stack);
+      throw new VariantError(
+        `${variant.path}: new CustomNorm(${numFeatures}) failed: ${(err as Error).message}`,
+        variant.path,
+        undefined,
+        undefined,
+        (err as Error).stack,
+      );
     }
     if (typeof layer.apply !== 'function') {
       throw new VariantError(`${variant.path}: CustomNorm must have a method apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D`, variant.path);
@@ -156,7 +162,10 @@ function checkedNormOutput(where: string, file: string, x: tf.Tensor4D, y: unkno
   if (!training) {
     const bad = tf.tidy(() => tf.logicalAnd(tf.all(tf.isFinite(x)), tf.logicalNot(tf.all(tf.isFinite(out)))).dataSync()[0]);
     if (bad) {
-      throw new VariantError(`${where} returned NaN or Inf in evaluation mode (training=false) for finite input; check its evaluation branch (running statistics)`, file);
+      throw new VariantError(
+        `${where} returned NaN or Inf in evaluation mode (training=false) for finite input; check its evaluation branch (running statistics)`,
+        file,
+      );
     }
   }
   return out;
@@ -203,13 +212,21 @@ function startRun(opts: TrainOptions): Run {
   const stepsPerEpoch = Math.ceil(opts.data.trainImages / opts.spec.recipe.batchSize);
   const params = opts.model.trainableVariables();
   const saved = opts.start?.momenta;
-  if (saved && saved.length !== params.length) throw new Error(`the checkpoint has ${saved.length} momentum buffers, the model ${params.length} trainable variables`);
+  if (saved && saved.length !== params.length)
+    throw new Error(`the checkpoint has ${saved.length} momentum buffers, the model ${params.length} trainable variables`);
   const momenta = params.map((p, i) => tf.variable(saved ? tf.tensor(saved[i], p.shape, 'float32') : tf.zerosLike(p), false));
   const start = opts.start?.state;
   const state: TrainState = start ? { ...start, sums: { ...start.sums } } : { epoch: 0, step: 0, globalStep: 0, sums: zeroSums(), best: null, final: null };
   return {
-    opts, stepsPerEpoch, totalSteps: stepsPerEpoch * opts.spec.epochs, params, momenta, state,
-    leaks: new LeakMonitor(opts.variant?.path), epochStarted: Date.now(), trainSeconds: 0,
+    opts,
+    stepsPerEpoch,
+    totalSteps: stepsPerEpoch * opts.spec.epochs,
+    params,
+    momenta,
+    state,
+    leaks: new LeakMonitor(opts.variant?.path),
+    epochStarted: Date.now(),
+    trainSeconds: 0,
   };
 }
 
@@ -239,12 +256,21 @@ async function trainEpoch(run: Run): Promise<boolean> {
   const seenBefore = state.sums.seen;
   let lastProgress = Date.now();
   for (const batch of opts.data.trainBatches(state.epoch, state.step)) {
-    const r = guarded(run, () => trainStep({
-      model: opts.model, params: run.params, momenta: run.momenta, batch,
-      lr: cosineLr(spec.recipe.lr, state.globalStep, run.totalSteps), momentum: spec.recipe.momentum, weightDecay: spec.recipe.weightDecay,
-      numClasses: spec.numClasses, variant: opts.variant, microBatch: opts.microBatch,
-      config: { numClasses: spec.numClasses, epoch: state.epoch, totalEpochs: spec.epochs, step: state.step, stepsPerEpoch: run.stepsPerEpoch },
-    }));
+    const r = guarded(run, () =>
+      trainStep({
+        model: opts.model,
+        params: run.params,
+        momenta: run.momenta,
+        batch,
+        lr: cosineLr(spec.recipe.lr, state.globalStep, run.totalSteps),
+        momentum: spec.recipe.momentum,
+        weightDecay: spec.recipe.weightDecay,
+        numClasses: spec.numClasses,
+        variant: opts.variant,
+        microBatch: opts.microBatch,
+        config: { numClasses: spec.numClasses, epoch: state.epoch, totalEpochs: spec.epochs, step: state.step, stepsPerEpoch: run.stepsPerEpoch },
+      }),
+    );
     recordStep(run, r, batch.size);
     opts.afterStep?.();
     run.leaks.afterStep(state.epoch, state.step);
@@ -283,12 +309,26 @@ function stallError(err: StallError, run: Run): Error {
   const frame = variant ? variantFrameOf(err.frames, variant.compiledName) : undefined;
   if (!variant || !frame) {
     const inner = err.frames.find((f) => f.functionName && !f.url.startsWith('wasm://'))?.functionName ?? 'the engine';
-    const hint = /dispose|malloc|makeOutput|write/i.test(inner) ? '; memory management never returned, which on the wasm backend means its 4 GB heap is full: REGBENCH_MICRO_BATCH=16 computes each batch in smaller slices' : '';
-    return new VariantError(`${err.message} ${at}; it was not in the variant's code when stopped but in ${inner}${hint}`, variant?.path ?? 'the engine', undefined, undefined, stack);
+    const hint = /dispose|malloc|makeOutput|write/i.test(inner)
+      ? '; memory management never returned, which on the wasm backend means its 4 GB heap is full: REGBENCH_MICRO_BATCH=16 computes each batch in smaller slices'
+      : '';
+    return new VariantError(
+      `${err.message} ${at}; it was not in the variant's code when stopped but in ${inner}${hint}`,
+      variant?.path ?? 'the engine',
+      undefined,
+      undefined,
+      stack,
+    );
   }
   const loc = variant.locateCompiled(frame.line, frame.column);
   const where = `${variant.path}${loc.line ? `:${loc.line}` : ''}`;
-  return new VariantError(`${where}: ${err.message} ${at}; it was in ${frame.functionName || 'the variant'} at line ${loc.line ?? '?'}`, variant.path, loc.line, loc.column, stack);
+  return new VariantError(
+    `${where}: ${err.message} ${at}; it was in ${frame.functionName || 'the variant'} at line ${loc.line ?? '?'}`,
+    variant.path,
+    loc.line,
+    loc.column,
+    stack,
+  );
 }
 
 /** Checks a step's values and adds them to the epoch's sums; advances the step counters. */
@@ -316,8 +356,14 @@ function recordStep(run: Run, r: StepResult, size: number): void {
 function emitProgress(run: Run, imagesPerSec: number): void {
   const { state, opts } = run;
   opts.emit({
-    type: 'progress', runId: opts.spec.runId, time: new Date().toISOString(),
-    epoch: state.epoch, step: state.step, steps: run.stepsPerEpoch, loss: state.sums.loss / state.sums.seen, imagesPerSec,
+    type: 'progress',
+    runId: opts.spec.runId,
+    time: new Date().toISOString(),
+    epoch: state.epoch,
+    step: state.step,
+    steps: run.stepsPerEpoch,
+    loss: state.sums.loss / state.sums.seen,
+    imagesPerSec,
   });
 }
 
@@ -334,9 +380,17 @@ function endEpoch(run: Run): void {
   state.best = state.best === null ? test.acc : Math.max(state.best, test.acc);
   const s = state.sums;
   opts.emit({
-    type: 'epoch', runId: spec.runId, time: new Date().toISOString(), epoch: state.epoch, totalEpochs: spec.epochs,
-    trainLoss: s.loss / s.seen, trainCe: s.ce / s.seen, regTerm: s.term / s.seen, trainAcc: (100 * s.correct) / s.seen,
-    testLoss: test.loss, testAcc: test.acc,
+    type: 'epoch',
+    runId: spec.runId,
+    time: new Date().toISOString(),
+    epoch: state.epoch,
+    totalEpochs: spec.epochs,
+    trainLoss: s.loss / s.seen,
+    trainCe: s.ce / s.seen,
+    regTerm: s.term / s.seen,
+    trainAcc: (100 * s.correct) / s.seen,
+    testLoss: test.loss,
+    testAcc: test.acc,
     lr: cosineLr(spec.recipe.lr, state.epoch * run.stepsPerEpoch, run.totalSteps),
     seconds: (Date.now() - run.epochStarted) / 1000,
     trainImagesPerSec: s.seen / Math.max(1e-3, run.trainSeconds),

@@ -69,7 +69,17 @@ class Session {
 
   end(status: 'completed' | 'failed' | 'diverged' | 'interrupted', reason?: string): void {
     const { best, final, epochsCompleted } = this;
-    emit({ type: 'run-end', runId: this.spec.runId, time: this.now(), status, bestTestAcc: best, finalTestAcc: final, epochsCompleted, seconds: (Date.now() - this.started) / 1000, reason });
+    emit({
+      type: 'run-end',
+      runId: this.spec.runId,
+      time: this.now(),
+      status,
+      bestTestAcc: best,
+      finalTestAcc: final,
+      epochsCompleted,
+      seconds: (Date.now() - this.started) / 1000,
+      reason,
+    });
   }
 
   /** Reports an error and a failed (or diverged) run-end; returns the exit code. */
@@ -207,7 +217,16 @@ function checkpointWriter(s: Session, p: Prepared): (snapshot: TrainSnapshot) =>
   const owner = ownerOf(s, p);
   return (snapshot) => {
     const { meta, seconds } = writeCheckpoint(owner, p.model, snapshot);
-    emit({ type: 'checkpoint', runId: s.spec.runId, time: s.now(), epoch: meta.epoch, step: meta.step, bytes: meta.bytes, seconds, weightsSha256: meta.weightsSha256 });
+    emit({
+      type: 'checkpoint',
+      runId: s.spec.runId,
+      time: s.now(),
+      epoch: meta.epoch,
+      step: meta.step,
+      bytes: meta.bytes,
+      seconds,
+      weightsSha256: meta.weightsSha256,
+    });
   };
 }
 
@@ -260,7 +279,11 @@ function failTraining(s: Session, p: Prepared, err: unknown): number {
   // tfjs-wasm reports an exhausted 4 GB heap as a broken function table, not as out-of-memory.
   if (p.backend.backend.startsWith('wasm') && /null function or function signature mismatch|out of memory|memory access out of bounds/i.test(message)) {
     const slice = p.microBatch ?? s.spec.recipe.batchSize;
-    return s.fail('internal', `the wasm backend ran out of memory (its heap is limited to 4 GB) training ${s.spec.arch} with gradient slices of ${slice}; set REGBENCH_MICRO_BATCH=${Math.max(8, slice / 2)} or use a native backend`, { detail: (err as Error).stack });
+    return s.fail(
+      'internal',
+      `the wasm backend ran out of memory (its heap is limited to 4 GB) training ${s.spec.arch} with gradient slices of ${slice}; set REGBENCH_MICRO_BATCH=${Math.max(8, slice / 2)} or use a native backend`,
+      { detail: (err as Error).stack },
+    );
   }
   return s.fail('internal', `engine error: ${message}`, { detail: (err as Error).stack });
 }

@@ -102,13 +102,15 @@ exit "$rc"
 export function batchScript(input: BatchScriptInput): string {
   if (!input.runIds.length) throw new Error('a matrix needs at least one run');
   const runs = input.runIds.map(shellQuote).join(' ');
-  return [
-    '#!/bin/bash',
-    ...directives(input),
-    `# Regbench matrix ${input.matrixDir}: task i runs RUNS[i] (also in tasks.json).`,
-    `RUNS=(${runs})`,
-    `NODE=${shellQuote(input.node)}`,
-    `CLI=${shellQuote(input.cli)}`,
-    `WORKSPACE=${shellQuote(input.workspace)}`,
-  ].join('\n') + BODY;
+  return (
+    [
+      '#!/bin/bash',
+      ...directives(input),
+      `# Regbench matrix ${input.matrixDir}: task i runs RUNS[i] (also in tasks.json).`,
+      `RUNS=(${runs})`,
+      `NODE=${shellQuote(input.node)}`,
+      `CLI=${shellQuote(input.cli)}`,
+      `WORKSPACE=${shellQuote(input.workspace)}`,
+    ].join('\n') + BODY
+  );
 }

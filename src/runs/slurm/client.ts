@@ -23,7 +23,10 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 /** The first meaningful line of a client's error output, without the "sbatch: error:" prefix. */
 export function oneLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const best = lines.find((l) => /error/i.test(l)) ?? lines[0] ?? '';
   return best.replace(/^\w+: (error: )?/, '').slice(0, 300);
 }
@@ -46,13 +49,18 @@ export function runSlurmCommand(command: string, args: string[], opts: SlurmClie
     child.stdin.end(input ?? '');
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const why = err.code === 'ENOENT' ? `${command} not found on PATH: is this a Slurm login node (or is slurm-client installed)?` : `${command}: ${err.message}`;
+      const why =
+        err.code === 'ENOENT' ? `${command} not found on PATH: is this a Slurm login node (or is slurm-client installed)?` : `${command}: ${err.message}`;
       reject(new SlurmError(why));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
       if (timedOut) {
-        reject(new SlurmError(`${command} did not answer within ${Math.round(timeoutMs / 1000)} s: is the Slurm controller reachable (SLURM_CONF=${(opts.env ?? process.env).SLURM_CONF ?? 'unset'})?`));
+        reject(
+          new SlurmError(
+            `${command} did not answer within ${Math.round(timeoutMs / 1000)} s: is the Slurm controller reachable (SLURM_CONF=${(opts.env ?? process.env).SLURM_CONF ?? 'unset'})?`,
+          ),
+        );
       } else if (code !== 0) {
         reject(new SlurmError(`${command} failed: ${oneLine(stderr || stdout) || `exit code ${code}`}`));
       } else {

@@ -99,9 +99,13 @@ export function cancelTargets(store: RunStore, target: string): { matrix: Matrix
   const matrices = listMatrices(store);
   const whole = matrices.find((m) => m.jobId === target);
   if (whole) return { matrix: whole, tasks: whole.runIds.map((_, i) => i) };
-  const hits = matrices.flatMap((m) => m.runIds.map((id, i) => ({ m, id, i }))).filter((h) => h.id === target || h.id.startsWith(target) || h.id.endsWith(target));
+  const hits = matrices
+    .flatMap((m) => m.runIds.map((id, i) => ({ m, id, i })))
+    .filter((h) => h.id === target || h.id.startsWith(target) || h.id.endsWith(target));
   if (hits.length === 1) return { matrix: hits[0].m, tasks: [hits[0].i] };
-  throw new Error(hits.length ? `'${target}' matches ${hits.length} runs; give more of the id` : `'${target}' is neither a submitted job id nor a run of a Slurm matrix`);
+  throw new Error(
+    hits.length ? `'${target}' matches ${hits.length} runs; give more of the id` : `'${target}' is neither a submitted job id nor a run of a Slurm matrix`,
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -53,7 +53,10 @@ export function matrixRequests(req: MatrixRequest): RunRequest[] {
 }
 
 function jobName(variantPath: string): string {
-  return `regbench-${path.basename(variantPath).replace(/\.\w+$/, '').replace(/[^\w.-]/g, '_')}`;
+  return `regbench-${path
+    .basename(variantPath)
+    .replace(/\.\w+$/, '')
+    .replace(/[^\w.-]/g, '_')}`;
 }
 
 /** The script `--dry-run` prints: checked like a real submission, but nothing is created. */
@@ -104,9 +107,21 @@ function prepareMatrix(req: MatrixRequest, opts: SubmitOptions): { id: string; d
       const rec = prepareRun(r, opts.store);
       records.push(opts.store.setExecutor(rec.id, { kind: 'slurm', matrixId: id, arrayTaskId: i }));
     });
-    const script = scriptFor(req, records.map((r) => r.id), dir, opts);
+    const script = scriptFor(
+      req,
+      records.map((r) => r.id),
+      dir,
+      opts,
+    );
     fs.writeFileSync(path.join(dir, SCRIPT_FILE), script, { mode: 0o755 });
-    writeAtomic(path.join(dir, TASKS_FILE), JSON.stringify(records.map((r) => r.id), null, 2) + '\n');
+    writeAtomic(
+      path.join(dir, TASKS_FILE),
+      JSON.stringify(
+        records.map((r) => r.id),
+        null,
+        2,
+      ) + '\n',
+    );
     records.forEach((r, i) => {
       const runDir = opts.store.runDir(r.id);
       fs.symlinkSync(path.relative(runDir, path.join(dir, 'job.sh')), path.join(runDir, 'slurm-job.sh'));
@@ -133,7 +148,15 @@ export async function submitMatrix(req: MatrixRequest, opts: SubmitOptions): Pro
   let jobId: string | undefined;
   try {
     jobId = await sbatch(script, ['--hold', ...(opts.slurm.sbatchArgs ?? [])], opts);
-    const matrix: MatrixInfo = { id, jobId, createdAt: new Date().toISOString(), variantPath: path.resolve(req.variantPath), runIds: records.map((r) => r.id), options: opts.slurm, scriptSha256: sha256(script) };
+    const matrix: MatrixInfo = {
+      id,
+      jobId,
+      createdAt: new Date().toISOString(),
+      variantPath: path.resolve(req.variantPath),
+      runIds: records.map((r) => r.id),
+      options: opts.slurm,
+      scriptSha256: sha256(script),
+    };
     writeJsonFile(path.join(dir, MATRIX_FILE), matrix);
     const updated = records.map((r, i) => opts.store.setExecutor(r.id, { kind: 'slurm', matrixId: id, arrayTaskId: i, jobId }));
     await runSlurmCommand('scontrol', ['release', jobId], opts);
@@ -186,7 +209,8 @@ function readMatrixFolder(store: RunStore, id: string): { matrix: MatrixInfo } |
   }
   const tasksFile = path.join(dir, TASKS_FILE);
   const tasks = readJsonFile<unknown>(tasksFile, undefined, shown(store, tasksFile));
-  const same = tasks.ok && Array.isArray(tasks.value) && tasks.value.length === read.value.runIds.length && tasks.value.every((t, i) => t === read.value.runIds[i]);
+  const same =
+    tasks.ok && Array.isArray(tasks.value) && tasks.value.length === read.value.runIds.length && tasks.value.every((t, i) => t === read.value.runIds[i]);
   if (!same) {
     const reason = tasks.ok ? `does not list the runs ${MATRIX_FILE} lists` : tasks.missing ? tasks.reason : tasks.damage.reason;
     return { damaged: { id, dir, matrix: read.value, damage: { file: shown(store, tasksFile), reason } } };
@@ -275,7 +299,9 @@ export function repairMatrix(store: RunStore, d: DamagedMatrix, now = new Date()
     const aside = keepAside(path.join(d.dir, MATRIX_FILE), now);
     matrix = { id: d.id, jobId, createdAt: runs[0].createdAt, variantPath: runs[0].spec.variantPath, runIds: runs.map((r) => r.id), options: {} };
     writeJsonFile(path.join(d.dir, MATRIX_FILE), matrix);
-    said.push(`${d.damage.file}: rebuilt from the records of its ${runs.length} runs (job ${jobId}; its Slurm options were not recoverable)${aside ? `; the damaged file is kept as ${path.basename(aside)}` : ''}`);
+    said.push(
+      `${d.damage.file}: rebuilt from the records of its ${runs.length} runs (job ${jobId}; its Slurm options were not recoverable)${aside ? `; the damaged file is kept as ${path.basename(aside)}` : ''}`,
+    );
   }
   const tasksFile = path.join(d.dir, TASKS_FILE);
   const tasks = readJsonFile<unknown>(tasksFile);
@@ -291,7 +317,9 @@ export function repairMatrix(store: RunStore, d: DamagedMatrix, now = new Date()
     const aside = keepAside(path.join(d.dir, SCRIPT_FILE), now);
     const { scriptSha256: _lost, ...rest } = matrix;
     writeJsonFile(path.join(d.dir, MATRIX_FILE), rest);
-    said.push(`${shown(store, path.join(d.dir, SCRIPT_FILE))}: ${script}; it cannot be rebuilt${aside ? `, the damaged script is kept as ${path.basename(aside)}` : ''}`);
+    said.push(
+      `${shown(store, path.join(d.dir, SCRIPT_FILE))}: ${script}; it cannot be rebuilt${aside ? `, the damaged script is kept as ${path.basename(aside)}` : ''}`,
+    );
   }
   return said;
 }
@@ -329,12 +357,22 @@ export async function submitRuns(records: readonly RunRecord[], label: string, o
     fs.writeFileSync(path.join(dir, 'job.sh'), script, { mode: 0o755 });
     writeAtomic(path.join(dir, 'tasks.json'), JSON.stringify(runIds, null, 2) + '\n');
     jobId = await sbatch(script, ['--hold', ...(opts.slurm.sbatchArgs ?? [])], opts);
-    const matrix: MatrixInfo = { id, jobId, createdAt: new Date().toISOString(), variantPath: records[0]?.spec.variantPath ?? label, runIds, options: opts.slurm };
+    const matrix: MatrixInfo = {
+      id,
+      jobId,
+      createdAt: new Date().toISOString(),
+      variantPath: records[0]?.spec.variantPath ?? label,
+      runIds,
+      options: opts.slurm,
+    };
     writeAtomic(path.join(dir, 'matrix.json'), JSON.stringify(matrix, null, 2) + '\n');
     records.forEach((r, i) => {
       opts.store.setExecutor(r.id, { kind: 'slurm', matrixId: id, arrayTaskId: i, jobId });
       const runDir = opts.store.runDir(r.id);
-      for (const [link, target] of [['slurm-job.sh', 'job.sh'], ['slurm-output.txt', `task-${i}.out`]]) {
+      for (const [link, target] of [
+        ['slurm-job.sh', 'job.sh'],
+        ['slurm-output.txt', `task-${i}.out`],
+      ]) {
         fs.rmSync(path.join(runDir, link), { force: true });
         fs.symlinkSync(path.relative(runDir, path.join(dir, target)), path.join(runDir, link));
       }

@@ -13,7 +13,10 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 /** "0,1,2" or "0-4" or a mix: distinct non-negative integers. */
 export function parseSeedList(text: string): Checked<number[]> {
   const out: number[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) return { ok: false, reason: `'${part}' is not a seed (use 0,1,2 or 0-4)` };
     const from = Number(m[1]);
@@ -61,7 +64,8 @@ export function slurmOptionsOf(form: SlurmForm): Checked<SlurmOptions> {
   const gres = text(form.gres);
   if (gres !== undefined && !/^[\w-]+(:[\w-]+)?:\d+$/.test(gres)) return { ok: false, reason: `regbench.slurm.gres must look like gpu:1, got '${gres}'` };
   const cpus = form.cpusPerTask;
-  if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 0)) return { ok: false, reason: `regbench.slurm.cpusPerTask must be a whole number, got ${cpus}` };
+  if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 0))
+    return { ok: false, reason: `regbench.slurm.cpusPerTask must be a whole number, got ${cpus}` };
   const extra = (form.extraArgs ?? []).map((a) => a.trim()).filter(Boolean);
   return {
     ok: true,

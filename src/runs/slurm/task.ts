@@ -36,7 +36,8 @@ function recordSegment(store: RunStore, r: RunRecord, env: NodeJS.ProcessEnv): v
 
 function describe(e: RunEvent): string | undefined {
   if (e.type === 'run-start') return `run-start${e.resumedFrom ? ` (resumed from epoch ${e.resumedFrom.epoch + 1}, step ${e.resumedFrom.step})` : ''}`;
-  if (e.type === 'epoch') return `epoch ${e.epoch + 1}/${e.totalEpochs}: test ${e.testAcc.toFixed(2)}%, best ${e.bestTestAcc.toFixed(2)}%, ${e.seconds.toFixed(1)} s`;
+  if (e.type === 'epoch')
+    return `epoch ${e.epoch + 1}/${e.totalEpochs}: test ${e.testAcc.toFixed(2)}%, best ${e.bestTestAcc.toFixed(2)}%, ${e.seconds.toFixed(1)} s`;
   if (e.type === 'checkpoint') return `checkpoint at epoch ${e.epoch + 1}, step ${e.step}`;
   if (e.type === 'error') return `error (${e.kind}): ${e.message}`;
   if (e.type === 'run-end') return `run-end: ${e.status}${e.reason ? ` (${e.reason})` : ''}`;

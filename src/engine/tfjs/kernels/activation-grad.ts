@@ -39,7 +39,11 @@ const maskedGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   if (vectorized < size) {
     // The last 1-3 elements, which do not fill a SIMD vector.
     const tail = size - vectorized;
-    const [d, v, o] = [heapFloats(be, dyPtr + vectorized * 4, tail), heapFloats(be, xPtr + vectorized * 4, tail), heapFloats(be, outPtr + vectorized * 4, tail)];
+    const [d, v, o] = [
+      heapFloats(be, dyPtr + vectorized * 4, tail),
+      heapFloats(be, xPtr + vectorized * 4, tail),
+      heapFloats(be, outPtr + vectorized * 4, tail),
+    ];
     for (let i = 0; i < tail; i++) o[i] = v[i] <= 0 || v[i] > cap ? 0 : d[i];
   }
   return out;

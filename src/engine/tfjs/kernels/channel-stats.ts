@@ -62,7 +62,11 @@ function layout(backend: object, x: TensorInfo): Layout {
  * its own accumulators (the blocks are split between the two threads), and returns the two
  * float64 sums over blocks; `shift` is copied to the heap first.
  */
-function blockSums(l: Layout, shift: Float32Array, pass: (call: LoopCall, row: number, count: number, shiftPtr: number, accPtr: number) => void): [Float64Array, Float64Array] {
+function blockSums(
+  l: Layout,
+  shift: Float32Array,
+  pass: (call: LoopCall, row: number, count: number, shiftPtr: number, accPtr: number) => void,
+): [Float64Array, Float64Array] {
   const { be, c, rows } = l;
   const m = heapModule(be);
   const shiftPtr = m._malloc(c * 4) >>> 0;
@@ -120,7 +124,9 @@ const channelGradSums: KernelFunc = ({ inputs, backend }) => {
   const dyPtr = heapAddress(be, dy);
   const xPtr = heapAddress(be, x);
   const shift = heapFloats(be, heapAddress(be, mean), c).slice();
-  const [sumDy, sumDyXc] = blockSums(l, shift, (call, r, n, shiftPtr, accPtr) => call('gradSums', dyPtr + r * c * 4, xPtr + r * c * 4, shiftPtr, accPtr, n, c * 4));
+  const [sumDy, sumDyXc] = blockSums(l, shift, (call, r, n, shiftPtr, accPtr) =>
+    call('gradSums', dyPtr + r * c * 4, xPtr + r * c * 4, shiftPtr, accPtr, n, c * 4),
+  );
   return [output(be, sumDy), output(be, sumDyXc)];
 };
 

@@ -52,7 +52,8 @@ function directFilterGradient(be: BackendWasm, pool: SimdPool, x: TensorInfo, dy
         const [first, end] = chunkRange(sums.chunks, part);
         for (let k = first; k < end; k++) {
           const stop = Math.min(pixels, (k + 1) * chunk);
-          for (let r = k * chunk; r < stop; r += block) call('outerProduct', xPtr + r * xb, dyPtr + r * dyb, sums.acc(k), Math.min(block, stop - r), xb, dyb, xb);
+          for (let r = k * chunk; r < stop; r += block)
+            call('outerProduct', xPtr + r * xb, dyPtr + r * dyb, sums.acc(k), Math.min(block, stop - r), xb, dyb, xb);
         }
       });
       return sums.finish([kH, kW, cin, cout]);
@@ -97,7 +98,8 @@ const backpropFilter: KernelFunc = (args) => {
   const attrs = args.attrs as unknown as BackpropFilterAttrs;
   if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm: only NHWC is supported');
   const inShape = x.shape as [number, number, number, number];
-  if (inShape[3] !== attrs.filterShape[2]) throw new Error(`Error in conv2dDerFilter: depth of input ${inShape[3]}) must match input depth in filter (${attrs.filterShape[2]}.`);
+  if (inShape[3] !== attrs.filterShape[2])
+    throw new Error(`Error in conv2dDerFilter: depth of input ${inShape[3]}) must match input depth in filter (${attrs.filterShape[2]}.`);
   const g = convGeometry(inShape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
   const cout = attrs.filterShape[3];
   const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, pad: attrs.pad };
@@ -117,7 +119,12 @@ const backpropFilter: KernelFunc = (args) => {
     }
     const xT = s.run('Transpose', { x: input }, { perm: [3, 1, 2, 0] });
     const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-    const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
+    const pad: backend_util.ExplicitPadding = [
+      [0, 0],
+      [g.padTop, Math.max(0, bottom)],
+      [g.padLeft, Math.max(0, right)],
+      [0, 0],
+    ];
     const grad = s.run('Conv2D', { x: xT, filter: dyT }, { strides: 1, pad, dataFormat: 'NHWC', dilations: [g.strideH, g.strideW] });
     return s.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
   });

@@ -27,7 +27,8 @@ export function conv2dBackpropInputConfig(fallback: KernelConfig | undefined): K
     const g = convGeometry(attrs.inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
     if ((attrs.dataFormat ?? 'NHWC') === 'NHWC') {
       const geometry = { inShape: attrs.inputShape, filterShape, strides: attrs.strides, pad: attrs.pad };
-      if (outputGradientFit('Conv2DBackpropInput', dy.shape, g, filterShape[3], geometry) === 'crop') return withCroppedGradient(args, g, filterShape[3], kernelFunc);
+      if (outputGradientFit('Conv2DBackpropInput', dy.shape, g, filterShape[3], geometry) === 'crop')
+        return withCroppedGradient(args, g, filterShape[3], kernelFunc);
     }
     const ph = transposedPadding(g.inH, g.outH, g.kH, g.strideH, g.padTop);
     const pw = transposedPadding(g.inW, g.outW, g.kW, g.strideW, g.padLeft);
@@ -43,7 +44,12 @@ export function conv2dBackpropInputConfig(fallback: KernelConfig | undefined): K
       }
       const kernel = s.run('Reverse', { x: swapped }, { dims: [0, 1] });
       const spread = interleaveZeros(s, dy, g.strideH, g.strideW);
-      const pad: backend_util.ExplicitPadding = [[0, 0], [ph.before, Math.max(0, ph.after)], [pw.before, Math.max(0, pw.after)], [0, 0]];
+      const pad: backend_util.ExplicitPadding = [
+        [0, 0],
+        [ph.before, Math.max(0, ph.after)],
+        [pw.before, Math.max(0, pw.after)],
+        [0, 0],
+      ];
       const out = s.run('Conv2D', { x: spread, filter: kernel }, { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 });
       return cropTo(s, out, g.inH, g.inW);
     });

@@ -20,7 +20,6 @@ import { sampleChunkedGradient, tapColumns } from './filter-gradient-rows';
 import { FUSED_TAP_WIDTHS, heapAddress } from './simd-loops';
 import { simdPool, type LoopName, type SimdPool } from './simd-pool';
 
-
 interface DepthwiseBackpropFilterAttrs {
   strides: number | [number, number];
   dilations?: number | [number, number];
@@ -34,10 +33,12 @@ const backpropFilter: KernelFunc = (args) => {
   const attrs = args.attrs as unknown as DepthwiseBackpropFilterAttrs;
   const [kH, kW, c, m] = attrs.filterShape;
   const inShape = x.shape as [number, number, number, number];
-  if (inShape[3] !== c) throw new Error(`DepthwiseConv2dNativeBackpropFilter: input has ${inShape[3]} channels, the filter [${attrs.filterShape.join(',')}] ${c}`);
+  if (inShape[3] !== c)
+    throw new Error(`DepthwiseConv2dNativeBackpropFilter: input has ${inShape[3]} channels, the filter [${attrs.filterShape.join(',')}] ${c}`);
   const g = convGeometry(inShape, attrs.filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
   const geometry = { inShape, filterShape: attrs.filterShape, strides: attrs.strides, pad: attrs.pad };
-  if (outputGradientFit('DepthwiseConv2dNativeBackpropFilter', dy.shape, g, c * m, geometry) === 'crop') return withCroppedGradient(args, g, c * m, backpropFilter);
+  if (outputGradientFit('DepthwiseConv2dNativeBackpropFilter', dy.shape, g, c * m, geometry) === 'crop')
+    return withCroppedGradient(args, g, c * m, backpropFilter);
   if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropFilter on wasm: dilation > 1 is not supported');
   const pool = m === 1 && c % 4 === 0 && x.dtype === 'float32' ? simdPool(args.backend as BackendWasm) : null;
   if (pool) return directFilterGradient(args.backend as BackendWasm, pool, x, dy, g);
@@ -51,12 +52,21 @@ const backpropFilter: KernelFunc = (args) => {
     }
     const [, ih, iw] = input.shape;
     const xT = s.run('Transpose', { x: input }, { perm: [1, 2, 0, 3] });
-    const pad: backend_util.ExplicitPadding = [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]];
+    const pad: backend_util.ExplicitPadding = [
+      [0, 0],
+      [g.padTop, Math.max(0, bottom)],
+      [g.padLeft, Math.max(0, right)],
+      [0, 0],
+    ];
     const perMultiplier: TensorInfo[] = [];
     for (let q = 0; q < m; q++) {
       const dyQ = m === 1 ? dy : channelSlice(s, dy, c, m, q);
       const dyT = s.run('Transpose', { x: dyQ }, { perm: [1, 2, 0, 3] });
-      const perSample = s.run('DepthwiseConv2dNative', { x: s.view(xT, [1, ih, iw, n * c]), filter: s.view(dyT, [g.outH, g.outW, n * c, 1]) }, { strides: 1, pad, dilations: [g.strideH, g.strideW] });
+      const perSample = s.run(
+        'DepthwiseConv2dNative',
+        { x: s.view(xT, [1, ih, iw, n * c]), filter: s.view(dyT, [g.outH, g.outW, n * c, 1]) },
+        { strides: 1, pad, dilations: [g.strideH, g.strideW] },
+      );
       perMultiplier.push(s.run('Sum', { x: s.view(perSample, [kH, kW, n, c]) }, { axis: [2], keepDims: false }));
     }
     if (m === 1) return s.view(perMultiplier[0], [kH, kW, c, 1]);
@@ -64,7 +74,11 @@ const backpropFilter: KernelFunc = (args) => {
   });
 };
 
-export const depthwiseBackpropFilterConfig: KernelConfig = { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter };
+export const depthwiseBackpropFilterConfig: KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: backpropFilter,
+};
 
 /** Output channels c*m + q for every c: `[N, H, W, C]`. */
 function channelSlice(s: KernelScratch, dy: TensorInfo, c: number, m: number, q: number): TensorInfo {

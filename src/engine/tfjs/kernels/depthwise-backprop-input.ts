@@ -25,7 +25,8 @@ const backpropInput: KernelFunc = (args) => {
   const [kH, kW, c, m] = filter.shape;
   const g = convGeometry(attrs.inputShape, [kH, kW, c, m], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
   const geometry = { inShape: attrs.inputShape, filterShape: [kH, kW, c, m], strides: attrs.strides, pad: attrs.pad };
-  if (outputGradientFit('DepthwiseConv2dNativeBackpropInput', dy.shape, g, c * m, geometry) === 'crop') return withCroppedGradient(args, g, c * m, backpropInput);
+  if (outputGradientFit('DepthwiseConv2dNativeBackpropInput', dy.shape, g, c * m, geometry) === 'crop')
+    return withCroppedGradient(args, g, c * m, backpropInput);
   if (g.dilationH !== 1 || g.dilationW !== 1) throw new Error('DepthwiseConv2dNativeBackpropInput on wasm: dilation > 1 is not supported');
   const ph = transposedPadding(g.inH, g.outH, kH, g.strideH, g.padTop);
   const pw = transposedPadding(g.inW, g.outW, kW, g.strideW, g.padLeft);
@@ -37,7 +38,12 @@ const backpropInput: KernelFunc = (args) => {
     const grad = m === 1 ? dy : s.run('Transpose', { x: s.view(dy, [n, oh, ow, c, m]) }, { perm: [0, 1, 2, 4, 3] });
     const kernel = m === 1 ? flipped : s.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
     const spread = interleaveZeros(s, s.view(grad, [n, oh, ow, m * c]), g.strideH, g.strideW);
-    const pad: backend_util.ExplicitPadding = [[0, 0], [ph.before, Math.max(0, ph.after)], [pw.before, Math.max(0, pw.after)], [0, 0]];
+    const pad: backend_util.ExplicitPadding = [
+      [0, 0],
+      [ph.before, Math.max(0, ph.after)],
+      [pw.before, Math.max(0, pw.after)],
+      [0, 0],
+    ];
     const out = s.run('DepthwiseConv2dNative', { x: spread, filter: s.view(kernel, [kH, kW, m * c, 1]) }, { strides: 1, pad, dilations: 1 });
     const cropped = cropTo(s, out, g.inH, g.inW);
     if (m === 1) return cropped;

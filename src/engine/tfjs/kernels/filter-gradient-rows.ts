@@ -37,7 +37,13 @@ export function tapColumns(g: ConvGeometry): TapColumns[] {
  * Calls `visit(chunk, n, oy, ky, iy)` for the samples of chunks [first, end), each output row oy
  * and each filter row ky whose input row iy is inside the image.
  */
-function forEachFilterRow(g: ConvGeometry, perChunk: number, first: number, end: number, visit: (chunk: number, n: number, oy: number, ky: number, iy: number) => void): void {
+function forEachFilterRow(
+  g: ConvGeometry,
+  perChunk: number,
+  first: number,
+  end: number,
+  visit: (chunk: number, n: number, oy: number, ky: number, iy: number) => void,
+): void {
   for (let n = first * perChunk; n < Math.min(g.batch, end * perChunk); n++) {
     const chunk = Math.floor(n / perChunk);
     for (let oy = 0; oy < g.outH; oy++) {

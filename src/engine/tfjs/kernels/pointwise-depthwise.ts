@@ -29,9 +29,17 @@ function pointwise(x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefin
   const [kH, kW, fc, m] = filter.shape;
   const padNone = attrs.pad === 'valid' || attrs.pad === 'same' || attrs.pad === 0;
   return (
-    x.shape.length === 4 && x.dtype === 'float32' && filter.dtype === 'float32' &&
-    kH === 1 && kW === 1 && fc === c && m === 1 && isOne(attrs.strides) && padNone &&
-    (attrs.dataFormat ?? 'NHWC') === 'NHWC' && (attrs.activation ?? 'linear') === 'linear' &&
+    x.shape.length === 4 &&
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    kH === 1 &&
+    kW === 1 &&
+    fc === c &&
+    m === 1 &&
+    isOne(attrs.strides) &&
+    padNone &&
+    (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
+    (attrs.activation ?? 'linear') === 'linear' &&
     (bias === undefined || (bias.dtype === 'float32' && bias.shape.reduce((p, d) => p * d, 1) === c && bias.shape.length <= 1))
   );
 }
@@ -76,7 +84,12 @@ export function pointwiseDepthwiseConfig(stock: KernelConfig): KernelConfig {
 
 export function pointwiseFusedDepthwiseConfig(stock: KernelConfig): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
-    const { x, filter, bias, preluActivationWeights } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+    const { x, filter, bias, preluActivationWeights } = args.inputs as {
+      x: TensorInfo;
+      filter: TensorInfo;
+      bias?: TensorInfo;
+      preluActivationWeights?: TensorInfo;
+    };
     const attrs = args.attrs as unknown as DepthwiseAttrs;
     const ok = preluActivationWeights == null && pointwise(x, filter, bias ?? undefined, attrs);
     return ok ? affine(args.backend as BackendWasm, x, filter, bias ?? undefined) : stock.kernelFunc(args);

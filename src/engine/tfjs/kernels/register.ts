@@ -20,7 +20,12 @@ import { simdLoops } from './simd-loops';
 let registered = false;
 
 /** Names of the kernels registered by `registerWasmTrainingKernels`. */
-export const WASM_TRAINING_KERNELS = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] as const;
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+] as const;
 
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
@@ -37,7 +42,14 @@ export function registerWasmTrainingKernels(): void {
   }
   // Wrappers that keep NaN where the stock kernels drop it (nan-clamp.ts, pointwise-depthwise.ts,
   // global-avg-pool.ts).
-  const wrappers = { Relu: reluConfig, Relu6: relu6Config, ClipByValue: clipByValueConfig, AvgPool: globalAvgPoolConfig, DepthwiseConv2dNative: pointwiseDepthwiseConfig, FusedDepthwiseConv2D: pointwiseFusedDepthwiseConfig };
+  const wrappers = {
+    Relu: reluConfig,
+    Relu6: relu6Config,
+    ClipByValue: clipByValueConfig,
+    AvgPool: globalAvgPoolConfig,
+    DepthwiseConv2dNative: pointwiseDepthwiseConfig,
+    FusedDepthwiseConv2D: pointwiseFusedDepthwiseConfig,
+  };
   for (const [name, wrap] of Object.entries(wrappers)) {
     const stock = getKernel(name, 'wasm');
     if (stock) replace(wrap(stock));

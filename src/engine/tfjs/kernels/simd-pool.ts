@@ -177,7 +177,11 @@ function startHelper(module: WebAssembly.Module, memory: WebAssembly.Memory): He
     const list = new SharedArrayBuffer(INITIAL_CALLS * SLOT * 8);
     const errorText = new SharedArrayBuffer(ERROR_BYTES);
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, list, errorText, port: port2, names: LOOP_NAMES }, transferList: [port2] });
+    const worker = new Worker(HELPER_SOURCE, {
+      eval: true,
+      workerData: { module, memory, control, list, errorText, port: port2, names: LOOP_NAMES },
+      transferList: [port2],
+    });
     worker.unref();
     port1.unref();
     liveHelpers++;

@@ -11,9 +11,20 @@ import type { KernelScratch } from './kernel-scratch';
 export function interleaveZeros(s: KernelScratch, x: TensorInfo, sh: number, sw: number): TensorInfo {
   const [n, h, w, c] = x.shape;
   if (sh === 1 && sw === 1) return x;
-  const spread = s.run('PadV2', { x: s.view(x, [n, h, 1, w, 1, c]) }, {
-    paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-    constantValue: 0,
-  });
+  const spread = s.run(
+    'PadV2',
+    { x: s.view(x, [n, h, 1, w, 1, c]) },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   return s.view(spread, [n, h * sh, w * sw, c]);
 }

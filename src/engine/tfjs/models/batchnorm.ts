@@ -12,7 +12,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RECIPE } from '../../../protocol/benchmarks';
 import type { NormLayer } from '../types';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU, CHANNEL_MOMENTS, channelKernelsFor } from '../kernels/channel-stats';
+import {
+  CHANNEL_AFFINE,
+  CHANNEL_AFFINE2,
+  CHANNEL_AFFINE2_RELU,
+  CHANNEL_AFFINE_RELU,
+  CHANNEL_GRAD_SUMS,
+  CHANNEL_GRAD_SUMS_RELU,
+  CHANNEL_MOMENTS,
+  channelKernelsFor,
+} from '../kernels/channel-stats';
 import { maskedGradient } from '../kernels/activation-grad';
 import { constantVariable } from './init';
 
@@ -29,7 +38,10 @@ export class BatchNorm2d implements NormLayer {
   private readonly momentum: number;
   private readonly eps: number;
 
-  constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    options: BatchNormOptions = {},
+  ) {
     this.weight = constantVariable([numFeatures], 1);
     this.bias = constantVariable([numFeatures], 0);
     this.running_mean = constantVariable([numFeatures], 0, false);
@@ -130,7 +142,11 @@ function channelMoments(x: tf.Tensor4D): { mean: tf.Tensor1D; variance: tf.Tenso
 
 /** Whether the native gradient passes that mask dy by a ReLU output exist for `x`. */
 function maskedKernelsFor(x: tf.Tensor): boolean {
-  return channelKernelsFor(x) && tf.getKernel(CHANNEL_GRAD_SUMS_RELU, tf.getBackend()) !== undefined && tf.getKernel(CHANNEL_AFFINE2_RELU, tf.getBackend()) !== undefined;
+  return (
+    channelKernelsFor(x) &&
+    tf.getKernel(CHANNEL_GRAD_SUMS_RELU, tf.getBackend()) !== undefined &&
+    tf.getKernel(CHANNEL_AFFINE2_RELU, tf.getBackend()) !== undefined
+  );
 }
 
 /**
@@ -196,7 +212,8 @@ function gradientFreeAffine(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor):
 
 /** relu(channelAffine) for the customGrad forward: one pass where the native kernel exists. */
 function gradientFreeAffineRelu(x: tf.Tensor4D, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor4D {
-  if (channelKernelsFor(x) && tf.getKernel(CHANNEL_AFFINE_RELU, tf.getBackend())) return tf.engine().runKernel(CHANNEL_AFFINE_RELU, { x, a: scale, b: shift }) as tf.Tensor4D;
+  if (channelKernelsFor(x) && tf.getKernel(CHANNEL_AFFINE_RELU, tf.getBackend()))
+    return tf.engine().runKernel(CHANNEL_AFFINE_RELU, { x, a: scale, b: shift }) as tf.Tensor4D;
   return tf.relu(gradientFreeAffine(x, scale, shift));
 }
 

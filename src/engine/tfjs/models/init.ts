@@ -14,7 +14,7 @@ export class SeededRandom {
 
   constructor(seed: number) {
     // Mix the seed so that nearby seeds (0, 1, 2, ...) start far apart.
-    this.state = hash32(Math.floor(seed) >>> 0 ^ 0x9e3779b9);
+    this.state = hash32((Math.floor(seed) >>> 0) ^ 0x9e3779b9);
   }
 
   /** Uniform in [0, 1). */

@@ -111,7 +111,12 @@ export type SequenceItem = Conv2d | ReLU | MaxPool2d | NormLayer;
  * built-in BatchNorm2d followed by a plain ReLU runs as one step (BatchNorm2d.applyRelu, the
  * same values): `onOutput` then sees the ReLU's output only, the norm's is never made.
  */
-export function applySequence(items: readonly SequenceItem[], x: tf.Tensor4D, training: boolean, onOutput?: (index: number, y: tf.Tensor4D) => void): tf.Tensor4D {
+export function applySequence(
+  items: readonly SequenceItem[],
+  x: tf.Tensor4D,
+  training: boolean,
+  onOutput?: (index: number, y: tf.Tensor4D) => void,
+): tf.Tensor4D {
   let y = x;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];

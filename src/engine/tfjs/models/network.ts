@@ -17,7 +17,10 @@ export class LayerFactory {
   readonly weighted: Array<Conv2d | Linear> = [];
   private readonly rng: SeededRandom;
 
-  constructor(seed: number, private readonly normFactory: NormFactory) {
+  constructor(
+    seed: number,
+    private readonly normFactory: NormFactory,
+  ) {
     this.rng = new SeededRandom(seed);
   }
 
@@ -59,7 +62,12 @@ export class NetworkModel implements Model {
   private readonly network: Network;
   private readonly weighted: ReadonlySet<tf.Variable>;
 
-  constructor(readonly arch: ArchId, readonly numClasses: number, network: Network, factory: LayerFactory) {
+  constructor(
+    readonly arch: ArchId,
+    readonly numClasses: number,
+    network: Network,
+    factory: LayerFactory,
+  ) {
     this.network = network;
     this.normLayers = factory.normLayers;
     this.weighted = new Set(factory.weighted.map((l) => l.weight));
@@ -78,7 +86,9 @@ export class NetworkModel implements Model {
   }
 
   trainableVariables(): tf.Variable[] {
-    return this.namedVariables().filter((v) => v.trainable).map((v) => v.variable);
+    return this.namedVariables()
+      .filter((v) => v.trainable)
+      .map((v) => v.variable);
   }
 
   weights(): NamedVariable[] {

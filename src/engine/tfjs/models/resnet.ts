@@ -59,7 +59,11 @@ export class CifarResNet implements Network {
   forward(x: tf.Tensor4D, training: boolean, record: FeatureSink): tf.Tensor2D {
     let y = normRelu(this.bn1, this.conv1.apply(x), training);
     record?.('conv1', y);
-    const stages: Array<[string, BasicBlock[]]> = [['layer1', this.layer1], ['layer2', this.layer2], ['layer3', this.layer3]];
+    const stages: Array<[string, BasicBlock[]]> = [
+      ['layer1', this.layer1],
+      ['layer2', this.layer2],
+      ['layer3', this.layer3],
+    ];
     for (const [name, blocks] of stages) {
       blocks.forEach((block, i) => {
         y = block.apply(y, training);

@@ -9,7 +9,15 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
-import { CHANNEL_AFFINE, CHANNEL_AFFINE2, CHANNEL_AFFINE2_RELU, CHANNEL_AFFINE_RELU, CHANNEL_GRAD_SUMS, CHANNEL_GRAD_SUMS_RELU, CHANNEL_MOMENTS } from '../kernels/channel-stats';
+import {
+  CHANNEL_AFFINE,
+  CHANNEL_AFFINE2,
+  CHANNEL_AFFINE2_RELU,
+  CHANNEL_AFFINE_RELU,
+  CHANNEL_GRAD_SUMS,
+  CHANNEL_GRAD_SUMS_RELU,
+  CHANNEL_MOMENTS,
+} from '../kernels/channel-stats';
 import { ADD_RELU } from '../kernels/add-relu';
 import { MASKED_GRAD } from '../kernels/activation-grad';
 import { SGD_UPDATE } from '../sgd';
@@ -49,7 +57,26 @@ const allFloat = (ts: Array<TensorInfo | undefined>): boolean => ts.every((t) =>
 const nhwc = (a: ConvAttrs): boolean => a.dataFormat === undefined || a.dataFormat === 'NHWC' || a.dataFormat === 'channelsLast';
 
 function geometryParams(g: ConvGeometry, outC: number, groups: number): number[] {
-  return [g.batch, g.inH, g.inW, g.inC, g.kH, g.kW, outC, g.strideH, g.strideW, g.padTop, g.padLeft, g.padBottom, g.padRight, g.dilationH, g.dilationW, g.outH, g.outW, groups];
+  return [
+    g.batch,
+    g.inH,
+    g.inW,
+    g.inC,
+    g.kH,
+    g.kW,
+    outC,
+    g.strideH,
+    g.strideW,
+    g.padTop,
+    g.padLeft,
+    g.padBottom,
+    g.padRight,
+    g.dilationH,
+    g.dilationW,
+    g.outH,
+    g.outW,
+    groups,
+  ];
 }
 
 function call(be: BackendWasm, fn: NativeCall, params: number[]): void {
@@ -57,7 +84,11 @@ function call(be: BackendWasm, fn: NativeCall, params: number[]): void {
 }
 
 /** Wraps `native`, which returns null for what it does not cover; `previous` runs then. */
-function withFallback(kernelName: string, fallback: (name: string) => KernelConfig | undefined, native: (be: BackendWasm, inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null): KernelConfig {
+function withFallback(
+  kernelName: string,
+  fallback: (name: string) => KernelConfig | undefined,
+  native: (be: BackendWasm, inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null,
+): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const out = native(args.backend as BackendWasm, args.inputs as Record<string, TensorInfo | undefined>, args.attrs ?? {});
     if (out) return out;
@@ -86,7 +117,14 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       if (!biasOk(bias, outC) || (bias && size(bias.shape) !== outC)) return null;
       const g = convGeometry(x.shape as Shape4, [kH, kW, c, m], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise);
       const out = be.makeOutput([g.batch, g.outH, g.outW, outC], 'float32');
-      call(be, addon.conv2d, [ptr(be, x), ptr(be, filter), bias && fused ? ptr(be, bias) : 0, ptr(be, out), act, ...geometryParams(g, outC, depthwise ? c : 1)]);
+      call(be, addon.conv2d, [
+        ptr(be, x),
+        ptr(be, filter),
+        bias && fused ? ptr(be, bias) : 0,
+        ptr(be, out),
+        act,
+        ...geometryParams(g, outC, depthwise ? c : 1),
+      ]);
       return out;
     });
 
@@ -138,12 +176,29 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       if (bias && fused && !(size(bias.shape) === n || size(bias.shape) === 1)) return null;
       const out = be.makeOutput([...outer, m, n], 'float32');
       const biasPtr = bias && fused ? ptr(be, bias) : 0;
-      call(be, addon.batchMatMul, [ptr(be, a), ptr(be, b), biasPtr, ptr(be, out), act, batchA, batchB, m, k, n, ta ? 1 : 0, tb ? 1 : 0, bias ? size(bias.shape) : 0]);
+      call(be, addon.batchMatMul, [
+        ptr(be, a),
+        ptr(be, b),
+        biasPtr,
+        ptr(be, out),
+        act,
+        batchA,
+        batchB,
+        m,
+        k,
+        n,
+        ta ? 1 : 0,
+        tb ? 1 : 0,
+        bias ? size(bias.shape) : 0,
+      ]);
       return out;
     });
 
   // BatchNorm's per-channel passes (kernels/channel-stats.ts has their contracts).
-  const channel = (name: string, f: (be: BackendWasm, inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null): KernelConfig => withFallback(name, previous, f);
+  const channel = (
+    name: string,
+    f: (be: BackendWasm, inputs: Record<string, TensorInfo | undefined>, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | null,
+  ): KernelConfig => withFallback(name, previous, f);
   const rowsAndChannels = (x: TensorInfo): [number, number] => {
     const c = x.shape[x.shape.length - 1];
     return [size(x.shape) / c, c];
@@ -179,7 +234,23 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
       const [n, h, w, c] = input.shape;
       const dx = be.makeOutput(input.shape, 'float32');
-      call(be, addon.maxPoolGrad, [ptr(be, dy), ptr(be, input), ptr(be, dx), n, h, w, c, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth]);
+      call(be, addon.maxPoolGrad, [
+        ptr(be, dy),
+        ptr(be, input),
+        ptr(be, dx),
+        n,
+        h,
+        w,
+        c,
+        info.filterHeight,
+        info.filterWidth,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+        info.outHeight,
+        info.outWidth,
+      ]);
       return dx;
     }),
     channel(CHANNEL_MOMENTS, (be, { x }) => {
@@ -200,7 +271,12 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
         return [sumDy, sumDyXc];
       }),
     ),
-    ...([[CHANNEL_AFFINE, 0], [CHANNEL_AFFINE_RELU, 1]] as const).map(([name, relu]) =>
+    ...(
+      [
+        [CHANNEL_AFFINE, 0],
+        [CHANNEL_AFFINE_RELU, 1],
+      ] as const
+    ).map(([name, relu]) =>
       channel(name, (be, { x, a, b }) => {
         if (!x || !a || !b || !allFloat([x, a, b])) return null;
         const [rows, c] = rowsAndChannels(x);

@@ -45,7 +45,11 @@ let loaded: TorchAddonLoad | null = null;
 export function torchAddonCandidates(): string[] {
   const env = process.env.REGBENCH_TORCH_ADDON;
   const list = env ? [env] : [];
-  list.push(join(__dirname, 'native', TORCH_ADDON_FILE), join(__dirname, '..', 'native', TORCH_ADDON_FILE), join(__dirname, '..', 'dist', 'native', TORCH_ADDON_FILE));
+  list.push(
+    join(__dirname, 'native', TORCH_ADDON_FILE),
+    join(__dirname, '..', 'native', TORCH_ADDON_FILE),
+    join(__dirname, '..', 'dist', 'native', TORCH_ADDON_FILE),
+  );
   return list;
 }
 

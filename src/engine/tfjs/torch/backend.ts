@@ -62,7 +62,13 @@ export class TorchBackend extends KernelBackend {
 
   /** Runs one op of the addon's table and adopts its outputs. */
   run(op: string, inputs: TensorInfo[], params: number[] = []): TensorInfo[] {
-    return this.addon.run(op, inputs.map((t) => this.handle(t)), Float64Array.from(params)).map((r) => this.adopt(r));
+    return this.addon
+      .run(
+        op,
+        inputs.map((t) => this.handle(t)),
+        Float64Array.from(params),
+      )
+      .map((r) => this.adopt(r));
   }
 
   /** Like `run`, for an op with one output. */

@@ -114,5 +114,8 @@ export function fallbackKernelConfigs(native: Set<string>): KernelConfig[] {
 
 /** The kernel names that run through the CPU backend on 'torch' (for `regbench doctor`). */
 export function fallbackKernelNames(native: Set<string>): string[] {
-  return getKernelsForBackend('cpu').map((k) => k.kernelName).filter((n) => !native.has(n)).sort();
+  return getKernelsForBackend('cpu')
+    .map((k) => k.kernelName)
+    .filter((n) => !native.has(n))
+    .sort();
 }

@@ -34,12 +34,19 @@ export function userAddonDir(): string {
  * addon was found; returns the one-line outcome. `python` is regbench.pythonPath.
  */
 export function buildTorchAddonOnFirstUse(python: string | undefined, log: (line: string) => void): string | null {
-  const script = [join(__dirname, 'torch-backend', 'build-torch-backend.mjs'), join(__dirname, '..', 'torch-backend', 'build-torch-backend.mjs')].find((p) => existsSync(p));
+  const script = [join(__dirname, 'torch-backend', 'build-torch-backend.mjs'), join(__dirname, '..', 'torch-backend', 'build-torch-backend.mjs')].find((p) =>
+    existsSync(p),
+  );
   if (!script) return null;
-  log('torch backend: building the addon against this machine\'s libtorch (once per libtorch version)...');
+  log("torch backend: building the addon against this machine's libtorch (once per libtorch version)...");
   const args = [script, '--src', join(script, '..', 'src'), '--out', userAddonDir(), '--quiet', ...(python ? ['--python', python] : [])];
   try {
-    const out = execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000 });
+    const out = execFileSync(process.execPath, args, {
+      encoding: 'utf8',
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15 * 60_000,
+    });
     const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { path?: string | null; reason?: string };
     if (r.path) process.env.REGBENCH_TORCH_ADDON ??= r.path;
     forgetTorchAddon();
@@ -76,7 +83,11 @@ let registeredDevice: string | null = null;
 /** The name of CUDA device `index` as nvidia-smi reports it (null where it cannot be asked). */
 export function gpuName(index: number): string | null {
   try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader', `--id=${index}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader', `--id=${index}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
     return out.trim().split('\n')[0] || null;
   } catch {
     return null;
@@ -91,7 +102,8 @@ export async function startTorch(options: { device?: string; threads: number; py
   const device = parseTorchDevice(options.device);
   const { addon, reason } = torchAddon(options.python);
   if (!addon) throw new Error(`backend 'torch' unavailable: ${reason}`);
-  if (device.startsWith('cuda') && addon.info().cudaDevices === 0) throw new Error(`device '${device}' unavailable: the libtorch this backend was built against has no CUDA device here (use --device cpu)`);
+  if (device.startsWith('cuda') && addon.info().cudaDevices === 0)
+    throw new Error(`device '${device}' unavailable: the libtorch this backend was built against has no CUDA device here (use --device cpu)`);
   addon.setDevice(device);
   addon.setThreads(Math.max(1, options.threads));
   if (!registeredNames) {

@@ -13,8 +13,67 @@ import { runOnCpu } from './fallback';
 type Args = { inputs: Record<string, TensorInfo | null | undefined>; attrs: NamedAttrMap; backend: TorchBackend; name: string };
 type Impl = (a: Args) => TensorInfo | TensorInfo[];
 
-const UNARY = ['Abs', 'Neg', 'Exp', 'Expm1', 'Log', 'Log1p', 'Sqrt', 'Rsqrt', 'Square', 'Reciprocal', 'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Erf', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNan', 'IsInf', 'IsFinite', 'LogicalNot', 'Elu', 'Selu', 'Softplus'];
-const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'Atan2', 'SquaredDifference', 'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor'];
+const UNARY = [
+  'Abs',
+  'Neg',
+  'Exp',
+  'Expm1',
+  'Log',
+  'Log1p',
+  'Sqrt',
+  'Rsqrt',
+  'Square',
+  'Reciprocal',
+  'Relu',
+  'Relu6',
+  'Sigmoid',
+  'Tanh',
+  'Sin',
+  'Cos',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'Asinh',
+  'Acosh',
+  'Atanh',
+  'Erf',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'IsNan',
+  'IsInf',
+  'IsFinite',
+  'LogicalNot',
+  'Elu',
+  'Selu',
+  'Softplus',
+];
+const BINARY = [
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  'FloorDiv',
+  'Mod',
+  'Maximum',
+  'Minimum',
+  'Pow',
+  'Atan2',
+  'SquaredDifference',
+  'Equal',
+  'NotEqual',
+  'Less',
+  'LessEqual',
+  'Greater',
+  'GreaterEqual',
+  'LogicalAnd',
+  'LogicalOr',
+  'LogicalXor',
+];
 const REDUCE = ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'All', 'Any'];
 /** tfjs' fused activations as the addon's codes. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5, prelu: 6 };
@@ -52,7 +111,10 @@ const reduce: Impl = (a) => {
 function sameGeometry(info: backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
   const out = (n: number, k: number, s: number, d: number, pad: number): number => Math.floor((n + pad - d * (k - 1) - 1) / s) + 1;
-  return out(info.inHeight, info.filterHeight, info.strideHeight, info.dilationHeight, p.top + p.bottom) === info.outHeight && out(info.inWidth, info.filterWidth, info.strideWidth, info.dilationWidth, p.left + p.right) === info.outWidth;
+  return (
+    out(info.inHeight, info.filterHeight, info.strideHeight, info.dilationHeight, p.top + p.bottom) === info.outHeight &&
+    out(info.inWidth, info.filterWidth, info.strideWidth, info.dilationWidth, p.left + p.right) === info.outWidth
+  );
 }
 
 function convParams(info: backend_util.Conv2DInfo, depthwise: boolean): number[] {
@@ -77,7 +139,15 @@ function convForward(depthwise: boolean, fused: boolean): Impl {
     const activation = fused ? ACTIVATIONS[(at.activation as string | undefined) ?? 'linear'] : 0;
     if (activation === undefined) return fallback(a);
     const dilations = (at.dilations as number | [number, number] | undefined) ?? 1;
-    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], at.strides as [number, number], dilations, at.pad as 'same', at.dimRoundingMode as 'floor' | undefined, depthwise);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      at.strides as [number, number],
+      dilations,
+      at.pad as 'same',
+      at.dimRoundingMode as 'floor' | undefined,
+      depthwise,
+    );
     if (!sameGeometry(info)) return fallback(a);
     const inputs = [x, filter];
     if (fused && bias) inputs.push(bias);
@@ -97,7 +167,15 @@ function convBackpropInput(depthwise: boolean): Impl {
     const dataFormat = (at.dataFormat as string | undefined) ?? 'NHWC';
     if (!dy || !filter || dataFormat !== 'NHWC' || !allInTorch(a, [dy, filter])) return fallback(a);
     const inputShape = at.inputShape as [number, number, number, number];
-    const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], at.strides as [number, number], (at.dilations as number | undefined) ?? 1, at.pad as 'same', at.dimRoundingMode as 'floor' | undefined, depthwise);
+    const info = backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      at.strides as [number, number],
+      (at.dilations as number | undefined) ?? 1,
+      at.pad as 'same',
+      at.dimRoundingMode as 'floor' | undefined,
+      depthwise,
+    );
     if (dy.shape[0] !== inputShape[0] || dy.shape[3] !== info.outChannels || !sameGeometry(info)) return fallback(a);
     const params = [...convParams(info, depthwise), ...inputShape, info.outHeight, info.outWidth];
     return shaped(a, 'Conv2DBackpropInput', [dy, filter], params, inputShape);
@@ -111,7 +189,15 @@ function convBackpropFilter(depthwise: boolean): Impl {
     const dataFormat = (at.dataFormat as string | undefined) ?? 'NHWC';
     if (!x || !dy || dataFormat !== 'NHWC' || !allInTorch(a, [x, dy])) return fallback(a);
     const filterShape = at.filterShape as [number, number, number, number];
-    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, at.strides as [number, number], (at.dilations as number | undefined) ?? 1, at.pad as 'same', at.dimRoundingMode as 'floor' | undefined, depthwise);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filterShape,
+      at.strides as [number, number],
+      (at.dilations as number | undefined) ?? 1,
+      at.pad as 'same',
+      at.dimRoundingMode as 'floor' | undefined,
+      depthwise,
+    );
     if (dy.shape[0] !== x.shape[0] || dy.shape[3] !== info.outChannels || !sameGeometry(info)) return fallback(a);
     const params = [...convParams(info, depthwise), filterShape[0], filterShape[1], filterShape[2], filterShape[3], info.outHeight, info.outWidth];
     return shaped(a, 'Conv2DBackpropFilter', [x, dy], params, filterShape);
@@ -119,7 +205,14 @@ function convBackpropFilter(depthwise: boolean): Impl {
 }
 
 function poolInfo(a: Args, x: TensorInfo): backend_util.Conv2DInfo {
-  return backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.attrs.filterSize as [number, number], a.attrs.strides as [number, number], 1, a.attrs.pad as 'same', a.attrs.dimRoundingMode as 'floor' | undefined);
+  return backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    a.attrs.filterSize as [number, number],
+    a.attrs.strides as [number, number],
+    1,
+    a.attrs.pad as 'same',
+    a.attrs.dimRoundingMode as 'floor' | undefined,
+  );
 }
 
 function poolParams(info: backend_util.Conv2DInfo): number[] {
@@ -134,7 +227,8 @@ function pool(op: 'MaxPool' | 'AvgPool'): Impl {
     const info = poolInfo(a, x);
     if (!sameGeometry(info)) return fallback(a);
     // A window that sees no input (pads as large as the filter) has no tfjs-compatible value here.
-    if (Math.max(info.padInfo.top, info.padInfo.bottom) >= info.filterHeight || Math.max(info.padInfo.left, info.padInfo.right) >= info.filterWidth) return fallback(a);
+    if (Math.max(info.padInfo.top, info.padInfo.bottom) >= info.filterHeight || Math.max(info.padInfo.left, info.padInfo.right) >= info.filterWidth)
+      return fallback(a);
     return shaped(a, op, [x], poolParams(info), info.outShape);
   };
 }
@@ -145,7 +239,8 @@ function poolGrad(op: 'MaxPoolGrad' | 'AvgPoolGrad'): Impl {
     if (!dy || !input || !allInTorch(a, [dy, input])) return fallback(a);
     const info = poolInfo(a, input);
     if (!util.arraysEqual(dy.shape, info.outShape) || !sameGeometry(info)) return fallback(a);
-    if (Math.max(info.padInfo.top, info.padInfo.bottom) >= info.filterHeight || Math.max(info.padInfo.left, info.padInfo.right) >= info.filterWidth) return fallback(a);
+    if (Math.max(info.padInfo.top, info.padInfo.bottom) >= info.filterHeight || Math.max(info.padInfo.left, info.padInfo.right) >= info.filterWidth)
+      return fallback(a);
     return shaped(a, op, [dy, input], poolParams(info), input.shape);
   };
 }
@@ -155,7 +250,16 @@ const matMul =
   (a) => {
     const { a: x, b: y, bias, preluActivationWeights } = a.inputs;
     // Rank < 2: the CPU kernel throws tfjs' error.
-    if (!x || !y || x.dtype !== 'float32' || y.dtype !== 'float32' || x.shape.length < 2 || y.shape.length < 2 || !allInTorch(a, [x, y, bias, preluActivationWeights])) return fallback(a);
+    if (
+      !x ||
+      !y ||
+      x.dtype !== 'float32' ||
+      y.dtype !== 'float32' ||
+      x.shape.length < 2 ||
+      y.shape.length < 2 ||
+      !allInTorch(a, [x, y, bias, preluActivationWeights])
+    )
+      return fallback(a);
     const activation = fused ? ACTIVATIONS[(a.attrs.activation as string | undefined) ?? 'linear'] : 0;
     if (activation === undefined || (activation === 6 && !preluActivationWeights)) return fallback(a);
     const inputs = [x, y];
@@ -185,7 +289,10 @@ const IMPLS: Record<string, Impl> = {
   Step: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('Step', [a.inputs.x as TensorInfo], [Number(a.attrs.alpha ?? 0)]) : fallback(a)),
   LeakyRelu: (a) => (allInTorch(a, [a.inputs.x]) ? a.backend.run1('LeakyRelu', [a.inputs.x as TensorInfo], [Number(a.attrs.alpha)]) : fallback(a)),
   // int32 stays int32 in tfjs (libtorch would promote it to float with float bounds).
-  ClipByValue: (a) => (a.inputs.x?.dtype === 'float32' && allInTorch(a, [a.inputs.x]) ? a.backend.run1('ClipByValue', [a.inputs.x as TensorInfo], [Number(a.attrs.clipValueMin), Number(a.attrs.clipValueMax)]) : fallback(a)),
+  ClipByValue: (a) =>
+    a.inputs.x?.dtype === 'float32' && allInTorch(a, [a.inputs.x])
+      ? a.backend.run1('ClipByValue', [a.inputs.x as TensorInfo], [Number(a.attrs.clipValueMin), Number(a.attrs.clipValueMax)])
+      : fallback(a),
   Conv2D: convForward(false, false),
   FusedConv2D: convForward(false, true),
   DepthwiseConv2dNative: convForward(true, false),
@@ -220,7 +327,7 @@ const IMPLS: Record<string, Impl> = {
     return shape;
   }),
   Identity: withX('Identity', () => []),
-  Cast: withX('Cast', (a) => (a.attrs.dtype as string) in DTYPE_CODES ? [DTYPE_CODES[a.attrs.dtype as string]] : null),
+  Cast: withX('Cast', (a) => ((a.attrs.dtype as string) in DTYPE_CODES ? [DTYPE_CODES[a.attrs.dtype as string]] : null)),
   Transpose: withX('Transpose', (a) => a.attrs.perm as number[]),
   Slice: withX('Slice', (a, x) => {
     const [begin, size] = slice_util.parseSliceParams(x, a.attrs.begin as number[], a.attrs.size as number[]);
@@ -319,9 +426,13 @@ export function torchKernelNames(available: Set<string>): Set<string> {
 /** The addon op a tfjs kernel runs. */
 function opOf(kernel: string): string {
   const alias: Record<string, string> = {
-    FusedConv2D: 'Conv2D', DepthwiseConv2dNative: 'Conv2D', FusedDepthwiseConv2D: 'Conv2D',
-    DepthwiseConv2dNativeBackpropInput: 'Conv2DBackpropInput', DepthwiseConv2dNativeBackpropFilter: 'Conv2DBackpropFilter',
-    _FusedMatMul: 'BatchMatMul', ExpandDims: 'Reshape',
+    FusedConv2D: 'Conv2D',
+    DepthwiseConv2dNative: 'Conv2D',
+    FusedDepthwiseConv2D: 'Conv2D',
+    DepthwiseConv2dNativeBackpropInput: 'Conv2DBackpropInput',
+    DepthwiseConv2dNativeBackpropFilter: 'Conv2DBackpropFilter',
+    _FusedMatMul: 'BatchMatMul',
+    ExpandDims: 'Reshape',
   };
   return alias[kernel] ?? kernel;
 }
