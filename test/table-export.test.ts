@@ -46,7 +46,7 @@ test("the JSON export holds the table: kind, budget, engine, columns, and each r
       cells: Record<string, { mean: number; std: number; n: number; diff: number | null; best: boolean }>;
     }>;
   };
-  assert.equal(t.format, 'regbench-results-table/1');
+  assert.equal(t.format, 'regbench-results-table/2');
   assert.deepEqual([t.kind, t.budget, t.engine], ['regularizer', 'quick', 'tfjs']);
   // The kind's benchmarks that are not held out; only ResNet-56/C100 has runs.
   assert.deepEqual(

@@ -9,6 +9,9 @@ import * as inspector from 'node:inspector';
 import * as vm from 'node:vm';
 import { StepWatchdog, stallMessage } from '../step-watchdog';
 
+/** How many of the last profiler samples the stuck stack is read from (the deepest of them). */
+const RECENT_SAMPLES = 20;
+
 /**
  * Two samples a second (negligible cost), more often under a short --step-timeout: at least ten
  * samples within the shortest limit, since a sampler delayed on a busy machine can miss a few.
@@ -99,8 +102,17 @@ export class StallGuard {
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     const samples = (profile.samples ?? []).filter((id) => nodes.get(id)?.callFrame.url);
+    // The deepest of the last samples: once V8 inlines the looping function into its caller, some
+    // samples end in the caller, so the very last one alone can miss the variant's frame.
+    const depth = (leaf: number): number => {
+      let d = 0;
+      for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) d++;
+      return d;
+    };
+    const recent = samples.slice(-RECENT_SAMPLES);
+    const leaf = recent.reduce<number | undefined>((best, id) => (best === undefined || depth(id) >= depth(best) ? id : best), undefined);
     const frames: StackFrame[] = [];
-    for (let id: number | undefined = samples[samples.length - 1]; id !== undefined; id = parent.get(id)) {
+    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
       const node = nodes.get(id);
       if (!node || !node.callFrame.url) continue;
       const hottest = [...(node.positionTicks ?? [])].sort((a, b) => b.ticks - a.ticks)[0];
