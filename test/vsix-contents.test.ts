@@ -28,6 +28,10 @@ const ALLOWED: RegExp[] = [
   /^templates\/(README\.md|regbench\.d\.ts|(regularizers|norms)\/[\w-]+\.(ts|py))$/,
   /^media\/(regbench\.svg|dashboard\.(js|css)|walkthrough\/[\w-]+\.md)$/,
   /^docs\/([\w-]+\.md|images\/[\w-]+\.png)$/,
+  // The torch backend as sources and its build script: built on the user's machine on first use.
+  /^dist\/torch-backend\/(build-torch-backend\.mjs|src\/[\w.-]+\.(cc|h))$/,
+  // bench/gpu-check.sh's step timers (JavaScript and Python: the same on every platform).
+  /^dist\/bench\/(gpu-step\.js|torch_step\.py)$/,
 ];
 
 /** What must be there for the extension to run a TypeScript variant on any platform. */
