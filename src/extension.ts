@@ -20,7 +20,7 @@ import { RunService } from './runs/run-service';
 import { onSettingsChange, readSettings } from './vscode/settings';
 import { RunStatusBar } from './vscode/status-bar';
 import { StoreWatcher } from './vscode/store-watcher';
-import { RaceIndex } from './vscode/race-index';
+import { RaceIndex } from './races/race-index';
 import { RaceCommand } from './vscode/race-command';
 import { SweepLens } from './vscode/sweep-lens';
 import { VariantCommands } from './vscode/variant-commands';

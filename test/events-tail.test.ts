@@ -1,5 +1,5 @@
 /**
- * Following a run's events.jsonl from where the last read stopped (src/vscode/events-tail.ts):
+ * Following a run's events.jsonl from where the last read stopped (src/runs/events-tail.ts):
  * how the dashboard reads the progress of runs another process trains, once a second, without
  * re-reading the whole log. A torn last line waits; a rewritten (shorter) file is read again.
  */
@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatEventLine, type ProgressEvent } from '../src/protocol/events';
-import { EventsTail } from '../src/vscode/events-tail';
+import { EventsTail } from '../src/runs/events-tail';
 
 const progress = (step: number): ProgressEvent => ({
   type: 'progress',

@@ -18,9 +18,9 @@ import { isHostToWebviewMessage } from '../src/protocol/webview';
 import { finishedRungs, raceEndNotification, raceView, rungNotification } from '../src/present/race-view-model';
 import { stepLossOf } from '../src/present/step-loss';
 import { RunStore } from '../src/runs/run-store';
-import { raceArgs, sweepCandidate } from '../src/vscode/race-form';
-import { RaceIndex } from '../src/vscode/race-index';
-import { RaceProcess } from '../src/vscode/race-process';
+import { raceArgs, sweepCandidate } from '../src/races/race-form';
+import { RaceIndex } from '../src/races/race-index';
+import { RaceProcess } from '../src/races/race-process';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cli.js');

@@ -2,7 +2,7 @@
  * "Race Variants…" and "Sweep…" without the editor: the sweep lens sits on the top-level constants
  * of the templates (src/present/sweep-lens-text.ts); the race form's benchmarks leave the held-out
  * ones out; the command line the editor starts; the race id read from the CLI's first line; sweep
- * values checked with one line naming the file, line, constant and type (src/vscode/race-form.ts).
+ * values checked with one line naming the file, line, constant and type (src/races/race-form.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sweepLenses } from '../src/present/sweep-lens-text';
 import { findTopLevelConsts } from '../src/variants/sweep';
-import { devBenchmarks, exampleValues, parseSweepValues, raceArgs, raceIdOf, sweepCandidate } from '../src/vscode/race-form';
+import { devBenchmarks, exampleValues, parseSweepValues, raceArgs, raceIdOf, sweepCandidate } from '../src/races/race-form';
 
 function repoRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {

@@ -1,5 +1,5 @@
 /**
- * The editor's race index (src/vscode/race-index.ts) on a real store folder: it reads nothing until
+ * The editor's race index (src/races/race-index.ts) on a real store folder: it reads nothing until
  * asked, tells listeners a race's record before and after a change (what the rung notifications
  * compare), stays quiet when race.json did not change, and keeps a damaged race.json as a one-line
  * problem naming the file instead of dropping it.
@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { raceFile, writeRace } from '../src/races/race-store';
-import { RaceIndex, type RaceChange } from '../src/vscode/race-index';
+import { RaceIndex, type RaceChange } from '../src/races/race-index';
 import { raceFixture } from './fixtures/race-record';
 
 test('race index: changes with the record before, no change no event, damaged files listed', () => {

@@ -1,5 +1,5 @@
 /**
- * The editor's race process (src/vscode/race-process.ts) against stand-in CLIs: the race id comes
+ * The editor's race process (src/races/race-process.ts) against stand-in CLIs: the race id comes
  * from the first line; Cancel stops a race within seconds (SIGINT, which the CLI answers by
  * stopping its runs; SIGKILL when it does not end in time); a race that never starts gives the
  * CLI's one-line reason.
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as os from 'node:os';
-import { RaceProcess } from '../src/vscode/race-process';
+import { RaceProcess } from '../src/races/race-process';
 
 function standIn(script: string, killAfterMs = 5000): { proc: RaceProcess; lines: string[]; ids: string[] } {
   const lines: string[] = [];

@@ -22,7 +22,7 @@ import { damageText, readJsonFile, writeJsonFile } from '../src/runs/json-file';
 import { matricesDir, scanMatrices, type MatrixInfo } from '../src/runs/slurm/matrix';
 import { formatDamagedLine } from '../src/cli/output';
 import { listRaces, raceFile, readRace, RaceFileError, writeRace } from '../src/races/race-store';
-import { RaceIndex } from '../src/vscode/race-index';
+import { RaceIndex } from '../src/races/race-index';
 import { raceFixture } from './fixtures/race-record';
 import type { RaceRecord } from '../src/protocol/race';
 import { seededRandom } from '../src/analysis/statistics';

@@ -29,8 +29,8 @@ import { runIdsOf } from './command-args';
 import { COMMANDS } from '../protocol/command-ids';
 import type { IndexChange, RunIndex } from '../runs/run-index';
 import { raceView } from '../present/race-view-model';
-import type { RaceIndex } from './race-index';
-import { EventsTail } from './events-tail';
+import type { RaceIndex } from '../races/race-index';
+import { EventsTail } from '../runs/events-tail';
 import * as path from 'node:path';
 import { EVENTS_FILE } from '../runs/run-store';
 

@@ -21,9 +21,9 @@ import { checkVariant } from '../variants/variant-file';
 import { findTopLevelConsts, SweepError } from '../variants/sweep';
 import { engineForFile } from '../runs/run-request';
 import { CANCEL_RACE_COMMAND } from './dashboard-panel';
-import type { RaceChange, RaceIndex } from './race-index';
-import { RaceProcess } from './race-process';
-import { devBenchmarks, exampleValues, LADDER_PRESETS, parseSweepValues, raceArgs, sweepCandidate, taskKinds, type RaceForm } from './race-form';
+import type { RaceChange, RaceIndex } from '../races/race-index';
+import { RaceProcess } from '../races/race-process';
+import { devBenchmarks, exampleValues, LADDER_PRESETS, parseSweepValues, raceArgs, sweepCandidate, taskKinds, type RaceForm } from '../races/race-form';
 import { readSettings } from './settings';
 import { readSlurmSettings } from './slurm-matrix';
 

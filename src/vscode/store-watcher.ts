@@ -9,7 +9,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { RunIndex } from '../runs/run-index';
-import type { RaceIndex } from './race-index';
+import type { RaceIndex } from '../races/race-index';
 
 export interface StoreWatcherOptions {
   /** Told when a run's events.jsonl changed (throttled per run). */

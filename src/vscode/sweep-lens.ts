@@ -16,7 +16,7 @@ import { deriveSweep } from '../variants/sweep-store';
 import { checkVariant } from '../variants/variant-file';
 import { engineForFile } from '../runs/run-request';
 import { askSweepValues, RACE_VARIANTS_COMMAND, type RaceCommandArgs } from './race-command';
-import { devBenchmarks, sweepCandidate, taskKinds } from './race-form';
+import { devBenchmarks, sweepCandidate, taskKinds } from '../races/race-form';
 import { readSettings } from './settings';
 import { ensureTrusted } from './trust';
 

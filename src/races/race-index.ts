@@ -6,7 +6,7 @@
  * race.json is kept as a one-line problem naming the file, never dropped silently. No `vscode`.
  */
 import * as path from 'node:path';
-import { listRaces, readRace } from '../races/race-store';
+import { listRaces, readRace } from './race-store';
 import type { RaceRecord } from '../protocol/race';
 
 export interface RaceChange {
