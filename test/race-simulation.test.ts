@@ -76,12 +76,15 @@ test('every candidate equal to the baseline: the race drops one in at most alpha
   assert.ok(t.falseDrops / t.races <= bound(), `false-drop rate ${t.falseDrops / t.races}`);
 });
 
-test('one best candidate among worse ones: it is dropped in at most alpha of the races; a 3 pp worse one is dropped almost always, a 1 pp worse one often', async () => {
+test('one best candidate among worse ones: it is dropped in at most alpha of the races; a 3 pp worse one is dropped almost always, a 1 pp worse one in most races, and the race costs less than running everything', async () => {
   const t = await simulate({ c1: 0.5, c2: 0, c3: 0, c4: -0.3, c5: -1, c6: -3 }, 50_000);
   report('one best (+0.5), others 0, 0, -0.3, -1, -3', t);
   assert.ok(t.falseDrops / t.races <= bound(), `false-drop rate ${t.falseDrops / t.races}`);
   assert.ok(t.dropped.c6 / t.races >= 0.95, `power against -3 pp: ${t.dropped.c6 / t.races}`);
-  assert.ok(t.dropped.c5 / t.races >= 0.2, `power against -1 pp: ${t.dropped.c5 / t.races}`);
+  // The block design's pooled variance is what gives this power with two or three seeds: a
+  // per-pair paired t (df 1-2) dropped a 1 pp worse candidate in about a third of the races.
+  assert.ok(t.dropped.c5 / t.races >= 0.8, `power against -1 pp: ${t.dropped.c5 / t.races}`);
+  assert.ok(t.hours / t.exhaustiveHours <= 0.85, `compute ${t.hours / t.exhaustiveHours} of exhaustive`);
 });
 
 test('a tie at the top: neither of the two best is dropped in more than alpha of the races', async () => {

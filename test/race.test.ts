@@ -37,6 +37,23 @@ test('climbing order: first budget on the first benchmark and seeds, then more s
   assert.match(race.order[0], /^rung 1 \(start\): smoke \(1 epoch, 512 training images\) · resnet20-cifar10 · seeds 0,1$/);
 });
 
+test('drop rule on two seeds: the variance pooled over every live entrant (block design) drops a 3 pp worse candidate a lone paired t (df 1) cannot', () => {
+  const cells = (xs: number[]) => new Map(xs.map((x, i) => [`b/${i}`, x]));
+  const base = cells([60, 63]);
+  const others = [0.3, -0.2, 0.1, -0.4, 0.2].map((d, i) => [`c${i}`, cells([60 + d, 63 + d + (i % 2 ? 0.3 : -0.3)])] as const);
+  const j = judgeRung(base, new Map([...others, ['bad', cells([56.6, 60.2])]]), { alpha: 0.05, rungs: 4 });
+  const bad = j.tests.find((t) => t.candidate === 'bad');
+  assert.equal(bad?.vsBaseline?.pooledOver, 7, 'pooled over the baseline and six candidates');
+  assert.equal(bad?.vsBaseline?.df, 6);
+  assert.deepEqual(
+    j.drops.map((d) => [d.candidate, d.rule]),
+    [['bad', 'worse-than-baseline']],
+  );
+  const alone = judgeRung(base, new Map([['bad', cells([56.6, 60.2])]]), { alpha: 0.05, rungs: 4 });
+  assert.equal(alone.tests[0].vsBaseline?.pooledOver, undefined, 'one candidate: a plain paired t');
+  assert.equal(alone.drops.length, 0, 'df 1 cannot reject at this level');
+});
+
 test('a ladder that does not grow, an unknown budget or a bad override is refused in one line', () => {
   const refuse = (text: string, re: RegExp) =>
     assert.throws(

@@ -123,3 +123,21 @@ test('difficulty out of range: a clear message from the library and from regbenc
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--difficulty must be a number from 0 \(easy\) to 1 \(hardest\), got 'hard'/);
 });
+
+test('regbench data synth takes --seed 0 (the protocol starts its seeds at 0) and refuses a fractional or non-numeric one', () => {
+  const synth = (seed: string) =>
+    spawnSync(
+      process.execPath,
+      [cli, 'data', 'synth', '--dataset', 'cifar100', '--train', '20', '--test', '10', '--seed', seed, '--out', mkdtempSync(join(tmpdir(), 'regbench-seed-'))],
+      {
+        encoding: 'utf8',
+      },
+    );
+  const zero = synth('0');
+  assert.equal(zero.status, 0, zero.stderr);
+  for (const bad of ['1.5', 'x']) {
+    const r = synth(bad);
+    assert.equal(r.status, 2, `--seed ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--seed must be a whole number \(0 or more\)/);
+  }
+});

@@ -19,9 +19,10 @@ function datasetArg(value: string | undefined): DatasetId {
   return value as DatasetId;
 }
 
-function count(name: string, value: string | undefined): number | undefined {
+function count(name: string, value: string | undefined, least = 1): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${name} must be a positive integer, got '${value}'`);
+  const what = least === 0 ? 'a whole number (0 or more)' : 'a positive integer';
+  if (!/^\d+$/.test(value) || Number(value) < least || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${name} must be ${what}, got '${value}'`);
   return Number(value);
 }
 
@@ -54,7 +55,7 @@ export async function runDataCommand(argv: string[]): Promise<number> {
     const files = await writeSyntheticDataset(dataset, out, {
       train: count('train', values.train),
       test: count('test', values.test),
-      seed: count('seed', values.seed),
+      seed: count('seed', values.seed, 0),
       difficulty,
     });
     process.stdout.write(

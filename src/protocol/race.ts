@@ -112,6 +112,10 @@ export interface RacePairedResult {
   ci95: [number, number] | null;
   /** One-sided p (candidate worse), before adjustment; null when n is too small. */
   p: number | null;
+  /** Degrees of freedom of the t test (absent in races recorded before it was kept). */
+  df?: number;
+  /** Entrants whose residual variance the test pooled (block design); absent: a plain paired t. */
+  pooledOver?: number;
 }
 
 export interface RaceTest {

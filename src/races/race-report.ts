@@ -24,7 +24,8 @@ export function pText(p: number | null | undefined): string {
 export function pairedText(r: RacePairedResult | null | undefined): string {
   if (!r) return 'no matched cells';
   const ci = r.ci95 ? ` [${r.ci95[0].toFixed(2)}, ${r.ci95[1].toFixed(2)}]` : '';
-  return `${pp(r.meanDiff)} pp${ci} over ${r.n} cell${r.n === 1 ? '' : 's'}`;
+  const pooled = r.pooledOver !== undefined ? `, variance pooled over ${r.pooledOver} entrants (df ${r.df})` : '';
+  return `${pp(r.meanDiff)} pp${ci} over ${r.n} cell${r.n === 1 ? '' : 's'}${pooled}`;
 }
 
 function labelOf(race: RaceRecord, id: string): string {

@@ -1,7 +1,8 @@
 /**
  * The drop rule a race applies after each rung (docs/races.md states what it guarantees):
- * each live candidate is compared, paired over the rung's (benchmark, seed) cells, with the
- * baseline and with the current leader (the best other live candidate by mean difference to the
+ * each live candidate is compared, paired over the rung's (benchmark, seed) cells (with the
+ * residual variance pooled over every live entrant, a randomized block design, when there are
+ * three or more), with the baseline and with the current leader (the best other live candidate by mean difference to the
  * baseline). Its p-value is min(2 p_baseline, 2 (m - 1) p_leader) with one-sided ("worse") paired
  * p-values: a Bonferroni split of its level, half to the baseline, half to the m - 1 other
  * candidates (which covers the leader being picked from the data); p_baseline alone when it is the
@@ -10,6 +11,7 @@
  * alpha over the race's looks). With `eta`, classic successive halving instead: the best
  * ceil(m / eta) by mean difference stay (a heuristic with no error rate).
  */
+import { blockContrast, blockResidual, contrastOneSidedP, type BlockContrast, type BlockResidual } from '../analysis/block-design';
 import { holm, pairedCompare, pairedOneSidedP, type PairedResult } from '../analysis/paired';
 import type { DropRule, RacePairedResult, RaceTest } from '../protocol/race';
 
@@ -40,21 +42,41 @@ function summary(r: PairedResult | null): RacePairedResult | null {
   if (!r) return null;
   let p = pairedOneSidedP(r, 'less');
   if (p === null && r.n >= 2 && r.sdDiff === 0) p = r.meanDiff < 0 ? 0.5 ** r.n : 1;
-  return { n: r.n, meanDiff: r.meanDiff, ci95: r.n >= 2 ? r.ci95 : null, p };
+  return { n: r.n, meanDiff: r.meanDiff, ci95: r.n >= 2 ? r.ci95 : null, p, df: r.df };
+}
+
+/** The same, from the block design's pooled variance (zero residual variance: the sign-flip p as above). */
+function pooledSummary(c: BlockContrast | null, model: BlockResidual): RacePairedResult | null {
+  if (!c) return null;
+  let p = contrastOneSidedP(c, 'less');
+  if (p === null) p = c.meanDiff < 0 ? 0.5 ** c.n : 1;
+  return { n: c.n, meanDiff: c.meanDiff, ci95: c.ci95, p, df: c.df, pooledOver: model.entrants };
+}
+
+/**
+ * How one entrant compares with another on this rung: with three or more live entrants sharing
+ * at least two cells, against the block design's residual variance pooled over all of them
+ * (src/analysis/block-design.ts); otherwise a plain paired t over the pair's shared cells.
+ */
+function comparer(baseline: CellScores, candidates: ReadonlyMap<string, CellScores>): (other: CellScores, c: CellScores) => RacePairedResult | null {
+  const model = candidates.size >= 2 ? blockResidual([baseline, ...candidates.values()]) : null;
+  if (model) return (other, c) => pooledSummary(blockContrast(other, c, model), model);
+  return (other, c) => summary(pairedCompare(other, c));
 }
 
 /** Judges one rung: the tests of every live candidate and which of them are dropped. */
 export function judgeRung(baseline: CellScores, candidates: ReadonlyMap<string, CellScores>, opts: RuleOptions): RungJudgement {
   const ids = [...candidates.keys()];
-  const vsBase = new Map(ids.map((id) => [id, pairedCompare(baseline, candidates.get(id) as CellScores)]));
+  const compare = comparer(baseline, candidates);
+  const vsBase = new Map(ids.map((id) => [id, compare(baseline, candidates.get(id) as CellScores)]));
   const meanDiff = new Map(ids.map((id) => [id, vsBase.get(id)?.meanDiff ?? Number.NEGATIVE_INFINITY]));
   const ranking = [...ids].sort((a, b) => (meanDiff.get(b) as number) - (meanDiff.get(a) as number) || a.localeCompare(b));
   const level = opts.alpha / opts.rungs;
   const m = ids.length;
   const tests: RaceTest[] = ids.map((id) => {
-    const base = summary(vsBase.get(id) ?? null);
+    const base = vsBase.get(id) ?? null;
     const leader = ranking.find((x) => x !== id);
-    const lead = leader !== undefined ? summary(pairedCompare(candidates.get(leader) as CellScores, candidates.get(id) as CellScores)) : undefined;
+    const lead = leader !== undefined ? compare(candidates.get(leader) as CellScores, candidates.get(id) as CellScores) : undefined;
     const viaBase = base?.p == null ? 1 : m > 1 ? 2 * base.p : base.p;
     const viaLeader = lead?.p == null ? 1 : 2 * (m - 1) * lead.p;
     const raw = Math.min(1, viaBase, viaLeader);
