@@ -36,7 +36,7 @@ export function startText(race: RaceRecord): string {
   const rule =
     race.request.eta !== undefined
       ? `successive halving, keep the best 1/${race.request.eta} per rung (a heuristic: no error rate)`
-      : `drop when worse than the baseline or the leader, paired, Holm over candidates, alpha ${race.request.alpha} split over ${race.rungs.length} rung${race.rungs.length === 1 ? '' : 's'}`;
+      : `drop when worse than the baseline or the leader, paired over seeds (variance pooled over the live entrants), Holm over candidates, alpha ${race.request.alpha} split over ${race.rungs.length} rung${race.rungs.length === 1 ? '' : 's'}`;
   return [
     `${race.candidates.length} candidate${race.candidates.length === 1 ? '' : 's'} against ${race.baseline.label}: ${race.candidates.map((c) => `${c.id} ${c.label}`).join(', ')}`,
     `rule: ${rule}`,
