@@ -170,6 +170,7 @@ async function raceMain(argv: string[]): Promise<number> {
     }
     race.ownerPid = process.pid;
     race.status = 'running';
+    keepEntrantSources(store.root, race);
     writeRace(store.root, race);
     process.stdout.write(`resuming: ${race.rungs.filter((r) => r.status === 'done').length} of ${race.rungs.length} rungs done\n${startText(race)}\n`);
     return drive(race, values);

@@ -110,30 +110,34 @@ export async function runRace(race: RaceRecord, world: RaceWorld, now: () => Dat
     );
     const byRun = new Map<string, RaceCell>();
     for (const c of rung.cells) if (c.runId) byRun.set(c.runId, c);
-    await world.execute(
-      orders,
-      (pairs) => {
-        for (const [order, runId] of pairs) {
-          const cell = rung.cells.find((c) => c.entrant === order.entrant.id && c.bench === order.bench && c.seed === order.seed) as RaceCell;
-          cell.runId = runId;
-          cell.status = 'queued';
-          cell.reused = undefined;
-          byRun.set(runId, cell);
-        }
-        world.save(race);
-      },
-      (runId) => {
-        const cell = byRun.get(runId);
-        const run = world.get(runId);
-        if (cell && run) {
-          applyRun(cell, run);
-          const what = run.status === 'completed' ? `best ${run.bestTestAcc?.toFixed(2)}%` : `${run.status}${run.error ? `: ${run.error.split('\n')[0]}` : ''}`;
-          world.say(`  ${entrants.get(cell.entrant)?.label} · ${cell.bench} · seed ${cell.seed}: ${what} (run ${runId})`);
-        }
-        saver.call();
-      },
+    const stopped = await executeOrExplain(race, world, () =>
+      world.execute(
+        orders,
+        (pairs) => {
+          for (const [order, runId] of pairs) {
+            const cell = rung.cells.find((c) => c.entrant === order.entrant.id && c.bench === order.bench && c.seed === order.seed) as RaceCell;
+            cell.runId = runId;
+            cell.status = 'queued';
+            cell.reused = undefined;
+            byRun.set(runId, cell);
+          }
+          world.save(race);
+        },
+        (runId) => {
+          const cell = byRun.get(runId);
+          const run = world.get(runId);
+          if (cell && run) {
+            applyRun(cell, run);
+            const what =
+              run.status === 'completed' ? `best ${run.bestTestAcc?.toFixed(2)}%` : `${run.status}${run.error ? `: ${run.error.split('\n')[0]}` : ''}`;
+            world.say(`  ${entrants.get(cell.entrant)?.label} · ${cell.bench} · seed ${cell.seed}: ${what} (run ${runId})`);
+          }
+          saver.call();
+        },
+      ),
     );
     saver.flush();
+    if (stopped) return race;
     if (world.stopped()) {
       race.status = 'interrupted';
       race.reason = 'stopped during a rung; `regbench race --resume ' + race.id + '` continues it';
@@ -157,6 +161,24 @@ export async function runRace(race: RaceRecord, world: RaceWorld, now: () => Dat
   finish(race, world, now);
   world.save(race);
   return race;
+}
+
+/**
+ * Runs a rung's orders; an error of the world itself (a source it cannot find, a full disk)
+ * ends the race as interrupted with that error as the reason, so it is never left marked as
+ * running, and `--resume` continues it once the cause is fixed. True when it did.
+ */
+async function executeOrExplain(race: RaceRecord, world: RaceWorld, execute: () => Promise<void>): Promise<boolean> {
+  try {
+    await execute();
+    return false;
+  } catch (err) {
+    race.status = 'interrupted';
+    race.reason = (err as Error).message;
+    world.say(`race ${race.id} stopped: ${race.reason}`);
+    world.save(race);
+    return true;
+  }
 }
 
 /** Marks candidates with a failed cell as failed; true when the baseline failed (the race stops). */

@@ -17,11 +17,25 @@ import type { CellOrder, CellRun } from './race-runner';
 
 const FINAL_STATUSES = ['completed', 'failed', 'diverged', 'cancelled'];
 
-/** Keeps a copy of each entrant's source beside the race (the user may edit a file mid-race). */
+/** The hash of a file's text, or undefined when it cannot be read. */
+function hashOfFile(file: string): string | undefined {
+  try {
+    return variantHash(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps a copy of each entrant's source beside the race (the user may edit a file mid-race); on
+ * resume, a kept copy that is missing or damaged is written again from the user's file while that
+ * file still has the hash the race began with.
+ */
 export function keepEntrantSources(storeRoot: string, race: RaceRecord): void {
   for (const e of [race.baseline, ...race.candidates]) {
     const copy = entrantCopy(storeRoot, race.id, e);
-    if (fs.existsSync(copy)) continue;
+    if (hashOfFile(copy) === e.variantHash) continue;
+    if (hashOfFile(e.variantPath) !== e.variantHash) continue;
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     writeAtomic(copy, fs.readFileSync(e.variantPath, 'utf8'));
   }
@@ -75,13 +89,19 @@ export abstract class StoreWorld {
     };
   }
 
+  /**
+   * The file with the source the race began with: the user's, else the copy kept beside the
+   * race. Neither (the user's file changed and the copy is missing or damaged): an error naming
+   * both, never a run of a different source.
+   */
   private sourceOf(e: RaceEntrant): string {
-    try {
-      if (variantHash(fs.readFileSync(e.variantPath, 'utf8')) === e.variantHash) return e.variantPath;
-    } catch {
-      // Gone: the copy.
-    }
-    return entrantCopy(this.store.root, this.race.id, e);
+    if (hashOfFile(e.variantPath) === e.variantHash) return e.variantPath;
+    const copy = entrantCopy(this.store.root, this.race.id, e);
+    if (hashOfFile(copy) === e.variantHash) return copy;
+    const state = fs.existsSync(copy) ? 'damaged (its text no longer has that hash)' : 'missing';
+    throw new Error(
+      `${e.label}: ${e.variantPath} is not the source race ${this.race.id} began with (hash ${e.variantHash.slice(0, 12)}), and the copy the race kept, ${copy}, is ${state}: put that version of the file back, then \`regbench race --resume ${this.race.id}\``,
+    );
   }
 
   private keyOf(o: {
