@@ -196,3 +196,15 @@ test('a damaged race.json is reported naming the file, not a crash', () => {
   assert.equal(problems.length, 1);
   assert.ok(fs.existsSync(file), 'the damaged file is kept');
 });
+
+test('a rung where every entrant scored the same in each cell says it has no signal; a rung with differences does not', async () => {
+  const { rungResultText, rungWithoutSignal } = await import('../src/races/race-report');
+  const { raceFixture } = await import('./fixtures/race-record');
+  const race = raceFixture('done');
+  const rung = race.rungs[0];
+  assert.equal(rungWithoutSignal(rung), false);
+  assert.doesNotMatch(rungResultText(race, rung), /no signal/);
+  const flat = { ...rung, cells: rung.cells.map((c) => ({ ...c, status: 'completed' as const, bestTestAcc: c.seed === 0 ? 10.16 : 7.81 })) };
+  assert.equal(rungWithoutSignal(flat), true);
+  assert.match(rungResultText(race, flat), /no signal: every entrant scored the same in each cell/);
+});

@@ -45,6 +45,22 @@ export function startText(race: RaceRecord): string {
   ].join('\n');
 }
 
+/**
+ * True when every entrant scored the same in every cell of the rung: a budget too small to learn
+ * anything (the smoke budget's four SGD steps leave every network at one class), so the rung can
+ * tell no entrant apart.
+ */
+export function rungWithoutSignal(rung: RaceRung): boolean {
+  const byCell = new Map<string, Set<number>>();
+  for (const c of rung.cells) {
+    if (c.bestTestAcc === null || c.status !== 'completed') continue;
+    const key = `${c.bench}/${c.seed}`;
+    byCell.set(key, (byCell.get(key) ?? new Set()).add(c.bestTestAcc));
+  }
+  const entrants = new Set(rung.cells.map((c) => c.entrant)).size;
+  return entrants >= 2 && byCell.size > 0 && [...byCell.values()].every((values) => values.size === 1);
+}
+
 export function rungResultText(race: RaceRecord, rung: RaceRung): string {
   const lines = [`rung ${rung.index + 1} done:`];
   for (const id of rung.ranking ?? []) {
@@ -54,6 +70,10 @@ export function rungResultText(race: RaceRecord, rung: RaceRung): string {
     lines.push(`  ${labelOf(race, id)}: ${pairedText(t.vsBaseline)} vs baseline, adjusted ${pText(t.adjustedP)} (level ${t.level.toPrecision(2)})${drop}`);
   }
   for (const c of race.candidates.filter((x) => x.status === 'failed' && x.rung === rung.index)) lines.push(`  ${c.label}: FAILED: ${c.error ?? ''}`);
+  if (rungWithoutSignal(rung))
+    lines.push(
+      `  no signal: every entrant scored the same in each cell, so this budget tells none apart (it is too small to learn); a larger first rung (e.g. --ladder smoke:epochs=2:train=2048,...) saves these runs`,
+    );
   const tau = race.taus.find((x) => x.to === rung.index);
   if (tau) lines.push(`  rank stability vs rung ${tau.from + 1}: Kendall tau ${tau.tau === null ? 'n/a' : tau.tau.toFixed(2)} over ${tau.n} candidates`);
   return lines.join('\n');
