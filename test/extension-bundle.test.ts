@@ -1,7 +1,8 @@
 /**
  * The extension bundle (dist/extension.js, built by scripts/build.mjs): it exists, carries no
- * TensorFlow.js (training happens in the worker bundle only), activates fast, and registers
- * exactly the commands package.json contributes. `vscode` is replaced by a stub module, so this
+ * TensorFlow.js (training happens in the worker bundle only), loads no other file when it
+ * activates (what keeps activation fast: its time is printed, never asserted, a figure that
+ * depends on the machine's load), and registers exactly the commands package.json contributes. `vscode` is replaced by a stub module, so this
  * runs under plain Node.
  */
 import { test } from 'node:test';
@@ -14,7 +15,6 @@ import { performance } from 'node:perf_hooks';
 
 const root = path.resolve(__dirname, '..', '..');
 const bundle = path.join(root, 'dist', 'extension.js');
-const ACTIVATION_BUDGET_MS = 100;
 
 /**
  * A stand-in for the `vscode` module: every property is another stand-in (callable,
@@ -84,7 +84,7 @@ test('dist/extension.js exists and contains no TensorFlow.js', () => {
   assert.match(text, /require\("vscode"\)/, "'vscode' must stay external");
 });
 
-test(`activates in under ${ACTIVATION_BUDGET_MS} ms without touching the workspace, registering every contributed command`, (t) => {
+test('activates loading no file beside its bundle, without touching the workspace, registering every contributed command', (t) => {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'regbench-activate-'));
   const registered: string[] = [];
   const vscodeKey = path.join(workspace, 'vscode-stub.js');
@@ -104,6 +104,7 @@ test(`activates in under ${ACTIVATION_BUDGET_MS} ms without touching the workspa
   };
   try {
     delete require.cache[bundle];
+    const before = new Set(Object.keys(require.cache));
     const start = performance.now();
     const ext = createRequire(__filename)(bundle) as { activate(ctx: unknown): void };
     const loaded = performance.now();
@@ -112,7 +113,10 @@ test(`activates in under ${ACTIVATION_BUDGET_MS} ms without touching the workspa
     const requireMs = loaded - start;
     const activateMs = activated - loaded;
     t.diagnostic(`require ${requireMs.toFixed(1)} ms + activate ${activateMs.toFixed(1)} ms = ${(activated - start).toFixed(1)} ms`);
-    assert.ok(activated - start < ACTIVATION_BUDGET_MS, `activation took ${(activated - start).toFixed(1)} ms`);
+    // Every module it needs is inside the bundle: a require of another file (TensorFlow.js, the
+    // statistics library, a worker bundle) at activation is what made it slow before.
+    const loadedFiles = Object.keys(require.cache).filter((f) => !before.has(f) && f !== bundle && f !== vscodeKey);
+    assert.deepEqual(loadedFiles, [], `activation loaded ${loadedFiles.join(', ')}`);
 
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { contributes: { commands: Array<{ command: string }> } };
     const contributed = manifest.contributes.commands.map((c) => c.command).sort();
