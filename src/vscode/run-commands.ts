@@ -21,6 +21,7 @@ import { isResumable } from './experiments-tree';
 import { RunLabels } from '../present/run-labels';
 import { readSettings } from './settings';
 import { ensureTrusted } from './trust';
+import { ensureTorchBackend } from './torch-first-use';
 
 /** What callers other than the palette may pass (code lenses, tests, other extensions). */
 export interface RunCommandArgs {
@@ -65,6 +66,7 @@ export class RunCommands implements vscode.Disposable {
     const budget = args.budget ?? (await pickBudget(variant, benches));
     if (!budget) return [];
     const settings = readSettings();
+    if (variant.engine === 'tfjs') await ensureTorchBackend(settings.backend, settings.pythonPath);
     const seeds = args.seeds ?? Array.from({ length: settings.defaultSeeds }, (_, i) => i);
     const requests: RunRequest[] = [];
     for (const bench of benches) {

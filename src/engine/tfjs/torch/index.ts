@@ -7,9 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { forgetTorchAddon, loadTorchAddon, type TorchAddon } from './addon';
+import { buildTorchAddonSync, shippedBuildScript, TORCH_ADDON_NAME, userAddonDir } from './first-use-build';
 import { TORCH_BACKEND, TorchBackend } from './backend';
 import { fallbackKernelConfigs, fallbackKernelNames } from './fallback';
 import { torchKernelConfigs, torchKernelNames } from './kernels';
@@ -24,49 +24,29 @@ export function parseTorchDevice(device: string | undefined): string {
   return d;
 }
 
-/** Where the addon built on first use goes (per user, 0700 like the build cache). */
-export function userAddonDir(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'regbench', 'torch-backend', 'addon');
-}
-
 /**
- * Builds the addon with the build script shipped beside the bundle, when there is one and no
- * addon was found; returns the one-line outcome. `python` is regbench.pythonPath.
+ * The addon, built on first use if need be (src/engine/tfjs/torch/first-use-build.ts); or null
+ * with the reason. An addon built before that no longer loads (PyTorch changed under it) is
+ * built again once.
  */
-export function buildTorchAddonOnFirstUse(python: string | undefined, log: (line: string) => void): string | null {
-  const script = [join(__dirname, 'torch-backend', 'build-torch-backend.mjs'), join(__dirname, '..', 'torch-backend', 'build-torch-backend.mjs')].find((p) =>
-    existsSync(p),
-  );
-  if (!script) return null;
-  log("torch backend: building the addon against this machine's libtorch (once per libtorch version)...");
-  const args = [script, '--src', join(script, '..', 'src'), '--out', userAddonDir(), '--quiet', ...(python ? ['--python', python] : [])];
-  try {
-    const out = execFileSync(process.execPath, args, {
-      encoding: 'utf8',
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 15 * 60_000,
-    });
-    const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { path?: string | null; reason?: string };
-    if (r.path) process.env.REGBENCH_TORCH_ADDON ??= r.path;
-    forgetTorchAddon();
-    return r.path ? `torch backend: built ${r.path}` : (r.reason ?? 'torch backend: build failed');
-  } catch (e) {
-    return `torch backend: build failed: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`;
-  }
-}
-
-/** The addon, built on first use if need be; or null with the reason. */
 export function torchAddon(python?: string, log: (line: string) => void = () => {}): { addon: TorchAddon | null; reason: string } {
   let l = loadTorchAddon();
-  if (!l.addon && !l.path) {
-    const cached = join(userAddonDir(), 'regbench_torch.node');
-    if (existsSync(cached)) process.env.REGBENCH_TORCH_ADDON ??= cached;
-    else buildTorchAddonOnFirstUse(python, log);
+  if (l.addon || (l.path && !l.path.startsWith(userAddonDir()))) return l;
+  const cached = join(userAddonDir(), TORCH_ADDON_NAME);
+  if (!l.path && existsSync(cached)) {
+    process.env.REGBENCH_TORCH_ADDON ??= cached;
     forgetTorchAddon();
     l = loadTorchAddon();
+    if (l.addon) return l;
   }
-  return l;
+  if (!shippedBuildScript(__dirname)) return l;
+  log("torch backend: building the addon against this machine's libtorch (once per libtorch version)...");
+  const built = buildTorchAddonSync(__dirname, python);
+  if (!built) return l;
+  log(built.message);
+  if (built.path) process.env.REGBENCH_TORCH_ADDON = built.path;
+  forgetTorchAddon();
+  return loadTorchAddon();
 }
 
 export interface TorchStart {
