@@ -167,3 +167,13 @@ test("every template's hyperparameters are found (so each can be swept)", () => 
   assert.deepEqual(names('dropblock-penalty.ts'), ['BLOCK_SIZE', 'LAMBDA', 'EPS']);
   assert.deepEqual(names('label_smoothing.py'), ['EPS']);
 });
+
+test("regbench list names a sweep point's run by its label (the value it was run with), not by the file alone", async () => {
+  const { formatRecordLine } = await import('../src/cli/output');
+  const { fixtureRecord } = await import('./fixtures/run-records');
+  const plain = { ...fixtureRecord('r1', '2026-12-08T01:43:00Z'), name: 'confidence-penalty · ResNet-56/C100 · seed 1 · 8 Dec 01:43' };
+  const point = { ...plain, id: 'r2', displayName: 'confidence-penalty BETA=0.3' };
+  const rest = 'ResNet-56/C100 · seed 1 · 8 Dec 01:43';
+  assert.ok(formatRecordLine(plain).endsWith(plain.name));
+  assert.ok(formatRecordLine(point).endsWith(`confidence-penalty BETA=0.3 · ${rest}`), formatRecordLine(point));
+});

@@ -29,7 +29,15 @@ const pct = (v: number | null) => (v === null ? '   —  ' : `${v.toFixed(2).pad
 
 export function formatRecordLine(r: RunRecord): string {
   const engine = r.env ? `${r.spec.engine}/${r.env.backend}` : r.spec.engine;
-  return `${r.id}  ${r.status.padEnd(9)} best ${pct(r.bestTestAcc)}  ${String(r.epochsCompleted).padStart(3)}/${r.totalEpochs} ep  ${engine.padEnd(16)} ${r.name}`;
+  return `${r.id}  ${r.status.padEnd(9)} best ${pct(r.bestTestAcc)}  ${String(r.epochsCompleted).padStart(3)}/${r.totalEpochs} ep  ${engine.padEnd(16)} ${nameOf(r)}`;
+}
+
+/** The run's name with a given name (a sweep point's "confidence-penalty BETA=0.3", --name) in place of the file's. */
+function nameOf(r: RunRecord): string {
+  const given = r.displayName?.trim();
+  if (!given) return r.name;
+  const rest = r.name.split(' · ').slice(1);
+  return [given, ...rest].join(' · ');
 }
 
 /** A damaged run in `regbench list`: the file, the reason and what to do. */
