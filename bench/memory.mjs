@@ -1,0 +1,127 @@
+// Training-step memory benchmark: how much memory ONE training step at batch 128 takes, per model
+// and TensorFlow.js backend, against the 4 GiB ceiling of the wasm heap (wasm32). Bundles a small
+// runner (bench/runners/memory-runner.ts) with esbuild, then runs one child process per case so
+// that each peak RSS is that case's own: the child builds the model, runs one step of the engine
+// (forward, cross-entropy, gradients, SGD update) on seeded random 32x32x3 images and prints the
+// step time, its peak RSS (/proc/self/status VmHWM, else rusage maxRSS) and, on wasm, the heap size.
+// A case that runs out of wasm memory is reported as such, with the error, and the others go on.
+//
+//   node bench/memory.mjs [--arch mobilenetv2,wrn28-10] [--backend torch,wasm] [--batch 128]
+//                         [--device cpu] [--timeout-min 30]
+//
+// Cases: every arch on every backend, in that order. MobileNetV2 has 10 classes (FashionMNIST,
+// padded to 32x32x3 as its benchmark feeds it), WRN-28-10 10 classes. Prints one line per case, a
+// table with peak RSS, its ratio to the 4 GiB ceiling and, where the same model also ran on wasm
+// in this run, the torch/wasm ratios of peak RSS and step time; last one JSON object per case.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleRunner } from './bundle-runner.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The wasm32 address space: no wasm heap grows past it. */
+const CEILING_MB = 4096;
+const CLASSES = { mobilenetv2: 10, 'wrn28-10': 10 };
+
+function flag(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const archs = flag('arch', 'mobilenetv2,wrn28-10').split(',').filter(Boolean);
+const backends = flag('backend', 'torch,wasm').split(',').filter(Boolean);
+const batch = Number(flag('batch', '128'));
+const device = flag('device', '');
+const timeoutMs = Number(flag('timeout-min', '30')) * 60_000;
+for (const a of archs) if (!(a in CLASSES)) throw new Error(`bench/memory.mjs: unknown --arch '${a}' (expected ${Object.keys(CLASSES).join(', ')})`);
+
+// The runner is bundled into /tmp; it finds the addons through these variables.
+const torchAddon = join(root, 'dist/native/regbench_torch.node');
+if (existsSync(torchAddon)) process.env.REGBENCH_TORCH_ADDON ??= torchAddon;
+const nativeAddon = join(root, 'dist/native/regbench_kernels.node');
+if (existsSync(nativeAddon)) process.env.REGBENCH_NATIVE_ADDON ??= nativeAddon;
+
+const runner = await bundleRunner(root, 'memory-runner', join(root, 'bench/runners/memory-runner.ts'));
+
+/** What a failed wasm case's messages look like when the heap could not grow (Emscripten, tfjs). */
+const OUT_OF_MEMORY = /out of memory|\bOOM\b|Cannot enlarge memory|Array buffer allocation failed|RangeError: .*memory|Aborted\(/i;
+
+/** Runs one case in a child; resolves to its JSON line, or to { error } with the reason. */
+function runCase(arch, backend) {
+  const args = [runner, arch, String(CLASSES[arch]), String(batch), backend, ...(backend === 'torch' && device ? [device] : [])];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const t0 = Date.now();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').pop() ?? '';
+      let result = null;
+      try {
+        result = last.startsWith('{') ? JSON.parse(last) : null;
+      } catch {
+        result = null;
+      }
+      const base = { arch, backend, batch };
+      if (result && code === 0) return resolve({ ...base, ...result });
+      const message = result?.error ?? firstErrorLine(err) ?? `exit ${code ?? signal}`;
+      const error = timedOut
+        ? `timed out after ${Math.round((Date.now() - t0) / 60000)} min (--timeout-min)`
+        : backend.startsWith('wasm') && OUT_OF_MEMORY.test(`${message}\n${err}`)
+          ? `out of wasm memory: ${message}`
+          : message;
+      resolve({ ...base, ...(result ?? {}), error, wallMs: Date.now() - t0 });
+    });
+  });
+}
+
+function firstErrorLine(stderr) {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /error|abort|memory/i.test(l)) ?? lines[0];
+}
+
+const results = [];
+for (const arch of archs) {
+  for (const backend of backends) {
+    const r = await runCase(arch, backend);
+    results.push(r);
+    const where = `${arch.padEnd(12)} ${backend}${r.device ? ` (${r.device})` : ''}`;
+    if (r.error) console.log(`${where}: FAILED ${r.error}${r.peakRssMb ? ` (peak RSS ${r.peakRssMb} MiB, wasm heap ${r.heapMb ?? '-'} MiB)` : ''}`);
+    else
+      console.log(
+        `${where}: one step ${fmt(r.stepMs)} ms, peak RSS ${fmt(r.peakRssMb)} MiB (after building ${fmt(r.builtRssMb)} MiB)${r.heapMb ? `, wasm heap ${fmt(r.heapMb)} MiB` : ''}, loss ${r.ce.toFixed(3)}`,
+      );
+  }
+}
+
+console.log(`\nbatch ${batch}, one training step per case, each in its own process; ceiling = the wasm32 heap's 4 GiB (${CEILING_MB} MiB)`);
+console.log('| model | backend | step (ms) | peak RSS (MiB) | RSS / 4 GiB | wasm heap (MiB) | RSS torch / wasm | step torch / wasm |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const wasm = results.find((w) => w.arch === r.arch && w.backend === 'wasm' && !w.error);
+  const vsWasm = r.backend !== 'wasm' && wasm && !r.error;
+  const cells = [
+    r.arch,
+    r.backend,
+    r.error ? `failed: ${r.error}` : fmt(r.stepMs),
+    r.error ? '-' : fmt(r.peakRssMb),
+    r.error ? '-' : (r.peakRssMb / CEILING_MB).toFixed(2),
+    r.heapMb ? fmt(r.heapMb) : '-',
+    vsWasm ? (r.peakRssMb / wasm.peakRssMb).toFixed(2) : '-',
+    vsWasm ? (r.stepMs / wasm.stepMs).toFixed(2) : '-',
+  ];
+  console.log(`| ${cells.join(' | ')} |`);
+}
+for (const r of results) console.log(JSON.stringify(r));
+
+function fmt(x) {
+  return x === null || x === undefined ? '-' : Math.round(x).toLocaleString('en-US');
+}
