@@ -64,12 +64,7 @@ function runCase(arch, backend) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const last = out.trim().split('\n').pop() ?? '';
-      let result = null;
-      try {
-        result = last.startsWith('{') ? JSON.parse(last) : null;
-      } catch {
-        result = null;
-      }
+      const result = parseLine(last);
       const base = { arch, backend, batch };
       if (result && code === 0) return resolve({ ...base, ...result });
       const message = result?.error ?? firstErrorLine(err) ?? `exit ${code ?? signal}`;
@@ -83,8 +78,19 @@ function runCase(arch, backend) {
   });
 }
 
+function parseLine(line) {
+  try {
+    return line.startsWith('{') ? JSON.parse(line) : null;
+  } catch {
+    return null;
+  }
+}
+
 function firstErrorLine(stderr) {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /error|abort|memory/i.test(l)) ?? lines[0];
 }
 

@@ -65,11 +65,15 @@ async function main(): Promise<void> {
     // Read a parameter back so that no work of the step is left pending on any backend.
     await params[0].data();
     const stepMs = performance.now() - t1;
-    console.log(JSON.stringify({ ...base, buildMs: Math.round(buildMs), stepMs: Math.round(stepMs), ce: r.ce, builtRssMb, peakRssMb: peakRssMb(), heapMb: wasmHeapMb() }));
+    console.log(
+      JSON.stringify({ ...base, buildMs: Math.round(buildMs), stepMs: Math.round(stepMs), ce: r.ce, builtRssMb, peakRssMb: peakRssMb(), heapMb: wasmHeapMb() }),
+    );
     process.exit(0);
   } catch (e) {
     const message = String((e as Error).message ?? e).split('\n')[0];
-    console.log(JSON.stringify({ ...base, error: message, afterMs: Math.round(performance.now() - t1), builtRssMb, peakRssMb: peakRssMb(), heapMb: wasmHeapMb() }));
+    console.log(
+      JSON.stringify({ ...base, error: message, afterMs: Math.round(performance.now() - t1), builtRssMb, peakRssMb: peakRssMb(), heapMb: wasmHeapMb() }),
+    );
     process.exit(3);
   }
 }
