@@ -5,14 +5,17 @@
 // (forward, cross-entropy, gradients, SGD update) on seeded random 32x32x3 images and prints the
 // step time, its peak RSS (/proc/self/status VmHWM, else rusage maxRSS) and, on wasm, the heap size.
 // A case that runs out of wasm memory is reported as such, with the error, and the others go on.
+// The reference: the same step in the PyTorch engine (bench/torch_step.py, one step, no warm-up,
+// 2 threads, OMP_WAIT_POLICY=PASSIVE), in its own process, in the same run (--no-pytorch skips it).
 //
 //   node bench/memory.mjs [--arch mobilenetv2,wrn28-10] [--backend torch,wasm] [--batch 128]
-//                         [--device cpu] [--timeout-min 30]
+//                         [--device cpu] [--timeout-min 30] [--no-pytorch] [--python /usr/bin/python3]
 //
-// Cases: every arch on every backend, in that order. MobileNetV2 has 10 classes (FashionMNIST,
+// Cases: for every arch, every backend, then PyTorch. MobileNetV2 has 10 classes (FashionMNIST,
 // padded to 32x32x3 as its benchmark feeds it), WRN-28-10 10 classes. Prints one line per case, a
-// table with peak RSS, its ratio to the 4 GiB ceiling and, where the same model also ran on wasm
-// in this run, the torch/wasm ratios of peak RSS and step time; last one JSON object per case.
+// table with peak RSS, its ratio to the 4 GiB ceiling, to PyTorch's peak RSS and to wasm's (where
+// the same model ran on wasm in this run), the step time's ratio to PyTorch's; last one JSON
+// object per case.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,6 +36,8 @@ const backends = flag('backend', 'torch,wasm').split(',').filter(Boolean);
 const batch = Number(flag('batch', '128'));
 const device = flag('device', '');
 const timeoutMs = Number(flag('timeout-min', '30')) * 60_000;
+const withPytorch = !process.argv.includes('--no-pytorch');
+const python = flag('python', '/usr/bin/python3');
 for (const a of archs) if (!(a in CLASSES)) throw new Error(`bench/memory.mjs: unknown --arch '${a}' (expected ${Object.keys(CLASSES).join(', ')})`);
 
 // The runner is bundled into /tmp; it finds the addons through these variables.
@@ -48,9 +53,16 @@ const OUT_OF_MEMORY = /out of memory|\bOOM\b|Cannot enlarge memory|Array buffer 
 
 /** Runs one case in a child; resolves to its JSON line, or to { error } with the reason. */
 function runCase(arch, backend) {
-  const args = [runner, arch, String(CLASSES[arch]), String(batch), backend, ...(backend === 'torch' && device ? [device] : [])];
+  const [command, args, env] =
+    backend === 'pytorch'
+      ? [
+          python,
+          [join(root, 'bench/torch_step.py'), '--arch', arch, '--classes', String(CLASSES[arch]), '--batch', String(batch), '--steps', '1', '--warmup', '0'],
+          { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+        ]
+      : [process.execPath, [runner, arch, String(CLASSES[arch]), String(batch), backend, ...(backend === 'torch' && device ? [device] : [])], process.env];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -66,7 +78,8 @@ function runCase(arch, backend) {
       const last = out.trim().split('\n').pop() ?? '';
       const result = parseLine(last);
       const base = { arch, backend, batch };
-      if (result && code === 0) return resolve({ ...base, ...result });
+      // torch_step.py names its step time torchMs.
+      if (result && code === 0) return resolve({ ...base, ...result, stepMs: result.stepMs ?? result.torchMs });
       const message = result?.error ?? firstErrorLine(err) ?? `exit ${code ?? signal}`;
       const error = timedOut
         ? `timed out after ${Math.round((Date.now() - t0) / 60000)} min (--timeout-min)`
@@ -96,33 +109,35 @@ function firstErrorLine(stderr) {
 
 const results = [];
 for (const arch of archs) {
-  for (const backend of backends) {
+  for (const backend of [...backends, ...(withPytorch ? ['pytorch'] : [])]) {
     const r = await runCase(arch, backend);
     results.push(r);
     const where = `${arch.padEnd(12)} ${backend}${r.device ? ` (${r.device})` : ''}`;
     if (r.error) console.log(`${where}: FAILED ${r.error}${r.peakRssMb ? ` (peak RSS ${r.peakRssMb} MiB, wasm heap ${r.heapMb ?? '-'} MiB)` : ''}`);
     else
       console.log(
-        `${where}: one step ${fmt(r.stepMs)} ms, peak RSS ${fmt(r.peakRssMb)} MiB (after building ${fmt(r.builtRssMb)} MiB)${r.heapMb ? `, wasm heap ${fmt(r.heapMb)} MiB` : ''}, loss ${r.ce.toFixed(3)}`,
+        `${where}: one step ${fmt(r.stepMs)} ms, peak RSS ${fmt(r.peakRssMb)} MiB${r.builtRssMb ? ` (after building ${fmt(r.builtRssMb)} MiB)` : ''}${r.heapMb ? `, wasm heap ${fmt(r.heapMb)} MiB` : ''}${r.ce !== undefined ? `, loss ${r.ce.toFixed(3)}` : ''}`,
       );
   }
 }
 
 console.log(`\nbatch ${batch}, one training step per case, each in its own process; ceiling = the wasm32 heap's 4 GiB (${CEILING_MB} MiB)`);
-console.log('| model | backend | step (ms) | peak RSS (MiB) | RSS / 4 GiB | wasm heap (MiB) | RSS torch / wasm | step torch / wasm |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| model | backend | step (ms) | peak RSS (MiB) | RSS / 4 GiB | wasm heap (MiB) | RSS / PyTorch | step / PyTorch | RSS / wasm |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const wasm = results.find((w) => w.arch === r.arch && w.backend === 'wasm' && !w.error);
-  const vsWasm = r.backend !== 'wasm' && wasm && !r.error;
+  const ok = (backend) => results.find((o) => o.arch === r.arch && o.backend === backend && !o.error);
+  const [torch, wasm] = [ok('pytorch'), ok('wasm')];
+  const ratio = (ref, key) => (ref && ref !== r && !r.error ? (r[key] / ref[key]).toFixed(2) : '-');
   const cells = [
     r.arch,
-    r.backend,
+    r.backend === 'pytorch' ? 'PyTorch engine' : r.backend,
     r.error ? `failed: ${r.error}` : fmt(r.stepMs),
     r.error ? '-' : fmt(r.peakRssMb),
     r.error ? '-' : (r.peakRssMb / CEILING_MB).toFixed(2),
     r.heapMb ? fmt(r.heapMb) : '-',
-    vsWasm ? (r.peakRssMb / wasm.peakRssMb).toFixed(2) : '-',
-    vsWasm ? (r.stepMs / wasm.stepMs).toFixed(2) : '-',
+    ratio(torch, 'peakRssMb'),
+    ratio(torch, 'stepMs'),
+    ratio(wasm, 'peakRssMb'),
   ];
   console.log(`| ${cells.join(' | ')} |`);
 }
