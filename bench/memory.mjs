@@ -1,5 +1,5 @@
-// Training-step memory benchmark: how much memory ONE training step at batch 128 takes, per model
-// and TensorFlow.js backend, against the 4 GiB ceiling of the wasm heap (wasm32). Bundles a small
+// Training-step memory benchmark: how much memory ONE training step (batch 128 by default) takes,
+// per model, batch size and TensorFlow.js backend, against the 4 GiB ceiling of the wasm heap (wasm32). Bundles a small
 // runner (bench/runners/memory-runner.ts) with esbuild, then runs one child process per case so
 // that each peak RSS is that case's own: the child builds the model, runs one step of the engine
 // (forward, cross-entropy, gradients, SGD update) on seeded random 32x32x3 images and prints the
@@ -8,10 +8,10 @@
 // The reference: the same step in the PyTorch engine (bench/torch_step.py, one step, no warm-up,
 // 2 threads, OMP_WAIT_POLICY=PASSIVE), in its own process, in the same run (--no-pytorch skips it).
 //
-//   node bench/memory.mjs [--arch mobilenetv2,wrn28-10] [--backend torch,wasm] [--batch 128]
+//   node bench/memory.mjs [--arch mobilenetv2,wrn28-10] [--backend torch,wasm] [--batch 128[,256]]
 //                         [--device cpu] [--timeout-min 30] [--no-pytorch] [--python /usr/bin/python3]
 //
-// Cases: for every arch, every backend, then PyTorch. MobileNetV2 has 10 classes (FashionMNIST,
+// Cases: for every arch and every batch size, every backend, then PyTorch. MobileNetV2 has 10 classes (FashionMNIST,
 // padded to 32x32x3 as its benchmark feeds it), WRN-28-10 10 classes. Prints one line per case, a
 // table with peak RSS, its ratio to the 4 GiB ceiling, to PyTorch's peak RSS and to wasm's (where
 // the same model ran on wasm in this run), the step time's ratio to PyTorch's; last one JSON
@@ -33,7 +33,7 @@ function flag(name, fallback) {
 }
 const archs = flag('arch', 'mobilenetv2,wrn28-10').split(',').filter(Boolean);
 const backends = flag('backend', 'torch,wasm').split(',').filter(Boolean);
-const batch = Number(flag('batch', '128'));
+const batches = flag('batch', '128').split(',').filter(Boolean).map(Number);
 const device = flag('device', '');
 const timeoutMs = Number(flag('timeout-min', '30')) * 60_000;
 const withPytorch = !process.argv.includes('--no-pytorch');
@@ -52,7 +52,7 @@ const runner = await bundleRunner(root, 'memory-runner', join(root, 'bench/runne
 const OUT_OF_MEMORY = /out of memory|\bOOM\b|Cannot enlarge memory|Array buffer allocation failed|RangeError: .*memory|Aborted\(/i;
 
 /** Runs one case in a child; resolves to its JSON line, or to { error } with the reason. */
-function runCase(arch, backend) {
+function runCase(arch, batch, backend) {
   const [command, args, env] =
     backend === 'pytorch'
       ? [
@@ -109,27 +109,34 @@ function firstErrorLine(stderr) {
 
 const results = [];
 for (const arch of archs) {
-  for (const backend of [...backends, ...(withPytorch ? ['pytorch'] : [])]) {
-    const r = await runCase(arch, backend);
-    results.push(r);
-    const where = `${arch.padEnd(12)} ${backend}${r.device ? ` (${r.device})` : ''}`;
-    if (r.error) console.log(`${where}: FAILED ${r.error}${r.peakRssMb ? ` (peak RSS ${r.peakRssMb} MiB, wasm heap ${r.heapMb ?? '-'} MiB)` : ''}`);
-    else
-      console.log(
-        `${where}: one step ${fmt(r.stepMs)} ms, peak RSS ${fmt(r.peakRssMb)} MiB${r.builtRssMb ? ` (after building ${fmt(r.builtRssMb)} MiB)` : ''}${r.heapMb ? `, wasm heap ${fmt(r.heapMb)} MiB` : ''}${r.ce !== undefined ? `, loss ${r.ce.toFixed(3)}` : ''}`,
-      );
+  for (const batch of batches) {
+    for (const backend of [...backends, ...(withPytorch ? ['pytorch'] : [])]) {
+      const r = await runCase(arch, batch, backend);
+      results.push(r);
+      report(r);
+    }
   }
 }
 
-console.log(`\nbatch ${batch}, one training step per case, each in its own process; ceiling = the wasm32 heap's 4 GiB (${CEILING_MB} MiB)`);
-console.log('| model | backend | step (ms) | peak RSS (MiB) | RSS / 4 GiB | wasm heap (MiB) | RSS / PyTorch | step / PyTorch | RSS / wasm |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+function report(r) {
+  const where = `${r.arch.padEnd(12)} batch ${r.batch} ${r.backend}${r.device ? ` (${r.device})` : ''}`;
+  if (r.error) console.log(`${where}: FAILED ${r.error}${r.peakRssMb ? ` (peak RSS ${r.peakRssMb} MiB, wasm heap ${r.heapMb ?? '-'} MiB)` : ''}`);
+  else
+    console.log(
+      `${where}: one step ${fmt(r.stepMs)} ms, peak RSS ${fmt(r.peakRssMb)} MiB${r.builtRssMb ? ` (after building ${fmt(r.builtRssMb)} MiB)` : ''}${r.heapMb ? `, wasm heap ${fmt(r.heapMb)} MiB` : ''}${r.ce !== undefined ? `, loss ${r.ce.toFixed(3)}` : ''}`,
+    );
+}
+
+console.log(`\none training step per case, each in its own process; ceiling = the wasm32 heap's 4 GiB (${CEILING_MB} MiB)`);
+console.log('| model | batch | backend | step (ms) | peak RSS (MiB) | RSS / 4 GiB | wasm heap (MiB) | RSS / PyTorch | step / PyTorch | RSS / wasm |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const ok = (backend) => results.find((o) => o.arch === r.arch && o.backend === backend && !o.error);
+  const ok = (backend) => results.find((o) => o.arch === r.arch && o.batch === r.batch && o.backend === backend && !o.error);
   const [torch, wasm] = [ok('pytorch'), ok('wasm')];
   const ratio = (ref, key) => (ref && ref !== r && !r.error ? (r[key] / ref[key]).toFixed(2) : '-');
   const cells = [
     r.arch,
+    r.batch,
     r.backend === 'pytorch' ? 'PyTorch engine' : r.backend,
     r.error ? `failed: ${r.error}` : fmt(r.stepMs),
     r.error ? '-' : fmt(r.peakRssMb),
