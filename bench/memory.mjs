@@ -9,7 +9,12 @@
 // 2 threads, OMP_WAIT_POLICY=PASSIVE), in its own process, in the same run (--no-pytorch skips it).
 //
 //   node bench/memory.mjs [--arch mobilenetv2,wrn28-10] [--backend torch,wasm] [--batch 128[,256]]
-//                         [--device cpu] [--timeout-min 30] [--no-pytorch] [--python /usr/bin/python3]
+//                         [--device cpu] [--step-limit-min 20] [--timeout-min 30] [--no-pytorch]
+//                         [--python /usr/bin/python3]
+//
+// --step-limit-min: a TypeScript step that has not returned by then is stopped and reported with
+// the function it was in (a full wasm heap can leave the step spinning in the allocator);
+// --timeout-min: the hard limit of any case's process (killed).
 //
 // Cases: for every arch and every batch size, every backend, then PyTorch. MobileNetV2 has 10 classes (FashionMNIST,
 // padded to 32x32x3 as its benchmark feeds it), WRN-28-10 10 classes. Prints one line per case, a
@@ -35,7 +40,8 @@ const archs = flag('arch', 'mobilenetv2,wrn28-10').split(',').filter(Boolean);
 const backends = flag('backend', 'torch,wasm').split(',').filter(Boolean);
 const batches = flag('batch', '128').split(',').filter(Boolean).map(Number);
 const device = flag('device', '');
-const timeoutMs = Number(flag('timeout-min', '30')) * 60_000;
+const stepLimitSeconds = Number(flag('step-limit-min', '20')) * 60;
+const timeoutMs = Math.max(Number(flag('timeout-min', '30')) * 60_000, (stepLimitSeconds + 300) * 1000);
 const withPytorch = !process.argv.includes('--no-pytorch');
 const python = flag('python', '/usr/bin/python3');
 for (const a of archs) if (!(a in CLASSES)) throw new Error(`bench/memory.mjs: unknown --arch '${a}' (expected ${Object.keys(CLASSES).join(', ')})`);
@@ -49,7 +55,7 @@ if (existsSync(nativeAddon)) process.env.REGBENCH_NATIVE_ADDON ??= nativeAddon;
 const runner = await bundleRunner(root, 'memory-runner', join(root, 'bench/runners/memory-runner.ts'));
 
 /** What a failed wasm case's messages look like when the heap could not grow (Emscripten, tfjs). */
-const OUT_OF_MEMORY = /out of memory|\bOOM\b|Cannot enlarge memory|Array buffer allocation failed|RangeError: .*memory|Aborted\(/i;
+const OUT_OF_MEMORY = /out of memory|heap is full|\bOOM\b|Cannot enlarge memory|Array buffer allocation failed|RangeError: .*memory|Aborted\(/i;
 
 /** Runs one case in a child; resolves to its JSON line, or to { error } with the reason. */
 function runCase(arch, batch, backend) {
@@ -60,7 +66,11 @@ function runCase(arch, batch, backend) {
           [join(root, 'bench/torch_step.py'), '--arch', arch, '--classes', String(CLASSES[arch]), '--batch', String(batch), '--steps', '1', '--warmup', '0'],
           { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
         ]
-      : [process.execPath, [runner, arch, String(CLASSES[arch]), String(batch), backend, ...(backend === 'torch' && device ? [device] : [])], process.env];
+      : [
+          process.execPath,
+          [runner, arch, String(CLASSES[arch]), String(batch), backend, String(stepLimitSeconds), ...(backend === 'torch' && device ? [device] : [])],
+          process.env,
+        ];
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
@@ -80,7 +90,7 @@ function runCase(arch, batch, backend) {
       const base = { arch, backend, batch };
       // torch_step.py names its step time torchMs.
       if (result && code === 0) return resolve({ ...base, ...result, stepMs: result.stepMs ?? result.torchMs });
-      const message = result?.error ?? firstErrorLine(err) ?? `exit ${code ?? signal}`;
+      const message = result?.error ?? (signal ? `killed by ${signal}` : (firstErrorLine(err) ?? `exit ${code}`));
       const error = timedOut
         ? `timed out after ${Math.round((Date.now() - t0) / 60000)} min (--timeout-min)`
         : backend.startsWith('wasm') && OUT_OF_MEMORY.test(`${message}\n${err}`)
@@ -104,7 +114,7 @@ function firstErrorLine(stderr) {
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  return lines.find((l) => /error|abort|memory/i.test(l)) ?? lines[0];
+  return lines.find((l) => /error|abort|memory/i.test(l)) ?? lines[lines.length - 1];
 }
 
 const results = [];
