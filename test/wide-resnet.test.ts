@@ -223,7 +223,7 @@ test('a reduced width (WRN-16-2): training logits, loss, every gradient and eval
     const trainable = [...vars.values()].filter((v) => v.trainable);
     const { value, grads } = tf.variableGrads(() => {
       logits = tf.keep(net.forward(x, true, undefined));
-      return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1)));
+      return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
     }, trainable);
     const errors: string[] = [];
     const check = (what: string, err: number, tol: number): void => {
