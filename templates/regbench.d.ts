@@ -22,7 +22,8 @@ declare module 'regbench' {
   }
 
   export interface Model {
-    arch: 'resnet20' | 'resnet56' | 'resnet110' | 'vgg16bn' | 'mobilenetv2';
+    /** A benchmark's architecture; 'wrn28-10' only where a script builds that model itself (no benchmark uses it). */
+    arch: 'resnet20' | 'resnet56' | 'resnet110' | 'vgg16bn' | 'mobilenetv2' | 'wrn28-10';
     numClasses: number;
     forward(x: tf.Tensor4D, training: boolean, features?: Map<string, tf.Tensor4D>): tf.Tensor2D;
     namedVariables(): NamedVariable[];

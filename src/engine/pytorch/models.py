@@ -10,6 +10,11 @@ for their variable names (docs/architectures.md):
                 blocks 1..17, torchvision's layout), features.18.{0,1} (last 1x1 conv, norm),
                 classifier.1
 
+Beyond the benchmarks (a model that can be built by name, not a benchmark of protocol.json):
+
+  wrn28-10:     conv1, layer{1,2,3}.<i>.{bn1,conv1,bn2,conv2}, layer{1,2,3}.0.shortcut (1x1 conv),
+                bn (the final norm), fc: Wide ResNet 28-10, pre-activation (Zagoruyko & Komodakis 2016)
+
 Every normalization slot is built by `norm_factory(num_features)` (default: BatchNorm2d with the
 recipe's momentum and epsilon), so a variant's CustomNorm replaces each of them. ReLUs are not
 in place: a forward hook on a norm or block must see the tensor the module returned, not one a
@@ -31,6 +36,10 @@ VGG16_LAYOUT: List[object] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 51
 # in the stem and the second stage, as in chenyaofo's CIFAR variant.
 MOBILENETV2_SETTINGS = [[1, 16, 1, 1], [6, 24, 2, 1], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
 ARCHITECTURES = ("resnet20", "resnet56", "resnet110", "vgg16bn", "mobilenetv2")
+# Wide ResNets by id: (depth, widen factor). Depth 6n + 4 gives n blocks per stage.
+WIDE_RESNETS = {"wrn28-10": (28, 10)}
+# Every id build_model accepts: the benchmarks' architectures and the extra models.
+MODEL_IDS = ARCHITECTURES + tuple(WIDE_RESNETS)
 
 
 def batchnorm_factory(momentum: float = 0.1, eps: float = 1e-5) -> NormFactory:
@@ -156,6 +165,57 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class WideBasicBlock(nn.Module):
+    """Pre-activation wide block: BN-ReLU-conv3x3-BN-ReLU-(dropout)-conv3x3 plus the shortcut. Where
+    the shape changes, the shortcut is a 1x1 conv (no norm) of the block's pre-activated input, as in
+    the authors' code; otherwise it is the block's input itself."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int, drop_rate: float, norm: NormFactory) -> None:
+        super().__init__()
+        self.bn1 = norm(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = norm(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.relu = nn.ReLU()
+        self.dropout = nn.Dropout(drop_rate)
+        self.shortcut: Optional[nn.Conv2d] = None
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        o = self.relu(self.bn1(x))
+        out = self.conv2(self.dropout(self.relu(self.bn2(self.conv1(o)))))
+        return out + (x if self.shortcut is None else self.shortcut(o))
+
+
+class WideResNet(nn.Module):
+    """WRN-depth-k for 32x32 inputs: conv 3x3 to 16 channels, three stages of (depth - 4) / 6 wide
+    blocks with 16k/32k/64k channels (strides 1, 2, 2), final BN-ReLU, global average pooling, fc."""
+
+    def __init__(self, depth: int, widen: int, num_classes: int, norm: NormFactory, drop_rate: float = 0.0) -> None:
+        super().__init__()
+        if (depth - 4) % 6 != 0:
+            raise ValueError(f"Wide ResNet depth must be 6n + 4, got {depth}")
+        blocks = (depth - 4) // 6
+        widths = [16 * widen, 32 * widen, 64 * widen]
+        self.conv1 = nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False)
+        in_planes = 16
+        stages = []
+        for width, stride in zip(widths, (1, 2, 2)):
+            stage = [WideBasicBlock(in_planes if i == 0 else width, width, stride if i == 0 else 1, drop_rate, norm) for i in range(blocks)]
+            stages.append(nn.Sequential(*stage))
+            in_planes = width
+        self.layer1, self.layer2, self.layer3 = stages
+        self.bn = norm(in_planes)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(in_planes, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layer3(self.layer2(self.layer1(self.conv1(x))))
+        x = F.adaptive_avg_pool2d(self.relu(self.bn(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
 def initialize(model: nn.Module) -> None:
     """The reference initialization. A CustomNorm keeps whatever its constructor set."""
     for m in model.modules():
@@ -183,8 +243,10 @@ def build_model(arch: str, num_classes: int, norm_factory: Optional[NormFactory]
         model = VGG(num_classes, norm)
     elif arch == "mobilenetv2":
         model = MobileNetV2(num_classes, norm)
+    elif arch in WIDE_RESNETS:
+        model = WideResNet(*WIDE_RESNETS[arch], num_classes, norm)
     else:
-        raise ValueError(f"unknown architecture '{arch}' (expected one of {', '.join(ARCHITECTURES)})")
+        raise ValueError(f"unknown architecture '{arch}' (expected one of {', '.join(MODEL_IDS)})")
     initialize(model)
     return model
 

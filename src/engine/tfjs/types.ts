@@ -7,6 +7,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ArchId } from '../../protocol/benchmarks';
 
+/** Models beyond the five benchmarks' architectures, built by name only (docs/architectures.md). */
+export type ExtraModelId = 'wrn28-10';
+/** Every architecture `buildModel` accepts: a benchmark's architecture or an extra model. */
+export type ModelArch = ArchId | ExtraModelId;
+
 /** A normalization layer: `[B,H,W,C]` in, the same shape out. BatchNorm2d's drop-in. */
 export interface NormLayer {
   /** `training` is true during training steps, false for evaluation. */
@@ -26,7 +31,7 @@ export interface NamedVariable {
 
 /** What a model exposes to the training loop and to a regularizer. */
 export interface Model {
-  arch: ArchId;
+  arch: ModelArch;
   numClasses: number;
   /**
    * Logits `[B, numClasses]` for `x` `[B,32,32,3]`. When `features` is given, the model stores

@@ -1,11 +1,10 @@
 /**
- * What the three architecture families share: the factory that creates (and counts) layers while
+ * What the architecture families share: the factory that creates (and counts) layers while
  * a network is built, and the Model wrapper that turns a network's module tree into the engine's
  * Model contract (names, trainable variables, weights, disposal).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ArchId } from '../../../protocol/benchmarks';
-import type { Model, NamedVariable, NormFactory, NormLayer } from '../types';
+import type { Model, ModelArch, NamedVariable, NormFactory, NormLayer } from '../types';
 import { collectVariables } from '../variables';
 import { SeededRandom } from './init';
 import { Conv2d, type Conv2dOptions, Linear } from './layers';
@@ -63,7 +62,7 @@ export class NetworkModel implements Model {
   private readonly weighted: ReadonlySet<tf.Variable>;
 
   constructor(
-    readonly arch: ArchId,
+    readonly arch: ModelArch,
     readonly numClasses: number,
     network: Network,
     factory: LayerFactory,
