@@ -151,6 +151,10 @@ export function nativeKernelConfigs(addon: NativeAddon, previous: (name: string)
       const outC = depthwise ? c * m : m;
       const g = convGeometry(x.shape as Shape4, a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise);
       if (dy.shape.length !== 4 || dy.shape[0] !== g.batch || dy.shape[1] !== g.outH || dy.shape[2] !== g.outW || dy.shape[3] !== outC) return null;
+      // A strided 1x1 filter's gradient from the native kernel differs from tfjs's now and then
+      // (kernels.test.ts, x 2x8x8x4, filter 1x1, stride 2, pad 0: relative error up to 0.65,
+      // depending on what the heap held before; not yet understood): the wasm kernel takes it.
+      if (kH === 1 && kW === 1 && (g.strideH > 1 || g.strideW > 1)) return null;
       const out = be.makeOutput([kH, kW, c, m], 'float32');
       call(be, addon.conv2dBackpropFilter, [ptr(be, x), ptr(be, dy), ptr(be, out), ...geometryParams(g, outC, depthwise ? c : 1)]);
       return out;
